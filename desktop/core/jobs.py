@@ -1,0 +1,118 @@
+"""Progress reporting, pause and cancel for long work, independent of any GUI.
+
+A ``JobControl`` is handed to long-running core functions (scan, import,
+embedding). They call ``control.checkpoint()`` between units of work (which
+blocks while paused and raises ``Cancelled`` once cancelled) and
+``control.report(done, total)``; the control turns that into a ``Progress``
+with rate and ETA and passes it to whoever listens (the CLI prints it, the GUI
+forwards it to the GUI thread through its job runner).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+class Cancelled(Exception):
+    """Raised inside a job when the user cancelled it."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    job: str
+    done: int
+    total: int
+    rate: float  # units per second over the recent window
+    eta_s: float | None
+    message: str = ""
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 0.0
+
+    def describe(self) -> str:
+        parts = [f"{self.job}: {self.done}/{self.total}"]
+        if self.rate > 0:
+            parts.append(f"{self.rate:.1f}/s")
+        if self.eta_s is not None:
+            parts.append(f"ETA {format_duration(self.eta_s)}")
+        if self.message:
+            parts.append(self.message)
+        return "  ".join(parts)
+
+
+def format_duration(seconds: float) -> str:
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s}s"
+    m, s = divmod(s, 60)
+    if m < 60:
+        return f"{m}m{s:02d}s"
+    h, m = divmod(m, 60)
+    return f"{h}h{m:02d}m"
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class JobControl:
+    """Cancel/pause flags plus a rate-limited progress reporter for one job."""
+
+    def __init__(self, name: str, on_progress: ProgressCallback | None = None, min_interval: float = 0.2):
+        self.name = name
+        self._on_progress = on_progress
+        self._min_interval = min_interval
+        self._cancel = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        self._started = time.monotonic()
+        self._last_emit = 0.0
+        # (time, done) samples for a rate over the last few seconds
+        self._window: list[tuple[float, int]] = []
+        self.last: Progress | None = None
+
+    # -- control, called from any thread
+    def cancel(self) -> None:
+        self._cancel.set()
+        self._running.set()  # a paused job must wake up to notice
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    # -- called by the job
+    def checkpoint(self) -> None:
+        if not self._running.is_set():
+            self._running.wait()
+        if self._cancel.is_set():
+            raise Cancelled(self.name)
+
+    def report(self, done: int, total: int, message: str = "", force: bool = False) -> None:
+        now = time.monotonic()
+        self._window.append((now, done))
+        while len(self._window) > 2 and now - self._window[0][0] > 5.0:
+            self._window.pop(0)
+        if not force and now - self._last_emit < self._min_interval and done < total:
+            return
+        self._last_emit = now
+        t0, d0 = self._window[0]
+        rate = (done - d0) / (now - t0) if now > t0 and done > d0 else 0.0
+        if rate == 0.0 and now > self._started and done:
+            rate = done / (now - self._started)
+        eta = (total - done) / rate if rate > 0 and total >= done else None
+        self.last = Progress(self.name, done, total, rate, eta, message)
+        if self._on_progress is not None:
+            self._on_progress(self.last)

@@ -1,0 +1,79 @@
+"""Where Shoebox keeps its files: the one module that decides every path.
+
+By default everything follows the platform's conventions (platformdirs): the
+catalog, settings and models live in the user data dir, thumbnails and the
+vector index in the user cache dir, logs in the log dir. Setting the
+environment variable ``SHOEBOX_HOME=DIR`` puts all of it under DIR, so tests and
+scripts get an isolated library.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "Shoebox"
+ENV_HOME = "SHOEBOX_HOME"
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Every location Shoebox writes to; directories are created on demand."""
+
+    data: Path
+    cache: Path
+    logs: Path
+
+    @property
+    def catalog_db(self) -> Path:
+        return self.data / "catalog.sqlite3"
+
+    @property
+    def backups(self) -> Path:
+        return self.data / "backups"
+
+    @property
+    def settings_file(self) -> Path:
+        return self.data / "settings.json"
+
+    @property
+    def models(self) -> Path:
+        return self.data / "models"
+
+    @property
+    def thumbnails(self) -> Path:
+        return self.cache / "thumbnails"
+
+    @property
+    def previews(self) -> Path:
+        return self.cache / "previews"
+
+    @property
+    def index(self) -> Path:
+        return self.cache / "index"
+
+    @property
+    def log_file(self) -> Path:
+        return self.logs / "shoebox.log"
+
+    def ensure(self) -> Paths:
+        for d in (self.data, self.cache, self.logs, self.backups, self.models, self.thumbnails,
+                  self.previews, self.index):
+            d.mkdir(parents=True, exist_ok=True)
+        return self
+
+
+def resolve_paths(home: str | os.PathLike[str] | None = None) -> Paths:
+    """Paths for an explicit home, else ``$SHOEBOX_HOME``, else the platform dirs."""
+    chosen = home if home is not None else os.environ.get(ENV_HOME)
+    if chosen:
+        root = Path(chosen).expanduser().resolve()
+        return Paths(data=root, cache=root / "cache", logs=root / "logs")
+    return Paths(
+        data=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
+        cache=Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)),
+        logs=Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
+    )

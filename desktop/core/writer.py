@@ -1,0 +1,72 @@
+"""The single database writer: every catalog write runs on one thread.
+
+SQLite allows one writer at a time; funnelling writes through one thread
+keeps transactions short and ordered, and lets any number of reader threads
+(the GUI, search) use their own WAL connections without "database is locked".
+``Writer.call(fn, ...)`` runs ``fn`` inside a transaction on the writer thread
+and returns its result (or raises its exception) in the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+from desktop.core.db import database
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Writer:
+    def __init__(self) -> None:
+        self._queue: queue.Queue[tuple[Callable[..., Any], tuple[Any, ...], Future[Any]] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._loop, name="catalog-writer", daemon=True)
+        self._closed = False
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                break
+            fn, args, fut = item
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                with database.atomic():
+                    result = fn(*args)
+            except BaseException as exc:  # handed back to the caller
+                fut.set_exception(exc)
+            else:
+                fut.set_result(result)
+        if not database.is_closed():
+            database.close()
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        if self._closed:
+            raise RuntimeError("the catalog writer is closed")
+        fut: Future[T] = Future()
+        if threading.current_thread() is self._thread:
+            # Re-entrant use (a write that calls another write): run inline.
+            try:
+                fut.set_result(fn(*args))
+            except BaseException as exc:
+                fut.set_exception(exc)
+            return fut
+        self._queue.put((fn, args, fut))
+        return fut
+
+    def call(self, fn: Callable[..., T], *args: Any) -> T:
+        return self.submit(fn, *args).result()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        self._thread.join(timeout=30)

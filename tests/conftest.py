@@ -1,0 +1,116 @@
+"""Shared fixtures: an isolated SHOEBOX_HOME, the shared corpus, JPEG factories."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+CORPUS = SHARED / "corpus" / "exif-samples"
+MAKE_LIBRARY = SHARED / "tools" / "make_library.py"
+
+
+@pytest.fixture
+def corpus() -> Path:
+    """The real camera files of ../shared/corpus/exif-samples (read-only)."""
+    if not CORPUS.is_dir():
+        pytest.skip(f"needs the shared corpus at {CORPUS} (present in CI and on developer machines)")
+    return CORPUS
+
+
+@pytest.fixture
+def corpus_copy(corpus: Path, tmp_path: Path) -> Path:
+    """A writable copy of the corpus."""
+    dst = tmp_path / "exif-samples"
+    shutil.copytree(corpus, dst)
+    return dst
+
+
+@pytest.fixture
+def shoebox_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "shoebox-home"
+    monkeypatch.setenv("SHOEBOX_HOME", str(home))
+    return home
+
+
+MakeJpeg = Callable[..., Path]
+
+
+@pytest.fixture
+def make_jpeg() -> MakeJpeg:
+    """Write a small JPEG with chosen EXIF: make_jpeg(path, size=(w,h), color=..., **exif)."""
+    from PIL import Image
+    from PIL.TiffImagePlugin import IFDRational
+
+    def _make(
+        path: Path,
+        size: tuple[int, int] = (64, 48),
+        color: tuple[int, int, int] = (200, 80, 40),
+        taken: dt.datetime | None = None,
+        offset: str | None = None,
+        make: str | None = None,
+        model: str | None = None,
+        orientation: int | None = None,
+        gps: tuple[float, float] | None = None,
+        quality: int = 90,
+    ) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        img = Image.new("RGB", size, color)
+        # a gradient so that different colours/sizes give different content
+        for x in range(0, size[0], max(1, size[0] // 8)):
+            for y in range(size[1]):
+                img.putpixel((x, y), (x % 256, y % 256, (x + y) % 256))
+        exif = Image.Exif()
+        if make:
+            exif[0x010F] = make
+        if model:
+            exif[0x0110] = model
+        if orientation:
+            exif[0x0112] = orientation
+        ifd = exif.get_ifd(0x8769)
+        if taken:
+            ifd[0x9003] = taken.strftime("%Y:%m:%d %H:%M:%S")
+            ifd[0x9004] = taken.strftime("%Y:%m:%d %H:%M:%S")
+        if offset:
+            ifd[0x9011] = offset
+        if gps:
+            lat, lon = gps
+
+            def dms(v: float) -> tuple[IFDRational, IFDRational, IFDRational]:
+                v = abs(v)
+                d = int(v)
+                m = int((v - d) * 60)
+                s = (v - d - m / 60) * 3600
+                return (IFDRational(d, 1), IFDRational(m, 1), IFDRational(int(s * 1000), 1000))
+
+            g = exif.get_ifd(0x8825)
+            g.update({1: "N" if lat >= 0 else "S", 2: dms(lat), 3: "E" if lon >= 0 else "W", 4: dms(lon)})
+        img.save(path, "JPEG", quality=quality, exif=exif.tobytes())
+        return path
+
+    return _make
+
+
+@pytest.fixture(scope="session")
+def small_library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A tiny library made by ../shared/tools/make_library.py (skips without shared/)."""
+    if not MAKE_LIBRARY.is_file():
+        pytest.skip(f"needs {MAKE_LIBRARY}")
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("made-library")
+    subprocess.run(
+        [sys.executable, str(MAKE_LIBRARY), str(out), "--count", "30", "--size", "tiny", "--workers", "1"],
+        check=True,
+        capture_output=True,
+    )
+    yield out
