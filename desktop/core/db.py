@@ -63,6 +63,9 @@ def init_db(path: Path, backups: Path | None = None) -> peewee.SqliteDatabase:
     path.parent.mkdir(parents=True, exist_ok=True)
     existed = path.exists() and path.stat().st_size > 0
     db = peewee.SqliteDatabase(str(path), pragmas=PRAGMAS, thread_safe=True, check_same_thread=False)
+    from desktop.core.filters import haversine_km
+
+    db.register_function(haversine_km, "haversine_km", 4)
     database.initialize(db)
     db.connect(reuse_if_open=True)
     version = db.execute_sql("PRAGMA user_version").fetchone()[0]

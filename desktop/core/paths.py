@@ -26,6 +26,7 @@ class Paths:
     data: Path
     cache: Path
     logs: Path
+    isolated: bool = False  # True under SHOEBOX_HOME: nothing is written outside it
 
     @property
     def catalog_db(self) -> Path:
@@ -56,6 +57,13 @@ class Paths:
         return self.cache / "index"
 
     @property
+    def default_import_dir(self) -> Path:
+        """Where imported files are copied unless the user chose another folder."""
+        if self.isolated:
+            return self.data / "Imports"
+        return Path(platformdirs.user_pictures_dir()) / "Shoebox Imports"
+
+    @property
     def log_file(self) -> Path:
         return self.logs / "shoebox.log"
 
@@ -71,7 +79,7 @@ def resolve_paths(home: str | os.PathLike[str] | None = None) -> Paths:
     chosen = home if home is not None else os.environ.get(ENV_HOME)
     if chosen:
         root = Path(chosen).expanduser().resolve()
-        return Paths(data=root, cache=root / "cache", logs=root / "logs")
+        return Paths(data=root, cache=root / "cache", logs=root / "logs", isolated=True)
     return Paths(
         data=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
         cache=Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)),

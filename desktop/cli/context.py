@@ -1,0 +1,59 @@
+"""What CLI handlers share: the open library, JSON output, progress on stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from desktop.core.jobs import JobControl, Progress
+from desktop.core.library import Library
+
+
+class CliError(Exception):
+    """Printed to stderr as is; exit code 1."""
+
+
+class Context:
+    def __init__(self, quiet: bool = False) -> None:
+        self._library: Library | None = None
+        self.quiet = quiet
+        self._progress_shown = False
+
+    @property
+    def library(self) -> Library:
+        if self._library is None:
+            self._library = Library()
+        return self._library
+
+    def close(self) -> None:
+        if self._library is not None:
+            self._library.close()
+            self._library = None
+
+    # -- output
+    @staticmethod
+    def print_json(obj: Any) -> None:
+        json.dump(obj, sys.stdout, indent=2, ensure_ascii=False, default=str)
+        sys.stdout.write("\n")
+
+    def progress(self, p: Progress) -> None:
+        if self.quiet:
+            return
+        line = p.describe()
+        if sys.stderr.isatty():
+            sys.stderr.write("\r\x1b[2K" + line)
+            self._progress_shown = True
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def end_progress(self) -> None:
+        if self._progress_shown:
+            sys.stderr.write("\n")
+            self._progress_shown = False
+
+    def control(self, name: str) -> JobControl:
+        # stderr that is not a terminal (scripts, tests) gets fewer lines
+        interval = 0.2 if sys.stderr.isatty() else 2.0
+        return JobControl(name, self.progress, min_interval=interval)

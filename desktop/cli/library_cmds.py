@@ -1,0 +1,326 @@
+"""Library commands: add, scan, import, status, errors, info, tag, rate, ls, watch."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from desktop.cli.context import CliError, Context
+from desktop.core.filters import PhotoFilter, parse_date
+from desktop.core.library import photo_path, photo_to_dict
+from desktop.core.scanner import ScanReport
+
+Sub = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def _print_scan(ctx: Context, report: ScanReport) -> None:
+    ctx.end_progress()
+    for warning in report.warnings[:20]:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(report.summary(), file=sys.stderr)
+    if report.errors:
+        print("  see them with: python main.py errors", file=sys.stderr)
+
+
+def cmd_add(args: argparse.Namespace, ctx: Context) -> int:
+    lib = ctx.library
+    roots = [lib.add_root(Path(p), watched=not args.no_watch) for p in args.paths]
+    for root in roots:
+        print(f"added {root.path} ({'watched' if root.watched else 'not watched'})", file=sys.stderr)
+    report = lib.scan(roots, ctx.control("scan"))
+    _print_scan(ctx, report)
+    if args.json:
+        ctx.print_json(report.as_dict())
+    return 130 if report.cancelled else 0
+
+
+def cmd_scan(args: argparse.Namespace, ctx: Context) -> int:
+    lib = ctx.library
+    roots = lib.roots()
+    if args.paths:
+        wanted = {str(Path(p).expanduser().resolve()) for p in args.paths}
+        roots = [r for r in roots if r.path in wanted]
+        if not roots:
+            raise CliError("none of those folders is in the library; add them with: python main.py add FOLDER")
+    if not roots:
+        raise CliError("the library has no folders yet; add one with: python main.py add FOLDER")
+    report = lib.scan(roots, ctx.control("scan"))
+    _print_scan(ctx, report)
+    if args.json:
+        ctx.print_json(report.as_dict())
+    return 130 if report.cancelled else 0
+
+
+def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
+    lib = ctx.library
+    if args.to:
+        lib.set_import_dir(Path(args.to))
+    report = lib.import_paths([Path(p) for p in args.paths], ctx.control("import"))
+    ctx.end_progress()
+    for src, twin in report.duplicates:
+        print(f"skipped {src}: already in the library as {twin}", file=sys.stderr)
+    for src, reason in report.skipped:
+        print(f"skipped {src}: {reason}", file=sys.stderr)
+    for dst, reason in report.errors:
+        print(f"imported but unreadable {dst}: {reason}", file=sys.stderr)
+    print(report.summary() + f" into {lib.import_dir()}", file=sys.stderr)
+    if args.json:
+        ctx.print_json(report.__dict__)
+    return 0 if not report.skipped or report.imported else 1
+
+
+def _extra_status(lib: Any) -> dict[str, Any]:
+    try:
+        from desktop.core.search import extra_status
+    except ImportError:
+        return {}
+    result: dict[str, Any] = extra_status(lib)
+    return result
+
+
+def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
+    lib = ctx.library
+    status = lib.status()
+    status.update(_extra_status(lib))
+    if args.json:
+        ctx.print_json(status)
+        return 0
+    print(f"Library: {status['home']}")
+    print(f"Photos: {status['photos']}   could not read: {status['errors']}   missing: {status['missing']}")
+    for root in status["roots"]:
+        flag = "watched" if root["watched"] else "not watched"
+        print(f"  {root['path']}  ({root['photos']} photos, {flag})")
+    if "model" in status:
+        print(f"Smart search: {status.get('embedded', 0)} embedded, {status.get('pending_embeddings', 0)} pending"
+              f" (model {status['model']})")
+    return 0
+
+
+def cmd_errors(args: argparse.Namespace, ctx: Context) -> int:
+    rows = ctx.library.errors()
+    if args.json:
+        ctx.print_json([{"path": r["path"], "reason": r["reason"]} for r in rows])
+    else:
+        for r in rows:
+            print(f"{r['path']}: {r['reason']}")
+        if not rows:
+            print("No unreadable files.", file=sys.stderr)
+    return 0
+
+
+def cmd_info(args: argparse.Namespace, ctx: Context) -> int:
+    records = [ctx.library.info(Path(p)) for p in args.paths]
+    if args.json:
+        ctx.print_json(records[0] if len(records) == 1 else records)
+    else:
+        for rec in records:
+            for key, value in rec.items():
+                if value not in (None, [], ""):
+                    print(f"{key:16} {value}")
+            print()
+    return 0
+
+
+def _ids(ctx: Context, paths: list[str]) -> list[int]:
+    ids, missing = ctx.library.photo_ids_for_paths(Path(p) for p in paths)
+    if missing:
+        raise CliError(
+            "not in the library: " + ", ".join(str(m) for m in missing)
+            + " (add their folder with 'add' or bring them in with 'import')"
+        )
+    return ids
+
+
+def cmd_tag(args: argparse.Namespace, ctx: Context) -> int:
+    lib = ctx.library
+    if args.tag_command == "list":
+        tags = lib.tags()
+        if args.json:
+            ctx.print_json([{"name": t.name, "count": t.count} for t in tags])
+        else:
+            for t in tags:
+                depth = t.name.count("/")
+                print(f"{'  ' * depth}{t.name.rsplit('/', 1)[-1]}  ({t.count})")
+        return 0
+    if args.tag_command == "delete":
+        lib.delete_tag(args.name)
+        return 0
+    ids = _ids(ctx, args.paths)
+    if args.tag_command == "add":
+        tag = lib.add_tag(args.name, ids)
+        print(f"tagged {len(ids)} photo(s) with {tag.name}", file=sys.stderr)
+    else:
+        n = lib.remove_tag(args.name, ids)
+        print(f"removed {args.name} from {n} photo(s)", file=sys.stderr)
+    return 0
+
+
+def cmd_rate(args: argparse.Namespace, ctx: Context) -> int:
+    ctx.library.set_rating(_ids(ctx, args.paths), args.stars)
+    return 0
+
+
+def cmd_label(args: argparse.Namespace, ctx: Context) -> int:
+    label = None if args.label == "none" else args.label
+    ctx.library.set_color_label(_ids(ctx, args.paths), label)
+    return 0
+
+
+def cmd_album(args: argparse.Namespace, ctx: Context) -> int:
+    lib = ctx.library
+    if args.album_command == "list":
+        albums = lib.albums()
+        if args.json:
+            ctx.print_json([{"name": n, "count": c} for n, c in albums])
+        else:
+            for n, c in albums:
+                print(f"{n}  ({c})")
+        return 0
+    ids = _ids(ctx, args.paths)
+    if args.album_command == "add":
+        lib.add_to_album(args.name, ids)
+    else:
+        lib.remove_from_album(args.name, ids)
+    return 0
+
+
+def filter_from_args(args: argparse.Namespace) -> PhotoFilter:
+    try:
+        return PhotoFilter(
+            tags=list(args.tag or []),
+            after=parse_date(args.after) if args.after else None,
+            before=parse_date(args.before) if args.before else None,
+            camera=args.camera,
+            folder=Path(args.folder) if args.folder else None,
+            rating_min=args.rating,
+            album=args.album,
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def add_filter_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tag", action="append", help="only photos with this tag (repeat for all of several)")
+    p.add_argument("--after", help="taken on or after YYYY[-MM[-DD]]")
+    p.add_argument("--before", help="taken before YYYY[-MM[-DD]]")
+    p.add_argument("--camera", help="camera make or model contains TEXT")
+    p.add_argument("--folder", help="only photos in or below this folder")
+    p.add_argument("--rating", type=int, choices=range(0, 6), metavar="N", help="rating at least N")
+    p.add_argument("--album", help="only photos in this album")
+
+
+def cmd_ls(args: argparse.Namespace, ctx: Context) -> int:
+    lib = ctx.library
+    photos = lib.query(filter_from_args(args), limit=args.limit, newest_first=not args.oldest_first)
+    if args.json:
+        ctx.print_json([photo_to_dict(p) for p in photos])
+    else:
+        for p in photos:
+            print(f"{(p.taken_at or '')[:19]:19}  {photo_path(p)}")
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace, ctx: Context) -> int:
+    from desktop.core.watcher import LibraryWatcher
+
+    lib = ctx.library
+    stop = threading.Event()
+
+    def on_change(report: ScanReport) -> None:
+        if report.seen and not ctx.quiet:
+            print(f"updated: {report.added} new, {report.updated} changed, {report.moved} moved, "
+                  f"{report.errors} unreadable", file=sys.stderr, flush=True)
+
+    watcher = LibraryWatcher(lib, on_change=on_change)
+    watcher.start()
+    if not watcher.watched_paths:
+        watcher.stop()
+        raise CliError("no watched folders; add one with: python main.py add FOLDER")
+    print("watching " + ", ".join(watcher.watched_paths) + " (Ctrl+C to stop)", file=sys.stderr, flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        watcher.stop()
+    return 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("add", help="add folders to the library and scan them")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--no-watch", action="store_true", help="do not watch these folders for changes")
+    p.add_argument("--json", action="store_true", help="print the scan report as JSON")
+    p.set_defaults(func=cmd_add)
+
+    p = sub.add_parser("scan", help="rescan library folders (all by default)")
+    p.add_argument("paths", nargs="*", metavar="PATH")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_scan)
+
+    p = sub.add_parser("import", help="copy files from outside the library into the import folder")
+    p.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
+    p.add_argument("--to", help="set the import folder (remembered)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("status", help="library summary")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("errors", help="files that could not be read, with the reason")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_errors)
+
+    p = sub.add_parser("info", help="a photo's catalog record")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("tag", help="add, remove or list tags (hierarchical: Places/Paris)")
+    tsub = p.add_subparsers(dest="tag_command", required=True, metavar="ACTION")
+    for name, text in (("add", "tag photos"), ("remove", "untag photos")):
+        tp = tsub.add_parser(name, help=text)
+        tp.add_argument("name", metavar="NAME")
+        tp.add_argument("paths", nargs="+", metavar="PATH")
+    tp = tsub.add_parser("delete", help="delete a tag (and its children) from every photo")
+    tp.add_argument("name", metavar="NAME")
+    tp = tsub.add_parser("list", help="all tags with counts")
+    tp.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_tag)
+
+    p = sub.add_parser("rate", help="set the star rating (0-5) of photos")
+    p.add_argument("stars", type=int, choices=range(0, 6), metavar="STARS")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.set_defaults(func=cmd_rate)
+
+    p = sub.add_parser("label", help="set the colour label of photos")
+    p.add_argument("label", choices=["red", "orange", "yellow", "green", "blue", "purple", "grey", "none"])
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.set_defaults(func=cmd_label)
+
+    p = sub.add_parser("album", help="add photos to albums, remove them, list albums")
+    asub = p.add_subparsers(dest="album_command", required=True, metavar="ACTION")
+    for name in ("add", "remove"):
+        ap = asub.add_parser(name)
+        ap.add_argument("name", metavar="ALBUM")
+        ap.add_argument("paths", nargs="+", metavar="PATH")
+    ap = asub.add_parser("list")
+    ap.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_album)
+
+    p = sub.add_parser("ls", help="list photos, newest first")
+    add_filter_options(p)
+    p.add_argument("--limit", type=int)
+    p.add_argument("--oldest-first", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ls)
+
+    p = sub.add_parser("watch", help="watch library folders and keep the catalog current (foreground)")
+    p.set_defaults(func=cmd_watch)

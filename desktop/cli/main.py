@@ -1,0 +1,67 @@
+"""Parse the command line and run one command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from desktop.cli import library_cmds
+from desktop.cli.context import CliError, Context
+from desktop.core.jobs import Cancelled
+from desktop.core.library import LibraryError
+
+COMMAND_MODULES = [library_cmds]
+try:  # the smart-search commands are optional until that module lands
+    from desktop.cli import search_cmds
+
+    COMMAND_MODULES.append(search_cmds)
+except ImportError:  # pragma: no cover
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="shoebox",
+        description="Shoebox photo library. Without a command, opens the app.",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.register(sub)
+    return parser
+
+
+def run(argv: Sequence[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(list(argv))
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    ctx = Context(quiet=args.quiet)
+    try:
+        return int(args.func(args, ctx) or 0)
+    except (LibraryError, CliError) as exc:
+        ctx.end_progress()
+        print(f"shoebox: {exc}", file=sys.stderr)
+        return 1
+    except Cancelled:
+        ctx.end_progress()
+        print("shoebox: cancelled; run the command again to resume where it stopped.", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        ctx.end_progress()
+        print("shoebox: interrupted; run the command again to resume where it stopped.", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        return 0
+    finally:
+        ctx.close()

@@ -1,0 +1,147 @@
+"""Photo filters shared by ``ls``, smart search and the GUI's views.
+
+A ``PhotoFilter`` is plain data; ``apply_filter`` turns it into a Peewee
+query on ``Photo``. Dates compare against ``taken_local`` (the wall-clock time
+the photo was taken), so ``after:2019-06`` means what the person remembers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import peewee as pw
+
+from desktop.core.schema import STATUS_OK, AlbumPhoto, Photo, PhotoTag, Root, Tag
+
+
+@dataclass
+class PhotoFilter:
+    tags: list[str] = field(default_factory=list)  # every tag must match (a tag includes its children)
+    after: dt.date | None = None  # inclusive
+    before: dt.date | None = None  # exclusive
+    camera: str | None = None  # case-insensitive substring of make or model
+    folder: Path | None = None  # absolute folder; photos at or below it
+    rating_min: int | None = None
+    near: tuple[float, float, float] | None = None  # (lat, lon, radius km)
+    album: str | None = None
+    untagged: bool = False
+    name: str | None = None  # substring of the file name
+    statuses: tuple[str, ...] = (STATUS_OK,)
+    recent_days: int | None = None  # added to the catalog in the last N days
+    photo_ids: list[int] | None = None  # restrict to these ids
+
+    def is_empty(self) -> bool:
+        return self == PhotoFilter()
+
+
+_PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?$")
+
+
+def parse_date(text: str, end: bool = False) -> dt.date:
+    """Parse ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``; ``end`` gives the day after the period."""
+    m = _PARTIAL_DATE.match(text.strip())
+    if not m:
+        raise ValueError(f"not a date: {text!r} (use YYYY, YYYY-MM or YYYY-MM-DD)")
+    year, month, day = int(m.group(1)), m.group(2), m.group(3)
+    if day is not None:
+        d = dt.date(year, int(month or 1), int(day))
+        return d + dt.timedelta(days=1) if end else d
+    if month is not None:
+        d = dt.date(year, int(month), 1)
+        if not end:
+            return d
+        return dt.date(year + (d.month == 12), d.month % 12 + 1, 1)
+    return dt.date(year + 1, 1, 1) if end else dt.date(year, 1, 1)
+
+
+def tag_ids_with_descendants(name: str) -> list[int]:
+    name = name.strip().strip("/")
+    query = Tag.select(Tag.id).where(
+        (pw.fn.lower(Tag.name) == name.lower()) | (pw.fn.lower(Tag.name).startswith(name.lower() + "/"))
+    )
+    return [t.id for t in query]
+
+
+def _bbox(lat: float, lon: float, km: float) -> tuple[float, float, float, float]:
+    dlat = km / 111.0
+    dlon = km / max(1e-6, 111.0 * math.cos(math.radians(lat)))
+    return lat - dlat, lat + dlat, lon - dlon, lon + dlon
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(a)))
+
+
+def apply_filter(query: pw.ModelSelect, f: PhotoFilter) -> pw.ModelSelect:
+    """Narrow a ``Photo`` query (which must already join nothing conflicting) by ``f``."""
+    if f.statuses:
+        query = query.where(Photo.status.in_(list(f.statuses)))
+    if f.photo_ids is not None:
+        query = query.where(Photo.id.in_(f.photo_ids))
+    for name in f.tags:
+        ids = tag_ids_with_descendants(name)
+        sub = PhotoTag.select(PhotoTag.photo).where(PhotoTag.tag.in_(ids or [-1]))
+        query = query.where(Photo.id.in_(sub))
+    if f.untagged:
+        query = query.where(~Photo.id.in_(PhotoTag.select(PhotoTag.photo)))
+    if f.after is not None:
+        query = query.where(Photo.taken_local >= f.after.isoformat())
+    if f.before is not None:
+        query = query.where(Photo.taken_local < f.before.isoformat())
+    if f.camera:
+        like = f"%{f.camera.lower()}%"
+        query = query.where(
+            (pw.fn.lower(Photo.camera_make).contains(f.camera.lower()))
+            | (pw.fn.lower(Photo.camera_model) ** like)
+            | (pw.fn.lower(pw.fn.coalesce(Photo.camera_make, "") + " " + pw.fn.coalesce(Photo.camera_model, ""))
+               ** like)
+        )
+    if f.folder is not None:
+        folder = str(Path(f.folder).expanduser().resolve())
+        roots = list(Root.select())
+        cond: pw.Expression | None = None
+        for root in roots:
+            rp = root.path
+            if folder == rp or rp.startswith(folder.rstrip("/") + "/"):
+                c = Photo.root == root.id
+            elif folder.startswith(rp.rstrip("/") + "/"):
+                rel = folder[len(rp.rstrip("/")) + 1 :]
+                c = (Photo.root == root.id) & (Photo.rel_path.startswith(rel + "/"))
+            else:
+                continue
+            cond = c if cond is None else (cond | c)
+        query = query.where(cond if cond is not None else pw.SQL("0"))
+    if f.rating_min is not None:
+        query = query.where(Photo.rating >= f.rating_min)
+    if f.near is not None:
+        lat, lon, km = f.near
+        la0, la1, lo0, lo1 = _bbox(lat, lon, km)
+        # the bounding box is cheap; haversine_km (registered on the connection) makes it exact
+        query = query.where(
+            Photo.gps_lat.between(la0, la1)
+            & Photo.gps_lon.between(lo0, lo1)
+            & (pw.fn.haversine_km(lat, lon, Photo.gps_lat, Photo.gps_lon) <= km)
+        )
+    if f.album:
+        sub = AlbumPhoto.select(AlbumPhoto.photo).join_from(AlbumPhoto, AlbumPhoto.album).where(
+            pw.fn.lower(AlbumPhoto.album.name) == f.album.lower()  # type: ignore[attr-defined]
+        )
+        query = query.where(Photo.id.in_(sub))
+    if f.name:
+        query = query.where(pw.fn.lower(Photo.rel_path).contains(f.name.lower()))
+    if f.recent_days is not None:
+        since = dt.datetime.now() - dt.timedelta(days=f.recent_days)
+        query = query.where(Photo.added_at >= since)
+    return query
+
+
+def filtered_photos(f: PhotoFilter) -> pw.ModelSelect:
+    """Photos matching ``f`` (no order)."""
+    return apply_filter(Photo.select(), f)

@@ -1,0 +1,344 @@
+"""Scanning library roots into the catalog: walk, diff, process in parallel, commit.
+
+A scan walks every root (skipping hidden and system folders, following
+symlinks but never into a loop), compares each file's size and mtime with the
+catalog and only re-reads what changed. New and changed files are processed in
+worker processes (``scan_worker``); results are written in batches through the
+single writer, so a kill loses at most one uncommitted batch and the next scan
+simply picks up the files that are still new. A file whose content hash
+matches a photo whose file is gone is a move: the row (and its tags, rating,
+albums) follows the file. Files that disappeared become ``missing`` at the end
+of a complete walk; they come back to ``ok`` when the file reappears.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import datetime as dt
+import json
+import logging
+import multiprocessing
+import os
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from desktop.core.jobs import Cancelled, JobControl
+from desktop.core.scan_worker import FileResult, is_image_name, process_file, process_many
+from desktop.core.schema import STATUS_ERROR, STATUS_MISSING, STATUS_OK, Photo, Root
+
+if TYPE_CHECKING:
+    from desktop.core.library import Library
+
+log = logging.getLogger(__name__)
+
+SKIP_DIRS = frozenset(
+    {
+        "@eaDir", "#recycle", "$RECYCLE.BIN", "System Volume Information", "__MACOSX", "lost+found",
+        "node_modules", "Thumbs.db", ".thumbnails", "$Recycle.Bin",
+    }
+)
+BATCH_SIZE = 200
+BATCH_SECONDS = 1.0
+IN_PROCESS_BELOW = 16  # few files: a process pool costs more to start than it saves
+
+_META_COLUMNS = (
+    "width", "height", "orientation", "format", "color_space", "taken_at", "taken_local", "taken_at_source",
+    "camera_make", "camera_model", "lens", "focal_length", "f_number", "exposure_time", "iso", "gps_lat",
+    "gps_lon", "gps_alt", "title", "description", "file_rating",
+)
+
+
+@dataclass
+class ScanReport:
+    seen: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    moved: int = 0
+    missing: int = 0
+    restored: int = 0
+    errors: int = 0
+    vanished: int = 0
+    cancelled: bool = False
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        parts = [f"{self.seen} files", f"{self.added} new", f"{self.updated} updated"]
+        if self.moved:
+            parts.append(f"{self.moved} moved")
+        if self.restored:
+            parts.append(f"{self.restored} back")
+        parts.append(f"{self.unchanged} unchanged")
+        parts.append(f"{self.errors} could not be read")
+        if self.missing:
+            parts.append(f"{self.missing} missing")
+        rate = (self.added + self.updated + self.errors) / self.seconds if self.seconds > 0 else 0.0
+        head = "Scan cancelled" if self.cancelled else "Scanned"
+        return f"{head}: " + ", ".join(parts) + f" in {self.seconds:.1f}s ({rate:.0f} files/s)"
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _is_skipped_dir(name: str) -> bool:
+    return name.startswith(".") or name in SKIP_DIRS
+
+
+def walk_images(root: Path, warnings: list[str] | None = None) -> Iterator[tuple[str, int, float]]:
+    """Yield (relative path, size, mtime) of image files under ``root``."""
+    seen_dirs: set[tuple[int, int]] = set()
+    stack: list[tuple[Path, str]] = [(root, "")]
+    while stack:
+        folder, rel = stack.pop()
+        try:
+            st = folder.stat()
+        except OSError as exc:
+            if warnings is not None:
+                warnings.append(f"{folder}: {exc.strerror or exc}")
+            continue
+        key = (st.st_dev, st.st_ino)
+        if key in seen_dirs:  # a symlink loop or a second link to a folder we already walked
+            continue
+        seen_dirs.add(key)
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError as exc:
+            if warnings is not None:
+                warnings.append(f"{folder}: cannot list folder ({exc.strerror or exc})")
+            continue
+        for entry in entries:
+            name = entry.name
+            child_rel = f"{rel}/{name}" if rel else name
+            try:
+                if entry.is_dir(follow_symlinks=True):
+                    if not _is_skipped_dir(name):
+                        stack.append((Path(entry.path), child_rel))
+                    continue
+                if name.startswith(".") or not is_image_name(name):
+                    continue
+                est = entry.stat(follow_symlinks=True)
+            except OSError:
+                # a dangling link or a file that vanished while we looked; nothing to catalogue
+                continue
+            yield child_rel, est.st_size, est.st_mtime
+
+
+def _meta_fields(meta: dict[str, Any]) -> dict[str, Any]:
+    fields = {k: meta.get(k) for k in _META_COLUMNS}
+    kw = meta.get("keywords") or []
+    fields["keywords"] = json.dumps(kw, ensure_ascii=False) if kw else None
+    return fields
+
+
+def _empty_meta() -> dict[str, Any]:
+    fields: dict[str, Any] = dict.fromkeys(_META_COLUMNS)
+    fields["keywords"] = None
+    return fields
+
+
+class Scanner:
+    def __init__(self, library: Library, workers: int | None = None) -> None:
+        self.library = library
+        self.workers = max(1, workers or (os.cpu_count() or 1))
+        self.thumbnails_dir = str(library.paths.thumbnails)
+
+    # ----------------------------------------------------------------- public
+    def scan(self, roots: Sequence[Root], control: JobControl | None = None) -> ScanReport:
+        control = control or JobControl("scan")
+        report = ScanReport()
+        started = time.monotonic()
+        todo: list[tuple[Root, str]] = []
+        present: dict[int, set[str]] = {}
+        try:
+            control.report(0, 0, "looking for photos", force=True)
+            for root in roots:
+                rows = {
+                    rel: (pid, size, mtime, status)
+                    for pid, rel, size, mtime, status in Photo.select(
+                        Photo.id, Photo.rel_path, Photo.size_bytes, Photo.mtime, Photo.status
+                    ).where(Photo.root == root.id).tuples().iterator()
+                }
+                root_path = Path(root.path)
+                if not root_path.is_dir():
+                    report.warnings.append(
+                        f"{root.path} is not available (unplugged drive or deleted folder); its photos are kept"
+                    )
+                    continue
+                seen: set[str] = set()
+                for rel, size, mtime in walk_images(root_path, report.warnings):
+                    seen.add(rel)
+                    report.seen += 1
+                    row = rows.get(rel)
+                    if row is not None and row[1] == size and row[2] == mtime and row[3] != STATUS_MISSING:
+                        report.unchanged += 1
+                    else:
+                        todo.append((root, rel))
+                    if report.seen % 5000 == 0:
+                        control.checkpoint()
+                        control.report(0, 0, f"found {report.seen} files", force=True)
+                present[root.id] = seen
+            self._process(todo, control, report)
+            # only a complete walk and process may declare files missing
+            for root in roots:
+                if root.id in present:
+                    self._mark_gone(root, present[root.id], report)
+            now = dt.datetime.now()
+            ids = [r.id for r in roots if r.id in present]
+            self.library.writer.call(lambda: Root.update(last_scan_at=now).where(Root.id.in_(ids)).execute())
+        except Cancelled:
+            report.cancelled = True
+        report.seconds = time.monotonic() - started
+        return report
+
+    def process_paths(self, root: Root, rels: Iterable[str], control: JobControl | None = None) -> ScanReport:
+        """Catalogue specific files of a root (the watcher's entry point)."""
+        report = ScanReport()
+        started = time.monotonic()
+        todo = [(root, rel) for rel in rels]
+        report.seen = len(todo)
+        try:
+            self._process(todo, control or JobControl("update"), report)
+        except Cancelled:
+            report.cancelled = True
+        report.seconds = time.monotonic() - started
+        return report
+
+    # --------------------------------------------------------------- internals
+    def _results(self, paths: list[str], control: JobControl) -> Iterator[FileResult]:
+        if len(paths) < IN_PROCESS_BELOW or self.workers == 1:
+            for p in paths:
+                control.checkpoint()
+                yield process_file(p, self.thumbnails_dir)
+            return
+        # spawn: forking a process that runs Qt or holds SQLite connections is unsafe
+        ctx = multiprocessing.get_context("spawn")
+        chunk = 8
+        chunks = [paths[i : i + chunk] for i in range(0, len(paths), chunk)]
+        max_in_flight = self.workers * 4
+        with cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx) as pool:
+            pending: set[cf.Future[list[FileResult]]] = set()
+            it = iter(chunks)
+            try:
+                while True:
+                    while len(pending) < max_in_flight:
+                        nxt = next(it, None)
+                        if nxt is None:
+                            break
+                        pending.add(pool.submit(process_many, nxt, self.thumbnails_dir))
+                    if not pending:
+                        break
+                    done, pending = cf.wait(pending, timeout=0.5, return_when=cf.FIRST_COMPLETED)
+                    for fut in done:
+                        yield from fut.result()
+                    control.checkpoint()
+            finally:
+                for fut in pending:
+                    fut.cancel()
+
+    def _process(self, todo: list[tuple[Root, str]], control: JobControl, report: ScanReport) -> None:
+        if not todo:
+            control.report(0, 0, force=True)
+            return
+        by_path = {str(Path(root.path) / rel): (root, rel) for root, rel in todo}
+        total = len(by_path)
+        batch: list[tuple[Root, str, FileResult]] = []
+        last_flush = time.monotonic()
+        done = 0
+        control.report(0, total, force=True)
+        try:
+            for res in self._results(list(by_path), control):
+                root, rel = by_path[res.path]
+                batch.append((root, rel, res))
+                done += 1
+                if len(batch) >= BATCH_SIZE or time.monotonic() - last_flush > BATCH_SECONDS:
+                    self._flush(batch, report)
+                    batch = []
+                    last_flush = time.monotonic()
+                control.report(done, total)
+        finally:
+            # what finished before a cancel is kept
+            if batch:
+                self._flush(batch, report)
+        control.report(done, total, force=True)
+
+    def _flush(self, batch: list[tuple[Root, str, FileResult]], report: ScanReport) -> None:
+        self.library.writer.call(self._apply, batch, report)
+
+    @staticmethod
+    def _apply(batch: list[tuple[Root, str, FileResult]], report: ScanReport) -> None:
+        """Write one batch of results (runs on the writer thread, inside a transaction)."""
+        now = dt.datetime.now()
+        for root, rel, res in batch:
+            existing = Photo.get_or_none((Photo.root == root.id) & (Photo.rel_path == rel))
+            if res.vanished:
+                report.vanished += 1
+                continue
+            fields: dict[str, Any] = {
+                "size_bytes": res.size,
+                "mtime": res.mtime,
+                "content_hash": res.content_hash,
+                "updated_at": now,
+            }
+            if res.error is not None:
+                report.errors += 1
+                fields.update(status=STATUS_ERROR, error=res.error, **_empty_meta())
+            else:
+                fields.update(status=STATUS_OK, error=None, **_meta_fields(res.meta))
+            if existing is not None:
+                if existing.status == STATUS_MISSING and res.error is None:
+                    report.restored += 1
+                elif res.error is None:
+                    report.updated += 1
+                Photo.update(**fields).where(Photo.id == existing.id).execute()
+                continue
+            moved = Scanner._find_moved(res) if res.error is None else None
+            if moved is not None:
+                report.moved += 1
+                Photo.update(root=root.id, rel_path=rel, **fields).where(Photo.id == moved.id).execute()
+                continue
+            if res.error is None:
+                report.added += 1
+                rating = res.meta.get("file_rating")
+                fields["rating"] = rating if isinstance(rating, int) and 0 <= rating <= 5 else 0
+            Photo.create(root=root.id, rel_path=rel, added_at=now, **fields)
+
+    @staticmethod
+    def _find_moved(res: FileResult) -> Photo | None:
+        """A catalogued photo with the same content whose file is gone: this file is where it went."""
+        if not res.content_hash:
+            return None
+        candidates = list(
+            Photo.select(Photo, Root)
+            .join(Root)
+            .where((Photo.content_hash == res.content_hash) & (Photo.status != STATUS_ERROR))
+            .order_by((Photo.status == STATUS_MISSING).desc(), Photo.id)
+        )
+        for cand in candidates:
+            if cand.status == STATUS_MISSING or not (Path(cand.root.path) / cand.rel_path).exists():
+                return cand
+        return None
+
+    def _mark_gone(self, root: Root, present: set[str], report: ScanReport) -> None:
+        rows = list(
+            Photo.select(Photo.id, Photo.rel_path, Photo.status)
+            .where((Photo.root == root.id) & (Photo.status != STATUS_MISSING))
+            .tuples()
+        )
+        gone_ok = [pid for pid, rel, status in rows if rel not in present and status == STATUS_OK]
+        gone_err = [pid for pid, rel, status in rows if rel not in present and status == STATUS_ERROR]
+
+        def _mark() -> None:
+            for i in range(0, len(gone_ok), 500):
+                Photo.update(status=STATUS_MISSING).where(Photo.id.in_(gone_ok[i : i + 500])).execute()
+            # an unreadable file that is gone leaves nothing worth keeping
+            for i in range(0, len(gone_err), 500):
+                Photo.delete().where(Photo.id.in_(gone_err[i : i + 500])).execute()
+
+        if gone_ok or gone_err:
+            self.library.writer.call(_mark)
+        report.missing += len(gone_ok)

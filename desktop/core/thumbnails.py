@@ -1,0 +1,157 @@
+"""On-disk caches of small pictures, keyed by the photo's content hash.
+
+``ThumbnailCache`` holds the grid thumbnails the scanner writes (short side
+256, see ``imaging.thumbnail_jpeg``); ``PreviewCache`` holds the larger
+pictures the viewer shows, made on first view. Both are pure caches: anything
+in them can be deleted and made again from the original file, so writes are
+atomic (a reader never sees half a JPEG) but not fsynced (a power cut costs at
+worst a thumbnail that gets remade).
+
+Files are sharded by the first two byte pairs of the hash (``ab/cd/abcd...jpg``)
+so no directory grows beyond a few hundred entries even for 10^6 photos.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Final
+
+from desktop.core.imaging import THUMB_SHORT_SIDE, decode_upright, load_upright, open_image, thumbnail_jpeg
+
+__all__ = ["PreviewCache", "ThumbnailCache", "ensure_thumbnail"]
+
+_HASH_RE: Final = re.compile(r"[0-9a-f]{8,128}")
+_TEMP_PREFIX: Final = ".tmp-"
+_JPEG_SOI: Final = b"\xff\xd8"
+
+
+class _ShardedStore:
+    """Files named by content hash under ``root/ab/cd/``, written atomically."""
+
+    suffix = ".jpg"
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path_for(self, content_hash: str) -> Path:
+        """Where the file for ``content_hash`` lives (whether or not it exists)."""
+        # The hash becomes a file name: refuse anything that could climb out of root.
+        if not _HASH_RE.fullmatch(content_hash):
+            raise ValueError(f"not a lowercase hex content hash: {content_hash!r}")
+        return self.root / content_hash[0:2] / content_hash[2:4] / f"{content_hash}{self.suffix}"
+
+    def _write_file(self, path: Path, data: bytes) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TEMP_PREFIX, suffix=self.suffix)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            # Atomic on POSIX and Windows; two processes writing the same hash both succeed.
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return path
+
+    def _read_file(self, path: Path) -> bytes | None:
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        return data if data.startswith(_JPEG_SOI) else None
+
+    def size_bytes(self) -> int:
+        """Total size of the files in the store."""
+        total = 0
+        for dirpath, _dirnames, filenames in os.walk(self.root):
+            for name in filenames:
+                with contextlib.suppress(OSError):
+                    total += os.stat(os.path.join(dirpath, name)).st_size
+        return total
+
+    def clear(self) -> None:
+        """Delete everything in the store; the root folder itself stays."""
+        if not self.root.is_dir():
+            return
+        for entry in self.root.iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    entry.unlink()
+
+
+class ThumbnailCache(_ShardedStore):
+    """Grid thumbnails, one JPEG per content hash."""
+
+    def has(self, content_hash: str) -> bool:
+        try:
+            return self.path_for(content_hash).stat().st_size > 0
+        except OSError:
+            return False
+
+    def write(self, content_hash: str, jpeg: bytes) -> Path:
+        """Store ``jpeg`` for ``content_hash`` (replacing any previous one) and return its path."""
+        return self._write_file(self.path_for(content_hash), jpeg)
+
+    def read(self, content_hash: str) -> bytes | None:
+        """The thumbnail's JPEG bytes, or None when missing (or not a JPEG: treat as missing)."""
+        return self._read_file(self.path_for(content_hash))
+
+    def remove(self, content_hash: str) -> None:
+        self.path_for(content_hash).unlink(missing_ok=True)
+
+
+class PreviewCache(_ShardedStore):
+    """Viewer-sized pictures (long side ``long_side``), made lazily from the original on first view."""
+
+    def __init__(self, root: Path, long_side: int = 2048, quality: int = 90) -> None:
+        super().__init__(root)
+        self.long_side = long_side
+        self.quality = quality
+
+    def path_for(self, content_hash: str) -> Path:
+        # The size is part of the name so a changed long_side setting never serves stale sizes.
+        base = super().path_for(content_hash)
+        return base.with_name(f"{content_hash}_{self.long_side}{self.suffix}")
+
+    def get_or_make(self, content_hash: str, source: Path) -> Path:
+        """Path of the preview for ``content_hash``, decoding ``source`` if it is not cached yet.
+
+        Raises ``ImageError`` when ``source`` cannot be read or decoded.
+        """
+        path = self.path_for(content_hash)
+        with contextlib.suppress(OSError):
+            if path.stat().st_size > 0:
+                return path
+        picture = load_upright(source, max_side=self.long_side)
+        buf = io.BytesIO()
+        picture.save(buf, "JPEG", quality=self.quality)
+        return self._write_file(path, buf.getvalue())
+
+    def remove(self, content_hash: str) -> None:
+        self.path_for(content_hash).unlink(missing_ok=True)
+
+
+def ensure_thumbnail(cache: ThumbnailCache, content_hash: str, source: Path) -> Path:
+    """The thumbnail's path, remaking it from ``source`` when it is missing (e.g. the cache was wiped).
+
+    Raises ``ImageError`` when ``source`` cannot be read or decoded.
+    """
+    if cache.has(content_hash):
+        return cache.path_for(content_hash)
+    try:
+        data = Path(source).read_bytes()
+    except OSError as exc:
+        from desktop.core.imaging import ImageError
+
+        raise ImageError(f"cannot read the file: {exc.strerror or exc}") from None
+    upright = decode_upright(open_image(data), None, THUMB_SHORT_SIDE)
+    return cache.write(content_hash, thumbnail_jpeg(upright))

@@ -1,0 +1,172 @@
+"""The headless command line, run as a user would: ``python main.py ...``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+INFO_KEYS = {
+    "path", "width", "height", "orientation", "format", "taken_at", "taken_at_source", "camera_make",
+    "camera_model", "lens", "focal_length", "f_number", "exposure_time", "iso", "gps_lat", "gps_lon", "gps_alt",
+    "rating", "tags", "content_hash", "size_bytes",
+}
+
+
+def sb(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, SHOEBOX_HOME=str(home))
+    proc = subprocess.run([sys.executable, str(REPO / "main.py"), *args], capture_output=True, text=True, env=env,
+                          timeout=120)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\nstdout: {proc.stdout}\nstderr: {proc.stderr}")
+    return proc
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def pics(tmp_path: Path, make_jpeg) -> Path:
+    folder = tmp_path / "pics"
+    make_jpeg(folder / "2019" / "paris.jpg", taken=dt.datetime(2019, 6, 3, 9), make="Canon", model="Canon EOS 80D",
+              gps=(48.85, 2.29))
+    make_jpeg(folder / "2021" / "tokyo.jpg", taken=dt.datetime(2021, 3, 1, 18), make="SONY", model="ILCE-7M3",
+              color=(5, 50, 90))
+    make_jpeg(folder / "2023" / "home.jpg", taken=dt.datetime(2023, 12, 24, 20), make="Apple", model="iPhone 12",
+              color=(250, 250, 10))
+    (folder / "broken.jpg").write_text("not a photo")
+    return folder
+
+
+def test_add_status_errors_info(home: Path, pics: Path) -> None:
+    proc = sb(home, "add", str(pics))
+    assert "3 new" in proc.stderr and "1 could not be read" in proc.stderr
+    status = json.loads(sb(home, "status", "--json").stdout)
+    assert (status["photos"], status["errors"], status["missing"]) == (3, 1, 0)
+    assert status["roots"][0]["path"] == str(pics.resolve()) and status["roots"][0]["watched"] is True
+    errors = json.loads(sb(home, "errors", "--json").stdout)
+    assert errors == [{"path": str(pics.resolve() / "broken.jpg"), "reason": errors[0]["reason"]}]
+    assert "not an image" in errors[0]["reason"]
+    info = json.loads(sb(home, "info", str(pics / "2019" / "paris.jpg"), "--json").stdout)
+    assert INFO_KEYS <= set(info)
+    assert info["camera_make"] == "Canon" and info["taken_at"].startswith("2019-06-03T09:00:00")
+
+
+def test_tags_ls_filters_and_rating(home: Path, pics: Path) -> None:
+    sb(home, "add", "--no-watch", str(pics))
+    paris, tokyo = str(pics / "2019" / "paris.jpg"), str(pics / "2021" / "tokyo.jpg")
+    sb(home, "tag", "add", "Places/Paris", paris)
+    sb(home, "tag", "add", "trips", paris, tokyo)
+    sb(home, "rate", "4", tokyo)
+    tags = json.loads(sb(home, "tag", "list", "--json").stdout)
+    assert {t["name"]: t["count"] for t in tags} == {"Places": 0, "Places/Paris": 1, "trips": 2}
+
+    def ls(*a: str) -> list[str]:
+        return [Path(r["path"]).name for r in json.loads(sb(home, "ls", "--json", *a).stdout)]
+
+    assert ls() == ["home.jpg", "tokyo.jpg", "paris.jpg"]  # newest first
+    assert ls("--tag", "Places") == ["paris.jpg"]  # a tag includes its children
+    assert ls("--tag", "trips", "--after", "2020") == ["tokyo.jpg"]
+    assert ls("--before", "2021-03") == ["paris.jpg"]
+    assert ls("--camera", "sony") == ["tokyo.jpg"]
+    assert ls("--folder", str(pics / "2023")) == ["home.jpg"]
+    assert ls("--rating", "4") == ["tokyo.jpg"]
+    sb(home, "tag", "remove", "trips", tokyo)
+    assert ls("--tag", "trips") == ["paris.jpg"]
+    assert json.loads(sb(home, "info", paris, "--json").stdout)["tags"] == ["Places/Paris", "trips"]
+
+
+def test_errors_and_usage_exit_codes(home: Path, tmp_path: Path) -> None:
+    proc = sb(home, "info", str(tmp_path / "nope.jpg"), check=False)
+    assert proc.returncode == 1 and "not in the library" in proc.stderr and "Traceback" not in proc.stderr
+    proc = sb(home, "add", str(tmp_path / "no-such-folder"), check=False)
+    assert proc.returncode == 1 and "does not exist" in proc.stderr
+    proc = sb(home, "ls", "--after", "last tuesday", check=False)
+    assert proc.returncode == 1 and "not a date" in proc.stderr
+    proc = sb(home, "frobnicate", check=False)
+    assert proc.returncode == 2
+    proc = sb(home, "rate", "9", "x.jpg", check=False)
+    assert proc.returncode == 2
+
+
+def test_import_copies_by_date_and_skips_duplicates(home: Path, pics: Path, tmp_path: Path, make_jpeg) -> None:
+    sb(home, "add", str(pics))
+    outside = tmp_path / "card"
+    make_jpeg(outside / "DSC_0001.jpg", taken=dt.datetime(2024, 7, 5, 12), color=(1, 99, 1))
+    make_jpeg(outside / "DSC_0002.jpg", taken=dt.datetime(2024, 8, 1, 12), color=(1, 99, 2))
+    (outside / "paris-again.jpg").write_bytes((pics / "2019" / "paris.jpg").read_bytes())
+    proc = sb(home, "import", str(outside))
+    assert "2 imported" in proc.stderr and "already in the library" in proc.stderr
+    imports = home / "Imports"
+    assert (imports / "2024" / "07" / "DSC_0001.jpg").is_file()
+    assert (imports / "2024" / "08" / "DSC_0002.jpg").is_file()
+    # the same name again, different content: never overwritten
+    make_jpeg(outside / "again" / "DSC_0001.jpg", taken=dt.datetime(2024, 7, 9, 12), color=(200, 0, 200))
+    sb(home, "import", str(outside / "again" / "DSC_0001.jpg"))
+    assert (imports / "2024" / "07" / "DSC_0001 (1).jpg").is_file()
+    status = json.loads(sb(home, "status", "--json").stdout)
+    assert status["photos"] == 6
+
+
+def test_light_commands_do_not_import_torch_or_qt(home: Path, pics: Path) -> None:
+    sb(home, "add", "--no-watch", str(pics))
+    code = (
+        "import sys; from desktop.cli.main import run\n"
+        f"for argv in (['status','--json'], ['ls','--json'], ['tag','list'], ['info', {str(pics / '2019' / 'paris.jpg')!r}]):\n"
+        "    assert run(argv) == 0\n"
+        "heavy = [m for m in ('torch', 'open_clip', 'PySide6') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    env = dict(os.environ, SHOEBOX_HOME=str(home))
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.slow
+def test_kill_mid_scan_then_resume_loses_nothing(home: Path, tmp_path: Path, make_jpeg) -> None:
+    folder = tmp_path / "big"
+    for i in range(400):
+        make_jpeg(folder / f"d{i % 7}" / f"{i:04d}.jpg", size=(48, 36), color=(i % 256, (3 * i) % 256, 7))
+    # tag a first photo, then kill a second scan of a grown library half-way
+    sb(home, "add", str(folder / "d0"))
+    first = folder / "d0" / "0000.jpg"
+    sb(home, "tag", "add", "keep-me", str(first))
+    env = dict(os.environ, SHOEBOX_HOME=str(home))
+    proc = subprocess.Popen([sys.executable, str(REPO / "main.py"), "add", str(folder)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 60
+    db = home / "catalog.sqlite3"
+    import sqlite3
+
+    def count() -> int:
+        con = sqlite3.connect(db, timeout=10)
+        try:
+            return int(con.execute("select count(*) from photo").fetchone()[0])
+        finally:
+            con.close()
+
+    while time.monotonic() < deadline and proc.poll() is None and count() < 120:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert count() < 400 or proc.returncode == 0
+    sb(home, "scan")
+    status = json.loads(sb(home, "status", "--json").stdout)
+    assert (status["photos"], status["errors"], status["missing"]) == (400, 0, 0)
+    info = json.loads(sb(home, "info", str(first), "--json").stdout)
+    assert info["tags"] == ["keep-me"]
+    con = sqlite3.connect(db)
+    dupes = con.execute("select count(*) from (select root_id, rel_path from photo group by 1,2 having count(*)>1)")
+    assert dupes.fetchone()[0] == 0
+    con.close()
