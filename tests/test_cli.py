@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+REPO = Path(__file__).resolve().parent.parent
 
 INFO_KEYS = {
     "path", "width", "height", "orientation", "format", "taken_at", "taken_at_source", "camera_make",

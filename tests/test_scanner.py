@@ -252,3 +252,36 @@ def test_cancelled_control_raises() -> None:
     c.cancel()
     with pytest.raises(Cancelled):
         c.checkpoint()
+
+
+def test_nested_roots_are_merged_without_duplicates(lib: Library, tmp_path: Path, make_jpeg) -> None:
+    folder = tmp_path / "pics"
+    files = _photos(folder / "inner", make_jpeg, 2)
+    make_jpeg(folder / "outer.jpg", color=(7, 7, 7))
+    lib.scan([lib.add_root(folder / "inner")])
+    pid = lib.photo_by_path(files[0]).id
+    lib.add_tag("kept", [pid])
+    outer = lib.add_root(folder)
+    assert [r.path for r in lib.roots()] == [str(folder.resolve())]
+    lib.scan([outer])
+    assert lib.count() == 3 and lib.photo_by_path(files[0]).id == pid
+    assert lib.info(files[0])["tags"] == ["kept"]
+    # adding a folder inside a root is a no-op
+    assert lib.add_root(folder / "inner").id == outer.id
+
+
+def test_the_real_camera_corpus(lib: Library, corpus: Path) -> None:
+    """Every image file of the shared corpus is catalogued or listed with a reason."""
+    from desktop.core.scan_worker import is_image_name
+
+    images = [p for p in corpus.rglob("*") if p.is_file() and is_image_name(p.name)]
+    report = lib.scan([lib.add_root(corpus)], workers=2)
+    assert report.added + report.errors == len(images)
+    for err in lib.errors():
+        assert err["reason"]
+    heic = lib.info(corpus / "heic" / "IMG_5195.HEIC")
+    assert heic["format"] == "HEIF" and heic["camera_make"] == "Apple"
+    for p in images:
+        rec = lib.info(p)
+        if rec["status"] == "ok":
+            assert lib.thumbnails.has(rec["content_hash"]), p

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Final
 
 import numpy as np
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, UnidentifiedImageError
 
 __all__ = [
     "MAX_PIXELS",
@@ -55,8 +55,8 @@ THUMB_MAX_LONG: Final = 1024
 # The order is the order Pillow tries them in: common formats first.
 _PHOTO_FORMATS: Final = ("JPEG", "MPO", "HEIF", "PNG", "WEBP", "TIFF", "AVIF", "GIF", "BMP")
 
-# Decoders that already apply the file's rotation/mirroring (HEIF irot/imir);
-# applying the EXIF orientation again would rotate twice.
+# Decoders that always apply the file's rotation/mirroring (HEIF irot/imir); applying
+# the EXIF orientation again would rotate twice. (TIFF is decided per file, see _decode.)
 _SELF_ORIENTING_FORMATS: Final = frozenset({"HEIF"})
 
 # EXIF orientation -> the transpose that makes the picture upright.
@@ -132,7 +132,7 @@ def open_image(data: bytes) -> Image.Image:
         img = Image.open(io.BytesIO(data), formats=_allowed_formats)
     except Image.DecompressionBombError as exc:
         raise ImageError(_too_large_reason(None, str(exc))) from None
-    except Image.UnidentifiedImageError:
+    except UnidentifiedImageError:
         raise ImageError(_unidentified_reason(data)) from None
     # Third-party parsers meet arbitrary bytes here; whatever they raise means "can't read this file".
     except Exception as exc:
@@ -292,12 +292,15 @@ def decode_upright(img: Image.Image, orientation: int | None, min_short_side: in
     """Decode ``img`` into an upright 8-bit sRGB RGB image.
 
     ``orientation`` is the EXIF orientation (1-8); ``None`` reads it from the
-    file, anything invalid counts as 1. HEIF decoders rotate by themselves, so
-    for HEIF it is ignored. With ``min_short_side`` the picture is decoded at the
-    smallest size whose short side is still at least that (JPEG DCT scaling,
-    HEIF thumbnails) and then reduced so its short side is exactly that; it is
-    never enlarged. ``None`` decodes at full size. Raises ``ImageError`` for
-    truncated or corrupt data.
+    file, anything invalid counts as 1. It is ignored where the decoder has
+    already turned the picture (HEIF always, TIFF with recent Pillows).
+
+    With ``min_short_side`` the picture is decoded at the smallest size whose
+    short side is still at least that (JPEG DCT scaling, HEIF thumbnails) and
+    then reduced so its short side is exactly that; it is never enlarged.
+    ``None`` decodes at full size. Decoding happens here, so truncated or
+    corrupt data raises ``ImageError`` here. ``img`` is consumed: draft mode
+    changes its size.
     """
     target = None
     if min_short_side is not None:
@@ -325,7 +328,9 @@ def load_upright(path: Path, max_side: int | None = None) -> Image.Image:
         scale = max_side / max(width, height)
         if scale < 1:
             target = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return _decode(img, None, target, Image.Resampling.LANCZOS)
+    # Bicubic, not Lanczos: for a 12 MP photo shown at 2048 px it is 160 ms instead of 250 ms
+    # of the viewer's first-open latency, with no visible difference at a <2x reduction.
+    return _decode(img, None, target, Image.Resampling.BICUBIC)
 
 
 def _decode(
@@ -343,6 +348,8 @@ def _decode(
     elif orientation is None:
         orientation = _orientation_from_file(img)
     icc = img.info.get("icc_profile")
+    tiff_tags = getattr(img, "tag_v2", None) if fmt == "TIFF" else None
+    tiff_oriented = tiff_tags is not None and _EXIF_ORIENTATION in tiff_tags
     try:
         if target is not None:
             # Ask for the size that still covers the target in both directions; the decoder picks
@@ -352,6 +359,10 @@ def _decode(
     # The decoders are fed untrusted bytes; every failure of theirs is "this file is broken".
     except Exception as exc:
         raise ImageError(_decode_error_reason(exc)) from None
+    if tiff_oriented and tiff_tags is not None and _EXIF_ORIENTATION not in tiff_tags:
+        # Recent Pillows transpose TIFFs while loading and then drop the tag (older ones do not);
+        # its absence now is the only sign, and turning the picture again would be wrong.
+        orientation = 1
 
     out: Image.Image = _to_8bit(img)
     if target is not None and (out.width > target[0] or out.height > target[1]):

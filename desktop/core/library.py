@@ -182,12 +182,27 @@ class Library:
 
         def _add() -> Root:
             existing = Root.get_or_none(Root.path == resolved)
+            if existing is None:
+                # a folder inside an existing root is already in the library
+                for root in Root.select():
+                    if resolved.startswith(root.path.rstrip("/") + "/"):
+                        return root
             if existing is not None:
                 if existing.watched != watched and not is_import_target:
                     existing.watched = watched
                     existing.save()
                 return existing
-            return Root.create(path=resolved, watched=watched, is_import_target=is_import_target)
+            parent = Root.create(path=resolved, watched=watched, is_import_target=is_import_target)
+            # roots inside the new one are absorbed: their photos (ids, tags, ratings) move to it
+            for child in Root.select().where(Root.path.startswith(resolved.rstrip("/") + "/")):
+                prefix = child.path[len(resolved.rstrip("/")) + 1 :] + "/"
+                Photo.update(root=parent.id, rel_path=prefix + Photo.rel_path).where(
+                    Photo.root == child.id
+                ).execute()
+                parent.is_import_target = parent.is_import_target or child.is_import_target
+                child.delete_instance()
+            parent.save()
+            return parent
 
         return self.writer.call(_add)
 

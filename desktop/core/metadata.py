@@ -121,6 +121,8 @@ _EXIF_COLOR_SPACES = {1: "sRGB", 2: "Adobe RGB", 0xFFFF: "Uncalibrated"}
 
 # An IFD that claims more entries than this is garbage, not a photo.
 _MAX_IFD_ENTRIES = 1024
+_MAX_NUMBERS = 8
+_ASCII = 2
 
 ExifValues = dict[tuple[str, int], Any]
 
@@ -158,6 +160,10 @@ class _AllowListHeader(ExifHeader):
             if tag not in wanted:
                 if ifd_name == "EXIF" and tag == _MAKER_NOTE:
                     self.maker_note_offset = self.s2n(entry + 8, 4)
+                continue
+            if self.s2n(entry + 2, 2) != _ASCII and self.s2n(entry + 4, 4) > _MAX_NUMBERS:
+                # None of our numeric tags has more than 4 values; exifread would
+                # read up to 999 of them one seek at a time before we drop them.
                 continue
             tag_entry: Any = tags.get(tag)
             tag_name = tag_entry[0] if tag_entry else f"Tag 0x{tag:04X}"
@@ -209,7 +215,7 @@ def _read_exif(data: bytes, image: Image.Image, fmt: str | None) -> ExifValues:
     except Exception:  # keep what was read before the damage
         pass
     make = _text(header.values.get(("Image", _MAKE)))
-    if make == "Canon" and header.maker_note_offset and ("EXIF", _LENS_MODEL) not in header.values:
+    if make == "Canon" and header.maker_note_offset and not _text(header.values.get(("EXIF", _LENS_MODEL))):
         # Canon maker notes are a plain IFD with offsets from the TIFF header.
         with contextlib.suppress(Exception):
             header.dump_ifd(header.maker_note_offset, "MakerNote", tag_dict=canon.TAGS)
@@ -224,7 +230,7 @@ _CONTROL_OK = frozenset("\t\n\r")
 def _clean(s: str) -> str | None:
     """Strip NULs/whitespace; None when empty or when it is not printable text."""
     s = s.replace("\x00", " ").strip()
-    if not s:
+    if not any(ch.isalnum() for ch in s):
         return None
     for ch in s:
         if ch in _CONTROL_OK:
@@ -240,8 +246,13 @@ def _decode(raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        # cp1252 rather than latin-1: Windows tools wrote most non-UTF-8 EXIF text.
-        return raw.decode("cp1252", errors="replace")
+        pass
+    # Text in a legacy 8-bit code page is mostly ASCII with a few accents;
+    # mostly high bytes means binary junk (or a CJK encoding we cannot guess).
+    if sum(b >= 0x80 for b in raw) * 2 > len(raw):
+        return ""
+    # cp1252 rather than latin-1: Windows tools wrote most non-UTF-8 EXIF text.
+    return raw.decode("cp1252", errors="replace")
 
 
 def _text(value: Any) -> str | None:
@@ -398,7 +409,7 @@ _NS_RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 _NS_DC = "{http://purl.org/dc/elements/1.1/}"
 _NS_XMP = "{http://ns.adobe.com/xap/1.0/}"
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-_XMP_HINTS = (b"title", b"description", b"subject", b"Rating")
+_XMP_HINTS = (b"http://purl.org/dc/elements/1.1/", b"Rating")
 
 
 @dataclass
@@ -563,7 +574,7 @@ def _icc_description(icc: bytes) -> str | None:
 
 def _orientation(image: Image.Image, values: ExifValues) -> int | None:
     recorded: Any = values.get(("Image", _ORIENTATION))
-    if image.format == "HEIF" and "original_orientation" in image.info:
+    if image.format == "HEIF" and image.info.get("original_orientation") is not None:
         # pillow_heif resets the EXIF orientation to 1 once it has applied it; keep what the file says.
         recorded = image.info["original_orientation"]
     orientation = _integer(recorded)

@@ -22,11 +22,18 @@ import tempfile
 from pathlib import Path
 from typing import Final
 
-from desktop.core.imaging import THUMB_SHORT_SIDE, decode_upright, load_upright, open_image, thumbnail_jpeg
+from desktop.core.imaging import (
+    THUMB_SHORT_SIDE,
+    ImageError,
+    decode_upright,
+    load_upright,
+    open_image,
+    thumbnail_jpeg,
+)
 
 __all__ = ["PreviewCache", "ThumbnailCache", "ensure_thumbnail"]
 
-_HASH_RE: Final = re.compile(r"[0-9a-f]{8,128}")
+_HASH_RE: Final = re.compile(r"[0-9a-f]{4,128}")
 _TEMP_PREFIX: Final = ".tmp-"
 _JPEG_SOI: Final = b"\xff\xd8"
 
@@ -42,8 +49,9 @@ class _ShardedStore:
     def path_for(self, content_hash: str) -> Path:
         """Where the file for ``content_hash`` lives (whether or not it exists)."""
         # The hash becomes a file name: refuse anything that could climb out of root.
+        content_hash = content_hash.lower()
         if not _HASH_RE.fullmatch(content_hash):
-            raise ValueError(f"not a lowercase hex content hash: {content_hash!r}")
+            raise ValueError(f"not a hex content hash: {content_hash!r}")
         return self.root / content_hash[0:2] / content_hash[2:4] / f"{content_hash}{self.suffix}"
 
     def _write_file(self, path: Path, data: bytes) -> Path:
@@ -120,7 +128,7 @@ class PreviewCache(_ShardedStore):
     def path_for(self, content_hash: str) -> Path:
         # The size is part of the name so a changed long_side setting never serves stale sizes.
         base = super().path_for(content_hash)
-        return base.with_name(f"{content_hash}_{self.long_side}{self.suffix}")
+        return base.with_name(f"{base.stem}_{self.long_side}{self.suffix}")
 
     def get_or_make(self, content_hash: str, source: Path) -> Path:
         """Path of the preview for ``content_hash``, decoding ``source`` if it is not cached yet.
@@ -150,8 +158,6 @@ def ensure_thumbnail(cache: ThumbnailCache, content_hash: str, source: Path) -> 
     try:
         data = Path(source).read_bytes()
     except OSError as exc:
-        from desktop.core.imaging import ImageError
-
         raise ImageError(f"cannot read the file: {exc.strerror or exc}") from None
     upright = decode_upright(open_image(data), None, THUMB_SHORT_SIDE)
     return cache.write(content_hash, thumbnail_jpeg(upright))
