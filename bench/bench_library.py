@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import shutil
 import statistics
 import sys
@@ -36,7 +35,7 @@ def bench_first_scan(count: int) -> dict[str, Any]:
         report = lib.scan([root])
         seconds = time.perf_counter() - t0
         t1 = time.perf_counter()
-        rescan = lib.scan([root])
+        lib.scan([root])
         rescan_s = time.perf_counter() - t1
         lib.close()
     return {
@@ -87,8 +86,13 @@ def bench_rescan_100k(n: int) -> dict[str, Any]:
         rows = []
         for rel, size, mtime in entries[2000:]:
             row = {k: v for k, v in template.items() if k != "id"}
-            row.update(rel_path=rel, size_bytes=size, mtime=mtime, added_at=dt.datetime.now(),
-                       updated_at=dt.datetime.now())
+            row.update(
+                rel_path=rel,
+                size_bytes=size,
+                mtime=mtime,
+                added_at=dt.datetime.now(),
+                updated_at=dt.datetime.now(),
+            )
             rows.append(row)
 
         def _insert() -> None:
@@ -170,22 +174,49 @@ def run(count: int = 120, rescan_n: int = 100_000) -> dict[str, Any]:
         "first_scan_12mp": first,
         "rescan_unchanged": rescan,
         "watch_latency": watch,
-        "peak_rss_mb": {"main": round(peak_rss_mb(), 1), "scan_workers": round(peak_rss_mb(children=True), 1)},
+        "peak_rss_mb": {
+            "main": round(peak_rss_mb(), 1),
+            "scan_workers": round(peak_rss_mb(children=True), 1),
+        },
         "bench_seconds": round(time.perf_counter() - t0, 1),
     }
     write_result("library", result)
     ok = lambda good: "ok" if good else "MISS"  # noqa: E731
-    print_table("library (issue 2)", [
-        ("first scan, 12 MP JPEGs", f"{first['photos_per_s']} photos/s ({first['files']} files)", ">= 60/s",
-         ok(first["photos_per_s"] >= 60)),
-        (f"rescan unchanged {rescan['photos']:,}", f"{rescan['seconds']} s", "<= 15 s", ok(rescan["seconds"] <= 15)),
-        ("watch: landed -> catalog", f"median {watch['median_s']} s, max {watch['max_s']} s", "<= 2 s",
-         ok(watch["max_s"] <= 2)),
-        ("watch: 1,000 dropped", f"{watch['burst_1000_catalogued']} in {watch['burst_1000_s']} s", "all", 
-         ok(watch["burst_1000_catalogued"] == 1000)),
-        ("peak RSS main / workers", f"{result['peak_rss_mb']['main']} / {result['peak_rss_mb']['scan_workers']} MB",
-         "", ""),
-    ])
+    print_table(
+        "library (issue 2)",
+        [
+            (
+                "first scan, 12 MP JPEGs",
+                f"{first['photos_per_s']} photos/s ({first['files']} files)",
+                ">= 60/s",
+                ok(first["photos_per_s"] >= 60),
+            ),
+            (
+                f"rescan unchanged {rescan['photos']:,}",
+                f"{rescan['seconds']} s",
+                "<= 15 s",
+                ok(rescan["seconds"] <= 15),
+            ),
+            (
+                "watch: landed -> catalog",
+                f"median {watch['median_s']} s, max {watch['max_s']} s",
+                "<= 2 s",
+                ok(watch["max_s"] <= 2),
+            ),
+            (
+                "watch: 1,000 dropped",
+                f"{watch['burst_1000_catalogued']} in {watch['burst_1000_s']} s",
+                "all",
+                ok(watch["burst_1000_catalogued"] == 1000),
+            ),
+            (
+                "peak RSS main / workers",
+                f"{result['peak_rss_mb']['main']} / {result['peak_rss_mb']['scan_workers']} MB",
+                "",
+                "",
+            ),
+        ],
+    )
     return result
 
 

@@ -67,4 +67,4 @@ def print_table(title: str, rows: list[tuple[str, str, str, str]]) -> None:
     widths = [max(len(r[i]) for r in [("metric", "value", "target", "")] + rows) for i in range(4)]
     header = ("metric", "value", "target", "")
     for r in [header] + rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)))

@@ -28,15 +28,24 @@ def lib(shoebox_home: Path):
 
 def _photos(folder: Path, make_jpeg, n: int = 3) -> list[Path]:
     return [
-        make_jpeg(folder / f"IMG_{i}.jpg", color=(10 * i, 100, 200 - i), taken=dt.datetime(2020, 1, 1 + i, 12))
+        make_jpeg(
+            folder / f"IMG_{i}.jpg", color=(10 * i, 100, 200 - i), taken=dt.datetime(2020, 1, 1 + i, 12)
+        )
         for i in range(n)
     ]
 
 
 def test_scan_catalogues_photos_with_metadata(lib: Library, tmp_path: Path, make_jpeg) -> None:
     folder = tmp_path / "pics"
-    make_jpeg(folder / "a.jpg", size=(80, 60), taken=dt.datetime(2021, 7, 14, 10, 22, 3), offset="+02:00",
-              make="Canon", model="Canon EOS 80D", gps=(48.8584, 2.2945))
+    make_jpeg(
+        folder / "a.jpg",
+        size=(80, 60),
+        taken=dt.datetime(2021, 7, 14, 10, 22, 3),
+        offset="+02:00",
+        make="Canon",
+        model="Canon EOS 80D",
+        gps=(48.8584, 2.2945),
+    )
     make_jpeg(folder / "sub" / "b.jpg", size=(80, 60), orientation=6, color=(1, 2, 3))
     root = lib.add_root(folder)
     report = lib.scan([root])
@@ -45,7 +54,9 @@ def test_scan_catalogues_photos_with_metadata(lib: Library, tmp_path: Path, make
     assert a["taken_at"].startswith("2021-07-14T10:22:03") and a["taken_at"].endswith("+02:00")
     assert a["taken_at_source"] == "DateTimeOriginal"
     assert a["camera_make"] == "Canon" and a["camera_model"] == "Canon EOS 80D"
-    assert a["gps_lat"] == pytest.approx(48.8584, abs=1e-4) and a["gps_lon"] == pytest.approx(2.2945, abs=1e-4)
+    assert a["gps_lat"] == pytest.approx(48.8584, abs=1e-4) and a["gps_lon"] == pytest.approx(
+        2.2945, abs=1e-4
+    )
     b = lib.info(folder / "sub" / "b.jpg")
     assert (b["width"], b["height"], b["orientation"]) == (60, 80, 6)  # as displayed
     assert b["taken_at_source"] == "file"
@@ -123,8 +134,14 @@ def test_exact_duplicates_are_both_catalogued(lib: Library, tmp_path: Path, make
 
 def _png_header_bomb(path: Path, w: int, h: int) -> None:
     """A tiny PNG whose header claims w×h pixels."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\x00" * 64)
@@ -166,7 +183,12 @@ def test_bad_input_is_listed_with_reasons(lib: Library, tmp_path: Path, make_jpe
     (folder / "text.jpg").unlink()
     shutil.copy2(good, folder / "empty.jpg")
     lib.scan()
-    assert {Path(e["path"]).name for e in lib.errors()} == {"random.png", "truncated.jpg", "bomb.png", "locked.jpg"}
+    assert {Path(e["path"]).name for e in lib.errors()} == {
+        "random.png",
+        "truncated.jpg",
+        "bomb.png",
+        "locked.jpg",
+    }
 
 
 def test_unicode_long_paths_hidden_and_symlink_loops(lib: Library, tmp_path: Path, make_jpeg) -> None:
@@ -187,7 +209,9 @@ def test_unicode_long_paths_hidden_and_symlink_loops(lib: Library, tmp_path: Pat
     assert lib.info(deep / "北京 长城 📷.jpg")["format"] == "JPEG"
 
 
-def test_file_vanishing_mid_scan_is_not_an_error(lib: Library, tmp_path: Path, make_jpeg, monkeypatch) -> None:
+def test_file_vanishing_mid_scan_is_not_an_error(
+    lib: Library, tmp_path: Path, make_jpeg, monkeypatch
+) -> None:
     folder = tmp_path / "pics"
     files = _photos(folder, make_jpeg, 3)
     real = scan_worker.process_file
@@ -202,7 +226,9 @@ def test_file_vanishing_mid_scan_is_not_an_error(lib: Library, tmp_path: Path, m
     assert report.added == 2 and report.errors == 0 and report.vanished == 1
 
 
-def test_cancel_keeps_finished_work_and_rescan_resumes(lib: Library, tmp_path: Path, make_jpeg, monkeypatch) -> None:
+def test_cancel_keeps_finished_work_and_rescan_resumes(
+    lib: Library, tmp_path: Path, make_jpeg, monkeypatch
+) -> None:
     folder = tmp_path / "pics"
     _photos(folder, make_jpeg, 10)
     monkeypatch.setattr("desktop.core.scanner.BATCH_SIZE", 2)

@@ -45,7 +45,9 @@ def cmd_scan(args: argparse.Namespace, ctx: Context) -> int:
         wanted = {str(Path(p).expanduser().resolve()) for p in args.paths}
         roots = [r for r in roots if r.path in wanted]
         if not roots:
-            raise CliError("none of those folders is in the library; add them with: python main.py add FOLDER")
+            raise CliError(
+                "none of those folders is in the library; add them with: python main.py add FOLDER"
+            )
     if not roots:
         raise CliError("the library has no folders yet; add one with: python main.py add FOLDER")
     report = lib.scan(roots, ctx.control("scan"))
@@ -95,8 +97,10 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
         flag = "watched" if root["watched"] else "not watched"
         print(f"  {root['path']}  ({root['photos']} photos, {flag})")
     if "model" in status:
-        print(f"Smart search: {status.get('embedded', 0)} embedded, {status.get('pending_embeddings', 0)} pending"
-              f" (model {status['model']})")
+        print(
+            f"Smart search: {status.get('embedded', 0)} embedded, {status.get('pending_embeddings', 0)} pending"
+            f" (model {status['model']})"
+        )
     return 0
 
 
@@ -129,7 +133,8 @@ def _ids(ctx: Context, paths: list[str]) -> list[int]:
     ids, missing = ctx.library.photo_ids_for_paths(Path(p) for p in paths)
     if missing:
         raise CliError(
-            "not in the library: " + ", ".join(str(m) for m in missing)
+            "not in the library: "
+            + ", ".join(str(m) for m in missing)
             + " (add their folder with 'add' or bring them in with 'import')"
         )
     return ids
@@ -232,8 +237,12 @@ def cmd_watch(args: argparse.Namespace, ctx: Context) -> int:
 
     def on_change(report: ScanReport) -> None:
         if report.seen and not ctx.quiet:
-            print(f"updated: {report.added} new, {report.updated} changed, {report.moved} moved, "
-                  f"{report.errors} unreadable", file=sys.stderr, flush=True)
+            print(
+                f"updated: {report.added} new, {report.updated} changed, {report.moved} moved, "
+                f"{report.errors} unreadable",
+                file=sys.stderr,
+                flush=True,
+            )
 
     watcher = LibraryWatcher(lib, on_change=on_change)
     watcher.start()

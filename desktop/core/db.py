@@ -68,7 +68,7 @@ def init_db(path: Path, backups: Path | None = None) -> peewee.SqliteDatabase:
     db.register_function(haversine_km, "haversine_km", 4)
     database.initialize(db)
     db.connect(reuse_if_open=True)
-    version = db.execute_sql("PRAGMA user_version").fetchone()[0]
+    version = int(db.execute_sql("PRAGMA user_version").fetchone()[0])  # type: ignore[no-untyped-call]
     if version > SCHEMA_VERSION:
         db.close()
         raise RuntimeError(
@@ -82,7 +82,7 @@ def init_db(path: Path, backups: Path | None = None) -> peewee.SqliteDatabase:
                 MIGRATIONS[step](db)
     with db.atomic():
         db.create_tables(schema.ALL_MODELS, safe=True)
-        db.execute_sql(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db.execute_sql(f"PRAGMA user_version = {SCHEMA_VERSION}")  # type: ignore[no-untyped-call]
     return db
 
 

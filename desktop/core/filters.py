@@ -15,7 +15,7 @@ from pathlib import Path
 
 import peewee as pw
 
-from desktop.core.schema import STATUS_OK, AlbumPhoto, Photo, PhotoTag, Root, Tag
+from desktop.core.schema import STATUS_OK, Album, AlbumPhoto, Photo, PhotoTag, Root, Tag
 
 
 @dataclass
@@ -79,7 +79,7 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(a)))
 
 
-def apply_filter(query: pw.ModelSelect, f: PhotoFilter) -> pw.ModelSelect:
+def apply_filter(query: pw.ModelSelect[Photo], f: PhotoFilter) -> pw.ModelSelect[Photo]:
     """Narrow a ``Photo`` query (which must already join nothing conflicting) by ``f``."""
     if f.statuses:
         query = query.where(Photo.status.in_(list(f.statuses)))
@@ -87,8 +87,8 @@ def apply_filter(query: pw.ModelSelect, f: PhotoFilter) -> pw.ModelSelect:
         query = query.where(Photo.id.in_(f.photo_ids))
     for name in f.tags:
         ids = tag_ids_with_descendants(name)
-        sub = PhotoTag.select(PhotoTag.photo).where(PhotoTag.tag.in_(ids or [-1]))
-        query = query.where(Photo.id.in_(sub))
+        tagged = PhotoTag.select(PhotoTag.photo).where(PhotoTag.tag.in_(ids or [-1]))
+        query = query.where(Photo.id.in_(tagged))
     if f.untagged:
         query = query.where(~Photo.id.in_(PhotoTag.select(PhotoTag.photo)))
     if f.after is not None:
@@ -100,8 +100,12 @@ def apply_filter(query: pw.ModelSelect, f: PhotoFilter) -> pw.ModelSelect:
         query = query.where(
             (pw.fn.lower(Photo.camera_make).contains(f.camera.lower()))
             | (pw.fn.lower(Photo.camera_model) ** like)
-            | (pw.fn.lower(pw.fn.coalesce(Photo.camera_make, "") + " " + pw.fn.coalesce(Photo.camera_model, ""))
-               ** like)
+            | (
+                pw.fn.lower(
+                    pw.fn.coalesce(Photo.camera_make, "") + " " + pw.fn.coalesce(Photo.camera_model, "")
+                )
+                ** like
+            )
         )
     if f.folder is not None:
         folder = str(Path(f.folder).expanduser().resolve())
@@ -130,10 +134,10 @@ def apply_filter(query: pw.ModelSelect, f: PhotoFilter) -> pw.ModelSelect:
             & (pw.fn.haversine_km(lat, lon, Photo.gps_lat, Photo.gps_lon) <= km)
         )
     if f.album:
-        sub = AlbumPhoto.select(AlbumPhoto.photo).join_from(AlbumPhoto, AlbumPhoto.album).where(
-            pw.fn.lower(AlbumPhoto.album.name) == f.album.lower()  # type: ignore[attr-defined]
+        in_album = (
+            AlbumPhoto.select(AlbumPhoto.photo).join(Album).where(pw.fn.lower(Album.name) == f.album.lower())
         )
-        query = query.where(Photo.id.in_(sub))
+        query = query.where(Photo.id.in_(in_album))
     if f.name:
         query = query.where(pw.fn.lower(Photo.rel_path).contains(f.name.lower()))
     if f.recent_days is not None:
@@ -142,6 +146,6 @@ def apply_filter(query: pw.ModelSelect, f: PhotoFilter) -> pw.ModelSelect:
     return query
 
 
-def filtered_photos(f: PhotoFilter) -> pw.ModelSelect:
+def filtered_photos(f: PhotoFilter) -> pw.ModelSelect[Photo]:
     """Photos matching ``f`` (no order)."""
     return apply_filter(Photo.select(), f)

@@ -98,7 +98,9 @@ def _free_name(folder: Path, name: str) -> Path:
     return target
 
 
-def import_paths(library: Library, sources: Sequence[Path], control: JobControl | None = None) -> ImportReport:
+def import_paths(
+    library: Library, sources: Sequence[Path], control: JobControl | None = None
+) -> ImportReport:
     control = control or JobControl("import")
     report = ImportReport()
     files = _expand(sources, report)
@@ -125,7 +127,8 @@ def import_paths(library: Library, sources: Sequence[Path], control: JobControl 
                 report.skipped.append((str(src), f"could not read the file: {exc.strerror or exc}"))
                 continue
             twin = (
-                Photo.select(Photo, Root).join(Root)
+                Photo.select(Photo, Root)
+                .join(Root)
                 .where((Photo.content_hash == digest) & (Photo.status != STATUS_ERROR))
                 .first()
             )

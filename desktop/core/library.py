@@ -8,6 +8,7 @@ Long work (scan, import) takes a ``JobControl`` for progress and cancel.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -175,9 +176,13 @@ class Library:
         if not folder.exists():
             raise LibraryError(f"{folder} does not exist. Check the path and try again.")
         if not folder.is_dir():
-            raise LibraryError(f"{folder} is not a folder. Use 'import' to bring single files into the library.")
+            raise LibraryError(
+                f"{folder} is not a folder. Use 'import' to bring single files into the library."
+            )
         if not os.access(folder, os.R_OK | os.X_OK):
-            raise LibraryError(f"Permission denied: Shoebox cannot read {folder}. Fix its permissions and retry.")
+            raise LibraryError(
+                f"Permission denied: Shoebox cannot read {folder}. Fix its permissions and retry."
+            )
         resolved = str(folder.resolve())
 
         def _add() -> Root:
@@ -215,21 +220,25 @@ class Library:
 
     # ------------------------------------------------------------------ photos
     def photo(self, photo_id: int) -> Photo | None:
-        return Photo.select(Photo, Root).join(Root).where(Photo.id == photo_id).first()
+        row: Photo | None = Photo.select(Photo, Root).join(Root).where(Photo.id == photo_id).first()
+        return row
 
     def photo_by_path(self, path: Path) -> Photo | None:
         p = Path(path).expanduser()
         candidates = [p.absolute()]
-        try:
+        with contextlib.suppress(OSError):
             candidates.append(p.resolve())
-        except OSError:
-            pass
         for cand in candidates:
             root = self.root_for_path(cand)
             if root is None:
                 continue
             rel = str(cand)[len(root.path.rstrip("/")) + 1 :]
-            row = Photo.select(Photo, Root).join(Root).where((Photo.root == root.id) & (Photo.rel_path == rel)).first()
+            row: Photo | None = (
+                Photo.select(Photo, Root)
+                .join(Root)
+                .where((Photo.root == root.id) & (Photo.rel_path == rel))
+                .first()
+            )
             if row is not None:
                 return row
         return None
@@ -237,7 +246,9 @@ class Library:
     def info(self, path: Path) -> dict[str, Any]:
         photo = self.photo_by_path(path)
         if photo is None:
-            raise LibraryError(f"{path} is not in the library. Add its folder with 'add' or bring it in with 'import'.")
+            raise LibraryError(
+                f"{path} is not in the library. Add its folder with 'add' or bring it in with 'import'."
+            )
         return photo_to_dict(photo)
 
     def query(
@@ -265,17 +276,21 @@ class Library:
         return int(apply_filter(Photo.select(), f or PhotoFilter()).count())
 
     def status(self) -> dict[str, Any]:
-        counts = dict(Photo.select(Photo.status, pw.fn.COUNT(Photo.id)).group_by(Photo.status).tuples())
+        counts: dict[str, int] = dict(
+            Photo.select(Photo.status, pw.fn.COUNT(Photo.id)).group_by(Photo.status).tuples()  # type: ignore[arg-type]
+        )
         roots = []
         for root in self.roots():
             n = Photo.select().where((Photo.root == root.id) & (Photo.status == STATUS_OK)).count()
-            roots.append({
-                "path": root.path,
-                "watched": bool(root.watched),
-                "photos": n,
-                "import_target": bool(root.is_import_target),
-                "last_scan_at": root.last_scan_at.isoformat() if root.last_scan_at else None,
-            })
+            roots.append(
+                {
+                    "path": root.path,
+                    "watched": bool(root.watched),
+                    "photos": n,
+                    "import_target": bool(root.is_import_target),
+                    "last_scan_at": root.last_scan_at.isoformat() if root.last_scan_at else None,
+                }
+            )
         return {
             "photos": counts.get(STATUS_OK, 0),
             "errors": counts.get(STATUS_ERROR, 0),
@@ -290,7 +305,12 @@ class Library:
         }
 
     def errors(self) -> list[dict[str, Any]]:
-        q = Photo.select(Photo, Root).join(Root).where(Photo.status == STATUS_ERROR).order_by(Root.path, Photo.rel_path)
+        q = (
+            Photo.select(Photo, Root)
+            .join(Root)
+            .where(Photo.status == STATUS_ERROR)
+            .order_by(Root.path, Photo.rel_path)
+        )
         return [{"path": str(photo_path(p)), "reason": p.error or "unknown error", "id": p.id} for p in q]
 
     def remove_photos(self, photo_ids: Sequence[int]) -> int:
@@ -357,17 +377,19 @@ class Library:
         full = normalise_tag(name)
 
         def _delete() -> None:
-            Tag.delete().where((pw.fn.lower(Tag.name) == full.lower()) | (Tag.name.startswith(full + "/"))).execute()
+            Tag.delete().where(
+                (pw.fn.lower(Tag.name) == full.lower()) | (Tag.name.startswith(full + "/"))
+            ).execute()
 
         self.writer.call(_delete)
 
     def tags(self) -> list[TagInfo]:
-        counts = dict(
+        counts: dict[int, int] = dict(
             PhotoTag.select(PhotoTag.tag, pw.fn.COUNT(PhotoTag.photo))
             .join(Photo)
             .where(Photo.status != STATUS_ERROR)
             .group_by(PhotoTag.tag)
-            .tuples()
+            .tuples()  # type: ignore[arg-type]
         )
         return [TagInfo(t.id, t.name, counts.get(t.id, 0)) for t in Tag.select().order_by(Tag.name)]
 
@@ -379,7 +401,8 @@ class Library:
             .group_by(Album.id)
             .order_by(Album.name)
         )
-        return [(name, n) for name, n in q.tuples()]
+        rows: list[tuple[str, int]] = list(q.tuples())  # type: ignore[arg-type]
+        return rows
 
     def add_to_album(self, name: str, photo_ids: Iterable[int]) -> None:
         album_name = name.strip()
@@ -388,10 +411,12 @@ class Library:
         ids = list(photo_ids)
 
         def _add() -> None:
-            album, _ = Album.get_or_create(name=album_name)
-            start = AlbumPhoto.select(pw.fn.COALESCE(pw.fn.MAX(AlbumPhoto.position), 0)).where(
-                AlbumPhoto.album == album.id
-            ).scalar()
+            album, _ = Album.get_or_create(name=album_name)  # type: ignore[no-untyped-call]
+            start = (
+                AlbumPhoto.select(pw.fn.COALESCE(pw.fn.MAX(AlbumPhoto.position), 0))
+                .where(AlbumPhoto.album == album.id)
+                .scalar()
+            )
             rows = [{"album": album.id, "photo": pid, "position": start + i + 1} for i, pid in enumerate(ids)]
             if rows:
                 AlbumPhoto.insert_many(rows).on_conflict_ignore().execute()
@@ -404,7 +429,9 @@ class Library:
         def _remove() -> None:
             album = Album.get_or_none(Album.name == name)
             if album is not None:
-                AlbumPhoto.delete().where((AlbumPhoto.album == album.id) & AlbumPhoto.photo.in_(ids)).execute()
+                AlbumPhoto.delete().where(
+                    (AlbumPhoto.album == album.id) & AlbumPhoto.photo.in_(ids)
+                ).execute()
 
         self.writer.call(_remove)
 
@@ -418,7 +445,9 @@ class Library:
         return int(q.scalar() or 0)
 
     # --------------------------------------------------------- long-running work
-    def scan(self, roots: Sequence[Root] | None = None, control: Any = None, workers: int | None = None) -> Any:
+    def scan(
+        self, roots: Sequence[Root] | None = None, control: Any = None, workers: int | None = None
+    ) -> Any:
         from desktop.core.scanner import Scanner
 
         return Scanner(self, workers=workers).scan(roots if roots is not None else self.roots(), control)

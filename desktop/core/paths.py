@@ -68,8 +68,16 @@ class Paths:
         return self.logs / "shoebox.log"
 
     def ensure(self) -> Paths:
-        for d in (self.data, self.cache, self.logs, self.backups, self.models, self.thumbnails,
-                  self.previews, self.index):
+        for d in (
+            self.data,
+            self.cache,
+            self.logs,
+            self.backups,
+            self.models,
+            self.thumbnails,
+            self.previews,
+            self.index,
+        ):
             d.mkdir(parents=True, exist_ok=True)
         return self
 

@@ -10,18 +10,31 @@ writes the catalog.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import xxhash
+
 MAX_FILE_BYTES = 2 * 1024**3  # larger than any photo; refusing keeps a worker's memory bounded
 
 IMAGE_EXTENSIONS = frozenset(
     {
-        ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".tif", ".tiff", ".webp", ".heic", ".heif",
-        ".hif", ".avif", ".gif", ".bmp",
+        ".jpg",
+        ".jpeg",
+        ".jpe",
+        ".jfif",
+        ".png",
+        ".tif",
+        ".tiff",
+        ".webp",
+        ".heic",
+        ".heif",
+        ".hif",
+        ".avif",
+        ".gif",
+        ".bmp",
     }
 )
 
@@ -41,12 +54,14 @@ def is_image_name(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
+# Content identity, not security: XXH3-128 hashes a 3 MB photo in ~0.1 ms where
+# BLAKE2b takes ~4 ms, which is a tenth of the whole per-photo scan budget.
 def hash_bytes(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=20).hexdigest()
+    return str(xxhash.xxh3_128_hexdigest(data))
 
 
 def hash_file(path: Path) -> str:
-    h = hashlib.blake2b(digest_size=20)
+    h = xxhash.xxh3_128()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)

@@ -36,8 +36,16 @@ log = logging.getLogger(__name__)
 
 SKIP_DIRS = frozenset(
     {
-        "@eaDir", "#recycle", "$RECYCLE.BIN", "System Volume Information", "__MACOSX", "lost+found",
-        "node_modules", "Thumbs.db", ".thumbnails", "$Recycle.Bin",
+        "@eaDir",
+        "#recycle",
+        "$RECYCLE.BIN",
+        "System Volume Information",
+        "__MACOSX",
+        "lost+found",
+        "node_modules",
+        "Thumbs.db",
+        ".thumbnails",
+        "$Recycle.Bin",
     }
 )
 BATCH_SIZE = 200
@@ -45,9 +53,27 @@ BATCH_SECONDS = 1.0
 IN_PROCESS_BELOW = 16  # few files: a process pool costs more to start than it saves
 
 _META_COLUMNS = (
-    "width", "height", "orientation", "format", "color_space", "taken_at", "taken_local", "taken_at_source",
-    "camera_make", "camera_model", "lens", "focal_length", "f_number", "exposure_time", "iso", "gps_lat",
-    "gps_lon", "gps_alt", "title", "description", "file_rating",
+    "width",
+    "height",
+    "orientation",
+    "format",
+    "color_space",
+    "taken_at",
+    "taken_local",
+    "taken_at_source",
+    "camera_make",
+    "camera_model",
+    "lens",
+    "focal_length",
+    "f_number",
+    "exposure_time",
+    "iso",
+    "gps_lat",
+    "gps_lon",
+    "gps_alt",
+    "title",
+    "description",
+    "file_rating",
 )
 
 
@@ -161,7 +187,10 @@ class Scanner:
                     rel: (pid, size, mtime, status)
                     for pid, rel, size, mtime, status in Photo.select(
                         Photo.id, Photo.rel_path, Photo.size_bytes, Photo.mtime, Photo.status
-                    ).where(Photo.root == root.id).tuples().iterator()
+                    )
+                    .where(Photo.root == root.id)
+                    .tuples()
+                    .iterator()
                 }
                 root_path = Path(root.path)
                 if not root_path.is_dir():
@@ -324,10 +353,10 @@ class Scanner:
         return None
 
     def _mark_gone(self, root: Root, present: set[str], report: ScanReport) -> None:
-        rows = list(
+        rows: list[tuple[int, str, str]] = list(
             Photo.select(Photo.id, Photo.rel_path, Photo.status)
             .where((Photo.root == root.id) & (Photo.status != STATUS_MISSING))
-            .tuples()
+            .tuples()  # type: ignore[arg-type]
         )
         gone_ok = [pid for pid, rel, status in rows if rel not in present and status == STATUS_OK]
         gone_err = [pid for pid, rel, status in rows if rel not in present and status == STATUS_ERROR]

@@ -32,6 +32,7 @@ class BaseModel(pw.Model):
 class Root(BaseModel):
     """A folder the user pointed Shoebox at."""
 
+    id = pw.AutoField()
     path = pw.TextField(unique=True)
     watched = pw.BooleanField(default=True)
     is_import_target = pw.BooleanField(default=False)
@@ -42,6 +43,7 @@ class Root(BaseModel):
 class Photo(BaseModel):
     """One file in a root; metadata columns are filled by the scanner."""
 
+    id = pw.AutoField()
     root = pw.ForeignKeyField(Root, backref="photos", on_delete="CASCADE")
     rel_path = pw.TextField()
     size_bytes = pw.IntegerField(default=0)
@@ -93,6 +95,7 @@ class Photo(BaseModel):
 class Tag(BaseModel):
     """A hierarchical tag; ``name`` is the full path, e.g. ``Places/Paris``."""
 
+    id = pw.AutoField()
     name = pw.TextField(unique=True)
     parent = pw.ForeignKeyField("self", null=True, backref="children", on_delete="CASCADE")
 
@@ -107,6 +110,7 @@ class PhotoTag(BaseModel):
 
 
 class Album(BaseModel):
+    id = pw.AutoField()
     name = pw.TextField(unique=True)
     created_at = pw.DateTimeField(default=_now)
 

@@ -21,7 +21,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from desktop.core.scan_worker import is_image_name
-from desktop.core.scanner import ScanReport, Scanner, _is_skipped_dir
+from desktop.core.scanner import Scanner, ScanReport, _is_skipped_dir
 from desktop.core.schema import STATUS_ERROR, STATUS_MISSING, STATUS_OK, Photo, Root
 
 if TYPE_CHECKING:
@@ -153,7 +153,7 @@ class LibraryWatcher:
             elif s is not None:
                 self._deleted(src, True)
             elif d is not None:
-                self._on_event(_Created(dest))
+                self._on_event(_Created(dest))  # type: ignore[arg-type]
             return
         if s is not None and d is not None and is_image_name(dest):
             moved = self.library.writer.call(self._move_file, s[0].id, s[1], d[0].id, d[1])
@@ -178,10 +178,10 @@ class LibraryWatcher:
     @staticmethod
     def _move_folder(src_root: int, src_rel: str, dst_root: int, dst_rel: str) -> None:
         prefix = src_rel.rstrip("/") + "/"
-        rows = list(
+        rows: list[tuple[int, str]] = list(
             Photo.select(Photo.id, Photo.rel_path)
             .where((Photo.root == src_root) & Photo.rel_path.startswith(prefix))
-            .tuples()
+            .tuples()  # type: ignore[arg-type]
         )
         for pid, rel in rows:
             new_rel = dst_rel.rstrip("/") + "/" + rel[len(prefix) :]

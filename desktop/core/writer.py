@@ -24,7 +24,9 @@ T = TypeVar("T")
 
 class Writer:
     def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[Callable[..., Any], tuple[Any, ...], Future[Any]] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[Callable[..., Any], tuple[Any, ...], Future[Any]] | None] = (
+            queue.Queue()
+        )
         self._thread = threading.Thread(target=self._loop, name="catalog-writer", daemon=True)
         self._closed = False
         self._thread.start()

@@ -18,7 +18,17 @@ from typing import Any
 
 import peewee as pw
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRect, QSize, QStringListModel, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPalette, QPen, QPixmap
+from PySide6.QtGui import (
+    QColor,
+    QIcon,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QPalette,
+    QPen,
+    QPixmap,
+)
 from PySide6.QtWidgets import (
     QCompleter,
     QFormLayout,
@@ -688,20 +698,24 @@ class InfoPanel(QWidget):
             self.title.setText(rec["path"].rsplit("/", 1)[-1])
             self.subtitle.hide()
             self._render_status(rec)
-            camera = " ".join(
-                p for p in (rec["camera_make"], rec["camera_model"]) if p
-            )
+            camera = " ".join(p for p in (rec["camera_make"], rec["camera_model"]) if p)
             # "Canon Canon EOS 5D": many makers repeat the make inside the model name.
-            if rec["camera_make"] and rec["camera_model"] and rec["camera_model"].lower().startswith(
-                rec["camera_make"].split()[0].lower()
+            if (
+                rec["camera_make"]
+                and rec["camera_model"]
+                and rec["camera_model"].lower().startswith(rec["camera_make"].split()[0].lower())
             ):
                 camera = rec["camera_model"]
-            fmt = " · ".join(p for p in (format_bytes(rec["size_bytes"]), rec["format"], rec["color_space"]) if p)
+            fmt = " · ".join(
+                p for p in (format_bytes(rec["size_bytes"]), rec["format"], rec["color_space"]) if p
+            )
             values = {
                 "date": format_taken(rec["taken_at"], rec["taken_at_source"]),
                 "camera": camera or None,
                 "lens": rec["lens"],
-                "exposure": format_exposure(rec["exposure_time"], rec["f_number"], rec["iso"], rec["focal_length"]),
+                "exposure": format_exposure(
+                    rec["exposure_time"], rec["f_number"], rec["iso"], rec["focal_length"]
+                ),
                 "pixels": format_pixels(rec["width"], rec["height"]),
                 "file": fmt or None,
                 "place": format_coordinates(rec["gps_lat"], rec["gps_lon"], rec["gps_alt"]),
@@ -735,7 +749,9 @@ class InfoPanel(QWidget):
     def _render_status(self, rec: dict[str, Any]) -> None:
         if rec["status"] == STATUS_MISSING:
             self.status_label.setObjectName("infoWarning")
-            self.status_label.setText("The file is missing: it was moved, renamed or deleted since the last scan.")
+            self.status_label.setText(
+                "The file is missing: it was moved, renamed or deleted since the last scan."
+            )
         elif rec["status"] == STATUS_ERROR:
             self.status_label.setObjectName("infoError")
             self.status_label.setText(f"Could not read this file: {rec['error'] or 'unknown error'}")

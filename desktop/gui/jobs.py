@@ -112,7 +112,9 @@ class JobRunner(QObject):
     job_added = Signal(object)  # Job
     job_changed = Signal(object)  # Job
 
-    def __init__(self, max_threads: int = 2, parent: QObject | None = None, synchronous: bool = False) -> None:
+    def __init__(
+        self, max_threads: int = 2, parent: QObject | None = None, synchronous: bool = False
+    ) -> None:
         super().__init__(parent)
         # synchronous: run each job inline on the calling thread (tests where order matters)
         self.synchronous = synchronous

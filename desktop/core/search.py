@@ -1,0 +1,467 @@
+"""Smart search: text, image and "find similar" queries over the CLIP index, with filters.
+
+``SearchService`` is what the CLI and the GUI call (from a worker thread; it is
+thread-safe). One query string mixes free text with filters (see
+``desktop.core.query`` for the syntax); the free text is embedded (recent
+queries are cached), matched against the index of the serving model, and
+blended with a keyword match of tags, file names, titles, descriptions and
+keywords, so a word the person typed into a photo is found even where CLIP
+misses it. Filters narrow the candidates first; a small candidate set is
+searched exactly, so a selective filter never hides good matches.
+
+Relevance: CLIP scores shift from query to query, so there is no global
+threshold. Each query is scored against a fixed random sample of the library
+(its background distribution); hits must stand ``CUTOFF_Z`` standard
+deviations above that background mean. Keyword matches always pass. What the
+cutoff drops is counted in ``SearchResult.more`` and returned with
+``everything=True`` ("show more").
+
+Models: the *active* model (``model use``) is the one the library is being
+embedded with; the *serving* model answers searches. After a switch the old
+model keeps serving until the new one has embedded every photo, then
+``index_library`` promotes it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import peewee as pw
+
+from desktop.core.clip_models import ModelSpec, ModelUnavailable, load_manifest
+from desktop.core.embedder import (
+    EmbedReport,
+    Embedder,
+    open_catalog_index,
+    pending_count,
+    stored_vector,
+    sync_index,
+)
+from desktop.core.filters import PhotoFilter, apply_filter
+from desktop.core.query import ParsedQuery, parse_query
+from desktop.core.schema import STATUS_OK, Embedding, Photo, PhotoTag, Root, Tag
+
+if TYPE_CHECKING:
+    from desktop.core.clip_models import ClipModel
+    from desktop.core.device import DevicePlan
+    from desktop.core.jobs import JobControl
+    from desktop.core.library import Library
+    from desktop.core.vector_index import VectorIndex
+
+log = logging.getLogger(__name__)
+
+SETTING_MODEL = "search.model"  # ModelSpec JSON: what the library is (being) embedded with
+SETTING_SERVING = "search.serving_model"  # ModelSpec JSON: whose embeddings were complete last
+
+CUTOFF_Z = 3.0
+MIN_BACKGROUND = 64  # fewer vectors than this: no statistics, no cutoff
+KEYWORD_WEIGHT = 0.10  # added to the CLIP score, scaled by the share of query words matched
+POOL_MIN = 200
+QUERY_CACHE = 256
+
+
+# ------------------------------------------------------------------ model choice
+def active_spec(library: Library) -> ModelSpec:
+    raw = library.get_setting(SETTING_MODEL)
+    if raw:
+        try:
+            return ModelSpec.from_json(raw)
+        except (ValueError, KeyError):
+            log.warning("ignoring an unreadable %s setting", SETTING_MODEL)
+    return load_manifest().default_entry().spec()
+
+
+def serving_spec(library: Library) -> ModelSpec | None:
+    raw = library.get_setting(SETTING_SERVING)
+    if not raw:
+        return None
+    try:
+        return ModelSpec.from_json(raw)
+    except (ValueError, KeyError):
+        return None
+
+
+def set_active_model(library: Library, spec: ModelSpec) -> None:
+    """Embed the library with ``spec`` from now on; the current serving model stays until it is done."""
+    library.set_setting(SETTING_MODEL, spec.to_json())
+
+
+def _mark_serving(library: Library, spec: ModelSpec) -> None:
+    library.set_setting(SETTING_SERVING, spec.to_json())
+
+
+def extra_status(library: Library) -> dict[str, Any]:
+    """Smart-search fields of ``status --json`` (no torch import)."""
+    spec = active_spec(library)
+    serving = serving_spec(library)
+    mid = spec.model_id
+    return {
+        "embedded": library.embedded_count(mid),
+        "pending_embeddings": pending_count(mid),
+        "model": spec.label(),
+        "model_id": mid,
+        "serving_model": serving.label() if serving else None,
+    }
+
+
+def index_library(
+    library: Library,
+    spec: ModelSpec | None = None,
+    control: JobControl | None = None,
+    plan: DevicePlan | None = None,
+    batch_size: int = 32,
+    decode_workers: int | None = None,
+    limit: int | None = None,
+) -> EmbedReport:
+    """Embed everything pending for ``spec`` (default: the active model); ``spec`` becomes active.
+
+    When nothing is left pending the model becomes the serving one.
+    """
+    from desktop.core.clip_models import load_model
+
+    if spec is None:
+        spec = active_spec(library)
+    elif spec.model_id != active_spec(library).model_id:
+        set_active_model(library, spec)
+    model = load_model(spec, library.paths.models, plan=plan)
+    idx = open_catalog_index(library, model.model_id, model.embed_dim)
+    report = Embedder(library, model, idx, batch_size=batch_size, decode_workers=decode_workers).run(control, limit)
+    if not report.cancelled and pending_count(model.model_id) == 0:
+        current = serving_spec(library)
+        if current is None or current.model_id != spec.model_id:
+            _mark_serving(library, spec)
+    return report
+
+
+# ----------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class SearchHit:
+    photo_id: int
+    path: str
+    score: float
+    content_hash: str
+    taken_local: str | None
+    keyword: bool = False  # a tag, name, title, description or keyword matched the text
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "score": round(self.score, 5), "id": self.photo_id}
+
+
+@dataclass
+class SearchResult:
+    hits: list[SearchHit]
+    more: int = 0  # hits under the relevance cutoff, returned with everything=True
+    cutoff: float | None = None
+    model_id: str = ""
+    text: str = ""
+    filter: PhotoFilter = field(default_factory=PhotoFilter)
+    elapsed_ms: float = 0.0
+    notice: str | None = None  # e.g. "312 photos are not embedded yet"
+
+
+# ------------------------------------------------------------------------ service
+class SearchService:
+    """Text / image / similar search for one library. Safe to share between threads."""
+
+    def __init__(
+        self,
+        library: Library,
+        spec: ModelSpec | None = None,
+        plan: DevicePlan | None = None,
+        allow_download: bool = True,
+    ) -> None:
+        self.library = library
+        self._explicit = spec
+        self._plan = plan
+        self._allow_download = allow_download
+        self._lock = threading.RLock()
+        self._model: ClipModel | None = None
+        self._index: VectorIndex | None = None
+        self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    # -- model and index
+    def spec(self) -> ModelSpec:
+        """The model answering queries: the explicit one, else the serving one, else the active one."""
+        if self._explicit is not None:
+            return self._explicit
+        return serving_spec(self.library) or active_spec(self.library)
+
+    def model(self) -> ClipModel:
+        from desktop.core.clip_models import load_model
+
+        with self._lock:
+            spec = self.spec()
+            if self._model is None or self._model.model_id != spec.model_id:
+                self._model = load_model(
+                    spec, self.library.paths.models, plan=self._plan, allow_download=self._allow_download
+                )
+                self._index = None
+            return self._model
+
+    def index(self) -> VectorIndex:
+        with self._lock:
+            model = self.model()
+            if self._index is None or self._index.model_id != model.model_id:
+                self._index = open_catalog_index(self.library, model.model_id, model.embed_dim)
+            return self._index
+
+    def refresh(self) -> None:
+        """Re-check the index against the catalog (after scans, deletes, a model switch)."""
+        with self._lock:
+            self._index = None
+        sync_index(self.index())
+
+    def start_background_sync(self) -> threading.Thread:
+        """Load the model and reconcile the index off the calling thread (the GUI at start-up)."""
+        t = threading.Thread(target=self._safe_warmup, name="search-index-sync", daemon=True)
+        t.start()
+        return t
+
+    def _safe_warmup(self) -> None:
+        try:
+            self.index()
+        except ModelUnavailable as exc:
+            log.info("smart search unavailable: %s", exc)
+        except Exception:  # the GUI must not die of a background warm-up
+            log.exception("search warm-up failed")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._index is not None and self._index.dirty:
+                self._index.save()
+
+    # -- query vectors
+    def embed_text(self, text: str) -> np.ndarray:
+        model = self.model()
+        key = (model.model_id, text.strip().lower())
+        with self._cache_lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        vec = model.encode_texts([text.strip()])[0]
+        with self._cache_lock:
+            self._cache[key] = vec
+            while len(self._cache) > QUERY_CACHE:
+                self._cache.popitem(last=False)
+        return vec
+
+    def photo_vector(self, photo: int | Path | str) -> tuple[np.ndarray, int | None]:
+        """The vector of a library photo (by id or path), or of any image file; plus its photo id."""
+        model = self.model()
+        row: Photo | None = None
+        if isinstance(photo, int):
+            row = self.library.photo(photo)
+            if row is None:
+                raise ModelUnavailable(f"There is no photo with id {photo}.")
+        else:
+            row = self.library.photo_by_path(Path(photo))
+        if row is not None and row.content_hash:
+            vec = self.index().vector(row.content_hash)
+            if vec is None:
+                vec = stored_vector(model.model_id, row.content_hash)
+            if vec is not None:
+                return vec, int(row.id)
+        path = Path(photo) if not isinstance(photo, int) else Path(row.root.path) / row.rel_path  # type: ignore[union-attr]
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} does not exist.")
+        return model.encode_image_file(path), (int(row.id) if row is not None else None)
+
+    # -- queries
+    def search(
+        self,
+        query: str,
+        limit: int = 50,
+        sort: str = "score",
+        everything: bool = False,
+        base: PhotoFilter | None = None,
+    ) -> SearchResult:
+        """Free text + filters (``desktop.core.query`` syntax). Text-less queries list by date."""
+        t0 = time.perf_counter()
+        parsed = parse_query(query, base)
+        if not parsed.text:
+            return self._filter_only(parsed, limit, t0)
+        qvec = self.embed_text(parsed.text)
+        return self._rank(qvec, parsed, limit, sort, everything, t0)
+
+    def similar(
+        self,
+        photo: int | Path | str,
+        limit: int = 50,
+        plus: Sequence[str] = (),
+        minus: Sequence[str] = (),
+        query: str = "",
+        sort: str = "score",
+        everything: bool = False,
+    ) -> SearchResult:
+        """Photos like ``photo`` (a library photo or any image file), optionally "+ text - text".
+
+        ``query`` may hold filters (and free text, which counts as ``plus``).
+        """
+        t0 = time.perf_counter()
+        parsed = parse_query(query)
+        vec, _ = self.photo_vector(photo)
+        q = vec.astype(np.float32).copy()
+        extra_plus = [parsed.text] if parsed.text else []
+        for t in [*plus, *extra_plus]:
+            if t.strip():
+                q += self.embed_text(t)
+        for t in minus:
+            if t.strip():
+                q -= self.embed_text(t)
+        q /= max(float(np.linalg.norm(q)), 1e-12)
+        parsed.terms = []  # keyword matching is for text queries; here the image leads
+        return self._rank(q, parsed, limit, sort, everything, t0)
+
+    def _filter_only(self, parsed: ParsedQuery, limit: int, t0: float) -> SearchResult:
+        photos = self.library.query(parsed.filter, limit=limit)
+        hits = [
+            SearchHit(p.id, str(Path(p.root.path) / p.rel_path), 0.0, p.content_hash or "", p.taken_local)
+            for p in photos
+        ]
+        return SearchResult(hits, text="", filter=parsed.filter, elapsed_ms=(time.perf_counter() - t0) * 1000)
+
+    def _candidates(self, f: PhotoFilter, idx: VectorIndex) -> set[str] | None:
+        """Hashes the filter allows, or None for "the whole library" (no filter, or a broad one)."""
+        if f == PhotoFilter():
+            return None
+        q = apply_filter(Photo.select(Photo.content_hash), f).where(Photo.content_hash.is_null(False))
+        n = q.count()
+        if n > idx.exact_candidates_max:
+            return None  # broad: search the graph, then check hits against the filter
+        return {h for (h,) in q.tuples()}
+
+    def _keyword_hashes(self, parsed: ParsedQuery) -> dict[str, int]:
+        """content hash -> how many query words its photo's text fields or tags contain."""
+        terms = parsed.terms[:8]
+        if not terms:
+            return {}
+        found: dict[str, set[str]] = {}
+        fields = (Photo.rel_path, Photo.title, Photo.description, Photo.keywords)
+        for term in terms:
+            like = f"%{term}%"
+            cond: Any = None
+            for fld in fields:
+                c = pw.fn.lower(fld) ** like
+                cond = c if cond is None else (cond | c)
+            tagged = PhotoTag.select(PhotoTag.photo).join(Tag).where(pw.fn.lower(Tag.name) ** like)
+            cond = cond | Photo.id.in_(tagged)
+            q = apply_filter(Photo.select(Photo.content_hash), parsed.filter).where(
+                cond & Photo.content_hash.is_null(False)
+            )
+            for (h,) in q.limit(2000).tuples():
+                found.setdefault(h, set()).add(term)
+        return {h: len(ts) for h, ts in found.items()}
+
+    def _rank(
+        self, qvec: np.ndarray, parsed: ParsedQuery, limit: int, sort: str, everything: bool, t0: float
+    ) -> SearchResult:
+        idx = self.index()
+        f = parsed.filter
+        pool = max(limit * 2, POOL_MIN)
+        cands = self._candidates(f, idx)
+        scored: dict[str, float] = {}
+        filtered_later = cands is None and f != PhotoFilter()
+        k = pool * 4 if filtered_later else pool
+        for h, s in idx.search(qvec, k, cands):
+            scored[h] = s
+        kw = self._keyword_hashes(parsed)
+        if kw:
+            missing = [h for h in kw if h not in scored]
+            scored.update(idx.scores(qvec, missing))
+        n_terms = max(1, len(parsed.terms[:8]))
+        final = {h: s + (KEYWORD_WEIGHT * kw[h] / n_terms if h in kw else 0.0) for h, s in scored.items()}
+
+        cutoff: float | None = None
+        if len(idx) >= MIN_BACKGROUND:
+            bg = idx.sample_scores(qvec)
+            cutoff = float(bg.mean() + CUTOFF_Z * bg.std())
+        hits = self._rows(final, f, set(kw))
+        hits.sort(key=lambda h: (-h.score, h.photo_id))
+        kept = hits if (everything or cutoff is None) else [h for h in hits if h.keyword or h.score >= cutoff]
+        more = len(hits) - len(kept)
+        if not everything and cutoff is not None and not kept and hits:
+            kept, more = hits[:1], len(hits) - 1  # never an empty page when something matched at all
+        if sort == "date":
+            kept.sort(key=lambda h: (h.taken_local or "", h.photo_id), reverse=True)
+        notice = None
+        pending = pending_count(idx.model_id)
+        if pending:
+            notice = f"{pending} photos are not embedded yet; run 'python main.py index' (or wait) to include them."
+        return SearchResult(
+            hits=kept[:limit],
+            more=more + max(0, len(kept) - limit),
+            cutoff=cutoff,
+            model_id=idx.model_id,
+            text=parsed.text,
+            filter=f,
+            elapsed_ms=(time.perf_counter() - t0) * 1000,
+            notice=notice,
+        )
+
+    def _rows(self, scores: dict[str, float], f: PhotoFilter, keyword: set[str]) -> list[SearchHit]:
+        """Every readable photo (duplicates included) with a scored content, honouring ``f``."""
+        hashes = list(scores)
+        out: list[SearchHit] = []
+        for i in range(0, len(hashes), 900):
+            q = apply_filter(
+                Photo.select(Photo.id, Photo.rel_path, Photo.content_hash, Photo.taken_local, Root.path).join(Root),
+                f,
+            ).where(Photo.content_hash.in_(hashes[i : i + 900]))
+            for pid, rel, h, taken, root in q.tuples():
+                out.append(SearchHit(pid, str(Path(root) / rel), scores[h], h, taken, h in keyword))
+        return out
+
+
+def embedded_hashes(model_id: str) -> int:
+    return int(Embedding.select().where(Embedding.model_id == model_id).count())
+
+
+def model_list(library: Library) -> list[dict[str, Any]]:
+    """The manifest with what is downloaded and what is active/serving (imports open_clip)."""
+    from desktop.core.clip_models import model_status
+
+    active = active_spec(library)
+    serving = serving_spec(library)
+    out = []
+    for e in load_manifest().models:
+        spec = e.spec()
+        st = model_status(spec, library.paths.models)
+        out.append({
+            "name": e.name,
+            "arch": e.arch,
+            "pretrained": e.pretrained,
+            "embed_dim": e.embed_dim,
+            "download_mb": e.download_mb,
+            "licence": e.licence,
+            "note": e.note,
+            "requires": list(e.requires),
+            "downloaded": st["downloaded"],
+            "active": spec.model_id == active.model_id,
+            "serving": serving is not None and spec.model_id == serving.model_id,
+        })
+    if active.weights or not any(r["active"] for r in out):
+        out.append({
+            "name": active.label(),
+            "arch": active.arch,
+            "pretrained": active.pretrained,
+            "weights": active.weights,
+            "downloaded": bool(active.weights and Path(active.weights).is_file()),
+            "active": True,
+            "serving": serving is not None and serving.model_id == active.model_id,
+        })
+    return out
+
+
+def spec_summary(spec: ModelSpec) -> str:
+    return json.dumps({"model": spec.label(), "model_id": spec.model_id})

@@ -1,0 +1,676 @@
+"""The thumbnail grid: a delegate that paints one cell and a view that lays out cells under date headers.
+
+``PhotoGridView`` is a small ``QAbstractItemView`` rather than a ``QListView``
+because QListView re-lays out every row on each insert and asks the delegate
+for each row's size when sizes differ (as they do with header rows); with
+100k photos that is a Python call per photo per page loaded. Here the layout
+is arithmetic over the model's date groups: a cell's rectangle, the cell
+under the mouse and the cells to paint all cost O(log groups), painting
+touches only visible cells, and cells keep one square size that stretches so
+rows fill the width (as Apple Photos and digiKam do).
+
+Selection, keyboard navigation, tooltips, rubber-band selection and dragging
+photos out as files use QAbstractItemView's machinery through the usual
+overrides (``visualRect``, ``indexAt``, ``moveCursor``, ``setSelection``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Sequence
+
+from PySide6.QtCore import (
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,     QPersistentModelIndex,
+    QPoint,
+    QRect,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import (
+    QColor,
+    QDrag,
+    QFont,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QPalette,
+    QPen,
+    QPixmap,
+    QRegion,
+    QResizeEvent,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionRubberBand,
+    QStyleOptionViewItem,
+    QWidget,
+)
+
+from desktop.gui.photo_model import ColorLabelRole, HashRole, PathRole, PhotoModel, RatingRole, StatusRole
+from desktop.gui.thumbnail_loader import FAILED, ThumbnailLoader
+
+ModelIndex = QModelIndex | QPersistentModelIndex
+
+MIN_ZOOM, MAX_ZOOM, DEFAULT_ZOOM = 80, 360, 168
+MARGIN = 12
+SPACING = 4
+HEADER_HEIGHT = 40
+
+LABEL_COLOURS = {
+    "red": "#e5484d",
+    "orange": "#f76b15",
+    "yellow": "#ffc53d",
+    "green": "#30a46c",
+    "blue": "#0090ff",
+    "purple": "#8e4ec6",
+    "grey": "#8b8d98",
+}
+
+
+class PhotoDelegate(QStyledItemDelegate):
+    """Paints a photo cell: thumbnail (or placeholder), selection, rating, label, status badge."""
+
+    def __init__(self, loader: ThumbnailLoader, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.loader = loader
+        self.device_pixel_ratio = 1.0
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: ModelIndex) -> QSize:
+        view = self.parent()
+        size = view.cell_size() if isinstance(view, PhotoGridView) else DEFAULT_ZOOM
+        return QSize(size, size)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: ModelIndex) -> None:
+        rect: QRect = option.rect
+        palette: QPalette = option.palette
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        hover = bool(option.state & QStyle.StateFlag.State_MouseOver)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        if selected or hover:
+            colour = palette.color(QPalette.ColorRole.Highlight)
+            if not selected:
+                colour.setAlpha(60)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(colour)
+            painter.drawRoundedRect(rect, 6, 6)
+
+        inner = rect.adjusted(6, 6, -6, -6)
+        box = min(inner.width(), inner.height())
+        img = self.loader.image(
+            index.data(HashRole), index.data(PathRole) or "", int(box * self.device_pixel_ratio)
+        )
+        if img is None or img == FAILED:
+            self._placeholder(painter, inner, palette, failed=img == FAILED)
+        else:
+            w, h = img.width() / self.device_pixel_ratio, img.height() / self.device_pixel_ratio
+            scale = min(inner.width() / w, inner.height() / h, 1.0) if w and h else 1.0
+            tw, th = max(1, int(w * scale)), max(1, int(h * scale))
+            target = QRect(inner.x() + (inner.width() - tw) // 2, inner.y() + (inner.height() - th) // 2, tw, th)
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+            painter.drawImage(target, img)
+            inner = target
+
+        status = index.data(StatusRole)
+        if status and status != "ok":
+            self._badge(painter, inner, "Missing" if status == "missing" else "Unreadable")
+        rating = index.data(RatingRole) or 0
+        if rating:
+            self._stars(painter, inner, rating)
+        label = index.data(ColorLabelRole)
+        if label in LABEL_COLOURS:
+            painter.setPen(QPen(QColor("white"), 1.5))
+            painter.setBrush(QColor(LABEL_COLOURS[label]))
+            painter.drawEllipse(QRect(inner.right() - 17, inner.top() + 5, 12, 12))
+        if option.state & QStyle.StateFlag.State_HasFocus and selected:
+            painter.setPen(QPen(palette.color(QPalette.ColorRole.HighlightedText), 1, Qt.PenStyle.DotLine))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(rect.adjusted(2, 2, -3, -3), 5, 5)
+        painter.restore()
+
+    def paint_header(self, painter: QPainter, rect: QRect, title: str, palette: QPalette) -> None:
+        """A date group's heading, left-aligned over its photos."""
+        painter.save()
+        font = QFont(painter.font())
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(palette.color(QPalette.ColorRole.WindowText))
+        painter.drawText(rect.adjusted(2, 0, 0, -6), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom, title)
+        painter.restore()
+
+    @staticmethod
+    def _placeholder(painter: QPainter, rect: QRect, palette: QPalette, failed: bool) -> None:
+        base = palette.color(QPalette.ColorRole.Mid if failed else QPalette.ColorRole.Midlight)
+        base.setAlpha(90 if failed else 120)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(base)
+        painter.drawRoundedRect(rect, 4, 4)
+        if failed:
+            painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, "No preview")
+
+    @staticmethod
+    def _badge(painter: QPainter, rect: QRect, text: str) -> None:
+        fm = painter.fontMetrics()
+        w = fm.horizontalAdvance(text) + 10
+        r = QRect(rect.left() + 4, rect.top() + 4, w, fm.height() + 4)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(200, 40, 40, 220))
+        painter.drawRoundedRect(r, 3, 3)
+        painter.setPen(QColor("white"))
+        painter.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
+
+    @staticmethod
+    def _stars(painter: QPainter, rect: QRect, rating: int) -> None:
+        text = "★" * rating
+        fm = painter.fontMetrics()
+        w = fm.horizontalAdvance(text) + 8
+        r = QRect(rect.left() + 4, rect.bottom() - fm.height() - 6, w, fm.height() + 2)
+        path = QPainterPath()
+        path.addRoundedRect(r, 3, 3)
+        painter.fillPath(path, QColor(0, 0, 0, 140))
+        painter.setPen(QColor("#ffd54a"))
+        painter.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
+
+
+class PhotoGridView(QAbstractItemView):
+    """A virtual grid of square cells grouped under date headers; paints only what is visible."""
+
+    open_requested = Signal(QModelIndex)  # Space / Enter / double-click
+    rate_requested = Signal(int)  # digits 0–5
+    remove_requested = Signal()  # Delete
+    first_paint = Signal()  # the first time cells (not just an empty viewport) were painted
+    zoom_changed = Signal(int)
+
+    def __init__(self, loader: ThumbnailLoader, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.loader = loader
+        self._zoom = DEFAULT_ZOOM
+        self._cols = 1
+        self._cell = DEFAULT_ZOOM
+        self._header = HEADER_HEIGHT
+        self._sec_starts: list[int] = []
+        self._sec_titles: list[str] = []
+        self._sec_y: list[int] = []  # top of each group's header, in content coordinates
+        self._content_height = 0
+        self._hover = QPersistentModelIndex()
+        self._band_origin: QPoint | None = None  # rubber band start, content coordinates
+        self._band_end: QPoint | None = None
+        self._painted_cells = False
+        self.painted_frames = 0  # for the benchmark: frames painted with cells
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.setDragEnabled(True)
+        self.setMouseTracking(True)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setFrameShape(QAbstractItemView.Shape.NoFrame)
+        self.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
+        self.delegate = PhotoDelegate(loader, self)
+        self.setItemDelegate(self.delegate)
+        # thumbnails arrive one by one; repaint at most once per frame
+        self._repaint_timer = QTimer(self)
+        self._repaint_timer.setSingleShot(True)
+        self._repaint_timer.setInterval(16)
+        self._repaint_timer.timeout.connect(self.viewport().update)
+        loader.ready.connect(self._on_thumbnail)
+        self._fetch_timer = QTimer(self)
+        self._fetch_timer.setSingleShot(True)
+        self._fetch_timer.setInterval(0)
+        self._fetch_timer.timeout.connect(self._maybe_fetch)
+
+    # ------------------------------------------------------------ public API
+    def photo_model(self) -> PhotoModel | None:
+        m = self.model()
+        return m if isinstance(m, PhotoModel) else None
+
+    def zoom(self) -> int:
+        return self._zoom
+
+    def set_zoom(self, size: int) -> None:
+        size = max(MIN_ZOOM, min(MAX_ZOOM, int(size)))
+        if size == self._zoom:
+            return
+        anchor = self._top_visible_row()
+        self._zoom = size
+        self._relayout()
+        if anchor is not None:
+            self.scroll_to_row_top(anchor)
+        self.zoom_changed.emit(size)
+
+    def cell_size(self) -> int:
+        return self._cell
+
+    def columns(self) -> int:
+        return self._cols
+
+    def selected_rows(self) -> list[int]:
+        sm = self.selectionModel()
+        return sorted(i.row() for i in sm.selectedIndexes()) if sm is not None else []
+
+    def top_visible_row(self) -> int | None:
+        return self._top_visible_row()
+
+    def scroll_to_row_top(self, row: int) -> None:
+        r = self._content_rect(row)
+        if r is not None:
+            self.verticalScrollBar().setValue(max(0, r.top() - self._header - MARGIN))
+
+    # ------------------------------------------------------------- layout
+    def _relayout(self) -> None:
+        model = self.photo_model()
+        width = max(1, self.viewport().width() - 2 * MARGIN)
+        self._cols = max(1, (width + SPACING) // (self._zoom + SPACING))
+        self._cell = max(MIN_ZOOM // 2, (width - (self._cols - 1) * SPACING) // self._cols)
+        if model is None:
+            self._sec_starts, self._sec_titles, self._sec_y = [], [], []
+            self._content_height = 0
+        else:
+            starts, titles = model.sections()
+            self._sec_starts, self._sec_titles = list(starts), list(titles)
+            self._header = HEADER_HEIGHT if model.grouped else 0
+            n = model.rowCount()
+            y = MARGIN // 2 if model.grouped else MARGIN
+            ys: list[int] = []
+            stride = self._cell + SPACING
+            for i, start in enumerate(self._sec_starts):
+                end = self._sec_starts[i + 1] if i + 1 < len(self._sec_starts) else n
+                ys.append(y)
+                rows = math.ceil((end - start) / self._cols)
+                y += self._header + rows * stride
+            self._sec_y = ys
+            self._content_height = y + MARGIN
+        self.updateGeometries()
+        self.viewport().update()
+        self._fetch_timer.start()
+
+    def _section_count(self, s: int) -> int:
+        model = self.model()
+        n = model.rowCount() if model is not None else 0
+        end = self._sec_starts[s + 1] if s + 1 < len(self._sec_starts) else n
+        return end - self._sec_starts[s]
+
+    def _content_rect(self, row: int) -> QRect | None:
+        """The cell of ``row`` in content coordinates (not scrolled)."""
+        if not self._sec_starts or row < 0:
+            return None
+        model = self.model()
+        if model is None or row >= model.rowCount():
+            return None
+        s = bisect.bisect_right(self._sec_starts, row) - 1
+        local = row - self._sec_starts[s]
+        r, c = divmod(local, self._cols)
+        stride = self._cell + SPACING
+        return QRect(MARGIN + c * stride, self._sec_y[s] + self._header + r * stride, self._cell, self._cell)
+
+    def _row_at(self, x: int, y: int) -> int | None:
+        """The row whose cell contains content point (x, y), if any."""
+        if not self._sec_y:
+            return None
+        s = bisect.bisect_right(self._sec_y, y) - 1
+        if s < 0:
+            return None
+        stride = self._cell + SPACING
+        yr = y - self._sec_y[s] - self._header
+        xr = x - MARGIN
+        if yr < 0 or xr < 0 or yr % stride >= self._cell or xr % stride >= self._cell:
+            return None
+        r, c = yr // stride, xr // stride
+        if c >= self._cols:
+            return None
+        local = r * self._cols + c
+        if local >= self._section_count(s):
+            return None
+        return self._sec_starts[s] + local
+
+    def _top_visible_row(self) -> int | None:
+        top = self.verticalOffset()
+        if not self._sec_y:
+            return None
+        s = max(0, bisect.bisect_right(self._sec_y, top) - 1)
+        stride = self._cell + SPACING
+        yr = max(0, top - self._sec_y[s] - self._header)
+        local = min((yr // stride) * self._cols, max(0, self._section_count(s) - 1))
+        return self._sec_starts[s] + local
+
+    def _rows_in_rect(self, rect: QRect) -> list[tuple[int, int]]:
+        """Ranges ``(first, last)`` of rows whose cells intersect ``rect`` (content coordinates)."""
+        out: list[tuple[int, int]] = []
+        if not self._sec_y:
+            return out
+        stride = self._cell + SPACING
+        c0 = max(0, (rect.left() - MARGIN) // stride)
+        c1 = min(self._cols - 1, (rect.right() - MARGIN) // stride)
+        if c1 < c0:
+            return out
+        s = max(0, bisect.bisect_right(self._sec_y, rect.top()) - 1)
+        while s < len(self._sec_y) and self._sec_y[s] <= rect.bottom():
+            count = self._section_count(s)
+            base = self._sec_y[s] + self._header
+            rows = math.ceil(count / self._cols)
+            r0 = max(0, (rect.top() - base) // stride)
+            r1 = min(rows - 1, (rect.bottom() - base) // stride)
+            for r in range(r0, r1 + 1):
+                first = r * self._cols + c0
+                last = min(r * self._cols + c1, count - 1)
+                if first <= last:
+                    out.append((self._sec_starts[s] + first, self._sec_starts[s] + last))
+            s += 1
+        return out
+
+    # --------------------------------------------------- QAbstractItemView API
+    def visualRect(self, index: ModelIndex) -> QRect:
+        if not index.isValid():
+            return QRect()
+        r = self._content_rect(index.row())
+        return QRect() if r is None else r.translated(0, -self.verticalOffset())
+
+    def indexAt(self, point: QPoint) -> QModelIndex:
+        model = self.model()
+        row = self._row_at(point.x(), point.y() + self.verticalOffset())
+        return model.index(row, 0) if model is not None and row is not None else QModelIndex()
+
+    def scrollTo(self, index: ModelIndex, hint: QAbstractItemView.ScrollHint = QAbstractItemView.ScrollHint.EnsureVisible) -> None:
+        r = self._content_rect(index.row()) if index.isValid() else None
+        if r is None:
+            return
+        bar = self.verticalScrollBar()
+        top, height = bar.value(), self.viewport().height()
+        if hint == QAbstractItemView.ScrollHint.PositionAtTop:
+            bar.setValue(r.top() - self._header - SPACING)
+        elif hint == QAbstractItemView.ScrollHint.PositionAtCenter:
+            bar.setValue(r.center().y() - height // 2)
+        elif r.top() - self._header < top:
+            bar.setValue(r.top() - (self._header if self._is_first_line(index.row()) else SPACING))
+        elif r.bottom() > top + height:
+            bar.setValue(r.bottom() - height + SPACING)
+
+    def _is_first_line(self, row: int) -> bool:
+        s = bisect.bisect_right(self._sec_starts, row) - 1
+        return s >= 0 and row - self._sec_starts[s] < self._cols
+
+    def horizontalOffset(self) -> int:
+        return 0
+
+    def verticalOffset(self) -> int:
+        return self.verticalScrollBar().value()
+
+    def isIndexHidden(self, index: ModelIndex) -> bool:
+        return False
+
+    def moveCursor(self, action: QAbstractItemView.CursorAction, modifiers: Qt.KeyboardModifier) -> QModelIndex:
+        model = self.model()
+        if model is None or model.rowCount() == 0:
+            return QModelIndex()
+        n = model.rowCount()
+        cur = self.currentIndex().row() if self.currentIndex().isValid() else -1
+        A = QAbstractItemView.CursorAction
+        if cur < 0:
+            return model.index(0, 0)
+        target = cur
+        if action in (A.MoveLeft, A.MovePrevious):
+            target = cur - 1
+        elif action in (A.MoveRight, A.MoveNext):
+            target = cur + 1
+        elif action in (A.MoveUp, A.MoveDown):
+            target = self._vertical_neighbour(cur, -1 if action == A.MoveUp else 1)
+        elif action in (A.MovePageUp, A.MovePageDown):
+            r = self._content_rect(cur)
+            if r is not None:
+                dy = self.viewport().height() * (-1 if action == A.MovePageUp else 1)
+                y = max(0, min(self._content_height - 1, r.center().y() + dy))
+                hits = self._rows_in_rect(QRect(r.left(), y - self._cell, 1, 2 * self._cell))
+                if hits:
+                    target = hits[0][0] if action == A.MovePageUp else hits[-1][0]
+                else:
+                    target = 0 if action == A.MovePageUp else n - 1
+        elif action == A.MoveHome:
+            target = 0
+        elif action == A.MoveEnd:
+            target = n - 1
+        if target >= n - self._cols and model.canFetchMore(QModelIndex()):
+            model.fetchMore(QModelIndex())
+            n = model.rowCount()
+        return model.index(max(0, min(n - 1, target)), 0)
+
+    def _vertical_neighbour(self, row: int, step: int) -> int:
+        s = bisect.bisect_right(self._sec_starts, row) - 1
+        local = row - self._sec_starts[s]
+        r, c = divmod(local, self._cols)
+        count = self._section_count(s)
+        rows = math.ceil(count / self._cols)
+        if 0 <= r + step < rows:
+            return self._sec_starts[s] + min((r + step) * self._cols + c, count - 1)
+        ns = s + step
+        if not 0 <= ns < len(self._sec_starts):
+            return row
+        ncount = self._section_count(ns)
+        last_line = (math.ceil(ncount / self._cols) - 1) * self._cols if step < 0 else 0
+        return self._sec_starts[ns] + min(last_line + c, ncount - 1)
+
+    def setSelection(self, rect: QRect, command: QItemSelectionModel.SelectionFlag) -> None:
+        model, sm = self.model(), self.selectionModel()
+        if model is None or sm is None:
+            return
+        selection = QItemSelection()
+        for first, last in self._rows_in_rect(rect.normalized().translated(0, self.verticalOffset())):
+            selection.select(model.index(first, 0), model.index(last, 0))
+        sm.select(selection, command)
+
+    def visualRegionForSelection(self, selection: QItemSelection) -> QRegion:
+        # repainting the viewport is cheaper than summing rectangles of a 10k-photo selection
+        return QRegion(self.viewport().rect())
+
+    def updateGeometries(self) -> None:
+        bar = self.verticalScrollBar()
+        vh = self.viewport().height()
+        bar.setRange(0, max(0, self._content_height - vh))
+        bar.setPageStep(vh)
+        bar.setSingleStep(max(8, (self._cell + SPACING) // 3))
+        super().updateGeometries()
+
+    # ---------------------------------------------------- model notifications
+    def setModel(self, model: PhotoModel | None) -> None:  # type: ignore[override]
+        super().setModel(model)
+        if model is not None:
+            model.layoutChanged.connect(self._relayout)
+        self._relayout()
+
+    def reset(self) -> None:
+        super().reset()
+        self.loader.drop_pending()
+        self._relayout()
+
+    def rowsInserted(self, parent: ModelIndex, start: int, end: int) -> None:
+        super().rowsInserted(parent, start, end)
+        self._relayout()
+
+    def rowsAboutToBeRemoved(self, parent: ModelIndex, start: int, end: int) -> None:
+        super().rowsAboutToBeRemoved(parent, start, end)
+        QTimer.singleShot(0, self._relayout)
+
+    def dataChanged(self, top_left: ModelIndex, bottom_right: ModelIndex, roles: Sequence[int] = ()) -> None:
+        super().dataChanged(top_left, bottom_right, roles)
+        self.viewport().update()
+
+    # ---------------------------------------------------------------- events
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        anchor = self._top_visible_row()
+        super().resizeEvent(event)
+        self._relayout()
+        if anchor is not None and anchor > 0:
+            self.scroll_to_row_top(anchor)
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        # cells that scrolled away must not be decoded; the repaint re-asks for the visible ones
+        self.loader.drop_pending()
+        self.viewport().update()
+        self._fetch_timer.start()
+
+    def _maybe_fetch(self) -> None:
+        model = self.model()
+        if model is None or not model.canFetchMore(QModelIndex()):
+            return
+        bar = self.verticalScrollBar()
+        # keep about two screens loaded below what is visible
+        if bar.maximum() - bar.value() < 2 * max(1, self.viewport().height()):
+            model.fetchMore(QModelIndex())
+
+    def _on_thumbnail(self, _hash: str) -> None:
+        if not self._repaint_timer.isActive():
+            self._repaint_timer.start()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self.viewport())
+        palette = self.palette()
+        painter.fillRect(event.rect(), palette.color(QPalette.ColorRole.Base))
+        model = self.model()
+        if model is None or not self._sec_y:
+            return
+        self.delegate.device_pixel_ratio = self.devicePixelRatioF()
+        offset = self.verticalOffset()
+        visible = QRect(event.rect()).translated(0, offset)
+        # headers
+        s = max(0, bisect.bisect_right(self._sec_y, visible.top()) - 1)
+        if self._header:
+            while s < len(self._sec_y) and self._sec_y[s] <= visible.bottom():
+                hrect = QRect(MARGIN, self._sec_y[s] - offset, self.viewport().width() - 2 * MARGIN, self._header)
+                if hrect.intersects(event.rect()):
+                    self.delegate.paint_header(painter, hrect, self._sec_titles[s], palette)
+                s += 1
+        sm = self.selectionModel()
+        current = self.currentIndex()
+        option = QStyleOptionViewItem()
+        self.initViewItemOption(option)
+        base_state = option.state
+        painted = 0
+        for first, last in self._rows_in_rect(visible):
+            for row in range(first, last + 1):
+                index = model.index(row, 0)
+                rect = self._content_rect(row)
+                if rect is None:
+                    continue
+                option.rect = rect.translated(0, -offset)
+                state = base_state
+                if sm is not None and sm.isSelected(index):
+                    state |= QStyle.StateFlag.State_Selected
+                if index == current and self.hasFocus():
+                    state |= QStyle.StateFlag.State_HasFocus
+                if self._hover.isValid() and self._hover.row() == row:
+                    state |= QStyle.StateFlag.State_MouseOver
+                option.state = state
+                self.delegate.paint(painter, option, index)
+                painted += 1
+        if self._band_origin is not None and self._band_end is not None:
+            band = QStyleOptionRubberBand()
+            band.initFrom(self)
+            band.shape = band.shape.Rectangle
+            band.opaque = False
+            band.rect = QRect(self._band_origin, self._band_end).normalized().translated(0, -offset)
+            self.style().drawControl(QStyle.ControlElement.CE_RubberBand, band, painter, self)
+        painter.end()
+        if painted:
+            self.painted_frames += 1
+            if not self._painted_cells:
+                self._painted_cells = True
+                self.first_paint.emit()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        pos = event.position().toPoint()
+        if event.button() == Qt.MouseButton.LeftButton and not self.indexAt(pos).isValid():
+            self._band_origin = pos + QPoint(0, self.verticalOffset())
+            self._band_end = self._band_origin
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        pos = event.position().toPoint()
+        if self._band_origin is not None:
+            self._band_end = pos + QPoint(0, self.verticalOffset())
+            self.viewport().update()
+        hover = self.indexAt(pos)
+        if QPersistentModelIndex(hover) != self._hover:
+            self._hover = QPersistentModelIndex(hover)
+            self.viewport().update()
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._band_origin is not None:
+            self._band_origin = self._band_end = None
+            self.viewport().update()
+        super().mouseReleaseEvent(event)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        index = self.indexAt(event.position().toPoint())
+        if index.isValid() and event.button() == Qt.MouseButton.LeftButton:
+            self.open_requested.emit(index)
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def leaveEvent(self, event: object) -> None:  # type: ignore[override]
+        self._hover = QPersistentModelIndex()
+        self.viewport().update()
+        super().leaveEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if mods == Qt.KeyboardModifier.NoModifier:
+            if Qt.Key.Key_0 <= key <= Qt.Key.Key_5:
+                self.rate_requested.emit(int(key - Qt.Key.Key_0))
+                return
+            if key in (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                if self.currentIndex().isValid():
+                    self.open_requested.emit(self.currentIndex())
+                return
+            if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+                self.remove_requested.emit()
+                return
+        super().keyPressEvent(event)
+
+    def keyboardSearch(self, search: str) -> None:
+        # typing letters in the grid must not jump around by file name; digits are ratings
+        return
+
+    def startDrag(self, supported: Qt.DropAction) -> None:
+        model = self.model()
+        indexes = [i for i in self.selectedIndexes() if i.isValid()]
+        if model is None or not indexes:
+            return
+        drag = QDrag(self)
+        drag.setMimeData(model.mimeData(indexes))
+        drag.setPixmap(self._drag_pixmap(indexes))
+        drag.exec(Qt.DropAction.CopyAction)
+
+    def _drag_pixmap(self, indexes: list[QModelIndex]) -> QPixmap:
+        size = 96
+        pm = QPixmap(size, size)
+        pm.fill(Qt.GlobalColor.transparent)
+        p = QPainter(pm)
+        img = self.loader.image(indexes[0].data(HashRole), indexes[0].data(PathRole) or "", size)
+        if img is not None and img != FAILED:
+            p.drawImage(QRect(0, 0, size, size), img)
+        else:
+            p.fillRect(pm.rect(), QColor(128, 128, 128, 160))
+        if len(indexes) > 1:
+            p.setBrush(QColor("#e5484d"))
+            p.setPen(Qt.PenStyle.NoPen)
+            p.drawEllipse(QRect(size - 34, 2, 32, 22))
+            p.setPen(QColor("white"))
+            p.drawText(QRect(size - 34, 2, 32, 22), Qt.AlignmentFlag.AlignCenter, str(len(indexes)))
+        p.end()
+        return pm
+
+
+__all__ = ["DEFAULT_ZOOM", "MAX_ZOOM", "MIN_ZOOM", "PhotoDelegate", "PhotoGridView"]

@@ -1,0 +1,474 @@
+"""Item models over the catalog: the photo grid's rows, the errors list, the task list.
+
+``PhotoModel`` never holds the whole library: rows arrive a page at a time
+through ``canFetchMore``/``fetchMore``, each page read by keyset
+(``(taken_local, id) < last key``) so page 200 costs what page 1 costs, where
+an OFFSET would make SQLite walk every earlier row. The same model also shows
+search results (a list of ids with scores), paged the same way, so the grid,
+its selection and its delegate do not care where the rows came from.
+
+Date groups (day or month) are kept as a list of ``(first row, title)`` that
+grows as pages arrive, so the view lays out headers in O(groups), not O(rows).
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QAbstractTableModel,
+    QMimeData,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QUrl,
+    Signal,
+)
+
+from desktop.core.filters import PhotoFilter
+from desktop.core.library import Library, photo_path
+from desktop.core.schema import STATUS_ERROR, Photo
+
+PAGE_SIZE = 400
+_IN_CHUNK = 500  # ids per IN (...) query: far below SQLite's variable limit
+
+IdRole = Qt.ItemDataRole.UserRole + 1
+PathRole = Qt.ItemDataRole.UserRole + 2
+HashRole = Qt.ItemDataRole.UserRole + 3
+TakenRole = Qt.ItemDataRole.UserRole + 4
+RatingRole = Qt.ItemDataRole.UserRole + 5
+ColorLabelRole = Qt.ItemDataRole.UserRole + 6
+StatusRole = Qt.ItemDataRole.UserRole + 7
+ScoreRole = Qt.ItemDataRole.UserRole + 8
+SizeRole = Qt.ItemDataRole.UserRole + 9
+
+GROUP_NONE, GROUP_DAY, GROUP_MONTH = "none", "day", "month"
+SORT_DATE, SORT_RELEVANCE = "date", "relevance"
+
+_ROLE_NAMES = {
+    IdRole: b"photoId",
+    PathRole: b"path",
+    HashRole: b"contentHash",
+    TakenRole: b"taken",
+    RatingRole: b"rating",
+    ColorLabelRole: b"colorLabel",
+    StatusRole: b"status",
+    ScoreRole: b"score",
+    SizeRole: b"pixelSize",
+}
+
+ModelIndex = QModelIndex | QPersistentModelIndex
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoRecord:
+    """What the grid needs of one photo (a few hundred bytes, not a Peewee row)."""
+
+    id: int
+    path: str
+    taken_local: str
+    content_hash: str | None
+    rating: int
+    color_label: str | None
+    status: str
+    width: int | None
+    height: int | None
+    score: float | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    @staticmethod
+    def from_photo(p: Photo, score: float | None = None) -> PhotoRecord:
+        return PhotoRecord(
+            id=p.id,
+            path=str(photo_path(p)),
+            taken_local=p.taken_local or "",
+            content_hash=p.content_hash,
+            rating=p.rating or 0,
+            color_label=p.color_label,
+            status=p.status,
+            width=p.width,
+            height=p.height,
+            score=score,
+        )
+
+
+def group_title(taken_local: str, mode: str) -> str:
+    """A header for the day or month ``taken_local`` falls in ("" means no date)."""
+    if not taken_local:
+        return "No date"
+    try:
+        d = dt.date.fromisoformat(taken_local[:10])
+    except ValueError:
+        return taken_local[:10] if mode == GROUP_DAY else taken_local[:7]
+    if mode == GROUP_MONTH:
+        return f"{d:%B %Y}"
+    return f"{d:%A} {d.day} {d:%B %Y}"
+
+
+def _group_key(taken_local: str, mode: str) -> str:
+    return taken_local[:10] if mode == GROUP_DAY else taken_local[:7]
+
+
+class PhotoModel(QAbstractListModel):
+    """The grid's rows: a browsed view (filter, by date) or search results (ids with scores)."""
+
+    loading_changed = Signal()  # rows, title or mode changed (the header label listens)
+
+    def __init__(self, library: Library, parent: QObject | None = None, page_size: int = PAGE_SIZE) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.page_size = page_size
+        self.filter = PhotoFilter()
+        self.title = "All photos"
+        self.newest_first = True
+        self.grouping = GROUP_DAY
+        self.sort = SORT_DATE
+        self._records: list[PhotoRecord] = []
+        self._row_of: dict[int, int] = {}
+        self._exhausted = True
+        # search results: every (id, score), in display order; rows load from it a page at a time
+        self._results: list[tuple[int, float]] | None = None
+        self._result_pos = 0
+        self._section_starts: list[int] = []
+        self._section_titles: list[str] = []
+        self._section_keys: list[str] = []
+
+    # ------------------------------------------------------------- Qt API
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._records)
+
+    def roleNames(self) -> dict[int, bytes]:
+        names = dict(super().roleNames())
+        names.update(_ROLE_NAMES)
+        return names
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.column() != 0 or not 0 <= index.row() < len(self._records):
+            return None
+        rec = self._records[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return rec.name
+        if role == Qt.ItemDataRole.ToolTipRole:
+            lines = [rec.path]
+            if rec.taken_local:
+                lines.append(rec.taken_local[:19].replace("T", " "))
+            if rec.width and rec.height:
+                lines.append(f"{rec.width} × {rec.height}")
+            if rec.rating:
+                lines.append("★" * rec.rating)
+            if rec.status != "ok":
+                lines.append(f"Status: {rec.status}")
+            if rec.score is not None:
+                lines.append(f"Score: {rec.score:.3f}")
+            return "\n".join(lines)
+        if role == IdRole:
+            return rec.id
+        if role == PathRole:
+            return rec.path
+        if role == HashRole:
+            return rec.content_hash
+        if role == TakenRole:
+            return rec.taken_local
+        if role == RatingRole:
+            return rec.rating
+        if role == ColorLabelRole:
+            return rec.color_label
+        if role == StatusRole:
+            return rec.status
+        if role == ScoreRole:
+            return rec.score
+        if role == SizeRole:
+            return (rec.width or 0, rec.height or 0)
+        return None
+
+    def flags(self, index: ModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
+
+    def canFetchMore(self, parent: ModelIndex = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and not self._exhausted
+
+    def fetchMore(self, parent: ModelIndex = QModelIndex()) -> None:  # noqa: B008
+        if parent.isValid() or self._exhausted:
+            return
+        page = self._next_page()
+        if not page:
+            self._exhausted = True
+            return
+        first = len(self._records)
+        self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
+        self._append(page)
+        self.endInsertRows()
+        self.loading_changed.emit()
+
+    # drag out: the files themselves, so other apps receive real files
+    def mimeTypes(self) -> list[str]:
+        return ["text/uri-list"]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
+        mime = QMimeData()
+        rows = sorted({i.row() for i in indexes if i.isValid()})
+        paths = [self._records[r].path for r in rows if 0 <= r < len(self._records)]
+        mime.setUrls([QUrl.fromLocalFile(p) for p in paths])
+        mime.setText("\n".join(paths))
+        return mime
+
+    def supportedDragActions(self) -> Qt.DropAction:
+        return Qt.DropAction.CopyAction
+
+    # -------------------------------------------------------------- modes
+    @property
+    def is_results(self) -> bool:
+        return self._results is not None
+
+    def browse(self, f: PhotoFilter | None = None, title: str = "All photos", newest_first: bool = True) -> None:
+        """Show the catalog through ``f``, newest first, the first page loaded now."""
+        self.beginResetModel()
+        self.filter = f or PhotoFilter()
+        self.title = title
+        self.newest_first = newest_first
+        self.sort = SORT_DATE
+        self._results = None
+        self._clear()
+        page = self._next_page()
+        self._append(page)
+        self._exhausted = len(page) < self.page_size
+        self.endResetModel()
+        self.loading_changed.emit()
+
+    def set_results(self, results: Sequence[tuple[int, float]], title: str, sort: str = SORT_RELEVANCE) -> None:
+        """Show search results ``[(photo id, score), ...]`` (best first) in relevance or date order."""
+        ordered = list(results)
+        if sort == SORT_DATE and ordered:
+            taken = self._taken_for([pid for pid, _ in ordered])
+            ordered.sort(key=lambda r: (taken.get(r[0], ""), r[0]), reverse=True)
+        self.beginResetModel()
+        self.filter = PhotoFilter()
+        self.title = title
+        self.sort = sort
+        self._results = ordered
+        self._result_pos = 0
+        self._clear()
+        page = self._next_page()
+        self._append(page)
+        self._exhausted = self._result_pos >= len(ordered)
+        self.endResetModel()
+        self.loading_changed.emit()
+
+    def set_grouping(self, mode: str) -> None:
+        if mode == self.grouping:
+            return
+        self.layoutAboutToBeChanged.emit()
+        self.grouping = mode
+        self._rebuild_sections()
+        self.layoutChanged.emit()
+
+    def refresh(self, keep_rows: int | None = None) -> None:
+        """Reload after the catalog changed, keeping about as many rows as were loaded.
+
+        Capped, so a refresh after scrolling deep into a huge library costs a
+        few pages rather than everything; the view restores selection and
+        scroll position by photo id afterwards.
+        """
+        want = max(self.page_size, min(keep_rows if keep_rows is not None else len(self._records), 5_000))
+        self.beginResetModel()
+        self._clear()
+        if self._results is not None:
+            self._result_pos = 0
+            alive = set()
+            ids = [pid for pid, _ in self._results]
+            for i in range(0, len(ids), _IN_CHUNK):
+                alive.update(self._existing(ids[i : i + _IN_CHUNK]))
+            self._results = [r for r in self._results if r[0] in alive]
+            while len(self._records) < want and self._result_pos < len(self._results):
+                self._append(self._next_page())
+            self._exhausted = self._result_pos >= len(self._results)
+        else:
+            rows = self._query(want, None)
+            self._append(rows)
+            self._exhausted = len(rows) < want
+        self.endResetModel()
+        self.loading_changed.emit()
+
+    def reload_user_data(self, photo_ids: Sequence[int]) -> None:
+        """Re-read rating and colour label of loaded rows (after an edit) without a reset."""
+        rows = [self._row_of[i] for i in photo_ids if i in self._row_of]
+        if not rows:
+            return
+        ids = [self._records[r].id for r in rows]
+        fresh: dict[int, tuple[int, str | None]] = {}
+        for i in range(0, len(ids), _IN_CHUNK):
+            q = Photo.select(Photo.id, Photo.rating, Photo.color_label).where(Photo.id.in_(ids[i : i + _IN_CHUNK]))
+            fresh.update({pid: (rating or 0, label) for pid, rating, label in q.tuples()})
+        for r in rows:
+            rec = self._records[r]
+            if rec.id in fresh:
+                rating, label = fresh[rec.id]
+                self._records[r] = replace(rec, rating=rating, color_label=label)
+        lo, hi = min(rows), max(rows)
+        self.dataChanged.emit(self.index(lo), self.index(hi), [RatingRole, ColorLabelRole])
+
+    # ---------------------------------------------------------- accessors
+    def record(self, row: int) -> PhotoRecord:
+        return self._records[row]
+
+    def ids(self) -> list[int]:
+        return [r.id for r in self._records]
+
+    def row_for_id(self, photo_id: int) -> int | None:
+        return self._row_of.get(photo_id)
+
+    def total_count(self) -> int:
+        """Every row this view will show once fully loaded (one COUNT query)."""
+        if self._results is not None:
+            return len(self._results)
+        return self.library.count(self.filter)
+
+    def sections(self) -> tuple[list[int], list[str]]:
+        """First row and title of each date group (a single untitled group when not grouped)."""
+        if not self.grouped:
+            return ([0] if self._records else []), ([""] if self._records else [])
+        return self._section_starts, self._section_titles
+
+    @property
+    def grouped(self) -> bool:
+        return self.grouping != GROUP_NONE and self.sort == SORT_DATE
+
+    def section_of(self, row: int) -> int:
+        starts, _ = self.sections()
+        return max(0, bisect.bisect_right(starts, row) - 1)
+
+    # ----------------------------------------------------------- internals
+    def _clear(self) -> None:
+        self._records = []
+        self._row_of = {}
+        self._section_starts, self._section_titles, self._section_keys = [], [], []
+
+    def _append(self, page: list[PhotoRecord]) -> None:
+        base = len(self._records)
+        self._records.extend(page)
+        for i, rec in enumerate(page):
+            self._row_of[rec.id] = base + i
+        if self.grouping != GROUP_NONE:
+            self._add_sections(base)
+
+    def _add_sections(self, start: int) -> None:
+        mode = self.grouping
+        last = self._section_keys[-1] if self._section_keys else None
+        for row in range(start, len(self._records)):
+            key = _group_key(self._records[row].taken_local, mode)
+            if key != last:
+                self._section_starts.append(row)
+                self._section_keys.append(key)
+                self._section_titles.append(group_title(self._records[row].taken_local, mode))
+                last = key
+
+    def _rebuild_sections(self) -> None:
+        self._section_starts, self._section_titles, self._section_keys = [], [], []
+        if self.grouping != GROUP_NONE:
+            self._add_sections(0)
+
+    def _query(self, limit: int, after: tuple[str, int] | None) -> list[PhotoRecord]:
+        rows = self.library.query(self.filter, limit=limit, newest_first=self.newest_first, after_key=after)
+        return [PhotoRecord.from_photo(p) for p in rows]
+
+    def _next_page(self) -> list[PhotoRecord]:
+        if self._results is None:
+            after = None
+            if self._records:
+                last = self._records[-1]
+                after = (last.taken_local, last.id)
+            return self._query(self.page_size, after)
+        page: list[PhotoRecord] = []
+        # skip ids deleted since the search ran; keep going until a page is full
+        while len(page) < self.page_size and self._result_pos < len(self._results):
+            chunk = self._results[self._result_pos : self._result_pos + self.page_size - len(page)]
+            self._result_pos += len(chunk)
+            ids = [pid for pid, _ in chunk]
+            f = replace(self.filter, photo_ids=ids, statuses=())
+            found = {p.id: p for p in self.library.query(f)}
+            page.extend(PhotoRecord.from_photo(found[pid], score) for pid, score in chunk if pid in found)
+        return page
+
+    @staticmethod
+    def _taken_for(ids: list[int]) -> dict[int, str]:
+        out: dict[int, str] = {}
+        for i in range(0, len(ids), _IN_CHUNK):
+            q = Photo.select(Photo.id, Photo.taken_local).where(Photo.id.in_(ids[i : i + _IN_CHUNK]))
+            out.update({pid: t or "" for pid, t in q.tuples()})
+        return out
+
+    @staticmethod
+    def _existing(ids: list[int]) -> set[int]:
+        return {pid for (pid,) in Photo.select(Photo.id).where(Photo.id.in_(ids)).tuples()}
+
+
+class ErrorsModel(QAbstractTableModel):
+    """The 'Could not read' view: every file that failed, with its reason."""
+
+    HEADERS = ("File", "Reason")
+
+    def __init__(self, library: Library, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.library = library
+        self._rows: list[dict[str, Any]] = []
+
+    def reload(self) -> None:
+        self.beginResetModel()
+        self._rows = self.library.errors()
+        self.endResetModel()
+
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            if 0 <= section < len(self.HEADERS):
+                return self.HEADERS[section]
+        return None
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return row["path"] if index.column() == 0 else row["reason"]
+        if role == IdRole:
+            return row["id"]
+        if role == PathRole:
+            return row["path"]
+        return None
+
+    def path(self, row: int) -> Path:
+        return Path(self._rows[row]["path"])
+
+
+def error_count(library: Library) -> int:
+    return library.count(PhotoFilter(statuses=(STATUS_ERROR,)))
+
+
+__all__ = [
+    "ErrorsModel",
+    "GROUP_DAY",
+    "GROUP_MONTH",
+    "GROUP_NONE",
+    "PhotoModel",
+    "PhotoRecord",
+    "SORT_DATE",
+    "SORT_RELEVANCE",
+    "group_title",
+]

@@ -1,0 +1,199 @@
+"""Lazy thumbnails for the grid: decoded off the GUI thread, kept in a bounded LRU.
+
+The delegate asks ``image(hash, source, size)`` while painting; a hit returns a
+``QImage`` already scaled for the cell, a miss returns ``None`` (the delegate
+paints a placeholder) and queues a load. Only painted cells ask, so only what
+is visible is loaded; when the view scrolls it calls ``drop_pending()`` so
+cells that flew past are never decoded, and the queue is served newest first
+so what the person looks at now comes before what they looked at a moment
+ago. Workers read the scanner's JPEG from the on-disk cache with
+``QImageReader`` scaled decoding (libjpeg DCT scaling), remaking it from the
+original only when the cache lost it. ``QImage`` (not ``QPixmap``) is used
+because only QImage may be created outside the GUI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
+from PySide6.QtGui import QImage, QImageReader
+
+from desktop.core.thumbnails import ThumbnailCache, ensure_thumbnail
+
+log = logging.getLogger(__name__)
+
+FAILED = "failed"  # sentinel returned for a thumbnail that cannot be made
+SIZE_STEP = 32  # sizes are rounded up to this so dragging the zoom slider reuses decodes
+
+Key = tuple[str, int]
+
+
+def bucket(size: int) -> int:
+    return max(SIZE_STEP, -(-int(size) // SIZE_STEP) * SIZE_STEP)
+
+
+def load_thumbnail(cache: ThumbnailCache, content_hash: str, source: str, size: int) -> QImage:
+    """Decode the cached thumbnail of ``content_hash`` to fit ``size``×``size`` (any thread)."""
+    path = cache.path_for(content_hash)
+    if not cache.has(content_hash):
+        path = ensure_thumbnail(cache, content_hash, Path(source))
+    reader = QImageReader(str(path))
+    # the scanner already applied the EXIF orientation to the cached thumbnail
+    reader.setAutoTransform(False)
+    native = reader.size()
+    if native.isValid() and (native.width() > size or native.height() > size):
+        reader.setScaledSize(native.scaled(QSize(size, size), Qt.AspectRatioMode.KeepAspectRatio))
+    img = reader.read()
+    if img.isNull():
+        raise OSError(f"cannot decode thumbnail {path}: {reader.errorString()}")
+    return img
+
+
+class _Signals(QObject):
+    done = Signal(object, object)  # key, QImage
+    failed = Signal(object, str)  # key, reason
+
+
+class _Worker(QRunnable):
+    """Serves the newest queued request, whichever it is (LIFO across all workers)."""
+
+    def __init__(self, loader: ThumbnailLoader) -> None:
+        super().__init__()
+        self.loader = loader
+        self.setAutoDelete(True)
+
+    def run(self) -> None:
+        item = self.loader._pop()
+        if item is None:
+            return
+        key, source = item
+        try:
+            img = load_thumbnail(self.loader.cache, key[0], source, key[1])
+        except Exception as exc:  # a bad file must only cost its own cell
+            self.loader._signals.failed.emit(key, str(exc))
+        else:
+            self.loader._signals.done.emit(key, img)
+
+
+class ThumbnailLoader(QObject):
+    """Thumbnail images for the grid, loaded lazily by a small pool of its own."""
+
+    ready = Signal(str)  # content hash whose image just arrived (or failed)
+
+    def __init__(
+        self,
+        cache: ThumbnailCache,
+        max_threads: int = 2,
+        max_bytes: int = 160 * 1024 * 1024,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.cache = cache
+        self.max_bytes = max_bytes
+        # separate from the JobRunner: thumbnails must never wait behind a scan
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(max_threads)
+        self._lru: OrderedDict[Key, QImage] = OrderedDict()
+        self._bytes = 0
+        self._failed: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._queue: OrderedDict[Key, str] = OrderedDict()  # newest at the end
+        self._in_flight: set[Key] = set()
+        self._closed = False
+        self.loaded_count = 0  # for tests and the benchmark
+        self._signals = _Signals()
+        self._signals.done.connect(self._on_done)
+        self._signals.failed.connect(self._on_failed)
+
+    # -------------------------------------------------------------- GUI side
+    def image(self, content_hash: str | None, source: str, size: int) -> QImage | str | None:
+        """The cached image, ``FAILED``, or ``None`` after queueing a load."""
+        if not content_hash:
+            return FAILED
+        if content_hash in self._failed:
+            return FAILED
+        key = (content_hash, bucket(size))
+        img = self._lru.get(key)
+        if img is not None:
+            self._lru.move_to_end(key)
+            return img
+        self._request(key, source)
+        return None
+
+    def failure(self, content_hash: str) -> str | None:
+        return self._failed.get(content_hash)
+
+    def drop_pending(self) -> None:
+        """Forget requests not started yet (the cells scrolled away; painting asks again)."""
+        with self._lock:
+            self._queue.clear()
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._queue) + len(self._in_flight)
+
+    def clear(self) -> None:
+        self.drop_pending()
+        self._lru.clear()
+        self._bytes = 0
+        self._failed.clear()
+
+    def forget(self, content_hash: str) -> None:
+        """Drop a thumbnail that changed on disk (e.g. the file was edited)."""
+        for key in [k for k in self._lru if k[0] == content_hash]:
+            self._bytes -= self._lru.pop(key).sizeInBytes()
+        self._failed.pop(content_hash, None)
+
+    def shutdown(self, timeout_ms: int = 5000) -> None:
+        self._closed = True
+        self.drop_pending()
+        self.pool.waitForDone(timeout_ms)
+
+    def wait(self, timeout_ms: int = 5000) -> bool:
+        return bool(self.pool.waitForDone(timeout_ms))
+
+    # -------------------------------------------------------------- internals
+    def _request(self, key: Key, source: str) -> None:
+        if self._closed:
+            return
+        with self._lock:
+            if key in self._in_flight:
+                return
+            if key in self._queue:
+                self._queue.move_to_end(key)
+                return
+            self._queue[key] = source
+        self.pool.start(_Worker(self))
+
+    def _pop(self) -> tuple[Key, str] | None:
+        with self._lock:
+            if not self._queue:
+                return None
+            key, source = self._queue.popitem(last=True)
+            self._in_flight.add(key)
+            return key, source
+
+    def _on_done(self, key: Key, img: QImage) -> None:
+        with self._lock:
+            self._in_flight.discard(key)
+        self._lru[key] = img
+        self._bytes += img.sizeInBytes()
+        while self._bytes > self.max_bytes and len(self._lru) > 1:
+            _, old = self._lru.popitem(last=False)
+            self._bytes -= old.sizeInBytes()
+        self.loaded_count += 1
+        self.ready.emit(key[0])
+
+    def _on_failed(self, key: Key, reason: str) -> None:
+        with self._lock:
+            self._in_flight.discard(key)
+        log.info("no thumbnail for %s: %s", key[0], reason)
+        self._failed[key[0]] = reason
+        self.ready.emit(key[0])
+
+
+__all__ = ["FAILED", "ThumbnailLoader", "bucket", "load_thumbnail"]

@@ -1,0 +1,87 @@
+"""The hybrid query syntax: free text + filters in one string."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from desktop.core.filters import PhotoFilter
+from desktop.core.query import DEFAULT_RADIUS_KM, QueryError, parse_query
+
+
+def test_issue_example() -> None:
+    q = parse_query('dog on the beach tag:family after:2019-06 camera:canon place:"near 48.85,2.29"')
+    assert q.text == "dog on the beach"
+    assert q.filter.tags == ["family"]
+    assert q.filter.after == dt.date(2019, 6, 1)
+    assert q.filter.camera == "canon"
+    assert q.filter.near == (48.85, 2.29, DEFAULT_RADIUS_KM)
+    assert q.terms == ["dog", "on", "the", "beach"]
+
+
+def test_free_text_only_has_no_filters() -> None:
+    q = parse_query("birthday cake with candles")
+    assert q.text == "birthday cake with candles"
+    assert not q.has_filters
+    assert q.filter == PhotoFilter()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("rating:4", 4), ("rating>=3", 3), ("rating>3", 4), ("rating=5", 5), ("RATING:2", 2)],
+)
+def test_rating_forms(text: str, expected: int) -> None:
+    assert parse_query(f"cat {text}").filter.rating_min == expected
+
+
+def test_before_is_exclusive_of_the_period() -> None:
+    q = parse_query("before:2020 after:2019-06-15")
+    assert q.filter.before == dt.date(2020, 1, 1)
+    assert q.filter.after == dt.date(2019, 6, 15)
+    assert q.text == ""
+
+
+def test_quoted_values_and_phrases() -> None:
+    q = parse_query('album:"Summer 2020" camera:"eos 5d" "red car" folder:~/Pictures tag:Places/Paris tag:x')
+    assert q.filter.album == "Summer 2020"
+    assert q.filter.camera == "eos 5d"
+    assert q.text == "red car"
+    assert q.filter.folder == Path("~/Pictures").expanduser()
+    assert q.filter.tags == ["Places/Paris", "x"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('"near 48.85,2.29 5km"', (48.85, 2.29, 5.0)),
+        ('"near 48.85, 2.29 500m"', (48.85, 2.29, 0.5)),
+        ("-33.9,151.2", (-33.9, 151.2, DEFAULT_RADIUS_KM)),
+        ('"NEAR 1,2 3"', (1.0, 2.0, 3.0)),
+    ],
+)
+def test_place(value: str, expected: tuple[float, float, float]) -> None:
+    assert parse_query(f"place:{value}").filter.near == expected
+
+
+def test_unknown_keys_stay_free_text() -> None:
+    q = parse_query("sunset at 10:30 see:http://x.org name:IMG_12")
+    assert q.text == "sunset at 10:30 see:http://x.org"
+    assert q.filter.name == "IMG_12"
+
+
+@pytest.mark.parametrize("bad", ["after:2019-13", "after:yesterday", "rating:9", "rating>=many", 'place:"paris"',
+                                 "place:95,10", "tag:"])
+def test_bad_values_raise_a_helpful_error(bad: str) -> None:
+    with pytest.raises(QueryError) as info:
+        parse_query(f"dog {bad}")
+    assert bad.split(":")[0].split(">")[0] in str(info.value)
+
+
+def test_base_filter_is_extended_not_mutated() -> None:
+    base = PhotoFilter(tags=["a"], rating_min=2)
+    q = parse_query("tag:b", base)
+    assert q.filter.tags == ["a", "b"]
+    assert base.tags == ["a"]
+    assert q.filter.rating_min == 2

@@ -1,0 +1,104 @@
+"""The per-model vector index: exact and graph search, deletes, persistence, damage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from desktop.core.vector_index import VectorIndex
+
+
+def unit(rows: np.ndarray) -> np.ndarray:
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+def clustered(n: int, dim: int, clusters: int = 50, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(clusters, dim))
+    return unit(centres[rng.integers(0, clusters, n)] + 0.35 * rng.normal(size=(n, dim)))
+
+
+def exact_top(vecs: np.ndarray, q: np.ndarray, k: int) -> list[int]:
+    return [int(i) for i in np.argsort(-(vecs @ q))[:k]]
+
+
+def test_exact_search_finds_itself_first_and_scores_are_sorted(tmp_path: Path) -> None:
+    vecs = clustered(500, 16)
+    idx = VectorIndex(tmp_path, "m", 16)
+    hashes = [f"h{i}" for i in range(500)]
+    assert idx.add(hashes, vecs) == 500
+    hits = idx.search(vecs[7], 10)
+    assert hits[0] == ("h7", hits[0][1]) and abs(hits[0][1] - 1.0) < 1e-5
+    scores = [s for _, s in hits]
+    assert scores == sorted(scores, reverse=True)
+    assert [h for h, _ in hits] == [f"h{i}" for i in exact_top(vecs, vecs[7], 10)]
+
+
+def test_graph_recall_against_exact(tmp_path: Path) -> None:
+    vecs = clustered(6000, 32, seed=1)
+    idx = VectorIndex(tmp_path, "m", 32, exact_max=1000)  # force the graph
+    idx.add([f"h{i}" for i in range(6000)], vecs)
+    assert idx.uses_graph
+    queries = clustered(50, 32, seed=2)
+    recall = np.mean([
+        len({h for h, _ in idx.search(q, 10)} & {f"h{i}" for i in exact_top(vecs, q, 10)}) / 10 for q in queries
+    ])
+    assert recall >= 0.98
+
+
+def test_candidates_are_searched_exactly(tmp_path: Path) -> None:
+    vecs = clustered(3000, 16, seed=3)
+    idx = VectorIndex(tmp_path, "m", 16, exact_max=100)
+    idx.add([f"h{i}" for i in range(3000)], vecs)
+    allowed = {f"h{i}" for i in range(0, 3000, 97)}
+    hits = idx.search(vecs[5], 5, candidates=allowed)
+    assert {h for h, _ in hits} <= allowed
+    sub = sorted(allowed, key=lambda h: -float(vecs[int(h[1:])] @ vecs[5]))[:5]
+    assert [h for h, _ in hits] == sub
+
+
+def test_delete_replace_and_persist(tmp_path: Path) -> None:
+    vecs = clustered(300, 8, seed=4)
+    idx = VectorIndex(tmp_path / "ix", "model-a", 8)
+    idx.add([f"h{i}" for i in range(300)], vecs)
+    assert idx.remove(["h0", "h1", "nope"]) == 2
+    assert "h0" not in idx and len(idx) == 298
+    assert all(h not in ("h0", "h1") for h, _ in idx.search(vecs[0], 20))
+    idx.add(["h2"], vecs[3:4])  # replace: h2 now sits where h3 is
+    assert idx.search(vecs[3], 2)[0][1] > 0.9999
+    idx.save()
+
+    again = VectorIndex.load(tmp_path / "ix", "model-a", 8)
+    assert len(again) == 298 and again.hashes() == idx.hashes()
+    assert [h for h, _ in again.search(vecs[50], 5)] == [h for h, _ in idx.search(vecs[50], 5)]
+    assert again.diff({f"h{i}" for i in range(1, 300)}).missing == {"h1"}
+    assert again.diff(set()).extra == again.hashes()
+
+    # a graph-mode index round-trips too
+    big = VectorIndex.load(tmp_path / "ix", "model-a", 8, exact_max=10)
+    assert big.uses_graph and len(big) == 298
+    assert big.search(vecs[50], 1)[0][0] == "h50"
+
+
+def test_damaged_or_foreign_index_loads_empty(tmp_path: Path) -> None:
+    vecs = clustered(50, 8)
+    idx = VectorIndex(tmp_path, "model-a", 8)
+    idx.add([f"h{i}" for i in range(50)], vecs)
+    idx.save()
+    assert len(VectorIndex.load(tmp_path, "model-b", 8)) == 0  # another model's files
+    (tmp_path / "hnsw.bin").write_bytes(b"garbage")
+    broken = VectorIndex.load(tmp_path, "model-a", 8)
+    assert len(broken) == 0 and broken.dirty
+    assert len(VectorIndex.load(tmp_path / "absent", "model-a", 8)) == 0
+
+
+def test_scores_vector_and_background_sample(tmp_path: Path) -> None:
+    vecs = clustered(400, 8, seed=5)
+    idx = VectorIndex(tmp_path, "m", 8)
+    idx.add([f"h{i}" for i in range(400)], vecs)
+    s = idx.scores(vecs[0], ["h0", "h1", "missing"])
+    assert set(s) == {"h0", "h1"} and abs(s["h0"] - 1) < 1e-5
+    v = idx.vector("h9")
+    assert v is not None and np.allclose(v, vecs[9], atol=1e-6)
+    assert idx.sample_scores(vecs[0], n=100).shape == (100,)
