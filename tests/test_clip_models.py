@@ -149,7 +149,12 @@ def test_offline_download_gives_a_clear_message(tmp_path: Path, monkeypatch: pyt
 def test_offline_cli_search_fails_cleanly_and_the_app_still_works(tmp_path: Path) -> None:
     env = dict(os.environ, SHOEBOX_HOME=str(tmp_path / "home"), HF_HUB_OFFLINE="1")
     run = subprocess.run(
-        [sys.executable, "main.py", "search", "dog"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "main.py", "search", "dog"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == 1
     assert "model download" in run.stderr and "Traceback" not in run.stderr
@@ -157,8 +162,9 @@ def test_offline_cli_search_fails_cleanly_and_the_app_still_works(tmp_path: Path
         "import sys, json; from desktop.cli.main import run; rc = run(['status', '--json']); "
         "assert rc == 0, rc; assert 'torch' not in sys.modules and 'open_clip' not in sys.modules, 'torch imported'"
     )
-    status = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
-                            timeout=120)
+    status = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
     assert status.returncode == 0, status.stderr
     data = json.loads(status.stdout)
     assert data["pending_embeddings"] == 0 and data["embedded"] == 0 and data["model"] == "vit-b-32"
@@ -182,7 +188,9 @@ def test_device_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     assert plan_device() == DevicePlan("cpu", "fp32", "requested")
 
 
-def test_bf16_is_verified_against_fp32(tiny_ckpt: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bf16_is_verified_against_fp32(
+    tiny_ckpt: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from desktop.core import device
 
     spec = cm.spec_from_options(None, tiny_ckpt)

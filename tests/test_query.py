@@ -71,8 +71,10 @@ def test_unknown_keys_stay_free_text() -> None:
     assert q.filter.name == "IMG_12"
 
 
-@pytest.mark.parametrize("bad", ["after:2019-13", "after:yesterday", "rating:9", "rating>=many", 'place:"paris"',
-                                 "place:95,10", "tag:"])
+@pytest.mark.parametrize(
+    "bad",
+    ["after:2019-13", "after:yesterday", "rating:9", "rating>=many", 'place:"paris"', "place:95,10", "tag:"],
+)
 def test_bad_values_raise_a_helpful_error(bad: str) -> None:
     with pytest.raises(QueryError) as info:
         parse_query(f"dog {bad}")

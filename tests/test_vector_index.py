@@ -41,9 +41,12 @@ def test_graph_recall_against_exact(tmp_path: Path) -> None:
     idx.add([f"h{i}" for i in range(6000)], vecs)
     assert idx.uses_graph
     queries = clustered(50, 32, seed=2)
-    recall = np.mean([
-        len({h for h, _ in idx.search(q, 10)} & {f"h{i}" for i in exact_top(vecs, q, 10)}) / 10 for q in queries
-    ])
+    recall = np.mean(
+        [
+            len({h for h, _ in idx.search(q, 10)} & {f"h{i}" for i in exact_top(vecs, q, 10)}) / 10
+            for q in queries
+        ]
+    )
     assert recall >= 0.98
 
 

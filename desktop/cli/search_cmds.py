@@ -61,6 +61,7 @@ def cmd_index(args: argparse.Namespace, ctx: Context) -> int:
             batch_size=args.batch_size,
             decode_workers=args.workers,
             limit=args.limit,
+            leave_free_cores=0,  # a foreground command: every core embeds
         )
     ctx.end_progress()
     for path, reason in report.failed[:20]:

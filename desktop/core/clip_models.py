@@ -81,7 +81,11 @@ class Manifest:
         """Find an entry by manifest name, ``arch``, or ``arch/pretrained`` (case-insensitive)."""
         key = name.strip().lower()
         for e in self.models:
-            if key in (e.name.lower(), f"{e.arch}/{e.pretrained}".lower(), f"{e.arch}@{e.pretrained}".lower()):
+            if key in (
+                e.name.lower(),
+                f"{e.arch}/{e.pretrained}".lower(),
+                f"{e.arch}@{e.pretrained}".lower(),
+            ):
                 return e
         for e in self.models:
             if key == e.arch.lower():
@@ -328,7 +332,9 @@ def download_weights(spec: ModelSpec, models_dir: Path, progress: DownloadProgre
     if found is not None:
         return found
     if spec.weights:
-        raise ModelUnavailable(f"The weights file {spec.weights} is gone. Pick the file again with --weights.")
+        raise ModelUnavailable(
+            f"The weights file {spec.weights} is gone. Pick the file again with --weights."
+        )
     cfg = _pretrained_cfg(spec)
     models_dir.mkdir(parents=True, exist_ok=True)
     entry = load_manifest().get(spec.name or f"{spec.arch}/{spec.pretrained}")
@@ -387,7 +393,9 @@ def _register_arch(arch: str, config: dict[str, Any], models_dir: Path) -> str:
     return name
 
 
-def _preprocess_settings(model: Any, override: dict[str, Any] | None) -> tuple[int, tuple[float, ...], tuple[float, ...], str]:
+def _preprocess_settings(
+    model: Any, override: dict[str, Any] | None
+) -> tuple[int, tuple[float, ...], tuple[float, ...], str]:
     from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 
     cfg = dict(getattr(model.visual, "preprocess_cfg", {}) or {})
@@ -398,17 +406,21 @@ def _preprocess_settings(model: Any, override: dict[str, Any] | None) -> tuple[i
         size = size[0]
     mean = tuple(cfg.get("mean") or OPENAI_DATASET_MEAN)
     std = tuple(cfg.get("std") or OPENAI_DATASET_STD)
-    return int(size), mean, std, str(cfg.get("resize_mode") or "shortest")
+    return int(size or 224), mean, std, str(cfg.get("resize_mode") or "shortest")
 
 
-def _build(spec: ModelSpec, models_dir: Path, progress: DownloadProgress | None, allow_download: bool) -> tuple[Any, dict[str, Any] | None, str]:
+def _build(
+    spec: ModelSpec, models_dir: Path, progress: DownloadProgress | None, allow_download: bool
+) -> tuple[Any, dict[str, Any] | None, str]:
     """The fp32 torch model, preprocess overrides and the name open_clip knows the arch by."""
     import open_clip
 
     if spec.weights:
         path = Path(spec.weights)
         if not path.is_file():
-            raise ModelUnavailable(f"The weights file {path} does not exist. Pick it again with --weights FILE.")
+            raise ModelUnavailable(
+                f"The weights file {path} does not exist. Pick it again with --weights FILE."
+            )
         header = read_checkpoint_header(path)
         if header.config is not None:
             arch_name = _register_arch(spec.arch, header.config, models_dir)
@@ -434,7 +446,7 @@ def _build(spec: ModelSpec, models_dir: Path, progress: DownloadProgress | None,
         if not allow_download:
             raise ModelUnavailable(offline_message(spec, "downloads are off for this call"))
         found = download_weights(spec, models_dir, progress)
-    pre = {k: cfg[k] for k in ("mean", "std", "interpolation", "resize_mode") if k in cfg}
+    pre: dict[str, Any] = {k: cfg[k] for k in ("mean", "std", "interpolation", "resize_mode") if k in cfg}
     # a file path (not the tag) so open_clip never asks the network whether the cache is current
     model = open_clip.create_model(
         spec.arch,
@@ -482,7 +494,7 @@ class ClipModel:
         proj = getattr(self._model, "text_projection", None)
         if proj is not None and hasattr(proj, "shape"):
             return int(proj.shape[-1])
-        return int(self.encode_texts(["a photo"]).shape[1])
+        return int(self.encode_texts(["a photo"]).shape[1])  # type: ignore[unreachable,unused-ignore]
 
     def _can_trim_text(self) -> bool:
         import open_clip
@@ -531,7 +543,7 @@ class ClipModel:
         x = self._to_tensor(arrays)
         with self._lock, torch.inference_mode():
             y = self._model.encode_image(x)
-        return _normalise(y.float().cpu().numpy())
+        return _normalise(np.asarray(y.float().cpu().numpy()))
 
     def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         return self.encode_prepared([self.prepare(im) for im in images])
@@ -539,19 +551,25 @@ class ClipModel:
     def encode_image_file(self, path: Path) -> np.ndarray:
         """Embed any image file (a query dropped from outside the library) -> (D,)."""
         img = decode_for_model(path, self.image_size)
-        return self.encode_images([img])[0]
+        vec: np.ndarray = self.encode_images([img])[0]
+        return vec
 
     # -- text
     def tokenize(self, texts: Sequence[str]) -> torch.Tensor:
-        return self._tokenizer(list(texts))
+        tokens: torch.Tensor = self._tokenizer(list(texts))
+        return tokens
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
         import torch
 
         tokens = self.tokenize(texts).to(self.plan.device)
         with self._lock, torch.inference_mode():
-            y = self._encode_text_trimmed(tokens) if getattr(self, "_trim_text", False) else self._model.encode_text(tokens)
-        return _normalise(y.float().cpu().numpy())
+            y = (
+                self._encode_text_trimmed(tokens)
+                if getattr(self, "_trim_text", False)
+                else self._model.encode_text(tokens)
+            )
+        return _normalise(np.asarray(y.float().cpu().numpy()))
 
     def _encode_text_trimmed(self, tokens: torch.Tensor) -> torch.Tensor:
         """CLIP's text tower on the real tokens only: the tower is causal and pools at
@@ -579,7 +597,8 @@ class ClipModel:
 
 def _normalise(v: np.ndarray) -> np.ndarray:
     n = np.linalg.norm(v, axis=1, keepdims=True)
-    return (v / np.maximum(n, 1e-12)).astype(np.float32)
+    out: np.ndarray = (v / np.maximum(n, 1e-12)).astype(np.float32)
+    return out
 
 
 def decode_for_model(path: Path, size: int) -> Image.Image:
@@ -629,7 +648,7 @@ def load_model(
             return _models[key]
     try:
         import open_clip  # noqa: F401
-        import torch
+        import torch  # noqa: F401
     except ImportError as exc:  # pragma: no cover
         raise ModelUnavailable(
             f"Smart search needs PyTorch and open_clip ({exc}). Install them with: pip install torch open-clip-torch"
@@ -657,7 +676,6 @@ def load_model(
         model = model.to(plan.device)
     clip = ClipModel(spec, model, tokenizer, final_plan, size, mean, std, mode, cosine)
     log.info("loaded %s on %s in %.1fs", spec.model_id, final_plan.describe(), time.perf_counter() - t0)
-    del torch
     with _models_lock:
         _models.setdefault(key, clip)
         return _models[key]
@@ -668,7 +686,9 @@ def _requires(spec: ModelSpec) -> tuple[str, ...]:
     return entry.requires if entry else ()
 
 
-def _lower_precision(model: Any, tokenizer: Any, plan: DevicePlan, size: int) -> tuple[Any, DevicePlan, float]:
+def _lower_precision(
+    model: Any, tokenizer: Any, plan: DevicePlan, size: int
+) -> tuple[Any, DevicePlan, float]:
     """Convert to the plan's precision if its embeddings match fp32 (cosine >= 0.9999), else keep fp32."""
     import torch
 
@@ -682,16 +702,17 @@ def _lower_precision(model: Any, tokenizer: Any, plan: DevicePlan, size: int) ->
         return torch.cat([model.encode_image(images), model.encode_text(tokens)])
 
     def cand() -> Any:
-        return torch.cat([
-            low.encode_image(images.to(plan.device, dtype)).float().cpu(),
-            low.encode_text(tokens.to(plan.device)).float().cpu(),
-        ])
+        return torch.cat(
+            [
+                low.encode_image(images.to(plan.device, dtype)).float().cpu(),
+                low.encode_text(tokens.to(plan.device)).float().cpu(),
+            ]
+        )
 
     ok, cos = verify_low_precision(ref, cand)
     if ok:
         return low, plan, cos
     log.warning("%s drifts from fp32 (cosine %.6f); using fp32", plan.precision, cos)
-    del low
     fp32 = DevicePlan(plan.device, "fp32", f"{plan.precision} failed verification (cosine {cos:.6f})")
     return model.to(plan.device), fp32, cos
 
@@ -712,7 +733,9 @@ def save_checkpoint(model: Any, path: Path, arch: str, config: dict[str, Any] | 
         meta[META_CONFIG] = json.dumps(config, sort_keys=True)
     pre = getattr(getattr(model, "visual", None), "preprocess_cfg", None)
     if pre:
-        meta[META_PREPROCESS] = json.dumps({k: v for k, v in pre.items() if k in ("size", "mean", "std", "resize_mode")})
+        meta[META_PREPROCESS] = json.dumps(
+            {k: v for k, v in pre.items() if k in ("size", "mean", "std", "resize_mode")}
+        )
     state = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file(state, str(path), metadata=meta)

@@ -15,6 +15,7 @@ GUI start without it. ``SHOEBOX_DEVICE`` (cuda/mps/cpu) and
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -111,10 +112,9 @@ def configure_threads(leave_free: int = 1, max_threads: int | None = None) -> in
         n = max(1, min(n, max_threads))
     torch.set_num_threads(n)
     if not _threads_configured:
-        try:
+        # raises once parallel work has started (or it was set before): keep what there is
+        with contextlib.suppress(RuntimeError):
             torch.set_num_interop_threads(1)
-        except RuntimeError:  # already set, or parallel work has started
-            pass
         _threads_configured = True
     return n
 

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import peewee as pw
@@ -61,7 +61,13 @@ def _needs_embedding(model_id: str) -> pw.Expression:
     has = Embedding.select(Embedding.content_hash).where(
         (Embedding.model_id == model_id) & (Embedding.content_hash == Photo.content_hash)
     )
-    return (Photo.status == STATUS_OK) & Photo.content_hash.is_null(False) & ~pw.fn.EXISTS(has)
+    cond: pw.Expression = (Photo.status == STATUS_OK) & Photo.content_hash.is_null(False) & ~pw.fn.EXISTS(has)
+    return cond
+
+
+def rows_of(query: Any) -> Iterable[tuple[Any, ...]]:
+    """A peewee query's rows as plain tuples (typed for mypy, which sees model instances)."""
+    return cast(Iterable[tuple[Any, ...]], query.tuples())
 
 
 def pending_count(model_id: str) -> int:
@@ -80,31 +86,27 @@ def pending_items(model_id: str, limit: int | None = None) -> list[PendingItem]:
     )
     if limit is not None:
         q = q.limit(limit)
-    pairs = [(h, int(pid)) for h, pid in q.tuples()]
+    pairs = [(str(h), int(pid)) for h, pid in rows_of(q)]
     paths: dict[int, Path] = {}
     for i in range(0, len(pairs), CHUNK):
         ids = [pid for _, pid in pairs[i : i + CHUNK]]
-        rows = Photo.select(Photo.id, Photo.rel_path, Root.path).join(Root).where(Photo.id.in_(ids)).tuples()
-        for pid, rel, root in rows:
+        rows = Photo.select(Photo.id, Photo.rel_path, Root.path).join(Root).where(Photo.id.in_(ids))
+        for pid, rel, root in rows_of(rows):
             paths[pid] = Path(root) / rel
     return [PendingItem(h, pid, paths[pid]) for h, pid in pairs if pid in paths]
 
 
 def catalog_hashes(model_id: str) -> set[str]:
     """Hashes that have an embedding for ``model_id`` and at least one readable photo."""
-    q = (
-        Embedding.select(Embedding.content_hash)
-        .where(
-            (Embedding.model_id == model_id)
-            & pw.fn.EXISTS(
-                Photo.select(Photo.id).where(
-                    (Photo.content_hash == Embedding.content_hash) & (Photo.status == STATUS_OK)
-                )
+    q = Embedding.select(Embedding.content_hash).where(
+        (Embedding.model_id == model_id)
+        & pw.fn.EXISTS(
+            Photo.select(Photo.id).where(
+                (Photo.content_hash == Embedding.content_hash) & (Photo.status == STATUS_OK)
             )
         )
-        .tuples()
     )
-    return {h for (h,) in q}
+    return {str(h) for (h,) in rows_of(q)}
 
 
 def load_vectors(model_id: str, hashes: Iterable[str]) -> tuple[list[str], np.ndarray]:
@@ -113,12 +115,10 @@ def load_vectors(model_id: str, hashes: Iterable[str]) -> tuple[list[str], np.nd
     out_h: list[str] = []
     chunks: list[np.ndarray] = []
     for i in range(0, len(wanted), CHUNK):
-        rows = (
-            Embedding.select(Embedding.content_hash, Embedding.vector)
-            .where((Embedding.model_id == model_id) & Embedding.content_hash.in_(wanted[i : i + CHUNK]))
-            .tuples()
+        rows = Embedding.select(Embedding.content_hash, Embedding.vector).where(
+            (Embedding.model_id == model_id) & Embedding.content_hash.in_(wanted[i : i + CHUNK])
         )
-        for h, blob in rows:
+        for h, blob in rows_of(rows):
             out_h.append(h)
             chunks.append(np.frombuffer(bytes(blob), dtype=np.float16))
     if not chunks:
@@ -208,7 +208,9 @@ class EmbedReport:
         return self.embedded / self.seconds if self.seconds > 0 else 0.0
 
     def summary(self) -> str:
-        parts = [f"embedded {self.embedded} of {self.total} in {self.seconds:.1f}s ({self.rate:.1f} photos/s)"]
+        parts = [
+            f"embedded {self.embedded} of {self.total} in {self.seconds:.1f}s ({self.rate:.1f} photos/s)"
+        ]
         if self.failed:
             parts.append(f"{len(self.failed)} unreadable")
         if self.cancelled:

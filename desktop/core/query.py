@@ -137,7 +137,8 @@ def parse_query(query: str, base: PhotoFilter | None = None) -> ParsedQuery:
             except QueryError:
                 raise
             except ValueError as exc:
-                raise QueryError(f"{key}:{value}: {exc}") from None
+                hint = " (write dates as YYYY, YYYY-MM or YYYY-MM-DD)" if key in ("after", "before") else ""
+                raise QueryError(f"{key}:{value}: {exc}{hint}") from None
         elif m.group("phrase") is not None:
             if m.group("phrase").strip():
                 words.append(m.group("phrase").strip())

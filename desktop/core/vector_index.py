@@ -18,6 +18,7 @@ matches that the graph would have pruned.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -202,7 +203,8 @@ class VectorIndex:
             lab = self._labels.get(content_hash)
             if lab is None:
                 return None
-            return self._rows([lab])[0]
+            row: np.ndarray = self._rows([lab])[0]
+            return row
 
     def _rows(self, labels: Sequence[int]) -> np.ndarray:
         if self._mat is not None:
@@ -338,7 +340,11 @@ class VectorIndex:
         import hnswlib
 
         info = json.loads((self.directory / "meta.json").read_text(encoding="utf-8"))
-        if info.get("version") != INDEX_VERSION or info.get("model_id") != self.model_id or info.get("dim") != self.dim:
+        if (
+            info.get("version") != INDEX_VERSION
+            or info.get("model_id") != self.model_id
+            or info.get("dim") != self.dim
+        ):
             raise ValueError("index metadata does not match this model")
         arr = np.load(self.directory / "ids.npy", allow_pickle=False)
         count = int(info["count"])
@@ -363,10 +369,8 @@ class VectorIndex:
         if g is not None:
             deleted = [i for i, h in enumerate(hashes) if h is None]
             for lab in deleted:
-                try:
+                with contextlib.suppress(RuntimeError):  # already marked in the saved graph
                     g.mark_deleted(lab)
-                except RuntimeError:
-                    pass  # already marked in the saved graph
         if len(self._labels) <= self.exact_max:
             mat = np.zeros((max(count, 1024), self.dim), dtype=np.float32)
             live = [lab for lab in self._labels.values()]

@@ -48,13 +48,12 @@ class EmptyState(QWidget):
         title.setFont(font)
         col.addWidget(title)
 
+        # Broken by hand: a word-wrapped label between stretches gets squeezed below its height.
         text = QLabel(
-            "Add the folder where you keep your photos. Shoebox catalogues it in the background — "
-            "your files stay where they are, untouched."
+            "Add the folder where you keep your photos.\n"
+            "Shoebox catalogues it in the background — your files stay where they are, untouched."
         )
-        text.setWordWrap(True)
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        text.setMaximumWidth(520)
         col.addWidget(text, 0, Qt.AlignmentFlag.AlignHCenter)
 
         self.add_button = QPushButton(icon("folder-add"), "Add a folder…")

@@ -106,7 +106,9 @@ def format_bytes(n: int | None) -> str | None:
     size = float(n)
     for unit in ("bytes", "KB", "MB", "GB", "TB"):
         if size < 1000 or unit == "TB":
-            return f"{int(size)} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
+            if unit == "bytes":
+                return f"{int(size)} bytes"
+            return f"{size:.0f} {unit}" if size >= 100 else f"{size:.1f} {unit}"
         size /= 1000
     return None  # unreachable
 
@@ -182,7 +184,7 @@ def read_selection(library: Library, ids: Sequence[int]) -> SelectionInfo:
             info.ids = []
             return info
         info.record = photo_to_dict(photo)
-        info.common_tags = list(info.record["tags"])
+        info.common_tags = sorted(info.record["tags"], key=str.casefold)
         info.rating = photo.rating or 0
         info.color_label = photo.color_label
         info.total_bytes = photo.size_bytes or 0
@@ -217,8 +219,8 @@ def read_selection(library: Library, ids: Sequence[int]) -> SelectionInfo:
             tag_counts[name] += n
     info.ids = found
     n = len(found)
-    info.common_tags = sorted(t for t, c in tag_counts.items() if c == n)
-    info.some_tags = sorted(t for t, c in tag_counts.items() if c < n)
+    info.common_tags = sorted((t for t, c in tag_counts.items() if c == n), key=str.casefold)
+    info.some_tags = sorted((t for t, c in tag_counts.items() if c < n), key=str.casefold)
     info.rating = ratings.pop() if len(ratings) == 1 else None
     if len(labels) == 1:
         info.color_label = labels.pop()

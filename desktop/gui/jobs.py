@@ -120,6 +120,9 @@ class JobRunner(QObject):
         self.synchronous = synchronous
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(max_threads)
+        # quick interactive work (a preview, a search) must not queue behind a long scan
+        self.quick_pool = QThreadPool(self)
+        self.quick_pool.setMaxThreadCount(2)
         self.jobs: list[Job] = []
         self._bridges: set[_Bridge] = set()
         self._closing = False
@@ -132,8 +135,13 @@ class JobRunner(QObject):
         on_error: Callable[[str], None] | None = None,
         on_progress: Callable[[Progress], None] | None = None,
         track: bool = True,
+        interactive: bool | None = None,
     ) -> Job:
-        """Run ``fn(control)`` in the pool. ``track=False`` keeps it out of the task list."""
+        """Run ``fn(control)`` in a pool.
+
+        ``track=False`` keeps it out of the task list; untracked jobs count as interactive
+        unless told otherwise and run in a separate pool, so they never wait behind a scan.
+        """
         if self._closing:
             raise RuntimeError("the app is closing")
         job = Job(name, self)
@@ -183,7 +191,8 @@ class JobRunner(QObject):
             runnable.setAutoDelete(False)
             runnable.run()
         else:
-            self.pool.start(runnable)
+            quick = (not track) if interactive is None else interactive
+            (self.quick_pool if quick else self.pool).start(runnable)
         return job
 
     def _finish(self, job: Job, bridge: _Bridge) -> None:
@@ -197,10 +206,11 @@ class JobRunner(QObject):
 
     def wait(self, msecs: int = -1) -> bool:
         """Block until every job has finished (tests; shutdown)."""
-        return bool(self.pool.waitForDone(msecs))
+        return bool(self.pool.waitForDone(msecs)) and bool(self.quick_pool.waitForDone(msecs))
 
     def shutdown(self, timeout_ms: int = 10_000) -> None:
         self._closing = True
         for job in self.jobs:
             job.cancel()
         self.pool.waitForDone(timeout_ms)
+        self.quick_pool.waitForDone(timeout_ms)

@@ -63,7 +63,7 @@ ModelIndex = QModelIndex | QPersistentModelIndex
 MIN_ZOOM, MAX_ZOOM, DEFAULT_ZOOM = 80, 360, 168
 MARGIN = 12
 SPACING = 4
-HEADER_HEIGHT = 40
+HEADER_HEIGHT = 36
 
 LABEL_COLOURS = {
     "red": "#e5484d",
@@ -83,6 +83,7 @@ class PhotoDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self.loader = loader
         self.device_pixel_ratio = 1.0
+        self.fill_cells = True  # crop to squares; False shows whole photos letterboxed
 
     def sizeHint(self, option: QStyleOptionViewItem, index: ModelIndex) -> QSize:
         view = self.parent()
@@ -104,7 +105,7 @@ class PhotoDelegate(QStyledItemDelegate):
             painter.setBrush(colour)
             painter.drawRoundedRect(rect, 6, 6)
 
-        inner = rect.adjusted(6, 6, -6, -6)
+        inner = rect.adjusted(4, 4, -4, -4)
         box = min(inner.width(), inner.height())
         img = self.loader.image(
             index.data(HashRole), index.data(PathRole) or "", int(box * self.device_pixel_ratio)
@@ -112,13 +113,23 @@ class PhotoDelegate(QStyledItemDelegate):
         if img is None or img == FAILED:
             self._placeholder(painter, inner, palette, failed=img == FAILED)
         else:
-            w, h = img.width() / self.device_pixel_ratio, img.height() / self.device_pixel_ratio
-            scale = min(inner.width() / w, inner.height() / h, 1.0) if w and h else 1.0
-            tw, th = max(1, int(w * scale)), max(1, int(h * scale))
-            target = QRect(inner.x() + (inner.width() - tw) // 2, inner.y() + (inner.height() - th) // 2, tw, th)
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-            painter.drawImage(target, img)
-            inner = target
+            if self.fill_cells:
+                # square crop of the middle, as Photos and Google Photos show a grid: no ragged gaps
+                side = min(img.width(), img.height())
+                source = QRect((img.width() - side) // 2, (img.height() - side) // 2, side, side)
+                clip = QPainterPath()
+                clip.addRoundedRect(inner, 3, 3)
+                painter.setClipPath(clip)
+                painter.drawImage(inner, img, source)
+                painter.setClipping(False)
+            else:
+                w, h = img.width() / self.device_pixel_ratio, img.height() / self.device_pixel_ratio
+                scale = min(inner.width() / w, inner.height() / h) if w and h else 1.0
+                tw, th = max(1, int(w * scale)), max(1, int(h * scale))
+                target = QRect(inner.x() + (inner.width() - tw) // 2, inner.y() + (inner.height() - th) // 2, tw, th)
+                painter.drawImage(target, img)
+                inner = target
 
         status = index.data(StatusRole)
         if status and status != "ok":
@@ -272,7 +283,8 @@ class PhotoGridView(QAbstractItemView):
     def _relayout(self) -> None:
         model = self.photo_model()
         width = max(1, self.viewport().width() - 2 * MARGIN)
-        self._cols = max(1, (width + SPACING) // (self._zoom + SPACING))
+        # round, not floor: cells then stretch or shrink at most half a cell from the zoom asked for
+        self._cols = max(1, round((width + SPACING) / (self._zoom + SPACING)))
         self._cell = max(MIN_ZOOM // 2, (width - (self._cols - 1) * SPACING) // self._cols)
         if model is None:
             self._sec_starts, self._sec_titles, self._sec_y = [], [], []

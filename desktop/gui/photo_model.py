@@ -131,7 +131,7 @@ class PhotoModel(QAbstractListModel):
         self.filter = PhotoFilter()
         self.title = "All photos"
         self.newest_first = True
-        self.grouping = GROUP_DAY
+        self.grouping = GROUP_MONTH
         self.sort = SORT_DATE
         self._records: list[PhotoRecord] = []
         self._row_of: dict[int, int] = {}

@@ -8,9 +8,10 @@ disk (that imports open_clip and torch), downloading weights, measuring or
 clearing the caches -- runs on the job runner, so it shows up in the task list
 and never freezes the dialog.
 
-Smart-search choices are stored as library settings under ``SETTING_MODEL``
-(a ``ModelSpec`` as JSON), ``SETTING_DEVICE`` and ``SETTING_PRECISION`` (empty
-means automatic), for whoever loads the model.
+The model choice is stored with ``desktop.core.search.set_active_model`` (the
+library is then re-embedded in the background by whoever runs the embedder);
+device and precision are library settings under ``SETTING_DEVICE`` and
+``SETTING_PRECISION`` (empty means automatic) for whoever loads the model.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import peewee as pw
 from PySide6.QtCore import QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QFont
 from PySide6.QtWidgets import (
@@ -53,7 +55,6 @@ from desktop.gui.jobs import Job, JobRunner
 
 log = logging.getLogger(__name__)
 
-SETTING_MODEL = "smart_search.model"
 SETTING_DEVICE = "smart_search.device"
 SETTING_PRECISION = "smart_search.precision"
 
@@ -79,19 +80,13 @@ class ModelRow:
 
 
 def active_model_spec(library: Library) -> Any:
-    """The ``ModelSpec`` smart search should use: the chosen one, else the manifest's default.
+    """The ``ModelSpec`` smart search uses (``search.active_spec``: the chosen one, else the default).
 
     Raises whatever reading the manifest raises (the dialog shows it).
     """
-    from desktop.core import clip_models
+    from desktop.core import search
 
-    text = library.get_setting(SETTING_MODEL)
-    if text:
-        try:
-            return clip_models.ModelSpec.from_json(text)
-        except (ValueError, KeyError, TypeError):
-            log.warning("ignoring an unreadable %s setting: %r", SETTING_MODEL, text)
-    return clip_models.load_manifest().default_entry().spec()
+    return search.active_spec(library)
 
 
 def _check_models(models_dir: Path) -> tuple[list[ModelRow], str | None]:
@@ -174,7 +169,8 @@ class SettingsDialog(QDialog):
         self.folders.setRootIsDecorated(False)
         self.folders.setHeaderLabels(["Folder", "Photos", "Watch", "Last scanned"])
         self.folders.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.folders.setMinimumHeight(140)
+        self.folders.setMinimumHeight(110)
+        self.folders.setMaximumHeight(170)
         header = self.folders.header()
         header.setSectionResizeMode(_COL_FOLDER, QHeaderView.ResizeMode.Stretch)
         for c in (_COL_PHOTOS, _COL_WATCH, _COL_SCANNED):
@@ -187,7 +183,9 @@ class SettingsDialog(QDialog):
         self.add_button = QPushButton(icon("folder-add"), "Add folder…")
         self.add_button.clicked.connect(self._choose_folder)
         self.remove_button = QPushButton(icon("remove"), "Remove")
-        self.remove_button.setToolTip("Forget this folder and its photos' catalog entries; the files stay on disk")
+        self.remove_button.setToolTip(
+            "Forget this folder and its photos' catalog entries; the files stay on disk"
+        )
         self.remove_button.clicked.connect(self._remove_selected)
         self.rescan_button = QPushButton(icon("refresh"), "Rescan")
         self.rescan_button.setToolTip("Look for new, changed, moved and deleted files now")
@@ -205,7 +203,10 @@ class SettingsDialog(QDialog):
     def refresh_folders(self) -> None:
         selected = self.selected_root_id()
         counts = dict(
-            Photo.select(Photo.root, Photo.id.count()).where(Photo.status == STATUS_OK).group_by(Photo.root).tuples()
+            Photo.select(Photo.root, pw.fn.COUNT(Photo.id))
+            .where(Photo.status == STATUS_OK)
+            .group_by(Photo.root)
+            .tuples()
         )
         self.folders.blockSignals(True)
         self.folders.clear()
@@ -364,7 +365,9 @@ class SettingsDialog(QDialog):
         self.import_label.setText(f"Dropped and imported files are copied to\n{self.library.import_dir()}")
 
     def _choose_import_dir(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Choose the import folder", str(self.library.import_dir()))
+        path = QFileDialog.getExistingDirectory(
+            self, "Choose the import folder", str(self.library.import_dir())
+        )
         if path:
             self.set_import_dir(Path(path))
 
@@ -384,7 +387,8 @@ class SettingsDialog(QDialog):
         self.models.setRootIsDecorated(False)
         self.models.setHeaderLabels(["Model", "Download", "On this computer"])
         self.models.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.models.setMinimumHeight(120)
+        self.models.setMinimumHeight(100)
+        self.models.setMaximumHeight(125)
         self.models.setWordWrap(True)
         header = self.models.header()
         header.setSectionResizeMode(_COL_NAME, QHeaderView.ResizeMode.Stretch)
@@ -395,7 +399,7 @@ class SettingsDialog(QDialog):
         lay.addWidget(self.models)
         self.model_note = QLabel()
         self.model_note.setWordWrap(True)
-        self.model_note.setEnabled(False)
+        self.model_note.setStyleSheet("color: palette(placeholder-text);")
         lay.addWidget(self.model_note)
         row = QHBoxLayout()
         self.download_button = QPushButton(icon("download"), "Download")
@@ -582,7 +586,9 @@ class SettingsDialog(QDialog):
 
         def _download(control: JobControl) -> str:
             def progress(done: int, total: int) -> None:
-                control.report(done, max(total, done), f"{format_bytes(done)} of {format_bytes(total) or '?'}")
+                control.report(
+                    done, max(total, done), f"{format_bytes(done)} of {format_bytes(total) or '?'}"
+                )
 
             return str(clip_models.download_weights(spec, models_dir, progress))
 
@@ -645,7 +651,8 @@ class SettingsDialog(QDialog):
         self._set_active(entry.spec())
         if row is not None and not row.downloaded:
             self._model_note(
-                f"{name} is chosen but not downloaded yet: press Download ({row.download_mb} MB).", error=False
+                f"{name} is chosen but not downloaded yet: press Download ({row.download_mb} MB).",
+                error=False,
             )
         else:
             self._model_note(f"Smart search now uses {name}.", error=False)
@@ -683,7 +690,9 @@ class SettingsDialog(QDialog):
         self._render_models()
 
     def _set_active(self, spec: Any) -> None:
-        self.library.set_setting(SETTING_MODEL, spec.to_json())
+        from desktop.core import search
+
+        search.set_active_model(self.library, spec)
         self.model_changed.emit()
 
     # ---------------------------------------------------------------- device
@@ -714,7 +723,9 @@ class SettingsDialog(QDialog):
             "Checking the smart-search device",
             lambda _c: _plan_device(device, precision),
             on_result=lambda text: self.device_plan.setText(str(text)) if not self._closed else None,
-            on_error=lambda msg: self.device_plan.setText(f"Cannot tell: {msg}") if not self._closed else None,
+            on_error=lambda msg: (
+                self.device_plan.setText(f"Cannot tell: {msg}") if not self._closed else None
+            ),
             track=False,
         )
 
@@ -728,14 +739,18 @@ class SettingsDialog(QDialog):
         loc_row = QHBoxLayout()
         loc_row.addWidget(self.cache_location, 1)
         open_btn = QPushButton(icon("folder-open"), "Open")
-        open_btn.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.library.paths.cache))))
+        open_btn.clicked.connect(
+            lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.library.paths.cache)))
+        )
         loc_row.addWidget(open_btn)
         form.addRow("Thumbnail cache", loc_row)
         size_row = QHBoxLayout()
         self.cache_size = QLabel("Measuring…")
         size_row.addWidget(self.cache_size, 1)
         self.clear_cache_button = QPushButton(icon("trash"), "Clear cache")
-        self.clear_cache_button.setToolTip("Delete thumbnails and previews; they are made again as you browse")
+        self.clear_cache_button.setToolTip(
+            "Delete thumbnails and previews; they are made again as you browse"
+        )
         self.clear_cache_button.clicked.connect(self._confirm_clear_cache)
         size_row.addWidget(self.clear_cache_button)
         form.addRow("Size", size_row)
@@ -818,4 +833,4 @@ def _when(moment: Any) -> str:
     return str(moment)
 
 
-__all__ = ["SETTING_DEVICE", "SETTING_MODEL", "SETTING_PRECISION", "SettingsDialog", "active_model_spec"]
+__all__ = ["SETTING_DEVICE", "SETTING_PRECISION", "SettingsDialog", "active_model_spec"]

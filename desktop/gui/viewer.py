@@ -408,7 +408,7 @@ def _load_preview(library: Library, photo_id: int, content_hash: str | None, sou
             # No hash means the scanner could not read it either; try once more for the real reason.
             image = qimage_from_pil(load_upright(source, max_side=library.previews.long_side))
     except ImageError as exc:
-        raise PhotoUnavailable(f"Shoebox can't show this photo\n{source}\n{exc.reason}") from None
+        raise PhotoUnavailable(f"Shoebox can't show this photo\n{exc.reason}\n{source}") from None
     return _Loaded(photo_id, image, full=False)
 
 

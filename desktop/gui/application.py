@@ -1,0 +1,352 @@
+"""The composition root of the desktop app: one of everything, created and shut down in order.
+
+``AppContext`` owns the ``Library``, the one ``JobRunner`` (all long work),
+the ``ThumbnailLoader`` (its own small pool, so thumbnails never queue behind
+a scan), the ``LibraryWatcher`` and the smart-search service when one can be
+made. Widgets receive the context and never construct these themselves.
+
+Shutdown runs in the reverse order of need: stop the watcher (no new writes),
+cancel and drain the jobs, drain the thumbnail pool, save the search index,
+then close the library (its writer thread last).
+
+``run_gui(argv)`` is what ``python main.py`` calls. ``--startup-benchmark``
+prints the time from process start to the first painted grid and exits, for
+``bench/``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from desktop.core.jobs import JobControl
+from desktop.core.library import Library, LibraryError
+from desktop.gui.jobs import Job, JobRunner
+from desktop.gui.thumbnail_loader import ThumbnailLoader
+
+log = logging.getLogger(__name__)
+
+
+def pin_none_refcount() -> bool:
+    """Work around PySide6 builds whose void methods return ``None`` without a new reference.
+
+    PySide6 6.12 on Python 3.11 drops one reference to ``None`` per call of any
+    void method (``update()``, ``QPainter.drawImage`` ...): ``None`` starts with
+    a few thousand references, so the app aborts with "deallocating None" after
+    seconds of scrolling. Python 3.12+ makes ``None`` immortal, which is what
+    those builds assume; on older Pythons we give ``None`` a reference count no
+    session can exhaust. Returns True when the workaround was needed. The real
+    fix is a Python >= 3.12 environment (or a PySide6 build without the bug).
+    """
+    if sys.version_info >= (3, 12):
+        return False
+    probe = QObject()
+    before = sys.getrefcount(None)
+    for _ in range(8):
+        probe.setObjectName("probe")
+    if sys.getrefcount(None) >= before:
+        return False
+    ctypes.c_ssize_t.from_address(id(None)).value += 1 << 40
+    log.warning("PySide6 leaks references to None on this Python; pinned None (use Python >= 3.12)")
+    return True
+
+
+pin_none_refcount()
+
+_IMPORTED_AT = time.perf_counter()
+
+
+def process_age_ms() -> float:
+    """Milliseconds since this process started (Linux: from /proc; elsewhere: since this module loaded)."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as f:
+            start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime", encoding="ascii") as f:
+            uptime = float(f.read().split()[0])
+        return (uptime - start_ticks / os.sysconf("SC_CLK_TCK")) * 1000
+    except (OSError, ValueError, IndexError):
+        return (time.perf_counter() - _IMPORTED_AT) * 1000
+
+SEARCH_CHECKING, SEARCH_READY, SEARCH_UNAVAILABLE = "checking", "ready", "unavailable"
+
+
+@dataclass
+class SearchState:
+    """Whether smart search can answer, and if not, why (shown to the person as is)."""
+
+    state: str = SEARCH_CHECKING
+    message: str = "Smart search is starting…"
+    model_name: str = ""
+    download_bytes: int | None = None
+    pending: int = 0  # photos not embedded yet
+
+    @property
+    def ready(self) -> bool:
+        return self.state == SEARCH_READY
+
+
+class _WatchBridge(QObject):
+    """Carries the watcher thread's callbacks to the GUI thread (a queued signal)."""
+
+    changed = Signal(object)
+
+
+class AppContext(QObject):
+    """Everything the windows share; create one per open library."""
+
+    catalog_changed = Signal()  # the watcher (or a job) changed the catalog; debounced
+    search_state_changed = Signal()
+
+    def __init__(
+        self,
+        library: Library,
+        *,
+        synchronous: bool = False,
+        watch: bool = True,
+        smart_search: bool = True,
+        search_service: Any = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.runner = JobRunner(max_threads=2, parent=self, synchronous=synchronous)
+        self.thumbnails = ThumbnailLoader(library.thumbnails, max_threads=2, parent=self)
+        self.settings = QSettings(str(library.paths.data / "gui.ini"), QSettings.Format.IniFormat, self)
+        self.search: Any = search_service
+        self.search_state = SearchState()
+        self._smart_search = smart_search
+        self._embed_job: Job | None = None
+        if search_service is not None:
+            self.search_state = SearchState(SEARCH_READY, "")
+        elif not smart_search:
+            self.search_state = SearchState(SEARCH_UNAVAILABLE, "Smart search needs a model: it is turned off.")
+        self.watcher: Any = None
+        self._watch = watch
+        self._bridge = _WatchBridge(self)
+        self._bridge.changed.connect(self._on_watch_change)
+        self._changed_timer = QTimer(self)
+        self._changed_timer.setSingleShot(True)
+        self._changed_timer.setInterval(600)  # a burst of dropped files refreshes the grid once
+        self._changed_timer.timeout.connect(self.catalog_changed)
+        self._closed = False
+
+    # ---------------------------------------------------------------- start
+    def start(self) -> None:
+        """Start background services (after the window is shown, so start-up paints first)."""
+        self.start_watcher()
+        if self.search is None and self._smart_search:
+            self.check_search()
+
+    def start_watcher(self) -> None:
+        if not self._watch or self._closed:
+            return
+        try:
+            from desktop.core.watcher import LibraryWatcher
+
+            if self.watcher is None:
+                self.watcher = LibraryWatcher(self.library, on_change=self._bridge.changed.emit)
+                self.watcher.start()
+            else:
+                self.watcher.restart()
+        except Exception:  # e.g. inotify watch limit reached: the app works, only live updates stop
+            log.exception("the folder watcher could not start")
+
+    def restart_watcher(self) -> None:
+        self.start_watcher()
+
+    def _on_watch_change(self, _report: object) -> None:
+        self._changed_timer.start()
+
+    def notify_catalog_changed(self) -> None:
+        self._changed_timer.start()
+
+    # ---------------------------------------------------------- smart search
+    def check_search(self) -> None:
+        """Find out off the GUI thread whether a model is there; load it and its index if so."""
+        self.search_state = SearchState()
+        self.search_state_changed.emit()
+        self.runner.submit(
+            "Smart search model",
+            lambda control: _load_search(self.library, control),
+            on_result=self._on_search_loaded,
+            on_error=lambda msg: self._set_search_unavailable(f"Smart search needs a model: {msg}"),
+            track=False,
+        )
+
+    def _on_search_loaded(self, result: tuple[Any, SearchState]) -> None:
+        service, state = result
+        self.search = service
+        self.search_state = state
+        self.search_state_changed.emit()
+        if state.ready and state.pending:
+            self.start_embedding()
+
+    def _set_search_unavailable(self, message: str) -> None:
+        self.search = None
+        self.search_state = SearchState(SEARCH_UNAVAILABLE, message)
+        self.search_state_changed.emit()
+
+    def start_embedding(self) -> Job | None:
+        """Embed photos that have no vector yet (after a scan, an import, a model switch)."""
+        if self._closed or not self.search_state.ready or self.search is None:
+            return None
+        if self._embed_job is not None and self._embed_job.active:
+            return self._embed_job
+
+        def _embed(control: JobControl) -> Any:
+            from desktop.core.search import index_library
+
+            return index_library(self.library, control=control)
+
+        def _done(_result: object) -> None:
+            self.search_state.pending = 0
+            self.search_state_changed.emit()
+
+        self._embed_job = self.runner.submit("Understanding photos", _embed, on_result=_done)
+        return self._embed_job
+
+    # -------------------------------------------------------------- shutdown
+    def shutdown(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._changed_timer.stop()
+        if self.watcher is not None:
+            try:
+                self.watcher.stop()
+            except Exception:
+                log.exception("stopping the watcher failed")
+        self.runner.shutdown()
+        self.thumbnails.shutdown()
+        if self.search is not None and hasattr(self.search, "close"):
+            try:
+                self.search.close()
+            except Exception:
+                log.exception("saving the search index failed")
+        self.settings.sync()
+
+
+def _load_search(library: Library, control: JobControl) -> tuple[Any, SearchState]:
+    """Is a smart-search model on disk? If so load it and its index (imports torch: seconds)."""
+    try:
+        from desktop.core import search as search_mod
+        from desktop.core.clip_models import load_manifest, model_status
+    except Exception as exc:  # the engine is not installed or broken: everything else still works
+        return None, SearchState(SEARCH_UNAVAILABLE, f"Smart search needs a model: the engine is unavailable ({exc}).")
+    service = search_mod.SearchService(library, allow_download=False)
+    spec = service.spec()
+    entry = load_manifest().get(spec.name or f"{spec.arch}/{spec.pretrained}")
+    size = entry.download_mb * 1_000_000 if entry is not None else None
+    status = model_status(spec, library.paths.models)
+    if not status.get("downloaded"):
+        what = f"{spec.label()}" + (f" ({entry.download_mb} MB download)" if entry is not None else "")
+        return None, SearchState(
+            SEARCH_UNAVAILABLE,
+            f"Smart search needs a model: {what} is not downloaded yet. Download it or choose a weights file "
+            "in Settings → Smart search. Searching by tags, dates, cameras and file names works meanwhile.",
+            model_name=spec.label(),
+            download_bytes=size,
+        )
+    control.checkpoint()
+    try:
+        service.index()  # loads the model and reconciles the index
+    except Exception as exc:  # a broken or mismatched weights file: say so, keep the app
+        return None, SearchState(
+            SEARCH_UNAVAILABLE,
+            f"Smart search needs a model: {spec.label()} could not be loaded ({exc}). "
+            "Choose another model or weights file in Settings → Smart search.",
+            model_name=spec.label(),
+            download_bytes=size,
+        )
+    from desktop.core.embedder import pending_count
+
+    pending = pending_count(service.index().model_id)
+    return service, SearchState(SEARCH_READY, "", model_name=spec.label(), pending=pending)
+
+
+def build_main_window(
+    library: Library,
+    *,
+    synchronous: bool = False,
+    watch: bool = True,
+    smart_search: bool = True,
+    search_service: Any = None,
+) -> tuple[AppContext, Any]:
+    """A context and a main window for ``library`` (tests and the benchmark; not shown yet).
+
+    ``window.grid.first_paint`` fires when the first cells are painted.
+    """
+    from desktop.gui.main_window import MainWindow
+
+    ctx = AppContext(
+        library, synchronous=synchronous, watch=watch, smart_search=smart_search, search_service=search_service
+    )
+    window = MainWindow(ctx)
+    return ctx, window
+
+
+def _app_icon() -> Any:
+    try:
+        from desktop.gui.icons import app_icon
+
+        return app_icon()
+    except Exception:
+        return None
+
+
+def run_gui(argv: list[str]) -> int:
+    """Open the app on the library of ``$SHOEBOX_HOME`` (or the platform default)."""
+    bench = "--startup-benchmark" in argv
+    argv = [a for a in argv if a != "--startup-benchmark"]
+    logging.basicConfig(level=os.environ.get("SHOEBOX_LOG", "WARNING"))
+    app = QApplication.instance() or QApplication([sys.argv[0], *argv])
+    app.setApplicationName("Shoebox")
+    app.setApplicationDisplayName("Shoebox")
+    app.setOrganizationName("Shoebox")
+    app.setDesktopFileName("shoebox")
+    icon = _app_icon()
+    if icon is not None:
+        app.setWindowIcon(icon)
+    try:
+        library = Library()
+    except (LibraryError, RuntimeError) as exc:
+        QMessageBox.critical(None, "Shoebox", str(exc))
+        return 1
+    ctx, window = build_main_window(library)
+    if bench:
+        _attach_startup_benchmark(window, app.quit)
+    window.show()
+    # background services start once the first frame is up, so opening never waits for them
+    QTimer.singleShot(0, ctx.start)
+    try:
+        code = app.exec()
+    finally:
+        ctx.shutdown()
+        library.close()
+    return int(code)
+
+
+def _attach_startup_benchmark(window: Any, quit_: Callable[[], None]) -> None:
+    def _painted() -> None:
+        print(
+            f'{{"first_paint_ms": {process_age_ms():.0f}, "rows": {window.model.rowCount()}, '
+            f'"photos": {window.model.total_count()}}}',
+            flush=True,
+        )
+        QTimer.singleShot(0, quit_)
+
+    window.grid.first_paint.connect(_painted, Qt.ConnectionType.QueuedConnection)
+    # an empty library paints no cells: report the window's first show instead
+    QTimer.singleShot(0, lambda: None if window.model.rowCount() else _painted())
+
+
+__all__ = ["AppContext", "SearchState", "build_main_window", "run_gui"]

@@ -1,0 +1,316 @@
+"""The left sidebar: views, library folders, tags and albums, each with a photo count.
+
+Counts for a big library take tens of milliseconds of SQL (folders are grouped
+in SQLite, not in Python), so ``Sidebar.refresh`` gathers them with the job
+runner off the GUI thread and fills the tree when they arrive; the tree keeps
+the current selection across refreshes by each entry's stable key.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import peewee as pw
+from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
+from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTreeView, QVBoxLayout, QWidget
+
+from desktop.core.filters import PhotoFilter
+from desktop.core.library import Library
+from desktop.core.schema import STATUS_ERROR, STATUS_MISSING, STATUS_OK, Photo
+
+KeyRole = Qt.ItemDataRole.UserRole + 40
+CountRole = Qt.ItemDataRole.UserRole + 41
+
+ERRORS_KEY = "view:errors"
+ALL_KEY = "view:all"
+
+
+@dataclass(frozen=True)
+class ViewSpec:
+    """What the grid should show for a sidebar entry."""
+
+    key: str
+    title: str
+    filter: PhotoFilter = field(default_factory=PhotoFilter)
+    errors: bool = False  # the 'Could not read' list instead of the grid
+    root_id: int | None = None  # set for a library folder entry (for its context menu)
+
+
+VIEWS: list[tuple[str, str, Callable[[], PhotoFilter]]] = [
+    (ALL_KEY, "All photos", PhotoFilter),
+    ("view:recent", "Recent imports", lambda: PhotoFilter(recent_days=30)),
+    ("view:untagged", "Untagged", lambda: PhotoFilter(untagged=True)),
+    ("view:favourites", "Favourites", lambda: PhotoFilter(rating_min=4)),
+    ("view:missing", "Missing files", lambda: PhotoFilter(statuses=(STATUS_MISSING,))),
+]
+
+
+@dataclass
+class SidebarData:
+    """Everything the tree shows, gathered on a worker thread."""
+
+    views: dict[str, int] = field(default_factory=dict)
+    errors: int = 0
+    # root id, root path, watched, {relative folder: photos directly in it}
+    folders: list[tuple[int, str, bool, dict[str, int]]] = field(default_factory=list)
+    tags: list[tuple[str, int]] = field(default_factory=list)
+    albums: list[tuple[str, int]] = field(default_factory=list)
+
+
+def gather(library: Library) -> SidebarData:
+    """Counts for every sidebar entry (runs on any thread: each has its own connection)."""
+    data = SidebarData()
+    for key, _title, make in VIEWS:
+        data.views[key] = library.count(make())
+    data.errors = library.count(PhotoFilter(statuses=(STATUS_ERROR,)))
+    # rtrim(p, replace(p, '/', '')) strips the file name: SQLite groups 100k paths by folder in one pass
+    folder = pw.fn.rtrim(Photo.rel_path, pw.fn.replace(Photo.rel_path, "/", ""))
+    per_dir: dict[int, dict[str, int]] = {}
+    q = (
+        Photo.select(Photo.root, folder.alias("d"), pw.fn.COUNT(Photo.id))
+        .where(Photo.status == STATUS_OK)
+        .group_by(Photo.root, folder)
+        .tuples()
+    )
+    for root_id, d, n in q:
+        per_dir.setdefault(root_id, {})[(d or "").rstrip("/")] = n
+    for root in library.roots():
+        data.folders.append((root.id, root.path, bool(root.watched), per_dir.get(root.id, {})))
+    tags = library.tags()
+    names = [t.name for t in tags]
+    direct = {t.name: t.count for t in tags}
+    for name in names:
+        has_children = any(other.startswith(name + "/") for other in names)
+        # a parent tag counts the photos of its children too (each photo once)
+        data.tags.append((name, library.count(PhotoFilter(tags=[name])) if has_children else direct[name]))
+    data.albums = library.albums()
+    return data
+
+
+def _folder_totals(direct: dict[str, int]) -> dict[str, int]:
+    """Photos at or below each folder, from photos directly in each folder."""
+    totals: dict[str, int] = {}
+    for d, n in direct.items():
+        parts = d.split("/") if d else []
+        for i in range(len(parts) + 1):
+            key = "/".join(parts[:i])
+            totals[key] = totals.get(key, 0) + n
+    return totals
+
+
+class Sidebar(QWidget):
+    """Views, folders, tags and albums; selecting one emits ``view_selected``."""
+
+    view_selected = Signal(object)  # ViewSpec
+    rescan_requested = Signal(int)  # root id
+    remove_root_requested = Signal(int)
+    watch_toggled = Signal(int, bool)
+    add_folder_requested = Signal()
+
+    def __init__(self, library: Library, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.model = QStandardItemModel(self)
+        self.tree = QTreeView(self)
+        self.tree.setModel(self.model)
+        self.tree.setHeaderHidden(False)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
+        self.tree.setFrameShape(QTreeView.Shape.NoFrame)
+        self.tree.setIndentation(14)
+        self.model.setHorizontalHeaderLabels(["Library", ""])
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.tree)
+        self._specs: dict[str, ViewSpec] = {}
+        self._items: dict[str, QStandardItem] = {}
+        self._current_key = ALL_KEY
+        self._expanded: set[str] = {"head:views", "head:folders", "head:tags", "head:albums"}
+        self.data = SidebarData()
+        self.populate(SidebarData())
+        self.tree.selectionModel().currentChanged.connect(self._on_current)
+
+    # ------------------------------------------------------------------ API
+    def current_spec(self) -> ViewSpec:
+        return self._specs.get(self._current_key) or self._specs[ALL_KEY]
+
+    def spec(self, key: str) -> ViewSpec | None:
+        return self._specs.get(key)
+
+    def select_key(self, key: str, emit: bool = True) -> None:
+        item = self._items.get(key)
+        if item is None:
+            return
+        self._current_key = key
+        self.tree.blockSignals(not emit)
+        self.tree.selectionModel().blockSignals(not emit)
+        self.tree.setCurrentIndex(item.index())
+        self.tree.selectionModel().blockSignals(False)
+        self.tree.blockSignals(False)
+
+    def clear_selection(self) -> None:
+        """No entry highlighted (the grid shows a search, not a sidebar view)."""
+        self.tree.selectionModel().blockSignals(True)
+        self.tree.clearSelection()
+        self.tree.setCurrentIndex(QModelIndex())
+        self.tree.selectionModel().blockSignals(False)
+
+    def count_for(self, key: str) -> int | None:
+        item = self._items.get(key)
+        return None if item is None else item.data(CountRole)
+
+    def populate(self, data: SidebarData) -> None:
+        """Rebuild the tree from ``data``, keeping expansion and the current entry."""
+        self.data = data
+        self._remember_expansion()
+        self.model.removeRows(0, self.model.rowCount())
+        self._specs.clear()
+        self._items.clear()
+
+        views = self._heading("head:views", "Library")
+        for key, title, make in VIEWS:
+            self._entry(views, ViewSpec(key, title, make()), title, data.views.get(key))
+        self._entry(views, ViewSpec(ERRORS_KEY, "Could not read", errors=True), "Could not read", data.errors)
+
+        folders = self._heading("head:folders", "Folders")
+        for root_id, path, watched, direct in data.folders:
+            totals = _folder_totals(direct)
+            label = Path(path).name or path
+            root_item = self._entry(
+                folders,
+                ViewSpec(f"root:{root_id}", label, PhotoFilter(folder=Path(path)), root_id=root_id),
+                label if watched else f"{label} (not watched)",
+                totals.get("", 0),
+                tooltip=path,
+            )
+            nodes: dict[str, QStandardItem] = {"": root_item}
+            for rel in sorted(k for k in totals if k):
+                parent_rel = rel.rsplit("/", 1)[0] if "/" in rel else ""
+                parent = nodes.get(parent_rel, root_item)
+                name = rel.rsplit("/", 1)[-1]
+                full = os.path.join(path, rel)
+                nodes[rel] = self._entry(
+                    parent, ViewSpec(f"folder:{full}", name, PhotoFilter(folder=Path(full))), name, totals[rel],
+                    tooltip=full,
+                )
+        if not data.folders:
+            hint = QStandardItem("Add a folder…")
+            hint.setData("action:add-folder", KeyRole)
+            hint.setForeground(self.palette().placeholderText())
+            folders.appendRow([hint, QStandardItem("")])
+            self._items["action:add-folder"] = hint
+
+        tags = self._heading("head:tags", "Tags")
+        tag_nodes: dict[str, QStandardItem] = {}
+        for name, n in data.tags:
+            parent_name = name.rsplit("/", 1)[0] if "/" in name else ""
+            parent = tag_nodes.get(parent_name, tags)
+            leaf = name.rsplit("/", 1)[-1]
+            tag_nodes[name] = self._entry(parent, ViewSpec(f"tag:{name}", name, PhotoFilter(tags=[name])), leaf, n)
+
+        if not data.tags:
+            self._hint(tags, "No tags yet: select photos, right-click → Add tag…")
+        albums = self._heading("head:albums", "Albums")
+        for name, n in data.albums:
+            self._entry(albums, ViewSpec(f"album:{name}", name, PhotoFilter(album=name)), name, n)
+        if not data.albums:
+            self._hint(albums, "No albums yet: right-click photos → Add to album")
+
+        for key, item in self._items.items():
+            if key in self._expanded or key.startswith("head:"):
+                self.tree.setExpanded(item.index(), key in self._expanded)
+        self.tree.resizeColumnToContents(1)
+        if self._current_key in self._items:
+            self.select_key(self._current_key, emit=False)
+
+    # ------------------------------------------------------------ internals
+    def _heading(self, key: str, title: str) -> QStandardItem:
+        item = QStandardItem(title)
+        font = item.font()
+        font.setBold(True)
+        item.setFont(font)
+        item.setSelectable(False)
+        item.setData(key, KeyRole)
+        self.model.appendRow([item, QStandardItem("")])
+        self._items[key] = item
+        return item
+
+    def _hint(self, parent: QStandardItem, text: str) -> None:
+        item = QStandardItem(text)
+        item.setSelectable(False)
+        item.setEnabled(False)
+        item.setToolTip(text)
+        parent.appendRow([item, QStandardItem("")])
+
+    def _entry(
+        self, parent: QStandardItem, spec: ViewSpec, label: str, count: int | None, tooltip: str | None = None
+    ) -> QStandardItem:
+        item = QStandardItem(label)
+        item.setData(spec.key, KeyRole)
+        item.setData(count, CountRole)
+        item.setToolTip(tooltip or spec.title)
+        count_item = QStandardItem("" if count is None else f"{count:,}")
+        count_item.setData(spec.key, KeyRole)
+        count_item.setForeground(self.palette().placeholderText())
+        count_item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        parent.appendRow([item, count_item])
+        self._specs[spec.key] = spec
+        self._items[spec.key] = item
+        return item
+
+    def _remember_expansion(self) -> None:
+        for key, item in self._items.items():
+            if self.tree.isExpanded(item.index()):
+                self._expanded.add(key)
+            else:
+                self._expanded.discard(key)
+
+    def _key_at(self, index: QModelIndex) -> str | None:
+        if not index.isValid():
+            return None
+        key: Any = index.siblingAtColumn(0).data(KeyRole)
+        return key if isinstance(key, str) else None
+
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        key = self._key_at(current)
+        if key == "action:add-folder":
+            self.add_folder_requested.emit()
+            return
+        if key is None or key not in self._specs:
+            return
+        self._current_key = key
+        self.view_selected.emit(self._specs[key])
+
+    def _context_menu(self, pos: QPoint) -> None:
+        key = self._key_at(self.tree.indexAt(pos))
+        spec = self._specs.get(key or "")
+        menu = QMenu(self)
+        if spec is not None and spec.root_id is not None:
+            root_id = spec.root_id
+            watched = next((w for rid, _p, w, _d in self.data.folders if rid == root_id), True)
+            menu.addAction("Rescan", lambda: self.rescan_requested.emit(root_id))
+            menu.addAction(
+                "Stop watching" if watched else "Watch for changes",
+                lambda: self.watch_toggled.emit(root_id, not watched),
+            )
+            menu.addSeparator()
+            menu.addAction("Remove from library…", lambda: self.remove_root_requested.emit(root_id))
+            menu.addSeparator()
+        menu.addAction("Add a folder…", self.add_folder_requested.emit)
+        menu.exec(self.tree.viewport().mapToGlobal(pos))
+
+
+__all__ = ["ALL_KEY", "ERRORS_KEY", "Sidebar", "SidebarData", "ViewSpec", "gather"]

@@ -1,0 +1,137 @@
+"""GUI test fixtures: a small scanned library, a main window over it, and no tolerance for Qt warnings.
+
+Every test in this folder fails on any Qt warning or critical message
+(pytest-qt's ``qt_log_level_fail`` mark, added to each item here), so a
+binding mistake or a model that breaks its contract cannot hide in the log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from desktop.core.library import Library
+from desktop.core.paths import resolve_paths
+
+GUI_DIR = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if GUI_DIR in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.qt_log_level_fail("WARNING"))
+            # the offscreen platform plugin says this on every top-level show; it is not ours
+            item.add_marker(pytest.mark.qt_log_ignore("does not support propagateSizeHints"))
+
+
+@pytest.fixture
+def photos_dir(tmp_path: Path, make_jpeg: Any) -> Path:
+    """Five JPEGs on three days, two cameras; one in a subfolder."""
+    folder = tmp_path / "Pictures"
+    specs = [
+        ("beach.jpg", dt.datetime(2023, 7, 1, 10, 0), (230, 200, 120), "Canon"),
+        ("dune.jpg", dt.datetime(2023, 7, 1, 11, 0), (220, 190, 110), "Canon"),
+        ("snow.jpg", dt.datetime(2022, 12, 24, 9, 0), (240, 240, 250), "Nikon"),
+        ("trip/car.jpg", dt.datetime(2021, 5, 3, 15, 30), (200, 30, 30), "Nikon"),
+        ("trip/road.jpg", dt.datetime(2021, 5, 3, 16, 0), (90, 90, 90), "Nikon"),
+    ]
+    for name, taken, colour, make in specs:
+        make_jpeg(folder / name, size=(96, 64), color=colour, taken=taken, make=make, model=f"{make} X")
+    return folder
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    h = tmp_path / "home"
+    monkeypatch.setenv("SHOEBOX_HOME", str(h))
+    return h
+
+
+@pytest.fixture
+def lib(home: Path, photos_dir: Path) -> Iterator[Library]:
+    """A Library under a tmp SHOEBOX_HOME with ``photos_dir`` added and scanned."""
+    library = Library(resolve_paths(home))
+    root = library.add_root(photos_dir)
+    library.scan([root], workers=1)
+    yield library
+    library.close()
+
+
+@pytest.fixture
+def empty_lib(home: Path) -> Iterator[Library]:
+    library = Library(resolve_paths(home))
+    yield library
+    library.close()
+
+
+class FakeHit:
+    def __init__(self, photo_id: int, score: float) -> None:
+        self.photo_id = photo_id
+        self.score = score
+
+
+class FakeResult:
+    def __init__(self, hits: list[FakeHit]) -> None:
+        self.hits = hits
+        self.more = 0
+        self.notice = None
+
+
+class FakeSearch:
+    """Stands in for ``SearchService`` (no model weights here): similarity by colour distance of ids.
+
+    It records its calls so tests can check what the GUI asked for.
+    """
+
+    def __init__(self, library: Library) -> None:
+        self.library = library
+        self.calls: list[tuple[str, Any, dict[str, Any]]] = []
+
+    def _all_ids(self) -> list[int]:
+        return [p.id for p in self.library.query()]
+
+    def similar(self, photo: Any, limit: int = 50, query: str = "", sort: str = "score", **kw: Any) -> FakeResult:
+        self.calls.append(("similar", photo, {"query": query, "sort": sort, "limit": limit}))
+        ids = self._all_ids()
+        target = photo if isinstance(photo, int) else ids[0]
+        ordered = sorted(ids, key=lambda i: (i != target, abs(i - target)))
+        return FakeResult([FakeHit(i, 1.0 - 0.1 * n) for n, i in enumerate(ordered[:limit])])
+
+    def search(self, query: str, limit: int = 50, sort: str = "score", **kw: Any) -> FakeResult:
+        self.calls.append(("search", query, {"sort": sort, "limit": limit}))
+        ids = self._all_ids()
+        return FakeResult([FakeHit(i, 0.5) for i in ids[:2]])
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def make_window(qtbot: Any) -> Iterator[Any]:
+    """make_window(library, search=None) -> MainWindow, shown, with a synchronous job runner."""
+    from desktop.gui.application import build_main_window
+
+    made: list[Any] = []
+
+    def _make(library: Library, search: Any = None, smart_search: bool = False) -> Any:
+        ctx, window = build_main_window(
+            library, synchronous=True, watch=False, smart_search=smart_search, search_service=search
+        )
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        made.append(ctx)
+        return window
+
+    yield _make
+    for ctx in made:
+        ctx.shutdown()
+
+
+@pytest.fixture
+def fake_search() -> type[FakeSearch]:
+    return FakeSearch

@@ -1,0 +1,256 @@
+"""The main window as a person uses it: drops, search, Find similar, keyboard, edits that persist."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from desktop.core.filters import PhotoFilter
+from desktop.core.library import Library, photo_tags
+from desktop.core.paths import resolve_paths
+
+# Qt 6 keeps QDragEnterEvent's QPoint constructor (the only one) but PySide flags it deprecated
+pytestmark = pytest.mark.filterwarnings("ignore:Function.*QDragEnterEvent:DeprecationWarning")
+
+
+def _drop(widget: Any, paths: list[Path]) -> QDropEvent:
+    """Deliver a real drag-enter + drop of ``paths`` (as file URLs) to ``widget``."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    pos = QPointF(20, 20)
+    enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, drop)
+    return drop
+
+
+def _select_rows(window: Any, rows: list[int]) -> list[int]:
+    window.select_ids([window.model.record(r).id for r in rows])
+    sm = window.grid.selectionModel()
+    sm.setCurrentIndex(window.model.index(rows[0]), sm.SelectionFlag.NoUpdate)
+    return window.selected_ids()
+
+
+def test_starts_empty_without_a_model(empty_lib: Library, make_window: Any) -> None:
+    window = make_window(empty_lib, smart_search=True)
+    assert window.windowTitle() == "Shoebox"
+    assert window.stack.currentWidget() is window.empty_state
+    window.ctx.start()  # synchronous runner: the model check runs now (no weights in this home)
+    state = window.ctx.search_state
+    assert state.state == "unavailable"
+    assert state.message.startswith("Smart search needs a model")
+    assert "MB" in state.message  # says how big the download is
+    if window.model_notice is not None:
+        assert window.model_notice.isVisible()
+    # a search still works on file names, and says why it is not smart
+    window.search_bar.set_text("beach")
+    assert "Smart search needs a model" in window.notice.text()
+
+
+def test_starts_with_a_broken_model_file(lib: Library, make_window: Any, tmp_path: Path) -> None:
+    weights = tmp_path / "broken.safetensors"
+    weights.write_bytes(b"\x00garbage" * 100)
+    lib.set_setting("search.model", json.dumps({"arch": "ViT-B-32", "weights": str(weights), "fingerprint": "x"}))
+    window = make_window(lib, smart_search=True)
+    window.ctx.start()
+    assert window.ctx.search_state.state == "unavailable"
+    assert "Smart search needs a model" in window.ctx.search_state.message
+    assert window.model.rowCount() == 5  # the grid is unaffected
+
+
+def test_dropping_a_folder_adds_a_watched_root_and_scans_it(
+    empty_lib: Library, make_window: Any, tmp_path: Path, make_jpeg: Any
+) -> None:
+    folder = tmp_path / "Holiday"
+    for i in range(3):
+        make_jpeg(folder / f"img{i}.jpg", color=(10 * i, 100, 200), taken=dt.datetime(2020, 1, i + 1, 12))
+    window = make_window(empty_lib)
+    assert window.stack.currentWidget() is window.empty_state
+    drop = _drop(window, [folder])
+    assert drop.isAccepted()
+    roots = empty_lib.roots()
+    assert [Path(r.path) for r in roots] == [folder.resolve()] and roots[0].watched
+    assert empty_lib.count() == 3
+    assert window.model.rowCount() == 3
+    assert window.stack.currentWidget() is not window.empty_state
+    assert window.sidebar.count_for("view:all") == 3
+    scan_jobs = [j for j in window.runner.jobs if j.name.startswith("Scanning")]
+    assert scan_jobs and scan_jobs[0].state == "done"
+
+
+def test_dropping_files_imports_them_and_reports_duplicates(
+    lib: Library, make_window: Any, tmp_path: Path, make_jpeg: Any, photos_dir: Path
+) -> None:
+    window = make_window(lib)
+    new = make_jpeg(tmp_path / "outside" / "new.jpg", color=(1, 2, 3), taken=dt.datetime(2024, 2, 2, 2, 2))
+    _drop(window, [new])
+    assert lib.count() == 6
+    assert "1 imported" in window.notice.text()
+    assert any(Path(r.path) == lib.import_dir().resolve() for r in lib.roots())
+    # the same picture again, under another name: skipped, and the person is told
+    dup = tmp_path / "outside" / "copy of beach.jpg"
+    dup.write_bytes((photos_dir / "beach.jpg").read_bytes())
+    _drop(window, [dup])
+    assert lib.count() == 6
+    assert "already in the library" in window.notice.text()
+    assert "copy of beach.jpg" in window.notice.text()
+
+
+def test_image_dropped_on_the_search_field_searches_by_image(lib: Library, make_window: Any, fake_search: Any, photos_dir: Path) -> None:
+    search = fake_search(lib)
+    window = make_window(lib, search=search)
+    _drop(window.search_bar.edit, [photos_dir / "snow.jpg"])
+    snow = lib.photo_by_path(photos_dir / "snow.jpg")
+    assert snow is not None
+    assert search.calls and search.calls[-1][0] == "similar" and search.calls[-1][1] == snow.id
+    assert window.search_bar.text().startswith(f"similar:{snow.id}")
+    assert window.model.is_results and window.model.ids()[0] == snow.id
+
+
+def test_find_similar_from_the_context_menu_and_refine(lib: Library, make_window: Any, fake_search: Any) -> None:
+    search = fake_search(lib)
+    window = make_window(lib, search=search)
+    ids = _select_rows(window, [2])
+    menu = window.context_menu()
+    action = next(a for a in menu.actions() if a.text() == "Find similar")
+    action.trigger()
+    assert window.model.is_results
+    assert window.model.ids()[0] == ids[0]
+    assert window.grid_header.text().startswith("Like ")
+    # refine with a filter: the same similarity query, now with the filter
+    window.search_bar.set_text(window.search_bar.text() + "camera:nikon")
+    assert search.calls[-1][0] == "similar" and search.calls[-1][2]["query"] == "camera:nikon"
+    # clearing the field returns to the browsed view
+    window.search_bar.set_text("")
+    assert not window.model.is_results and window.model.rowCount() == 5
+
+
+def test_find_similar_without_a_model_says_what_is_missing(lib: Library, make_window: Any) -> None:
+    window = make_window(lib)
+    _select_rows(window, [0])
+    menu = window.context_menu()
+    action = next(a for a in menu.actions() if a.text() == "Find similar")
+    assert "Smart search needs a model" in action.toolTip()
+    action.trigger()
+    assert "Smart search needs a model" in window.notice.text()
+    assert not window.model.is_results
+
+
+def test_text_search_with_filters_without_a_model(lib: Library, make_window: Any) -> None:
+    window = make_window(lib)
+    window.search_bar.set_text("camera:nikon")
+    assert window.model.rowCount() == 3
+    window.search_bar.set_text("camera:nikon car")
+    assert [window.model.record(r).name for r in range(window.model.rowCount())] == ["car.jpg"]
+    window.search_bar.set_text("after:2023")
+    assert window.model.rowCount() == 2
+    window.search_bar.set_text("")
+    assert window.model.rowCount() == 5
+
+
+def test_smart_text_search_uses_the_service(lib: Library, make_window: Any, fake_search: Any) -> None:
+    search = fake_search(lib)
+    window = make_window(lib, search=search)
+    window.search_bar.set_text("a red car")
+    assert search.calls[-1] == ("search", "a red car", {"sort": "score", "limit": 1000})
+    assert window.model.is_results and window.model.rowCount() == 2
+
+
+def test_keyboard_rating_select_all_delete(lib: Library, make_window: Any, qtbot: Any, monkeypatch: Any) -> None:
+    window = make_window(lib)
+    grid = window.grid
+    grid.setFocus()
+    ids = _select_rows(window, [0, 1])
+    qtbot.keyClick(grid, Qt.Key.Key_4)
+    assert {p.rating for p in lib.query(PhotoFilter(photo_ids=ids))} == {4}
+    assert window.sidebar.count_for("view:favourites") == 2
+    qtbot.keyClick(grid, Qt.Key.Key_0)
+    assert {p.rating for p in lib.query(PhotoFilter(photo_ids=ids))} == {0}
+
+    qtbot.keyClick(grid, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    assert len(window.selected_ids()) == 5
+
+    victim = _select_rows(window, [4])
+    path = Path(window.model.record(4).path)
+    monkeypatch.setattr("desktop.gui.context_menu.confirm", lambda *a: True)
+    qtbot.keyClick(grid, Qt.Key.Key_Delete)
+    assert lib.photo(victim[0]) is None and lib.count() == 4
+    assert path.is_file()  # the file stays on disk
+    assert window.model.rowCount() == 4
+
+    # declined: nothing happens
+    _select_rows(window, [0])
+    monkeypatch.setattr("desktop.gui.context_menu.confirm", lambda *a: False)
+    qtbot.keyClick(grid, Qt.Key.Key_Delete)
+    assert lib.count() == 4
+
+
+def test_ctrl_f_focuses_search_and_space_opens_the_viewer(lib: Library, make_window: Any, qtbot: Any) -> None:
+    window = make_window(lib)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: window.isActiveWindow())
+    window.grid.setFocus()
+    qtbot.keyClick(window.grid, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert window.search_bar.edit.hasFocus()
+    _select_rows(window, [1])
+    window.grid.setFocus()
+    qtbot.keyClick(window.grid, Qt.Key.Key_Space)
+    try:
+        from desktop.gui.viewer import ViewerWindow  # noqa: F401
+    except ImportError:
+        pytest.skip("the viewer is not in this tree yet")
+    assert window.viewers
+    for v in list(window.viewers):
+        v.close()
+
+
+def test_tags_and_ratings_survive_reopening(lib: Library, make_window: Any, home: Path, monkeypatch: Any) -> None:
+    window = make_window(lib)
+    ids = _select_rows(window, [0, 2])
+    monkeypatch.setattr("desktop.gui.context_menu.ask_text", lambda *a, **k: "Trips/Road")
+    menu = window.context_menu()
+    next(a for a in menu.actions() if a.text() == "Add tag…").trigger()
+    rate = next(a for a in menu.actions() if a.text() == "Rate").menu()
+    next(a for a in rate.actions() if a.text().startswith("★★★\t")).trigger()
+    assert window.sidebar.count_for("tag:Trips/Road") == 2
+    assert window.sidebar.count_for("tag:Trips") == 2
+
+    window.ctx.shutdown()
+    window.close()
+    lib.close()
+    again = Library(resolve_paths(home))
+    try:
+        for pid in ids:
+            assert photo_tags(pid) == ["Trips/Road"]
+            photo = again.photo(pid)
+            assert photo is not None and photo.rating == 3
+    finally:
+        again.close()
+
+
+def test_refresh_keeps_selection_and_window_state_is_remembered(
+    lib: Library, make_window: Any, make_jpeg: Any, photos_dir: Path
+) -> None:
+    window = make_window(lib)
+    ids = _select_rows(window, [3])
+    make_jpeg(photos_dir / "later.jpg", color=(5, 5, 5), taken=dt.datetime(2025, 1, 1, 8))
+    window.scan_roots()
+    assert window.model.rowCount() == 6
+    assert window.selected_ids() == ids
+    window.zoom_slider.setValue(240)
+    window.resize(900, 640)
+    window.close()  # saves geometry, splitter and zoom under the library's data dir
+    assert (lib.paths.data / "gui.ini").is_file()
+    second = make_window(lib)
+    assert second.grid.zoom() == 240
+    assert second.size().height() == 640  # (the offscreen screen is narrower than the window)

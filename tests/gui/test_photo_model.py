@@ -1,0 +1,183 @@
+"""The grid's models and view geometry: Qt model contracts, keyset paging, date groups, search results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import peewee as pw
+import pytest
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QRect, Qt
+
+from desktop.core.filters import PhotoFilter
+from desktop.core.library import Library
+from desktop.gui.jobs import JobRunner
+from desktop.gui.photo_delegate import PhotoGridView
+from desktop.gui.photo_model import (
+    GROUP_DAY,
+    GROUP_MONTH,
+    GROUP_NONE,
+    SORT_DATE,
+    ErrorsModel,
+    IdRole,
+    PhotoModel,
+    RatingRole,
+)
+from desktop.gui.search_bar import parse_query
+from desktop.gui.status_panel import JobListModel
+from desktop.gui.thumbnail_loader import FAILED, ThumbnailLoader
+
+
+def test_photo_model_contract_browsing(lib: Library, qtmodeltester: Any) -> None:
+    model = PhotoModel(lib, page_size=2)
+    model.browse()
+    qtmodeltester.check(model)
+
+
+def test_photo_model_contract_results_and_grouping(lib: Library, qtmodeltester: Any) -> None:
+    model = PhotoModel(lib, page_size=2)
+    ids = [p.id for p in lib.query()]
+    model.set_results([(i, 1.0 / (n + 1)) for n, i in enumerate(ids)], "results")
+    qtmodeltester.check(model)
+    model.set_grouping(GROUP_MONTH)
+    qtmodeltester.check(model)
+
+
+def test_errors_and_jobs_models_contract(lib: Library, qtmodeltester: Any, tmp_path: Path) -> None:
+    bad = lib.roots()[0].path + "/broken.jpg"
+    Path(bad).write_bytes(b"not a jpeg at all")
+    lib.scan(workers=1)
+    errors = ErrorsModel(lib)
+    errors.reload()
+    assert errors.rowCount() == 1
+    assert errors.index(0, 1).data()  # a reason is given
+    qtmodeltester.check(errors)
+
+    runner = JobRunner(synchronous=True)
+    jobs = JobListModel(runner)
+    runner.submit("one", lambda c: "ok")
+    runner.submit("two", lambda c: 1 / 0)
+    assert jobs.rowCount() == 2
+    assert "failed" in jobs.index(0).data()
+    qtmodeltester.check(jobs)
+
+
+def test_pages_arrive_by_keyset_in_date_order(lib: Library, monkeypatch: pytest.MonkeyPatch) -> None:
+    sql: list[str] = []
+    db = pw.SqliteDatabase.execute_sql
+    monkeypatch.setattr(
+        pw.SqliteDatabase, "execute_sql", lambda self, q, *a, **k: (sql.append(q), db(self, q, *a, **k))[1]
+    )
+    model = PhotoModel(lib, page_size=2)
+    model.browse()
+    assert model.rowCount() == 2 and model.canFetchMore()
+    while model.canFetchMore():
+        model.fetchMore()
+    assert model.rowCount() == 5
+    assert model.ids() == [p.id for p in lib.query()]
+    taken = [model.record(r).taken_local for r in range(5)]
+    assert taken == sorted(taken, reverse=True)
+    pages = [q for q in sql if "LIMIT" in q.upper() and '"photo"' in q]
+    assert pages and not any("OFFSET" in q.upper() for q in pages)
+
+
+def test_date_groups_follow_the_grouping(lib: Library) -> None:
+    model = PhotoModel(lib)
+    model.browse()
+    model.set_grouping(GROUP_DAY)
+    starts, titles = model.sections()
+    assert titles == ["Saturday 1 July 2023", "Saturday 24 December 2022", "Monday 3 May 2021"]
+    assert starts == [0, 2, 3]
+    model.set_grouping(GROUP_MONTH)
+    assert model.sections()[1] == ["July 2023", "December 2022", "May 2021"]
+    model.set_grouping(GROUP_NONE)
+    assert model.sections() == ([0], [""])
+    model.set_grouping(GROUP_DAY)
+    assert model.section_of(4) == 2
+    model.set_grouping(GROUP_MONTH)
+
+
+def test_results_keep_relevance_order_or_sort_by_date(lib: Library) -> None:
+    model = PhotoModel(lib)
+    ids = [p.id for p in lib.query()]
+    results = [(ids[3], 0.9), (ids[0], 0.8), (ids[4], 0.7)]
+    model.set_results(results, "r")
+    assert model.ids() == [ids[3], ids[0], ids[4]]
+    assert model.index(0).data(IdRole) == ids[3]
+    assert not model.grouped  # relevance order has no date groups
+    model.set_results(results, "r", sort=SORT_DATE)
+    assert model.ids() == [ids[0], ids[3], ids[4]]
+    lib.remove_photos([ids[0]])
+    model.refresh()
+    assert model.ids() == [ids[3], ids[4]]
+
+
+def test_user_data_reload_and_filters(lib: Library) -> None:
+    model = PhotoModel(lib)
+    model.browse(PhotoFilter(camera="nikon"), "Nikon")
+    assert model.rowCount() == 3
+    pid = model.ids()[0]
+    lib.set_rating([pid], 5)
+    model.reload_user_data([pid])
+    assert model.index(0).data(RatingRole) == 5
+    mime = model.mimeData([model.index(0), model.index(1)])
+    assert len(mime.urls()) == 2 and all(u.isLocalFile() and Path(u.toLocalFile()).is_file() for u in mime.urls())
+
+
+def test_fallback_query_parser() -> None:
+    q = parse_query('red car tag:"Trips/Road" after:2021 camera:nikon similar:12 rating:4')
+    assert q.text == "red car"
+    assert q.filter.tags == ["Trips/Road"] and q.filter.camera == "nikon" and q.filter.rating_min == 4
+    assert q.similar_to == 12 and q.filter.after is not None
+    assert parse_query("after:yesterday").errors
+
+
+def test_thumbnails_load_off_the_gui_thread(lib: Library, qtbot: Any) -> None:
+    loader = ThumbnailLoader(lib.thumbnails)
+    rec = PhotoModel(lib)
+    rec.browse()
+    r = rec.record(0)
+    assert loader.image(r.content_hash, r.path, 128) is None  # queued; the cell paints a placeholder
+    qtbot.waitUntil(lambda: loader.image(r.content_hash, r.path, 128) not in (None, FAILED), timeout=5000)
+    img = loader.image(r.content_hash, r.path, 128)
+    assert not img.isNull() and max(img.width(), img.height()) <= 128
+    # the cache lost the file: the loader remakes it from the original
+    lib.thumbnails.remove(rec.record(1).content_hash)
+    r1 = rec.record(1)
+    loader.image(r1.content_hash, r1.path, 128)
+    qtbot.waitUntil(lambda: loader.image(r1.content_hash, r1.path, 128) not in (None,), timeout=5000)
+    assert loader.image(r1.content_hash, r1.path, 128) != FAILED
+    assert loader.image(None, "/nope.jpg", 128) == FAILED
+    loader.shutdown()
+
+
+def test_grid_geometry_round_trips(lib: Library, qtbot: Any) -> None:
+    loader = ThumbnailLoader(lib.thumbnails)
+    model = PhotoModel(lib)
+    model.browse()
+    view = PhotoGridView(loader)
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.resize(700, 500)
+    view.show()
+    qtbot.waitExposed(view)
+    for row in range(model.rowCount()):
+        idx = model.index(row)
+        rect = view.visualRect(idx)
+        assert rect.isValid()
+        assert view.indexAt(rect.center()) == idx
+    # the date header above the first cell is not a photo
+    top = view.visualRect(model.index(0)).topLeft()
+    assert not view.indexAt(top - QPoint(0, 10)).isValid()
+    first, last = view.visualRect(model.index(0)), view.visualRect(model.index(1))
+    view.setSelection(QRect(first.topLeft(), last.bottomRight()), QItemSelectionModel.SelectionFlag.ClearAndSelect)
+    assert view.selected_rows() == [0, 1]
+    model.set_grouping(GROUP_DAY)
+    view.setCurrentIndex(model.index(0))
+    down = view.moveCursor(view.CursorAction.MoveDown, Qt.KeyboardModifier.NoModifier)
+    assert down.row() == 2  # the next date group starts a new line
+    assert view.moveCursor(view.CursorAction.MoveEnd, Qt.KeyboardModifier.NoModifier).row() == 4
+    view.set_zoom(300)
+    assert view.columns() >= 1 and view.indexAt(view.visualRect(model.index(4)).center()).row() == 4
+    assert view.indexAt(view.rect().bottomRight() * 10) == QModelIndex()
+    loader.shutdown()

@@ -1,0 +1,219 @@
+"""The Settings dialog: library folders, import folder, smart-search model, device, cache."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from desktop.core import clip_models
+from desktop.core.search import SETTING_MODEL
+from desktop.gui.jobs import JobRunner
+from desktop.gui.settings_dialog import SETTING_DEVICE, SETTING_PRECISION, SettingsDialog
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from helpers_viewer import DemoLibrary, make_demo_library  # noqa: E402
+
+pytestmark = [pytest.mark.qt_log_level_fail("WARNING"), pytest.mark.qt_log_ignore("propagateSizeHints")]
+
+
+@pytest.fixture
+def demo(tmp_path, monkeypatch, make_jpeg) -> Iterator[DemoLibrary]:
+    d = make_demo_library(tmp_path, monkeypatch, make_jpeg, count=3)
+    yield d
+    d.library.close()
+
+
+@pytest.fixture
+def runner() -> Iterator[JobRunner]:
+    r = JobRunner(synchronous=True)
+    yield r
+    r.shutdown()
+
+
+def make_dialog(qtbot, library, runner) -> SettingsDialog:
+    d = SettingsDialog(library, runner)
+    qtbot.addWidget(d)
+    d.show()
+    return d
+
+
+def test_add_folder_scans_it_and_persists(qtbot, demo, runner, tmp_path, make_jpeg):
+    other = tmp_path / "more"
+    make_jpeg(other / "a.jpg")
+    make_jpeg(other / "b.jpg", color=(10, 200, 10))
+    d = make_dialog(qtbot, demo.library, runner)
+    assert d.folders.topLevelItemCount() == 1
+    with qtbot.waitSignal(d.roots_changed):
+        root_id = d.add_folder(other)
+    assert root_id is not None
+    assert d.folders.topLevelItemCount() == 2
+    assert d.selected_root_id() == root_id
+    lib = demo.reopen()
+    assert str(other.resolve()) in [r.path for r in lib.roots()]
+    assert lib.count() == 5  # the new folder was scanned
+    d = make_dialog(qtbot, lib, runner)
+    row = next(
+        d.folders.topLevelItem(i)
+        for i in range(2)
+        if d.folders.topLevelItem(i).text(0) == str(other.resolve())
+    )
+    assert row.text(1) == "2"
+
+
+def test_adding_a_missing_folder_says_why(qtbot, demo, runner, tmp_path):
+    d = make_dialog(qtbot, demo.library, runner)
+    with qtbot.assertNotEmitted(d.roots_changed):
+        assert d.add_folder(tmp_path / "nope") is None
+    assert d.folder_message.isVisible() and "does not exist" in d.folder_message.text()
+
+
+def test_remove_folder_keeps_files(qtbot, demo, runner, monkeypatch):
+    d = make_dialog(qtbot, demo.library, runner)
+    root_id = demo.library.roots()[0].id
+    # the confirmation is asked and Cancel keeps the folder
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Cancel)
+    d.select_root(root_id)
+    d.remove_button.click()
+    assert len(demo.library.roots()) == 1
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    with qtbot.waitSignal(d.roots_changed):
+        d.remove_button.click()
+    assert d.folders.topLevelItemCount() == 0
+    lib = demo.reopen()
+    assert lib.roots() == [] and lib.count() == 0
+    assert len(list(demo.folder.glob("*.jpg"))) == 3  # files stay on disk
+
+
+def test_watch_toggle_persists(qtbot, demo, runner):
+    d = make_dialog(qtbot, demo.library, runner)
+    item = d.folders.topLevelItem(0)
+    assert item.checkState(2) == Qt.CheckState.Checked
+    with qtbot.waitSignal(d.roots_changed):
+        item.setCheckState(2, Qt.CheckState.Unchecked)
+    lib = demo.reopen()
+    assert lib.roots()[0].watched is False
+    d = make_dialog(qtbot, lib, runner)
+    assert d.folders.topLevelItem(0).checkState(2) == Qt.CheckState.Unchecked
+
+
+def test_rescan_finds_new_files(qtbot, demo, runner, make_jpeg):
+    d = make_dialog(qtbot, demo.library, runner)
+    make_jpeg(demo.folder / "new.jpg", color=(1, 2, 3))
+    d.select_root(demo.library.roots()[0].id)
+    with qtbot.waitSignal(d.roots_changed):
+        d.rescan_button.click()
+    assert demo.library.count() == 4
+    assert d.folders.topLevelItem(0).text(1) == "4"
+
+
+def test_import_folder(qtbot, demo, runner, tmp_path):
+    d = make_dialog(qtbot, demo.library, runner)
+    target = tmp_path / "imports"
+    target.mkdir()
+    d.set_import_dir(target)
+    assert demo.library.import_dir() == target.resolve()
+    assert str(target.resolve()) in d.import_label.text()
+
+
+def test_model_section_without_a_model(qtbot, demo, runner, monkeypatch):
+    d = make_dialog(qtbot, demo.library, runner)
+    manifest = clip_models.load_manifest()
+    assert d.models.topLevelItemCount() == len(manifest.models)
+    default = manifest.default_entry()
+    text = d.model_status.text()
+    assert "No smart-search model is on this computer yet" in text
+    assert f"{default.download_mb} MB" in text and "Everything else works" in text
+    assert d.download_button.isEnabled()
+    assert d.download_button.text() == f"Download ({default.download_mb} MB)"
+
+    # the download goes through the runner and its failure is shown as the core words it
+    def offline(cfg, cache_dir):
+        raise OSError("Network is unreachable")
+
+    monkeypatch.setattr(clip_models, "_fetch_pretrained", offline)
+    job = d.download_model(default.name)
+    assert job is not None and job.state == "failed"
+    assert d.model_message.isVisible()
+    assert "could not be downloaded" in d.model_message.text()
+    assert "Network is unreachable" in d.model_message.text()
+    assert not d.download_progress.isVisible()
+
+    with qtbot.waitSignal(d.model_changed):
+        d.use_model("vit-b-16")
+    spec = clip_models.ModelSpec.from_json(demo.library.get_setting(SETTING_MODEL))
+    assert spec.name == "vit-b-16"
+    assert "not downloaded yet" in d.model_message.text()
+    active = [d.models.topLevelItem(i).text(2) for i in range(d.models.topLevelItemCount())]
+    assert sum("active" in s for s in active) == 1
+
+
+def test_unreadable_manifest_is_reported(qtbot, demo, runner, monkeypatch):
+    def broken(*_a, **_k):
+        raise ValueError("manifest.json: Expecting value: line 1 column 1")
+
+    monkeypatch.setattr(clip_models, "load_manifest", broken)
+    d = make_dialog(qtbot, demo.library, runner)
+    assert d.models.topLevelItemCount() == 0
+    assert "Smart search is not available" in d.model_status.text()
+    assert "Expecting value" in d.model_status.text()
+
+
+def test_bad_weights_file_is_refused(qtbot, demo, runner, tmp_path):
+    d = make_dialog(qtbot, demo.library, runner)
+    bad = tmp_path / "model.txt"
+    bad.write_text("hello")
+    with qtbot.assertNotEmitted(d.model_changed):
+        d.use_weights_file(bad)
+    assert "not a checkpoint" in d.model_message.text()
+    assert demo.library.get_setting(SETTING_MODEL) is None
+
+
+def test_device_and_precision_persist(qtbot, demo, runner):
+    d = make_dialog(qtbot, demo.library, runner)
+    assert d.device_plan.text() and "Checking" not in d.device_plan.text()
+    with qtbot.waitSignal(d.model_changed):
+        d.device_combo.setCurrentIndex(d.device_combo.findData("cpu"))
+    d.precision_combo.setCurrentIndex(d.precision_combo.findData("fp32"))
+    assert d.device_plan.text().startswith("cpu fp32")
+    lib = demo.reopen()
+    assert lib.get_setting(SETTING_DEVICE) == "cpu" and lib.get_setting(SETTING_PRECISION) == "fp32"
+    d = make_dialog(qtbot, lib, runner)
+    assert d.device_combo.currentData() == "cpu" and d.precision_combo.currentData() == "fp32"
+
+
+def test_cache_size_and_clear(qtbot, demo, runner):
+    lib = demo.library
+    photo = lib.photo(demo.ids[0])
+    lib.previews.get_or_make(photo.content_hash, demo.folder / photo.rel_path)
+    d = make_dialog(qtbot, lib, runner)
+    assert str(lib.paths.thumbnails) == d.cache_location.text()
+    assert "thumbnails" in d.cache_size.text() and "previews" in d.cache_size.text()
+    assert lib.thumbnails.size_bytes() > 0
+    d.clear_cache()
+    assert lib.thumbnails.size_bytes() == 0 and lib.previews.size_bytes() == 0
+    assert d.cache_size.text().startswith("0 bytes")
+
+
+def test_first_run_widgets(qtbot):
+    from desktop.gui.empty_state import EmptyState, ModelMissingNotice
+
+    empty = EmptyState()
+    qtbot.addWidget(empty)
+    with qtbot.waitSignal(empty.add_folder_requested):
+        qtbot.mouseClick(empty.add_button, Qt.MouseButton.LeftButton)
+    notice = ModelMissingNotice("vit-b-32", 605_000_000)
+    qtbot.addWidget(notice)
+    notice.show()
+    assert "605 MB" in notice.text.text() and "vit-b-32" in notice.text.text()
+    with qtbot.waitSignal(notice.download_requested):
+        qtbot.mouseClick(notice.download_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(notice.choose_file_requested):
+        qtbot.mouseClick(notice.choose_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(notice.dismissed):
+        qtbot.mouseClick(notice.close_button, Qt.MouseButton.LeftButton)
+    assert notice.isHidden()
