@@ -98,13 +98,12 @@ def pending_items(model_id: str, limit: int | None = None) -> list[PendingItem]:
 
 def catalog_hashes(model_id: str) -> set[str]:
     """Hashes that have an embedding for ``model_id`` and at least one readable photo."""
-    q = Embedding.select(Embedding.content_hash).where(
-        (Embedding.model_id == model_id)
-        & pw.fn.EXISTS(
-            Photo.select(Photo.id).where(
-                (Photo.content_hash == Embedding.content_hash) & (Photo.status == STATUS_OK)
-            )
-        )
+    # a plain join: the correlated EXISTS form made SQLite scan photos once per embedding
+    q = (
+        Embedding.select(Embedding.content_hash)
+        .join(Photo, on=(Photo.content_hash == Embedding.content_hash))
+        .where((Embedding.model_id == model_id) & (Photo.status == STATUS_OK))
+        .distinct()
     )
     return {str(h) for (h,) in rows_of(q)}
 

@@ -260,7 +260,8 @@ class Library:
     ) -> list[Photo]:
         """Photos matching ``f`` ordered by date taken; keyset-paged with ``after_key``."""
         q = apply_filter(Photo.select(Photo, Root).join(Root), f or PhotoFilter())
-        key = pw.fn.coalesce(Photo.taken_local, "")
+        # the scanner never leaves taken_local NULL, so this walks the (taken_local, id) index
+        key = Photo.taken_local
         if after_key is not None:
             k, pid = after_key
             if newest_first:

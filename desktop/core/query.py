@@ -34,6 +34,41 @@ from pathlib import Path
 from desktop.core.filters import PhotoFilter, parse_date
 
 DEFAULT_RADIUS_KM = 10.0
+STOP_WORDS = frozenset(
+    [
+        "the",
+        "and",
+        "with",
+        "for",
+        "from",
+        "that",
+        "this",
+        "are",
+        "was",
+        "were",
+        "has",
+        "have",
+        "his",
+        "her",
+        "its",
+        "our",
+        "their",
+        "a",
+        "an",
+        "of",
+        "on",
+        "in",
+        "at",
+        "to",
+        "by",
+        "photo",
+        "photos",
+        "picture",
+        "pictures",
+        "image",
+        "images",
+    ]
+)
 KEYS = {"tag", "after", "before", "camera", "folder", "rating", "album", "place", "name", "file"}
 
 _TOKEN = re.compile(
@@ -145,5 +180,10 @@ def parse_query(query: str, base: PhotoFilter | None = None) -> ParsedQuery:
         else:
             words.append(m.group("word"))
     text = " ".join(words).strip()
-    terms = [t for t in re.findall(r"[\w'-]+", text.lower()) if len(t) > 1]
+    # stop words and short numbers would match half the file names ("IMG_0012"), not intent
+    terms = [
+        t
+        for t in re.findall(r"[\w'-]+", text.lower())
+        if len(t) > 2 and t not in STOP_WORDS and not (t.isdigit() and len(t) < 4)
+    ]
     return ParsedQuery(text=text, filter=f, terms=terms)

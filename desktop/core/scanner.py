@@ -156,6 +156,8 @@ def walk_images(root: Path, warnings: list[str] | None = None) -> Iterator[tuple
 
 def _meta_fields(meta: dict[str, Any]) -> dict[str, Any]:
     fields = {k: meta.get(k) for k in _META_COLUMNS}
+    # never NULL, so ordering by the raw column can walk the (taken_local, id) index
+    fields["taken_local"] = fields["taken_local"] or ""
     kw = meta.get("keywords") or []
     fields["keywords"] = json.dumps(kw, ensure_ascii=False) if kw else None
     return fields
@@ -164,6 +166,7 @@ def _meta_fields(meta: dict[str, Any]) -> dict[str, Any]:
 def _empty_meta() -> dict[str, Any]:
     fields: dict[str, Any] = dict.fromkeys(_META_COLUMNS)
     fields["keywords"] = None
+    fields["taken_local"] = ""
     return fields
 
 

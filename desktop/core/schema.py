@@ -63,7 +63,7 @@ class Photo(BaseModel):
     # taken_at: ISO 8601 as recorded (with offset when known); taken_local:
     # naive local time "YYYY-MM-DDTHH:MM:SS.ffffff", the sort and filter key.
     taken_at = pw.TextField(null=True)
-    taken_local = pw.CharField(max_length=32, null=True)
+    taken_local = pw.CharField(max_length=32, default="")  # "" when unknown (errors)
     taken_at_source = pw.CharField(max_length=24, null=True)
     camera_make = pw.TextField(null=True)
     camera_model = pw.TextField(null=True)

@@ -69,6 +69,7 @@ KEYWORD_WEIGHT = 0.10  # added to the CLIP score, scaled by the share of query w
 POOL_MIN = 200
 QUERY_CACHE = 256
 PENDING_TTL_S = 30.0
+KEYWORD_SCAN_MAX = 20_000  # beyond this a LIKE scan per query costs more than the latency budget
 
 
 # ------------------------------------------------------------------ model choice
@@ -198,7 +199,8 @@ class SearchService:
         self._index: VectorIndex | None = None
         self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
-        self._pending: tuple[float, str, int] = (0.0, "", 0)  # (when, model id, count): a COUNT is slow at 1M
+        self._pending: tuple[float, str, int] = (0.0, "", 0)
+        self._count: tuple[float, int] = (-1e9, 0)  # (when, model id, count): a COUNT is slow at 1M
 
     # -- model and index
     def spec(self) -> ModelSpec:
@@ -360,27 +362,57 @@ class SearchService:
             return None  # broad: search the graph, then check hits against the filter
         return {str(h) for (h,) in rows_of(q)}
 
-    def _keyword_hashes(self, parsed: ParsedQuery) -> dict[str, int]:
-        """content hash -> how many query words its photo's text fields or tags contain."""
+    def _keyword_hashes(self, parsed: ParsedQuery, pool: Sequence[str]) -> dict[str, int]:
+        """content hash -> how many query words its photo's text fields or tags contain.
+
+        Tags are matched across the library (the tag table is small). Names, titles,
+        descriptions and keywords are matched across the library up to
+        ``KEYWORD_SCAN_MAX`` photos (one LIKE scan) and within the CLIP candidates beyond.
+        """
         terms = parsed.terms[:8]
         if not terms:
             return {}
         found: dict[str, set[str]] = {}
         fields = (Photo.rel_path, Photo.title, Photo.description, Photo.keywords)
+        text_cond: Any = None
+        tag_cond: Any = None
         for term in terms:
             like = f"%{term}%"
-            cond: Any = None
             for fld in fields:
                 c = pw.fn.lower(fld) ** like
-                cond = c if cond is None else (cond | c)
-            tagged = PhotoTag.select(PhotoTag.photo).join(Tag).where(pw.fn.lower(Tag.name) ** like)
-            cond = cond | Photo.id.in_(tagged)
-            q = apply_filter(Photo.select(Photo.content_hash), parsed.filter).where(
-                cond & Photo.content_hash.is_null(False)
-            )
-            for (h,) in rows_of(q.limit(2000)):
-                found.setdefault(h, set()).add(term)
-        return {h: len(ts) for h, ts in found.items()}
+                text_cond = c if text_cond is None else (text_cond | c)
+            t = pw.fn.lower(Tag.name) ** like
+            tag_cond = t if tag_cond is None else (tag_cond | t)
+        tag_names = {
+            int(tid): str(name).lower() for tid, name in rows_of(Tag.select(Tag.id, Tag.name).where(tag_cond))
+        }
+        base = Photo.select(
+            Photo.content_hash, Photo.rel_path, Photo.title, Photo.description, Photo.keywords
+        )
+        q = apply_filter(base, parsed.filter).where(Photo.content_hash.is_null(False))
+        if self._photo_count() > KEYWORD_SCAN_MAX:
+            q = q.where(Photo.content_hash.in_(list(pool)[:900]))
+        for h, *texts in rows_of(q.where(text_cond).limit(2000)):
+            blob = " ".join(str(x).lower() for x in texts if x)
+            found.setdefault(str(h), set()).update(t for t in terms if t in blob)
+        if tag_names:
+            tq = apply_filter(
+                Photo.select(Photo.content_hash, PhotoTag.tag).join(
+                    PhotoTag, on=(PhotoTag.photo == Photo.id)
+                ),
+                parsed.filter,
+            ).where(PhotoTag.tag.in_(list(tag_names)) & Photo.content_hash.is_null(False))
+            for h, tid in rows_of(tq.limit(2000)):
+                found.setdefault(str(h), set()).update(t for t in terms if t in tag_names[int(tid)])
+        return {h: len(ts) for h, ts in found.items() if ts}
+
+    def _photo_count(self) -> int:
+        when, n = self._count
+        now = time.monotonic()
+        if now - when > PENDING_TTL_S:
+            n = int(Photo.select().count())
+            self._count = (now, n)
+        return n
 
     def _rank(
         self, qvec: np.ndarray, parsed: ParsedQuery, limit: int, sort: str, everything: bool, t0: float
@@ -394,7 +426,7 @@ class SearchService:
         k = pool * 4 if filtered_later else pool
         for h, s in idx.search(qvec, k, cands):
             scored[h] = s
-        kw = self._keyword_hashes(parsed)
+        kw = self._keyword_hashes(parsed, list(scored))
         if kw:
             missing = [h for h in kw if h not in scored]
             scored.update(idx.scores(qvec, missing))
@@ -431,17 +463,25 @@ class SearchService:
     def _rows(self, scores: dict[str, float], f: PhotoFilter, keyword: set[str]) -> list[SearchHit]:
         """Every readable photo (duplicates included) with a scored content, honouring ``f``."""
         hashes = list(scores)
-        out: list[SearchHit] = []
+        found: list[tuple[Any, ...]] = []
         for i in range(0, len(hashes), 900):
-            q = apply_filter(
-                Photo.select(Photo.id, Photo.rel_path, Photo.content_hash, Photo.taken_local, Root.path).join(
-                    Root
-                ),
-                f,
-            ).where(Photo.content_hash.in_(hashes[i : i + 900]))
-            for pid, rel, h, taken, root in rows_of(q):
-                out.append(SearchHit(pid, str(Path(root) / rel), scores[h], h, taken, h in keyword))
-        return out
+            # by hash alone first: with the filter in the same query SQLite may pick the status index
+            q = (
+                Photo.select(Photo.id, Photo.rel_path, Photo.content_hash, Photo.taken_local, Root.path)
+                .join(Root)
+                .where(Photo.content_hash.in_(hashes[i : i + 900]))
+            )
+            found.extend(rows_of(q))
+        ids = [r[0] for r in found]
+        allowed: set[int] = set()
+        for i in range(0, len(ids), 900):
+            q = apply_filter(Photo.select(Photo.id), f).where(Photo.id.in_(ids[i : i + 900]))
+            allowed.update(int(pid) for (pid,) in rows_of(q))
+        found = [r for r in found if r[0] in allowed]
+        return [
+            SearchHit(int(pid), str(Path(root) / rel), scores[h], h, taken, h in keyword)
+            for pid, rel, h, taken, root in found
+        ]
 
 
 def embedded_hashes(model_id: str) -> int:

@@ -16,7 +16,6 @@ prints the time from process start to the first painted grid and exits, for
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import sys
@@ -25,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import PySide6
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -36,31 +36,27 @@ from desktop.gui.thumbnail_loader import ThumbnailLoader
 log = logging.getLogger(__name__)
 
 
-def pin_none_refcount() -> bool:
-    """Work around PySide6 builds whose void methods return ``None`` without a new reference.
+def check_pyside_refcounts() -> None:
+    """Refuse to run on a PySide6 build that leaks references to ``None``.
 
-    PySide6 6.12 on Python 3.11 drops one reference to ``None`` per call of any
-    void method (``update()``, ``QPainter.drawImage`` ...): ``None`` starts with
-    a few thousand references, so the app aborts with "deallocating None" after
-    seconds of scrolling. Python 3.12+ makes ``None`` immortal, which is what
-    those builds assume; on older Pythons we give ``None`` a reference count no
-    session can exhaust. Returns True when the workaround was needed. The real
-    fix is a Python >= 3.12 environment (or a PySide6 build without the bug).
+    PySide6 6.12.0 on Python 3.11 drops one reference to ``None`` per call of
+    any void method (``update()``, ``QPainter.drawImage`` ...); ``None`` starts
+    with a few thousand, so the app would abort with "deallocating None" after
+    seconds of scrolling. pyproject pins PySide6 below 6.12; this catches an
+    environment that installed the broken build anyway, before any harm.
     """
     if sys.version_info >= (3, 12):
-        return False
+        return  # None is immortal there
     probe = QObject()
     before = sys.getrefcount(None)
     for _ in range(8):
         probe.setObjectName("probe")
-    if sys.getrefcount(None) >= before:
-        return False
-    ctypes.c_ssize_t.from_address(id(None)).value += 1 << 40
-    log.warning("PySide6 leaks references to None on this Python; pinned None (use Python >= 3.12)")
-    return True
-
-
-pin_none_refcount()
+    if sys.getrefcount(None) < before:
+        raise RuntimeError(
+            f"PySide6 {PySide6.__version__} has a reference-counting bug on Python "
+            f"{sys.version_info.major}.{sys.version_info.minor} that crashes the app. "
+            "Install a supported version with: pip install 'PySide6>=6.7,<6.12' (make run does this)."
+        )
 
 _IMPORTED_AT = time.perf_counter()
 
@@ -75,6 +71,7 @@ def process_age_ms() -> float:
         return (uptime - start_ticks / os.sysconf("SC_CLK_TCK")) * 1000
     except (OSError, ValueError, IndexError):
         return (time.perf_counter() - _IMPORTED_AT) * 1000
+
 
 SEARCH_CHECKING, SEARCH_READY, SEARCH_UNAVAILABLE = "checking", "ready", "unavailable"
 
@@ -128,7 +125,9 @@ class AppContext(QObject):
         if search_service is not None:
             self.search_state = SearchState(SEARCH_READY, "")
         elif not smart_search:
-            self.search_state = SearchState(SEARCH_UNAVAILABLE, "Smart search needs a model: it is turned off.")
+            self.search_state = SearchState(
+                SEARCH_UNAVAILABLE, "Smart search needs a model: it is turned off."
+            )
         self.watcher: Any = None
         self._watch = watch
         self._bridge = _WatchBridge(self)
@@ -241,7 +240,9 @@ def _load_search(library: Library, control: JobControl) -> tuple[Any, SearchStat
         from desktop.core import search as search_mod
         from desktop.core.clip_models import load_manifest, model_status
     except Exception as exc:  # the engine is not installed or broken: everything else still works
-        return None, SearchState(SEARCH_UNAVAILABLE, f"Smart search needs a model: the engine is unavailable ({exc}).")
+        return None, SearchState(
+            SEARCH_UNAVAILABLE, f"Smart search needs a model: the engine is unavailable ({exc})."
+        )
     service = search_mod.SearchService(library, allow_download=False)
     spec = service.spec()
     entry = load_manifest().get(spec.name or f"{spec.arch}/{spec.pretrained}")
@@ -288,7 +289,11 @@ def build_main_window(
     from desktop.gui.main_window import MainWindow
 
     ctx = AppContext(
-        library, synchronous=synchronous, watch=watch, smart_search=smart_search, search_service=search_service
+        library,
+        synchronous=synchronous,
+        watch=watch,
+        smart_search=smart_search,
+        search_service=search_service,
     )
     window = MainWindow(ctx)
     return ctx, window
@@ -308,6 +313,11 @@ def run_gui(argv: list[str]) -> int:
     bench = "--startup-benchmark" in argv
     argv = [a for a in argv if a != "--startup-benchmark"]
     logging.basicConfig(level=os.environ.get("SHOEBOX_LOG", "WARNING"))
+    try:
+        check_pyside_refcounts()
+    except RuntimeError as exc:
+        print(f"shoebox: {exc}", file=sys.stderr)
+        return 1
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     app.setApplicationName("Shoebox")
     app.setApplicationDisplayName("Shoebox")

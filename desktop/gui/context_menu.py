@@ -37,7 +37,10 @@ def ask_text(parent: QWidget | None, title: str, label: str, choices: Sequence[s
 
 def confirm(parent: QWidget | None, title: str, text: str) -> bool:
     answer = QMessageBox.question(
-        parent, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+        parent,
+        title,
+        text,
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
         QMessageBox.StandardButton.Cancel,
     )
     return answer == QMessageBox.StandardButton.Yes
@@ -63,7 +66,9 @@ class PhotoActions(QObject):
         self.similar_available: Callable[[], str | None] = lambda: None  # None, or why it is not
 
     # ----------------------------------------------------------- edits
-    def _write(self, name: str, ids: list[int], fn: Callable[[], object], signal: Signal | None = None) -> None:
+    def _write(
+        self, name: str, ids: list[int], fn: Callable[[], object], signal: Signal | None = None
+    ) -> None:
         out = signal if signal is not None else self.changed
         self.runner.submit(
             name, lambda _c: fn(), on_result=lambda _r: out.emit(ids), on_error=self.failed.emit, track=False
@@ -96,7 +101,9 @@ class PhotoActions(QObject):
         if not ids:
             return
         if name is None:
-            name = ask_text(self.parent_widget, "Add to album", "Album:", [n for n, _ in self.library.albums()])
+            name = ask_text(
+                self.parent_widget, "Add to album", "Album:", [n for n, _ in self.library.albums()]
+            )
         if name:
             album = name
             self._write("Add to album", ids, lambda: self.library.add_to_album(album, ids))
@@ -146,7 +153,10 @@ class PhotoActions(QObject):
             if not bus.isConnected():
                 return False
             iface = QDBusInterface(
-                "org.freedesktop.FileManager1", "/org/freedesktop/FileManager1", "org.freedesktop.FileManager1", bus
+                "org.freedesktop.FileManager1",
+                "/org/freedesktop/FileManager1",
+                "org.freedesktop.FileManager1",
+                bus,
             )
             if not iface.isValid():
                 return False

@@ -342,9 +342,13 @@ class MainWindow(QMainWindow):
         edit.addAction("Clear search", lambda: self.search_bar.set_text(""))
 
         view = m.addMenu("&View")
-        zin = view.addAction("Larger thumbnails", lambda: self.zoom_slider.setValue(self.zoom_slider.value() + 32))
+        zin = view.addAction(
+            "Larger thumbnails", lambda: self.zoom_slider.setValue(self.zoom_slider.value() + 32)
+        )
         zin.setShortcuts([QKeySequence.StandardKey.ZoomIn, QKeySequence("Ctrl+=")])
-        zout = view.addAction("Smaller thumbnails", lambda: self.zoom_slider.setValue(self.zoom_slider.value() - 32))
+        zout = view.addAction(
+            "Smaller thumbnails", lambda: self.zoom_slider.setValue(self.zoom_slider.value() - 32)
+        )
         zout.setShortcut(QKeySequence.StandardKey.ZoomOut)
         self.whole_action = view.addAction("Show whole photos", self._toggle_whole)
         self.whole_action.setCheckable(True)
@@ -359,7 +363,9 @@ class MainWindow(QMainWindow):
         photo.addAction("Add to album…", lambda: self.actions.add_to_album(self.selected_ids()))
         rate = photo.addMenu("Rate")
         for n in range(6):
-            rate.addAction(f"{'★' * n or 'No rating'}\t{n}", lambda n=n: self.actions.rate(self.selected_ids(), n))
+            rate.addAction(
+                f"{'★' * n or 'No rating'}\t{n}", lambda n=n: self.actions.rate(self.selected_ids(), n)
+            )
         photo.addSeparator()
         photo.addAction("Remove from library…", lambda: self.actions.remove_from_library(self.selected_ids()))
 
@@ -381,7 +387,9 @@ class MainWindow(QMainWindow):
         self.grid.customContextMenuRequested.connect(self._grid_context_menu)
         self.grid.zoom_changed.connect(self.zoom_slider.setValue)
         self.zoom_slider.valueChanged.connect(self.grid.set_zoom)
-        self.group_combo.currentIndexChanged.connect(lambda _i: self.model.set_grouping(self.group_combo.currentData()))
+        self.group_combo.currentIndexChanged.connect(
+            lambda _i: self.model.set_grouping(self.group_combo.currentData())
+        )
         self.model.loading_changed.connect(self._update_header)
         self.model.modelReset.connect(self._on_selection_changed)
         self.grid.selectionModel().selectionChanged.connect(self._on_selection_changed)
@@ -533,14 +541,20 @@ class MainWindow(QMainWindow):
                 return
             title = self._similar_title(similar_to)
             self._submit_search(
-                token, title, lambda _c: service.similar(similar_to, limit=SEARCH_LIMIT, query=rest,
-                                                         sort="date" if sort == SORT_DATE else "score"),
+                token,
+                title,
+                lambda _c: service.similar(
+                    similar_to, limit=SEARCH_LIMIT, query=rest, sort="date" if sort == SORT_DATE else "score"
+                ),
             )
             return
         if free_text and service is not None:
             self._submit_search(
-                token, f"“{text}”", lambda _c: service.search(text, limit=SEARCH_LIMIT,
-                                                            sort="date" if sort == SORT_DATE else "score"),
+                token,
+                f"“{text}”",
+                lambda _c: service.search(
+                    text, limit=SEARCH_LIMIT, sort="date" if sort == SORT_DATE else "score"
+                ),
             )
             return
         # no model (or no free text): the filters narrow the catalog and words match file names
@@ -601,7 +615,9 @@ class MainWindow(QMainWindow):
     def find_similar(self, photo_id: int) -> None:
         """Right-click → Find similar: the search field shows it so the person can refine it."""
         if self.ctx.search is None or not self.ctx.search_state.ready:
-            self.notice.show_message(self.ctx.search_state.message, ("Settings…", lambda: self.open_settings("model")))
+            self.notice.show_message(
+                self.ctx.search_state.message, ("Settings…", lambda: self.open_settings("model"))
+            )
             return
         self.search_bar.set_text(f"similar:{photo_id} ")
 
@@ -613,7 +629,9 @@ class MainWindow(QMainWindow):
     def search_by_image(self, path: Path) -> None:
         """An image dropped on the search field (from the library or anywhere)."""
         if self.ctx.search is None or not self.ctx.search_state.ready:
-            self.notice.show_message(self.ctx.search_state.message, ("Settings…", lambda: self.open_settings("model")))
+            self.notice.show_message(
+                self.ctx.search_state.message, ("Settings…", lambda: self.open_settings("model"))
+            )
             return
         row = self.library.photo_by_path(path)
         self.search_bar.set_text(f"similar:{row.id} " if row is not None else f'similar:"{path}" ')
@@ -777,7 +795,10 @@ class MainWindow(QMainWindow):
 
     def choose_import(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(
-            self, "Import photos", "", "Images (*.jpg *.jpeg *.png *.heic *.heif *.tif *.tiff *.webp);;All files (*)"
+            self,
+            "Import photos",
+            "",
+            "Images (*.jpg *.jpeg *.png *.heic *.heif *.tif *.tiff *.webp);;All files (*)",
         )
         if files:
             self.import_files([Path(f) for f in files])
@@ -821,7 +842,9 @@ class MainWindow(QMainWindow):
             self.ctx.start_embedding()
 
         return self.runner.submit(
-            f"Scanning {names}", _scan, on_result=_done,
+            f"Scanning {names}",
+            _scan,
+            on_result=_done,
             on_error=lambda m: self.notice.show_message(f"Scanning {names} failed: {m}"),
             on_progress=lambda _p: self._scan_refresh_timer.isActive() or self._scan_refresh_timer.start(),
         )
@@ -847,7 +870,9 @@ class MainWindow(QMainWindow):
             self.ctx.start_embedding()
 
         return self.runner.submit(
-            f"Importing {len(files)} file{'s' if len(files) != 1 else ''}", _import, on_result=_done,
+            f"Importing {len(files)} file{'s' if len(files) != 1 else ''}",
+            _import,
+            on_result=_done,
             on_error=lambda m: self.notice.show_message(f"Import failed: {m}"),
         )
 
@@ -889,7 +914,9 @@ class MainWindow(QMainWindow):
             self._gather_running = False
             log.warning("sidebar counts failed: %s", message)
 
-        self.runner.submit("Count photos", lambda _c: gather(self.library), on_result=_done, on_error=_failed, track=False)
+        self.runner.submit(
+            "Count photos", lambda _c: gather(self.library), on_result=_done, on_error=_failed, track=False
+        )
 
     def refresh_grid(self) -> None:
         """Reload the grid's rows, keeping the selection, the current photo and the scroll position."""
@@ -901,7 +928,9 @@ class MainWindow(QMainWindow):
         if selected:
             self.select_ids(selected)
         if current is not None and (row := self.model.row_for_id(current)) is not None:
-            self.grid.selectionModel().setCurrentIndex(self.model.index(row, 0), QItemSelectionModel.SelectionFlag.NoUpdate)
+            self.grid.selectionModel().setCurrentIndex(
+                self.model.index(row, 0), QItemSelectionModel.SelectionFlag.NoUpdate
+            )
         if top_id is not None and (row := self.model.row_for_id(top_id)) is not None:
             self.grid.scroll_to_row_top(row)
 

@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from PySide6.QtCore import (
     QItemSelection,
     QItemSelectionModel,
-    QModelIndex,     QPersistentModelIndex,
+    QModelIndex,
+    QPersistentModelIndex,
     QPoint,
     QRect,
     QSize,
@@ -127,7 +128,9 @@ class PhotoDelegate(QStyledItemDelegate):
                 w, h = img.width() / self.device_pixel_ratio, img.height() / self.device_pixel_ratio
                 scale = min(inner.width() / w, inner.height() / h) if w and h else 1.0
                 tw, th = max(1, int(w * scale)), max(1, int(h * scale))
-                target = QRect(inner.x() + (inner.width() - tw) // 2, inner.y() + (inner.height() - th) // 2, tw, th)
+                target = QRect(
+                    inner.x() + (inner.width() - tw) // 2, inner.y() + (inner.height() - th) // 2, tw, th
+                )
                 painter.drawImage(target, img)
                 inner = target
 
@@ -156,7 +159,9 @@ class PhotoDelegate(QStyledItemDelegate):
         font.setBold(True)
         painter.setFont(font)
         painter.setPen(palette.color(QPalette.ColorRole.WindowText))
-        painter.drawText(rect.adjusted(2, 0, 0, -6), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom, title)
+        painter.drawText(
+            rect.adjusted(2, 0, 0, -6), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom, title
+        )
         painter.restore()
 
     @staticmethod
@@ -394,7 +399,11 @@ class PhotoGridView(QAbstractItemView):
         row = self._row_at(point.x(), point.y() + self.verticalOffset())
         return model.index(row, 0) if model is not None and row is not None else QModelIndex()
 
-    def scrollTo(self, index: ModelIndex, hint: QAbstractItemView.ScrollHint = QAbstractItemView.ScrollHint.EnsureVisible) -> None:
+    def scrollTo(
+        self,
+        index: ModelIndex,
+        hint: QAbstractItemView.ScrollHint = QAbstractItemView.ScrollHint.EnsureVisible,
+    ) -> None:
         r = self._content_rect(index.row()) if index.isValid() else None
         if r is None:
             return
@@ -422,7 +431,9 @@ class PhotoGridView(QAbstractItemView):
     def isIndexHidden(self, index: ModelIndex) -> bool:
         return False
 
-    def moveCursor(self, action: QAbstractItemView.CursorAction, modifiers: Qt.KeyboardModifier) -> QModelIndex:
+    def moveCursor(
+        self, action: QAbstractItemView.CursorAction, modifiers: Qt.KeyboardModifier
+    ) -> QModelIndex:
         model = self.model()
         if model is None or model.rowCount() == 0:
             return QModelIndex()
@@ -558,7 +569,9 @@ class PhotoGridView(QAbstractItemView):
         s = max(0, bisect.bisect_right(self._sec_y, visible.top()) - 1)
         if self._header:
             while s < len(self._sec_y) and self._sec_y[s] <= visible.bottom():
-                hrect = QRect(MARGIN, self._sec_y[s] - offset, self.viewport().width() - 2 * MARGIN, self._header)
+                hrect = QRect(
+                    MARGIN, self._sec_y[s] - offset, self.viewport().width() - 2 * MARGIN, self._header
+                )
                 if hrect.intersects(event.rect()):
                     self.delegate.paint_header(painter, hrect, self._sec_titles[s], palette)
                 s += 1

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import peewee as pw
 from PySide6.QtCore import (
     QAbstractListModel,
     QAbstractTableModel,
@@ -32,9 +33,9 @@ from PySide6.QtCore import (
     Signal,
 )
 
-from desktop.core.filters import PhotoFilter
+from desktop.core.filters import PhotoFilter, apply_filter
 from desktop.core.library import Library, photo_path
-from desktop.core.schema import STATUS_ERROR, Photo
+from desktop.core.schema import STATUS_ERROR, Photo, Root
 
 PAGE_SIZE = 400
 _IN_CHUNK = 500  # ids per IN (...) query: far below SQLite's variable limit
@@ -117,6 +118,46 @@ def group_title(taken_local: str, mode: str) -> str:
 
 def _group_key(taken_local: str, mode: str) -> str:
     return taken_local[:10] if mode == GROUP_DAY else taken_local[:7]
+
+
+_COLUMNS = (
+    Photo.id,
+    Root.path,
+    Photo.rel_path,
+    Photo.taken_local,
+    Photo.content_hash,
+    Photo.rating,
+    Photo.color_label,
+    Photo.status,
+    Photo.width,
+    Photo.height,
+)
+
+
+def _records(query: pw.ModelSelect) -> list[PhotoRecord]:
+    return [
+        PhotoRecord(pid, f"{root.rstrip('/')}/{rel}", taken or "", h, rating or 0, label, status, w, hgt)
+        for pid, root, rel, taken, h, rating, label, status, w, hgt in query.tuples()
+    ]
+
+
+def keyset_page(
+    f: PhotoFilter, limit: int, newest_first: bool = True, after: tuple[str, int] | None = None
+) -> list[PhotoRecord]:
+    """One page of ``f`` in ``Library.query``'s order, by keyset on the ``(taken_local, id)`` index.
+
+    ``taken_local`` is never NULL (undated rows hold ""), so the raw tuple order
+    walks the index: ~ms per page at 100k rows, where OFFSET paging costs seconds.
+    """
+    q = apply_filter(Photo.select(*_COLUMNS).join(Root), f)
+    key = pw.Tuple(Photo.taken_local, Photo.id)
+    if after is not None:
+        q = q.where(key < pw.Tuple(*after) if newest_first else key > pw.Tuple(*after))
+    if newest_first:
+        q = q.order_by(Photo.taken_local.desc(), Photo.id.desc())
+    else:
+        q = q.order_by(Photo.taken_local, Photo.id)
+    return list(_records(q.limit(limit)))
 
 
 class PhotoModel(QAbstractListModel):
@@ -232,7 +273,9 @@ class PhotoModel(QAbstractListModel):
     def is_results(self) -> bool:
         return self._results is not None
 
-    def browse(self, f: PhotoFilter | None = None, title: str = "All photos", newest_first: bool = True) -> None:
+    def browse(
+        self, f: PhotoFilter | None = None, title: str = "All photos", newest_first: bool = True
+    ) -> None:
         """Show the catalog through ``f``, newest first, the first page loaded now."""
         self.beginResetModel()
         self.filter = f or PhotoFilter()
@@ -247,7 +290,9 @@ class PhotoModel(QAbstractListModel):
         self.endResetModel()
         self.loading_changed.emit()
 
-    def set_results(self, results: Sequence[tuple[int, float]], title: str, sort: str = SORT_RELEVANCE) -> None:
+    def set_results(
+        self, results: Sequence[tuple[int, float]], title: str, sort: str = SORT_RELEVANCE
+    ) -> None:
         """Show search results ``[(photo id, score), ...]`` (best first) in relevance or date order."""
         ordered = list(results)
         if sort == SORT_DATE and ordered:
@@ -309,7 +354,9 @@ class PhotoModel(QAbstractListModel):
         ids = [self._records[r].id for r in rows]
         fresh: dict[int, tuple[int, str | None]] = {}
         for i in range(0, len(ids), _IN_CHUNK):
-            q = Photo.select(Photo.id, Photo.rating, Photo.color_label).where(Photo.id.in_(ids[i : i + _IN_CHUNK]))
+            q = Photo.select(Photo.id, Photo.rating, Photo.color_label).where(
+                Photo.id.in_(ids[i : i + _IN_CHUNK])
+            )
             fresh.update({pid: (rating or 0, label) for pid, rating, label in q.tuples()})
         for r in rows:
             rec = self._records[r]
@@ -380,8 +427,7 @@ class PhotoModel(QAbstractListModel):
             self._add_sections(0)
 
     def _query(self, limit: int, after: tuple[str, int] | None) -> list[PhotoRecord]:
-        rows = self.library.query(self.filter, limit=limit, newest_first=self.newest_first, after_key=after)
-        return [PhotoRecord.from_photo(p) for p in rows]
+        return keyset_page(self.filter, limit, self.newest_first, after)
 
     def _next_page(self) -> list[PhotoRecord]:
         if self._results is None:
@@ -435,10 +481,12 @@ class ErrorsModel(QAbstractTableModel):
     def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.HEADERS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            if 0 <= section < len(self.HEADERS):
-                return self.HEADERS[section]
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        horizontal = orientation == Qt.Orientation.Horizontal
+        if role == Qt.ItemDataRole.DisplayRole and horizontal and 0 <= section < len(self.HEADERS):
+            return self.HEADERS[section]
         return None
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:

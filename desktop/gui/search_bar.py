@@ -12,7 +12,6 @@ person can refine it with more words and filters).
 from __future__ import annotations
 
 import re
-import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +23,17 @@ from desktop.core.filters import PhotoFilter, parse_date
 
 DEBOUNCE_MS = 250
 IMAGE_SUFFIXES = {
-    ".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".tif", ".tiff", ".bmp", ".gif", ".avif",
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".webp",
+    ".heic",
+    ".heif",
+    ".tif",
+    ".tiff",
+    ".bmp",
+    ".gif",
+    ".avif",
 }
 
 
@@ -130,7 +139,11 @@ class _QueryEdit(QLineEdit):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         popup = self.completer_.popup()
         if popup.isVisible() and event.key() in (
-            Qt.Key.Key_Enter, Qt.Key.Key_Return, Qt.Key.Key_Escape, Qt.Key.Key_Tab, Qt.Key.Key_Backtab,
+            Qt.Key.Key_Enter,
+            Qt.Key.Key_Return,
+            Qt.Key.Key_Escape,
+            Qt.Key.Key_Tab,
+            Qt.Key.Key_Backtab,
         ):
             event.ignore()  # the completer's popup handles these
             return
@@ -222,7 +235,7 @@ class SearchBar(QWidget):
             self._last_emitted = text.strip()
 
     def set_tag_names(self, names: list[str]) -> None:
-        self.edit.tag_names.setStringList([n if " " not in n else n for n in names])
+        self.edit.tag_names.setStringList(names)
 
     def focus(self) -> None:
         self.edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -242,10 +255,6 @@ class SearchBar(QWidget):
             return
         self._last_emitted = text
         self.search_changed.emit(text)
-
-
-def quote(value: str) -> str:
-    return shlex.quote(value) if " " in value else value
 
 
 __all__ = ["ParsedQuery", "SearchBar", "is_image_file", "parse_query"]

@@ -138,6 +138,7 @@ class Sidebar(QWidget):
         self._specs: dict[str, ViewSpec] = {}
         self._items: dict[str, QStandardItem] = {}
         self._current_key = ALL_KEY
+        self._quiet = False
         self._expanded: set[str] = {"head:views", "head:folders", "head:tags", "head:albums"}
         self.data = SidebarData()
         self.populate(SidebarData())
@@ -163,10 +164,10 @@ class Sidebar(QWidget):
 
     def clear_selection(self) -> None:
         """No entry highlighted (the grid shows a search, not a sidebar view)."""
-        self.tree.selectionModel().blockSignals(True)
-        self.tree.clearSelection()
-        self.tree.setCurrentIndex(QModelIndex())
-        self.tree.selectionModel().blockSignals(False)
+        # a flag, not blockSignals: the tree must still hear the change to repaint
+        self._quiet = True
+        self.tree.selectionModel().clear()
+        self._quiet = False
 
     def count_for(self, key: str) -> int | None:
         item = self._items.get(key)
@@ -203,7 +204,10 @@ class Sidebar(QWidget):
                 name = rel.rsplit("/", 1)[-1]
                 full = os.path.join(path, rel)
                 nodes[rel] = self._entry(
-                    parent, ViewSpec(f"folder:{full}", name, PhotoFilter(folder=Path(full))), name, totals[rel],
+                    parent,
+                    ViewSpec(f"folder:{full}", name, PhotoFilter(folder=Path(full))),
+                    name,
+                    totals[rel],
                     tooltip=full,
                 )
         if not data.folders:
@@ -219,7 +223,9 @@ class Sidebar(QWidget):
             parent_name = name.rsplit("/", 1)[0] if "/" in name else ""
             parent = tag_nodes.get(parent_name, tags)
             leaf = name.rsplit("/", 1)[-1]
-            tag_nodes[name] = self._entry(parent, ViewSpec(f"tag:{name}", name, PhotoFilter(tags=[name])), leaf, n)
+            tag_nodes[name] = self._entry(
+                parent, ViewSpec(f"tag:{name}", name, PhotoFilter(tags=[name])), leaf, n
+            )
 
         if not data.tags:
             self._hint(tags, "No tags yet: select photos, right-click → Add tag…")
@@ -285,6 +291,8 @@ class Sidebar(QWidget):
         return key if isinstance(key, str) else None
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if self._quiet:
+            return
         key = self._key_at(current)
         if key == "action:add-folder":
             self.add_folder_requested.emit()

@@ -54,7 +54,9 @@ def describe(job: Job) -> str:
         return f"{job.name}: cancelled"
     if job.state == DONE:
         result = job.result
-        summary = result.summary() if hasattr(result, "summary") else result if isinstance(result, str) else None
+        summary = (
+            result.summary() if hasattr(result, "summary") else result if isinstance(result, str) else None
+        )
         return f"{job.name}: {summary}" if summary else f"{job.name}: done"
     return f"{job.name}: waiting"
 

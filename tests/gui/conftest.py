@@ -94,7 +94,9 @@ class FakeSearch:
     def _all_ids(self) -> list[int]:
         return [p.id for p in self.library.query()]
 
-    def similar(self, photo: Any, limit: int = 50, query: str = "", sort: str = "score", **kw: Any) -> FakeResult:
+    def similar(
+        self, photo: Any, limit: int = 50, query: str = "", sort: str = "score", **kw: Any
+    ) -> FakeResult:
         self.calls.append(("similar", photo, {"query": query, "sort": sort, "limit": limit}))
         ids = self._all_ids()
         target = photo if isinstance(photo, int) else ids[0]

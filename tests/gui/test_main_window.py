@@ -25,11 +25,18 @@ def _drop(widget: Any, paths: list[Path]) -> QDropEvent:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     pos = QPointF(20, 20)
-    enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                            Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(
+        pos.toPoint(),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(widget, enter)
     assert enter.isAccepted()
-    drop = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    drop = QDropEvent(
+        pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     QApplication.sendEvent(widget, drop)
     return drop
 
@@ -60,7 +67,9 @@ def test_starts_empty_without_a_model(empty_lib: Library, make_window: Any) -> N
 def test_starts_with_a_broken_model_file(lib: Library, make_window: Any, tmp_path: Path) -> None:
     weights = tmp_path / "broken.safetensors"
     weights.write_bytes(b"\x00garbage" * 100)
-    lib.set_setting("search.model", json.dumps({"arch": "ViT-B-32", "weights": str(weights), "fingerprint": "x"}))
+    lib.set_setting(
+        "search.model", json.dumps({"arch": "ViT-B-32", "weights": str(weights), "fingerprint": "x"})
+    )
     window = make_window(lib, smart_search=True)
     window.ctx.start()
     assert window.ctx.search_state.state == "unavailable"
@@ -106,7 +115,9 @@ def test_dropping_files_imports_them_and_reports_duplicates(
     assert "copy of beach.jpg" in window.notice.text()
 
 
-def test_image_dropped_on_the_search_field_searches_by_image(lib: Library, make_window: Any, fake_search: Any, photos_dir: Path) -> None:
+def test_image_dropped_on_the_search_field_searches_by_image(
+    lib: Library, make_window: Any, fake_search: Any, photos_dir: Path
+) -> None:
     search = fake_search(lib)
     window = make_window(lib, search=search)
     _drop(window.search_bar.edit, [photos_dir / "snow.jpg"])
@@ -117,7 +128,9 @@ def test_image_dropped_on_the_search_field_searches_by_image(lib: Library, make_
     assert window.model.is_results and window.model.ids()[0] == snow.id
 
 
-def test_find_similar_from_the_context_menu_and_refine(lib: Library, make_window: Any, fake_search: Any) -> None:
+def test_find_similar_from_the_context_menu_and_refine(
+    lib: Library, make_window: Any, fake_search: Any
+) -> None:
     search = fake_search(lib)
     window = make_window(lib, search=search)
     ids = _select_rows(window, [2])
@@ -166,7 +179,9 @@ def test_smart_text_search_uses_the_service(lib: Library, make_window: Any, fake
     assert window.model.is_results and window.model.rowCount() == 2
 
 
-def test_keyboard_rating_select_all_delete(lib: Library, make_window: Any, qtbot: Any, monkeypatch: Any) -> None:
+def test_keyboard_rating_select_all_delete(
+    lib: Library, make_window: Any, qtbot: Any, monkeypatch: Any
+) -> None:
     window = make_window(lib)
     grid = window.grid
     grid.setFocus()
@@ -214,7 +229,9 @@ def test_ctrl_f_focuses_search_and_space_opens_the_viewer(lib: Library, make_win
         v.close()
 
 
-def test_tags_and_ratings_survive_reopening(lib: Library, make_window: Any, home: Path, monkeypatch: Any) -> None:
+def test_tags_and_ratings_survive_reopening(
+    lib: Library, make_window: Any, home: Path, monkeypatch: Any
+) -> None:
     window = make_window(lib)
     ids = _select_rows(window, [0, 2])
     monkeypatch.setattr("desktop.gui.context_menu.ask_text", lambda *a, **k: "Trips/Road")
@@ -254,3 +271,16 @@ def test_refresh_keeps_selection_and_window_state_is_remembered(
     second = make_window(lib)
     assert second.grid.zoom() == 240
     assert second.size().height() == 640  # (the offscreen screen is narrower than the window)
+
+
+def test_could_not_read_lists_reasons_and_back_to_the_grid(
+    lib: Library, make_window: Any, photos_dir: Path
+) -> None:
+    (photos_dir / "broken.jpg").write_bytes(b"")
+    window = make_window(lib)
+    window.scan_roots()
+    window.sidebar.select_key("view:errors")
+    assert window.stack.currentWidget() is window._errors_page
+    assert window.errors_model.rowCount() == 1 and window.errors_model.index(0, 1).data()
+    window.sidebar.select_key("view:all")
+    assert window.stack.currentWidget() is window._grid_page and window.model.rowCount() == 5

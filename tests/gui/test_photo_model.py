@@ -121,7 +121,9 @@ def test_user_data_reload_and_filters(lib: Library) -> None:
     model.reload_user_data([pid])
     assert model.index(0).data(RatingRole) == 5
     mime = model.mimeData([model.index(0), model.index(1)])
-    assert len(mime.urls()) == 2 and all(u.isLocalFile() and Path(u.toLocalFile()).is_file() for u in mime.urls())
+    assert len(mime.urls()) == 2 and all(
+        u.isLocalFile() and Path(u.toLocalFile()).is_file() for u in mime.urls()
+    )
 
 
 def test_fallback_query_parser() -> None:
@@ -170,7 +172,9 @@ def test_grid_geometry_round_trips(lib: Library, qtbot: Any) -> None:
     top = view.visualRect(model.index(0)).topLeft()
     assert not view.indexAt(top - QPoint(0, 10)).isValid()
     first, last = view.visualRect(model.index(0)), view.visualRect(model.index(1))
-    view.setSelection(QRect(first.topLeft(), last.bottomRight()), QItemSelectionModel.SelectionFlag.ClearAndSelect)
+    view.setSelection(
+        QRect(first.topLeft(), last.bottomRight()), QItemSelectionModel.SelectionFlag.ClearAndSelect
+    )
     assert view.selected_rows() == [0, 1]
     model.set_grouping(GROUP_DAY)
     view.setCurrentIndex(model.index(0))
@@ -181,3 +185,20 @@ def test_grid_geometry_round_trips(lib: Library, qtbot: Any) -> None:
     assert view.columns() >= 1 and view.indexAt(view.visualRect(model.index(4)).center()).row() == 4
     assert view.indexAt(view.rect().bottomRight() * 10) == QModelIndex()
     loader.shutdown()
+
+
+def test_keyset_pages_match_library_query_with_undated_photos(lib: Library) -> None:
+    from desktop.core.schema import Photo
+    from desktop.gui.photo_model import keyset_page
+
+    undated = [p.id for p in lib.query()][1::2]
+    lib.writer.call(lambda: Photo.update(taken_local="").where(Photo.id.in_(undated)).execute())
+    for newest in (True, False):
+        expected = [p.id for p in lib.query(newest_first=newest)]
+        for size in (1, 2, 3):
+            got: list[int] = []
+            after = None
+            while page := keyset_page(PhotoFilter(), size, newest, after):
+                got += [r.id for r in page]
+                after = (page[-1].taken_local, page[-1].id)
+            assert got == expected, (newest, size)
