@@ -62,6 +62,19 @@ log = logging.getLogger(__name__)
 
 SETTING_MODEL = "search.model"  # ModelSpec JSON: what the library is (being) embedded with
 SETTING_SERVING = "search.serving_model"  # ModelSpec JSON: whose embeddings were complete last
+SETTING_DEVICE = "smart_search.device"  # "" = automatic; cuda / mps / cpu
+SETTING_PRECISION = "smart_search.precision"  # "" = automatic; fp32 / bf16 / fp16
+
+
+def library_plan(library: Library) -> DevicePlan | None:
+    """The device and precision the user chose in Settings, or None for automatic."""
+    device = library.get_setting(SETTING_DEVICE, "") or None
+    precision = library.get_setting(SETTING_PRECISION, "") or None
+    if device is None and precision is None:
+        return None
+    from desktop.core.device import plan_device
+
+    return plan_device(device, precision)
 
 CUTOFF_Z = 3.0
 MIN_BACKGROUND = 64  # fewer vectors than this: no statistics, no cutoff
@@ -139,7 +152,7 @@ def index_library(
         spec = active_spec(library)
     elif spec.model_id != active_spec(library).model_id:
         set_active_model(library, spec)
-    model = load_model(spec, library.paths.models, plan=plan)
+    model = load_model(spec, library.paths.models, plan=plan or library_plan(library))
     if model.plan.device == "cpu":
         configure_threads(leave_free=leave_free_cores)
     idx = open_catalog_index(library, model.model_id, model.embed_dim)
@@ -216,7 +229,10 @@ class SearchService:
             spec = self.spec()
             if self._model is None or self._model.model_id != spec.model_id:
                 self._model = load_model(
-                    spec, self.library.paths.models, plan=self._plan, allow_download=self._allow_download
+                    spec,
+                    self.library.paths.models,
+                    plan=self._plan or library_plan(self.library),
+                    allow_download=self._allow_download,
                 )
                 self._index = None
             return self._model

@@ -49,14 +49,12 @@ from PySide6.QtWidgets import (
 from desktop.core.jobs import JobControl, Progress
 from desktop.core.library import Library, LibraryError
 from desktop.core.schema import STATUS_OK, Photo
+from desktop.core.search import SETTING_DEVICE, SETTING_PRECISION
 from desktop.gui.icons import app_icon, icon
 from desktop.gui.info_panel import format_bytes
 from desktop.gui.jobs import Job, JobRunner
 
 log = logging.getLogger(__name__)
-
-SETTING_DEVICE = "smart_search.device"
-SETTING_PRECISION = "smart_search.precision"
 
 DEVICES = (("", "Automatic"), ("cpu", "CPU"), ("cuda", "NVIDIA GPU (CUDA)"), ("mps", "Apple GPU (Metal)"))
 PRECISIONS = (("", "Automatic"), ("fp32", "fp32 (full)"), ("bf16", "bf16"), ("fp16", "fp16 (GPU only)"))
