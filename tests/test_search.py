@@ -276,3 +276,17 @@ def test_cli_index_search_similar(
     assert run(["status", "--json"]) == 0
     st = json.loads(capsys.readouterr().out)
     assert st["embedded"] == 6 and st["pending_embeddings"] == 0 and st["model"].startswith("shoebox-tiny")
+
+
+def test_cutoff_never_splits_a_tie_at_the_top(lib: Library, catalog: dict[str, Any], monkeypatch) -> None:
+    """Even when the relevance cutoff would drop everything, a photo's exact duplicates stay with it."""
+    import desktop.core.search as search_mod
+
+    monkeypatch.setattr(search_mod, "CUTOFF_Z", 1e6)  # a cutoff no score can reach
+    monkeypatch.setattr(search_mod, "MIN_BACKGROUND", 1)
+    svc = service(lib)
+    ids = catalog["ids"]
+    result = svc.similar(ids["p000.jpg"], limit=10)
+    got = {h.photo_id for h in result.hits}
+    assert {ids["p000.jpg"], ids["dup1.jpg"], ids["sub/dup2.jpg"]} <= got
+    assert result.more > 0

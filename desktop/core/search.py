@@ -77,6 +77,7 @@ def library_plan(library: Library) -> DevicePlan | None:
     return plan_device(device, precision)
 
 CUTOFF_Z = 3.0
+TIE_EPS = 1e-4  # float16 vectors: identical content scores equal to within this
 MIN_BACKGROUND = 64  # fewer vectors than this: no statistics, no cutoff
 KEYWORD_WEIGHT = 0.10  # added to the CLIP score, scaled by the share of query words matched
 POOL_MIN = 200
@@ -457,8 +458,14 @@ class SearchService:
         hits.sort(key=lambda h: (-h.score, h.photo_id))
         kept = hits if (everything or cutoff is None) else [h for h in hits if h.keyword or h.score >= cutoff]
         more = len(hits) - len(kept)
-        if not everything and cutoff is not None and not kept and hits:
-            kept, more = hits[:1], len(hits) - 1  # never an empty page when something matched at all
+        if not everything and cutoff is not None and hits:
+            # never an empty page when something matched, and never split a tie at the top
+            # (a photo's exact duplicates score the same as the photo itself)
+            top = hits[0].score
+            ties = [h for h in hits if h.score >= top - TIE_EPS and h not in kept]
+            if ties:
+                kept = sorted(kept + ties, key=lambda h: (-h.score, h.photo_id))
+                more = len(hits) - len(kept)
         if sort == "date":
             kept.sort(key=lambda h: (h.taken_local or "", h.photo_id), reverse=True)
         notice = None

@@ -1,0 +1,327 @@
+"""Drive the real main window and measure GUI-thread stalls (run by bench/bench_gui.py in its own process).
+
+``python -m bench.gui_probe --scan-dir DIR --out FILE`` with ``SHOEBOX_HOME``
+pointing at a library (a throwaway copy: this scans into it) and
+``QT_QPA_PLATFORM=offscreen``.
+
+A 5 ms precise ``QTimer`` on the GUI thread records the gap between ticks; a
+gap of X ms means the event loop could not run for about X ms. A watchdog
+thread samples the GUI thread's Python stack whenever a tick is 40 ms late,
+so each stall is reported with the code it was in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import threading
+import time
+import traceback
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QEventLoop, Qt, QTimer  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from desktop.gui.application import build_main_window, check_pyside_refcounts, process_age_ms  # noqa: E402
+
+STALL_MS = 50.0
+SAMPLE_LATE_MS = 40.0
+
+
+def rss_mb() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return -1.0
+
+
+class StallMeter:
+    """Ticks every 5 ms on the GUI thread; keeps (time, gap) of every tick and stack samples of long gaps."""
+
+    def __init__(self) -> None:
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(5)
+        self.timer.timeout.connect(self._tick)
+        self.ticks: list[tuple[float, float]] = []  # (time of tick, gap since previous) in seconds
+        self.last = time.perf_counter()
+        self.running = False
+        self.gui_ident = threading.get_ident()
+        self.samples: list[tuple[float, float, list[str]]] = []  # (stall start, late by ms, stack)
+        self._sampled_at = 0.0
+        self._stop = threading.Event()
+        self._watch = threading.Thread(target=self._watchdog, name="stall-watchdog", daemon=True)
+        self._watch.start()
+
+    def start(self) -> None:
+        self.last = time.perf_counter()
+        self.running = True
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.running = False
+        self.timer.stop()
+
+    def close(self) -> None:
+        self._stop.set()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.ticks.append((now, now - self.last))
+        self.last = now
+
+    def _watchdog(self) -> None:
+        while not self._stop.wait(0.01):
+            if not self.running:
+                continue
+            last = self.last
+            late = (time.perf_counter() - last) * 1000
+            if late >= SAMPLE_LATE_MS and self._sampled_at != last:
+                frame = sys._current_frames().get(self.gui_ident)
+                if frame is None:
+                    continue
+                stack = [
+                    f"{Path(fs.filename).name}:{fs.lineno} {fs.name}"
+                    for fs in traceback.extract_stack(frame)[-14:]
+                ]
+                self._sampled_at = last
+                self.samples.append((last, late, stack))
+
+    def stats(self, t0: float, t1: float) -> dict[str, Any]:
+        gaps = sorted(g * 1000 for t, g in self.ticks if t0 < t <= t1)
+        if not gaps:
+            return {"ticks": 0}
+        worst = sorted(((g * 1000, t) for t, g in self.ticks if t0 < t <= t1), reverse=True)[:5]
+        where = Counter()
+        stalls = []
+        for start, _late, stack in self.samples:
+            if not t0 <= start < t1:
+                continue
+            gap = next((g * 1000 for t, g in self.ticks if t > start), None)
+            if gap is None or gap < STALL_MS:
+                continue
+            ours = [s for s in stack if not s.startswith(("gui_probe.py", "threading.py"))]
+            key = " <- ".join(reversed(ours[-4:])) if ours else "(event loop / Qt, no Python frame)"
+            where[key] += 1
+            stalls.append({"at_s": round(start - t0, 2), "gap_ms": round(gap, 1), "stack": ours[-8:]})
+        return {
+            "seconds": round(t1 - t0, 2),
+            "ticks": len(gaps),
+            "max_gap_ms": round(gaps[-1], 1),
+            "p99_gap_ms": round(gaps[min(len(gaps) - 1, int(len(gaps) * 0.99))], 1),
+            "p50_gap_ms": round(gaps[len(gaps) // 2], 1),
+            "gaps_over_50ms": sum(1 for g in gaps if g > STALL_MS),
+            "gaps_over_16ms": sum(1 for g in gaps if g > 16.7),
+            "worst_gaps_ms": [{"at_s": round(t - t0, 2), "gap_ms": round(g, 1)} for g, t in worst],
+            "stall_sites": dict(where.most_common(8)),
+            "stalls": stalls[:12],
+        }
+
+
+def spin(ms: int) -> None:
+    loop = QEventLoop()
+    QTimer.singleShot(int(ms), loop.quit)
+    loop.exec()
+
+
+def wait_until(pred: Any, timeout_s: float, poll_ms: int = 20) -> bool:
+    end = time.perf_counter() + timeout_s
+    while not pred():
+        if time.perf_counter() > end:
+            return False
+        spin(poll_ms)
+    return True
+
+
+class Scroller:
+    """Scrolls the grid by ``step`` pixels every 16 ms (a fast, continuous fling)."""
+
+    def __init__(self, grid: Any, step: int = 240) -> None:
+        self.grid = grid
+        self.step = step
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(16)
+        self.timer.timeout.connect(self._scroll)
+        self.steps = 0
+        self.distance = 0
+
+    def _scroll(self) -> None:
+        bar = self.grid.verticalScrollBar()
+        before = bar.value()
+        bar.setValue(before + self.step)
+        if bar.value() == before:  # at the end of what is loaded: go back up a little
+            bar.setValue(max(0, before - 20 * self.step))
+        self.steps += 1
+        self.distance += abs(bar.value() - before)
+
+    def start(self) -> None:
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scan-dir", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--scroll-s", type=float, default=5.0)
+    ap.add_argument("--embed-s", type=float, default=20.0)
+    ap.add_argument("--load-timeout-s", type=float, default=180.0)
+    a = ap.parse_args()
+
+    check_pyside_refcounts()
+    app = QApplication([sys.argv[0]])
+    app.setApplicationName("Shoebox")
+    from desktop.core.library import Library
+
+    lib = Library()
+    meter = StallMeter()
+    marks: dict[str, float] = {}
+    info: dict[str, Any] = {}
+    memory: dict[str, float] = {}
+
+    t_build = time.perf_counter()
+    ctx, w = build_main_window(lib, watch=False, smart_search=True)
+    first: dict[str, float] = {}
+    w.grid.first_paint.connect(lambda: first.setdefault("ms", process_age_ms()))
+    w.show()
+    info["window_size"] = [w.width(), w.height()]
+    QTimer.singleShot(0, ctx.start)
+    meter.start()
+    marks["startup"] = time.perf_counter()
+    wait_until(lambda: "ms" in first, 30)
+    info["probe_first_paint_ms"] = round(first.get("ms", -1))
+    info["build_window_ms"] = round((time.perf_counter() - t_build) * 1000)
+    memory["at_first_paint"] = rss_mb()
+    ready = wait_until(lambda: ctx.search_state.state != "checking", a.load_timeout_s)
+    wait_until(lambda: ctx.thumbnails.pending() == 0, 20)
+    spin(300)
+    marks["startup_end"] = time.perf_counter()
+    info["search_state"] = ctx.search_state.state
+    info["search_message"] = ctx.search_state.message
+    info["search_load_s"] = round(marks["startup_end"] - marks["startup"], 1)
+    info["search_ready"] = bool(ready and ctx.search_state.ready)
+    memory["after_model_and_index_load"] = rss_mb()
+    info["columns"] = w.grid.columns()
+    info["cell_px"] = w.grid.cell_size()
+    info["photos"] = w.model.total_count()
+
+    # ---- (a) scrolling
+    grid = w.grid
+    scroller = Scroller(grid)
+    frames0, thumbs0 = grid.painted_frames, ctx.thumbnails.loaded_count
+    marks["scroll"] = time.perf_counter()
+    scroller.start()
+    spin(int(a.scroll_s * 1000))
+    scroller.stop()
+    marks["scroll_end"] = time.perf_counter()
+    dur = marks["scroll_end"] - marks["scroll"]
+    info["scroll"] = {
+        "px_per_frame": scroller.step,
+        "distance_px": scroller.distance,
+        "painted_frames_per_s": round((grid.painted_frames - frames0) / dur, 1),
+        "thumbnails_decoded": ctx.thumbnails.loaded_count - thumbs0,
+        "rows_loaded": w.model.rowCount(),
+    }
+    wait_until(lambda: ctx.thumbnails.pending() == 0, 10)
+    spin(300)
+
+    # ---- (b) scroll while a scan and then embedding run through the JobRunner
+    frames0, thumbs0 = grid.painted_frames, ctx.thumbnails.loaded_count
+    scroller2 = Scroller(grid)
+    marks["scan"] = time.perf_counter()
+    scroller2.start()
+    w.add_folders([Path(a.scan_dir)])  # what dropping a folder on the window does
+    scan_job = next((j for j in reversed(ctx.runner.jobs) if j.name.startswith("Scanning")), None)
+    wait_until(lambda: scan_job is None or not scan_job.active, 300)
+    marks["scan_end"] = time.perf_counter()
+    info["scan"] = {
+        "state": getattr(scan_job, "state", None),
+        "result": getattr(getattr(scan_job, "result", None), "added", None),
+        "seconds": round(marks["scan_end"] - marks["scan"], 1),
+    }
+    # the window starts embedding when the scan is done (ctx.start_embedding)
+    wait_until(lambda: ctx._embed_job is not None, 5)
+    embed_job = ctx._embed_job
+    t_emb = time.perf_counter()
+    marks["embed"] = marks["scan_end"]
+    if embed_job is not None:
+        wait_until(lambda: not embed_job.active or time.perf_counter() - t_emb > a.embed_s, a.embed_s + 5)
+    marks["embed_end"] = time.perf_counter()
+    scroller2.stop()
+    emb_progress = getattr(embed_job, "last_progress", None) if embed_job is not None else None
+    info["embedding"] = {
+        "started": embed_job is not None,
+        "state": getattr(embed_job, "state", None),
+        "progress": emb_progress.describe() if emb_progress is not None else None,
+        "done": getattr(emb_progress, "done", None),
+        "seconds_measured": round(marks["embed_end"] - marks["embed"], 1),
+        "not_started_reason": None if embed_job is not None else ctx.search_state.message,
+    }
+    info["scroll_during_background"] = {
+        "painted_frames_per_s": round(
+            (grid.painted_frames - frames0) / (marks["embed_end"] - marks["scan"]), 1
+        ),
+        "thumbnails_decoded": ctx.thumbnails.loaded_count - thumbs0,
+        "distance_px": scroller2.distance,
+    }
+    if embed_job is not None and embed_job.active:
+        embed_job.cancel()
+    wait_until(lambda: not ctx.runner.active_jobs(), 60)
+    memory["after_scan_and_embedding"] = rss_mb()
+    spin(500)
+
+    # ---- (c) typing searches char by char
+    queries = ["camera:canon after:2018 red car", "tag:family beach sunset", "dog in the snow"]
+    edit = w.search_bar.edit
+    edit.setFocus()
+    resets: list[float] = []
+    w.model.modelReset.connect(lambda: resets.append(time.perf_counter()))
+    marks["search"] = time.perf_counter()
+    for q in queries:
+        for ch in q:
+            QTest.keyClick(edit, ch)
+            spin(400 if ch == " " else 110)  # a pause between words lets the debounce fire
+        spin(1500)
+        info.setdefault("search_results", []).append({"query": q, "grid_title": w.model.title,
+                                                      "rows": w.model.rowCount()})
+        edit.selectAll()
+        QTest.keyClick(edit, Qt.Key.Key_Backspace)
+        spin(1000)
+    marks["search_end"] = time.perf_counter()
+    info["search_grid_resets"] = len(resets)
+
+    meter.stop()
+    phases = {
+        "startup_background": meter.stats(marks["startup"], marks["startup_end"]),
+        "scroll": meter.stats(marks["scroll"], marks["scroll_end"]),
+        "scroll_during_scan": meter.stats(marks["scan"], marks["scan_end"]),
+        "scroll_during_embedding": meter.stats(marks["embed"], marks["embed_end"]),
+        "search_typing": meter.stats(marks["search"], marks["search_end"]),
+    }
+    memory["peak_rss"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    memory["scan_worker_processes_peak_rss"] = round(
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1
+    )
+    meter.close()
+    ctx.shutdown()
+    lib.close()
+    Path(a.out).write_text(json.dumps({"info": info, "phases": phases, "memory_mb": memory}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
