@@ -71,8 +71,18 @@ def _make(name: str, count: int, seed: int) -> Path:
         raise SystemExit(f"the benchmarks need {MAKE_LIBRARY} (the shared tools beside the repo)")
     print(f"making {name} (once)...", file=sys.stderr, flush=True)
     subprocess.run(
-        [sys.executable, str(MAKE_LIBRARY), str(target), "--count", str(count), "--size", "tiny",
-         "--no-extras", "--seed", str(seed)],
+        [
+            sys.executable,
+            str(MAKE_LIBRARY),
+            str(target),
+            "--count",
+            str(count),
+            "--size",
+            "tiny",
+            "--no-extras",
+            "--seed",
+            str(seed),
+        ],
         check=True,
     )
     return target
@@ -155,7 +165,9 @@ def build_library(n: int = N_PHOTOS) -> dict[str, Any]:
             if v is not None:
                 w = v + rng.normal(0, 0.02, size=v.shape).astype(np.float32)
                 w /= np.linalg.norm(w)
-                emb_rows.append({"content_hash": h, "model_id": model_id, "vector": w.astype(np.float16).tobytes()})
+                emb_rows.append(
+                    {"content_hash": h, "model_id": model_id, "vector": w.astype(np.float16).tobytes()}
+                )
 
         def _insert() -> None:
             for j in range(0, len(rows), 2000):
@@ -212,8 +224,19 @@ def _screen_config(tmp: Path) -> Path:
     cfg = tmp / "offscreen-screen.json"
     cfg.write_text(
         json.dumps(
-            {"screens": [{"name": "bench", "x": 0, "y": 0, **SCREEN, "logicalDpi": 96, "logicalBaseDpi": 96,
-                          "dpr": 1}]}
+            {
+                "screens": [
+                    {
+                        "name": "bench",
+                        "x": 0,
+                        "y": 0,
+                        **SCREEN,
+                        "logicalDpi": 96,
+                        "logicalBaseDpi": 96,
+                        "dpr": 1,
+                    }
+                ]
+            }
         )
     )
     return cfg
@@ -247,14 +270,21 @@ def _run_measured(args: list[str], env: dict[str, str], timeout: float) -> tuple
         wall = time.perf_counter() - t
         out.seek(0)
         err.seek(0)
-        return out.read().decode(errors="replace"), err.read().decode(errors="replace"), wall, usage.ru_maxrss / 1024
+        return (
+            out.read().decode(errors="replace"),
+            err.read().decode(errors="replace"),
+            wall,
+            usage.ru_maxrss / 1024,
+        )
 
 
 def bench_cold_start(screen_cfg: Path, runs: int = 3) -> dict[str, Any]:
     env = _env(HOME, screen_cfg)
     samples: list[dict[str, Any]] = []
     for i in range(runs + 1):
-        out, err, wall, rss = _run_measured([sys.executable, "main.py", "--gui", "--startup-benchmark"], env, 120)
+        out, err, wall, rss = _run_measured(
+            [sys.executable, "main.py", "--gui", "--startup-benchmark"], env, 120
+        )
         line = next((ln for ln in out.splitlines() if ln.startswith("{") and "first_paint_ms" in ln), None)
         if line is None:
             raise RuntimeError(f"the startup benchmark printed nothing:\n{out}\n{err[-2000:]}")
@@ -335,8 +365,17 @@ def bench_stalls(screen_cfg: Path, scroll_s: float, embed_s: float) -> dict[str,
         result_file = tmp / "probe.json"
         env = _env(home, screen_cfg)
         args = [
-            sys.executable, "-m", "bench.gui_probe", "--scan-dir", str(scan_dir), "--scroll-s", str(scroll_s),
-            "--embed-s", str(embed_s), "--out", str(result_file),
+            sys.executable,
+            "-m",
+            "bench.gui_probe",
+            "--scan-dir",
+            str(scan_dir),
+            "--scroll-s",
+            str(scroll_s),
+            "--embed-s",
+            str(embed_s),
+            "--out",
+            str(result_file),
         ]
         try:
             out, err, wall, rss = _run_measured(args, env, 600)
@@ -403,8 +442,14 @@ def run(scroll_s: float = 5.0, embed_s: float = 20.0, start_runs: int = 3) -> di
         )
     mem = stalls["memory_mb"]
     rows.append(("GUI process peak RSS", f"{mem['peak_rss']} MB", "reported", ""))
-    rows.append(("GUI RSS at first paint (cold start)", f"{statistics.median(r['peak_rss_mb'] for r in cold['runs'])} MB",
-                 "reported", ""))
+    rows.append(
+        (
+            "GUI RSS at first paint (cold start)",
+            f"{statistics.median(r['peak_rss_mb'] for r in cold['runs'])} MB",
+            "reported",
+            "",
+        )
+    )
     print_table("gui (issue 4)", rows)
     return result
 

@@ -296,8 +296,9 @@ def main() -> int:
             QTest.keyClick(edit, ch)
             spin(400 if ch == " " else 110)  # a pause between words lets the debounce fire
         spin(1500)
-        info.setdefault("search_results", []).append({"query": q, "grid_title": w.model.title,
-                                                      "rows": w.model.rowCount()})
+        info.setdefault("search_results", []).append(
+            {"query": q, "grid_title": w.model.title, "rows": w.model.rowCount()}
+        )
         edit.selectAll()
         QTest.keyClick(edit, Qt.Key.Key_Backspace)
         spin(1000)

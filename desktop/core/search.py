@@ -76,6 +76,7 @@ def library_plan(library: Library) -> DevicePlan | None:
 
     return plan_device(device, precision)
 
+
 CUTOFF_Z = 3.0
 TIE_EPS = 1e-4  # float16 vectors: identical content scores equal to within this
 MIN_BACKGROUND = 64  # fewer vectors than this: no statistics, no cutoff

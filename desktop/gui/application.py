@@ -58,6 +58,7 @@ def check_pyside_refcounts() -> None:
             "Install a supported version with: pip install 'PySide6>=6.7,<6.12' (make run does this)."
         )
 
+
 _IMPORTED_AT = time.perf_counter()
 
 

@@ -507,6 +507,11 @@ class MainWindow(QMainWindow):
         if self._search_text:
             self.run_search(self._search_text, force=True)
 
+    def _show_all_results(self) -> None:
+        """The person asked for the matches under the relevance cutoff too (for this query only)."""
+        self._everything_for = self._search_text
+        self._rerun_search()
+
     def run_search(self, text: str, force: bool = False) -> None:
         """Show what ``text`` finds: smart search when a model is ready, else filters and file names."""
         text = text.strip()
@@ -514,6 +519,7 @@ class MainWindow(QMainWindow):
             return
         self._search_text = text
         self._search_token += 1
+        everything = text == getattr(self, "_everything_for", None)
         token = self._search_token
         if not text:
             self.notice.hide()
@@ -544,7 +550,11 @@ class MainWindow(QMainWindow):
                 token,
                 title,
                 lambda _c: service.similar(
-                    similar_to, limit=SEARCH_LIMIT, query=rest, sort="date" if sort == SORT_DATE else "score"
+                    similar_to,
+                    limit=SEARCH_LIMIT,
+                    query=rest,
+                    sort="date" if sort == SORT_DATE else "score",
+                    everything=everything,
                 ),
             )
             return
@@ -553,7 +563,10 @@ class MainWindow(QMainWindow):
                 token,
                 f"“{text}”",
                 lambda _c: service.search(
-                    text, limit=SEARCH_LIMIT, sort="date" if sort == SORT_DATE else "score"
+                    text,
+                    limit=SEARCH_LIMIT,
+                    sort="date" if sort == SORT_DATE else "score",
+                    everything=everything,
                 ),
             )
             return
@@ -601,7 +614,8 @@ class MainWindow(QMainWindow):
             if more:
                 notes.append(f"{more:,} weaker matches hidden.")
             if notes:
-                self.notice.show_message(" ".join(notes))
+                action = ("Show all", self._show_all_results) if more else None
+                self.notice.show_message(" ".join(notes), action)
             else:
                 self.notice.hide()
             self._update_header()

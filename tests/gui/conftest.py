@@ -103,10 +103,16 @@ class FakeSearch:
         ordered = sorted(ids, key=lambda i: (i != target, abs(i - target)))
         return FakeResult([FakeHit(i, 1.0 - 0.1 * n) for n, i in enumerate(ordered[:limit])])
 
-    def search(self, query: str, limit: int = 50, sort: str = "score", **kw: Any) -> FakeResult:
+    def search(
+        self, query: str, limit: int = 50, sort: str = "score", everything: bool = False, **kw: Any
+    ) -> FakeResult:
         self.calls.append(("search", query, {"sort": sort, "limit": limit}))
         ids = self._all_ids()
-        return FakeResult([FakeHit(i, 0.5) for i in ids[:2]])
+        if everything:
+            return FakeResult([FakeHit(i, 0.5 - 0.01 * n) for n, i in enumerate(ids)])
+        result = FakeResult([FakeHit(i, 0.5) for i in ids[:2]])
+        result.more = len(ids) - 2  # the rest are "under the relevance cutoff"
+        return result
 
     def close(self) -> None:
         pass

@@ -177,6 +177,10 @@ def test_smart_text_search_uses_the_service(lib: Library, make_window: Any, fake
     window.search_bar.set_text("a red car")
     assert search.calls[-1] == ("search", "a red car", {"sort": "score", "limit": 1000})
     assert window.model.is_results and window.model.rowCount() == 2
+    # the matches under the relevance cutoff are one click away
+    assert "3 weaker matches hidden" in window.notice.label.text()
+    window.notice.action_button.click()
+    assert window.model.rowCount() == 5
 
 
 def test_keyboard_rating_select_all_delete(
