@@ -215,3 +215,19 @@ def test_kill_mid_scan_then_resume_loses_nothing(home: Path, tmp_path: Path, mak
     )
     assert dupes.fetchone()[0] == 0
     con.close()
+
+
+def test_recent_imports_view_shows_only_imported_photos(home: Path, pics: Path, tmp_path: Path, make_jpeg) -> None:
+    from desktop.core.filters import PhotoFilter
+    from desktop.core.library import Library
+    from desktop.core.paths import resolve_paths
+
+    sb(home, "add", "--no-watch", str(pics))
+    make_jpeg(tmp_path / "card" / "new.jpg", color=(3, 200, 3))
+    sb(home, "import", str(tmp_path / "card"))
+    lib = Library(resolve_paths(home))
+    try:
+        recent = lib.query(PhotoFilter(recent_days=30, imported_only=True))
+        assert [Path(p.rel_path).name for p in recent] == ["new.jpg"]
+    finally:
+        lib.close()

@@ -32,6 +32,7 @@ class PhotoFilter:
     name: str | None = None  # substring of the file name
     statuses: tuple[str, ...] = (STATUS_OK,)
     recent_days: int | None = None  # added to the catalog in the last N days
+    imported_only: bool = False  # only photos in the import folder (brought in with import / dropped files)
     photo_ids: list[int] | None = None  # restrict to these ids
 
     def is_empty(self) -> bool:
@@ -140,6 +141,8 @@ def apply_filter(query: pw.ModelSelect[Photo], f: PhotoFilter) -> pw.ModelSelect
         query = query.where(Photo.id.in_(in_album))
     if f.name:
         query = query.where(pw.fn.lower(Photo.rel_path).contains(f.name.lower()))
+    if f.imported_only:
+        query = query.where(Photo.root.in_(Root.select(Root.id).where(Root.is_import_target == True)))  # noqa: E712
     if f.recent_days is not None:
         since = dt.datetime.now() - dt.timedelta(days=f.recent_days)
         query = query.where(Photo.added_at >= since)

@@ -43,7 +43,7 @@ class ViewSpec:
 
 VIEWS: list[tuple[str, str, Callable[[], PhotoFilter]]] = [
     (ALL_KEY, "All photos", PhotoFilter),
-    ("view:recent", "Recent imports", lambda: PhotoFilter(recent_days=30)),
+    ("view:recent", "Recent imports", lambda: PhotoFilter(recent_days=30, imported_only=True)),
     ("view:untagged", "Untagged", lambda: PhotoFilter(untagged=True)),
     ("view:favourites", "Favourites", lambda: PhotoFilter(rating_min=4)),
     ("view:missing", "Missing files", lambda: PhotoFilter(statuses=(STATUS_MISSING,))),
