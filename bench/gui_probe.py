@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import sys
 import threading
 import time
@@ -36,10 +35,10 @@ STALL_MS = 50.0
 SAMPLE_LATE_MS = 40.0
 
 
-def rss_mb() -> float:
+def rss_mb(field: str = "VmRSS") -> float:
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return round(int(line.split()[1]) / 1024, 1)
     except OSError:
         pass
@@ -60,6 +59,9 @@ class StallMeter:
         self.gui_ident = threading.get_ident()
         self.samples: list[tuple[float, float, list[str]]] = []  # (stall start, late by ms, stack)
         self._sampled_at = 0.0
+        self._long_sampled_at = 0.0
+        # stalls over a second: what every other thread was doing (who held the GIL)
+        self.long_samples: list[tuple[float, dict[str, list[str]]]] = []
         self._stop = threading.Event()
         self._watch = threading.Thread(target=self._watchdog, name="stall-watchdog", daemon=True)
         self._watch.start()
@@ -87,13 +89,24 @@ class StallMeter:
                 continue
             last = self.last
             late = (time.perf_counter() - last) * 1000
+            if late >= 1000 and self._long_sampled_at != last:
+                self._long_sampled_at = last
+                names = {t.ident: t.name for t in threading.enumerate()}
+                others = {
+                    names.get(ident, str(ident)): [
+                        f"{Path(fs.filename).name}:{fs.lineno} {fs.name}" for fs in traceback.extract_stack(f)[-6:]
+                    ]
+                    for ident, f in sys._current_frames().items()
+                    if ident not in (self.gui_ident, threading.get_ident())
+                }
+                self.long_samples.append((last, others))
             if late >= SAMPLE_LATE_MS and self._sampled_at != last:
                 frame = sys._current_frames().get(self.gui_ident)
                 if frame is None:
                     continue
                 stack = [
                     f"{Path(fs.filename).name}:{fs.lineno} {fs.name}"
-                    for fs in traceback.extract_stack(frame)[-14:]
+                    for fs in traceback.extract_stack(frame)[-40:]
                 ]
                 self._sampled_at = last
                 self.samples.append((last, late, stack))
@@ -111,11 +124,20 @@ class StallMeter:
             gap = next((g * 1000 for t, g in self.ticks if t > start), None)
             if gap is None or gap < STALL_MS:
                 continue
-            ours = [s for s in stack if not s.startswith(("gui_probe.py", "threading.py"))]
-            key = " <- ".join(reversed(ours[-4:])) if ours else "(event loop / Qt, no Python frame)"
+            ours = [s for s in stack if not s.startswith(("gui_probe.py", "threading.py", "<frozen"))]
+            app = [s for s in ours if not s.startswith("peewee.py")]
+            key = " <- ".join(reversed(app[-4:])) if app else "(in Qt/C++ or waiting for the GIL: no Python frame)"
+            if ours and ours[-1].startswith("peewee.py"):
+                key += " <- (SQLite query)"
             where[key] += 1
-            stalls.append({"at_s": round(start - t0, 2), "gap_ms": round(gap, 1), "stack": ours[-8:]})
+            stalls.append({"at_s": round(start - t0, 2), "gap_ms": round(gap, 1), "stack": app[-8:] + ours[-1:]})
+        long_stalls = [
+            {"at_s": round(start - t0, 2), "other_threads": others}
+            for start, others in self.long_samples
+            if t0 <= start < t1
+        ]
         return {
+            "long_stalls_other_threads": long_stalls[:3],
             "seconds": round(t1 - t0, 2),
             "ticks": len(gaps),
             "max_gap_ms": round(gaps[-1], 1),
@@ -313,10 +335,8 @@ def main() -> int:
         "scroll_during_embedding": meter.stats(marks["embed"], marks["embed_end"]),
         "search_typing": meter.stats(marks["search"], marks["search_end"]),
     }
-    memory["peak_rss"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    memory["scan_worker_processes_peak_rss"] = round(
-        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1
-    )
+    # VmHWM, not ru_maxrss: on Linux a child's ru_maxrss starts from its parent's high-water mark at fork
+    memory["peak_rss"] = rss_mb("VmHWM")
     meter.close()
     ctx.shutdown()
     lib.close()

@@ -105,3 +105,22 @@ def test_scores_vector_and_background_sample(tmp_path: Path) -> None:
     v = idx.vector("h9")
     assert v is not None and np.allclose(v, vecs[9], atol=1e-6)
     assert idx.sample_scores(vecs[0], n=100).shape == (100,)
+
+
+def test_reload_reads_saved_vectors_without_hnswlib_get_items(tmp_path: Path, monkeypatch) -> None:
+    """get_items holds the GIL for seconds at 100k; a reload must come from vectors.npy instead."""
+    import hnswlib
+
+    vecs = clustered(300, 16)
+    idx = VectorIndex(tmp_path, "m", 16)
+    idx.add([f"h{i}" for i in range(300)], vecs)
+    idx.save()
+    assert (tmp_path / "vectors.npy").is_file()
+
+    def no_get_items(self, *a, **k):
+        raise AssertionError("get_items called on load")
+
+    monkeypatch.setattr(hnswlib.Index, "get_items", no_get_items, raising=False)
+    again = VectorIndex.load(tmp_path, "m", 16)
+    assert len(again) == 300
+    assert [h for h, _ in again.search(vecs[42], 5)] == [f"h{i}" for i in exact_top(vecs, vecs[42], 5)]

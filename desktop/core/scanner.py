@@ -14,6 +14,7 @@ of a complete walk; they come back to ``ok`` when the file reappears.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -170,6 +171,12 @@ def _empty_meta() -> dict[str, Any]:
     return fields
 
 
+def _background_priority() -> None:
+    """Scan workers yield the CPU to the app's GUI thread (they still use every idle core)."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(10)
+
+
 class Scanner:
     def __init__(self, library: Library, workers: int | None = None) -> None:
         self.library = library
@@ -252,7 +259,9 @@ class Scanner:
         chunk = 8
         chunks = [paths[i : i + chunk] for i in range(0, len(paths), chunk)]
         max_in_flight = self.workers * 4
-        with cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx) as pool:
+        with cf.ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=ctx, initializer=_background_priority
+        ) as pool:
             pending: set[cf.Future[list[FileResult]]] = set()
             it = iter(chunks)
             try:

@@ -24,10 +24,13 @@ import logging
 import os
 import re
 import threading
+import time
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import time
 
 import numpy as np
 
@@ -308,6 +311,15 @@ class VectorIndex:
             tmp_ids = self.directory / "ids.tmp.npy"
             np.save(tmp_ids, arr)
             os.replace(tmp_ids, ids)
+            vectors = self.directory / "vectors.npy"
+            if self._mat is not None:
+                # hnswlib's get_items holds the GIL ~40 us per vector (4 s at 100k, a frozen GUI):
+                # the exact-search matrix is saved beside the graph and read back with one np.load
+                tmp_vec = self.directory / "vectors.tmp.npy"
+                np.save(tmp_vec, self._mat[: len(self._hashes)])
+                os.replace(tmp_vec, vectors)
+            else:
+                vectors.unlink(missing_ok=True)
             info = {
                 "version": INDEX_VERSION,
                 "model_id": self.model_id,
@@ -335,6 +347,18 @@ class VectorIndex:
             idx = cls(directory, model_id, dim, **kwargs)
             idx.dirty = True
         return idx
+
+    def _saved_vectors(self, count: int) -> np.ndarray | None:
+        path = self.directory / "vectors.npy"
+        if not path.is_file():
+            return None
+        try:
+            mat: np.ndarray = np.load(path, allow_pickle=False)
+        except (OSError, ValueError):
+            return None
+        if mat.shape != (count, self.dim) or mat.dtype != np.float32:
+            return None
+        return mat
 
     def _load(self) -> None:
         import hnswlib
@@ -374,8 +398,15 @@ class VectorIndex:
         if len(self._labels) <= self.exact_max:
             mat = np.zeros((max(count, 1024), self.dim), dtype=np.float32)
             live = [lab for lab in self._labels.values()]
-            if live and g is not None:
-                mat[np.asarray(live)] = np.asarray(g.get_items(live), dtype=np.float32)
+            saved = self._saved_vectors(count)
+            if saved is not None:
+                mat[: saved.shape[0]] = saved
+            elif live and g is not None:
+                # older index without vectors.npy: small chunks so other threads (the GUI) get the GIL
+                for i in range(0, len(live), 1000):
+                    part = live[i : i + 1000]
+                    mat[np.asarray(part)] = np.asarray(g.get_items(part), dtype=np.float32)
+                    time.sleep(0)
             self._mat = mat
         else:
             self._mat = None

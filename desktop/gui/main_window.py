@@ -494,9 +494,40 @@ class MainWindow(QMainWindow):
             total = self.model.total_count()
             self.grid_count.setText(f"  {total:,} photo{'s' if total != 1 else ''}")
         elif self.model.canFetchMore():
-            self.grid_count.setText(f"  {self.model.total_count():,} photos")
+            self._show_total_count()
         else:
             self.grid_count.setText(f"  {n:,} photo{'s' if n != 1 else ''}")
+
+    def _show_total_count(self) -> None:
+        """The browsed view's size: a COUNT over 100k rows takes 100+ ms, so it runs off the GUI thread."""
+        key = repr(self.model.filter)
+        cache: dict[str, int] = self.__dict__.setdefault("_count_cache", {})
+        if key in cache:
+            self.grid_count.setText(f"  {cache[key]:,} photos")
+            return
+        self.grid_count.setText(f"  {self.model.rowCount():,}+ photos")
+        pending: set[str] = self.__dict__.setdefault("_count_pending", set())
+        if key in pending:
+            return
+        pending.add(key)
+        f = self.model.filter
+
+        def _done(n: int) -> None:
+            pending.discard(key)
+            cache[key] = int(n)
+            if repr(self.model.filter) == key and not self.model.is_results and self.model.canFetchMore():
+                self.grid_count.setText(f"  {int(n):,} photos")
+
+        self.runner.submit(
+            "Count photos",
+            lambda _c: self.library.count(f),
+            on_result=_done,
+            on_error=lambda _m: pending.discard(key),
+            track=False,
+        )
+
+    def invalidate_counts(self) -> None:
+        self.__dict__.get("_count_cache", {}).clear()
 
     # -------------------------------------------------------------- search
     def _similar_unavailable_reason(self) -> str | None:
@@ -949,6 +980,7 @@ class MainWindow(QMainWindow):
             self.grid.scroll_to_row_top(row)
 
     def refresh_all(self) -> None:
+        self.invalidate_counts()  # the catalog changed under the cached counts
         if self.stack.currentWidget() is self._errors_page:
             self.errors_model.reload()
         else:
