@@ -217,7 +217,9 @@ def test_kill_mid_scan_then_resume_loses_nothing(home: Path, tmp_path: Path, mak
     con.close()
 
 
-def test_recent_imports_view_shows_only_imported_photos(home: Path, pics: Path, tmp_path: Path, make_jpeg) -> None:
+def test_recent_imports_view_shows_only_imported_photos(
+    home: Path, pics: Path, tmp_path: Path, make_jpeg
+) -> None:
     from desktop.core.filters import PhotoFilter
     from desktop.core.library import Library
     from desktop.core.paths import resolve_paths
@@ -231,3 +233,41 @@ def test_recent_imports_view_shows_only_imported_photos(home: Path, pics: Path, 
         assert [Path(p.rel_path).name for p in recent] == ["new.jpg"]
     finally:
         lib.close()
+
+
+def test_search_without_a_model_falls_back_to_names_and_tags(home: Path, pics: Path) -> None:
+    sb(home, "add", "--no-watch", str(pics))
+    sb(home, "tag", "add", "holiday", str(pics / "2021" / "tokyo.jpg"))
+    t0 = time.monotonic()
+    proc = sb(home, "search", "paris", "--json")
+    assert time.monotonic() - t0 < 30  # no download attempt, no retries
+    assert [Path(r["path"]).name for r in json.loads(proc.stdout)] == ["paris.jpg"]
+    assert "Smart search is not available" in proc.stderr
+    proc = sb(home, "search", "holiday after:2020", "--json")
+    assert [Path(r["path"]).name for r in json.loads(proc.stdout)] == ["tokyo.jpg"]
+
+
+def test_similar_to_an_unreadable_file_is_a_clear_error(home: Path, pics: Path) -> None:
+    proc = sb(
+        home,
+        "similar",
+        str(pics / "broken.jpg"),
+        "--model",
+        "ViT-B-32",
+        "--weights",
+        str(pics / "missing.safetensors"),
+        check=False,
+    )
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+
+
+def test_import_does_not_copy_files_that_are_not_photos(home: Path, tmp_path: Path, make_jpeg) -> None:
+    card = tmp_path / "card"
+    make_jpeg(card / "ok.jpg")
+    (card / "zero.jpg").write_bytes(b"")
+    (card / "text.jpg").write_text("not a photo")
+    for _ in range(2):
+        proc = sb(home, "import", str(card), check=False)
+    assert "empty file" in proc.stderr and "not an image" in proc.stderr
+    copied = sorted(p.name for p in (home / "Imports").rglob("*.jpg"))
+    assert copied == ["ok.jpg"]

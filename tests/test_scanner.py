@@ -311,3 +311,14 @@ def test_the_real_camera_corpus(lib: Library, corpus: Path) -> None:
         rec = lib.info(p)
         if rec["status"] == "ok":
             assert lib.thumbnails.has(rec["content_hash"]), p
+
+
+def test_a_name_that_is_not_utf8_is_skipped_with_a_reason(lib: Library, tmp_path: Path, make_jpeg) -> None:
+    folder = tmp_path / "pics"
+    make_jpeg(folder / "fine.jpg")
+    bad = os.fsdecode(os.fsencode(str(folder)) + b"/x-\xff.jpg")
+    make_jpeg(Path(bad), color=(1, 2, 3))
+    report = lib.scan([lib.add_root(folder)])
+    assert report.added == 1
+    assert any("not valid UTF-8" in w for w in report.warnings)
+    assert lib.scan().unchanged == 1  # and every later scan still works

@@ -17,6 +17,7 @@ from typing import Any
 
 from desktop.cli.context import CliError, Context
 from desktop.core.clip_models import ModelSpec, ModelUnavailable, spec_from_options
+from desktop.core.imaging import ImageError
 from desktop.core.query import QueryError
 
 
@@ -26,6 +27,8 @@ def _user_errors() -> Iterator[None]:
         yield
     except (ModelUnavailable, QueryError, FileNotFoundError) as exc:
         raise CliError(str(exc)) from None
+    except ImageError as exc:
+        raise CliError(f"cannot use that image as a query: {exc.reason}") from None
 
 
 def _spec(args: argparse.Namespace) -> ModelSpec | None:
@@ -75,10 +78,24 @@ def cmd_index(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
     from desktop.core.search import SearchService
 
+    limit = args.limit or (1_000_000 if args.all else 50)
     with _user_errors():
-        service = SearchService(ctx.library, _spec(args))
-        result = service.search(args.query, limit=args.limit, sort=args.sort, everything=args.all)
-        service.close()
+        # searching never starts a 600 MB download: that is 'model download', asked for explicitly
+        service = SearchService(ctx.library, _spec(args), allow_download=False)
+        try:
+            result = service.search(args.query, limit=limit, sort=args.sort, everything=args.all)
+        except ModelUnavailable as exc:
+            from desktop.core.search import keyword_search
+
+            result = keyword_search(ctx.library, args.query, limit=limit, sort=args.sort)
+            if not ctx.quiet:
+                print(f"Smart search is not available: {exc}", file=sys.stderr)
+                print(
+                    "Showing matches by file name, title, description, keywords and tags instead.",
+                    file=sys.stderr,
+                )
+        finally:
+            service.close()
     return _print_hits(args, ctx, result)
 
 
@@ -89,10 +106,10 @@ def cmd_similar(args: argparse.Namespace, ctx: Context) -> int:
         target = Path(args.path).expanduser()
         if not target.exists() and ctx.library.photo_by_path(target) is None:
             raise CliError(f"{target} does not exist.")
-        service = SearchService(ctx.library, _spec(args))
+        service = SearchService(ctx.library, _spec(args), allow_download=False)
         result = service.similar(
             target.absolute(),
-            limit=args.limit,
+            limit=args.limit or (1_000_000 if args.all else 50),
             plus=args.plus or (),
             minus=args.minus or (),
             query=args.filter or "",
@@ -193,7 +210,7 @@ def register(sub: Any) -> None:
         'place:\\"near 48.85,2.29 5km\\""',
     )
     p.add_argument("query")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=int, default=None, help="at most N results (default 50; all with --all)")
     p.add_argument("--sort", choices=("score", "date"), default="score")
     p.add_argument("--all", action="store_true", help="ignore the relevance cutoff (show more)")
     p.add_argument("--json", action="store_true")
@@ -202,7 +219,7 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("similar", help="photos that look like PATH (a library photo or any image file)")
     p.add_argument("path")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=int, default=None, help="at most N results (default 50; all with --all)")
     p.add_argument(
         "--plus", action="append", metavar="TEXT", help='steer towards TEXT ("at night"); repeatable'
     )

@@ -16,13 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from desktop.core import imaging
 from desktop.core.jobs import Cancelled, JobControl
-from desktop.core.scan_worker import hash_file, is_image_name
-from desktop.core.scanner import Scanner
+from desktop.core.scan_worker import hash_bytes, is_image_name
+from desktop.core.scanner import Scanner, storable_name
 from desktop.core.schema import STATUS_ERROR, Photo, Root
 
 if TYPE_CHECKING:
     from desktop.core.library import Library
+
+_BAD_NAME = "its name is not valid UTF-8; rename it, then import it"
 
 
 @dataclass
@@ -56,9 +59,14 @@ def _expand(sources: Sequence[Path], report: ImportReport) -> list[Path]:
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
                 for name in sorted(filenames):
                     if not name.startswith(".") and is_image_name(name):
-                        files.append(Path(dirpath) / name)
+                        if storable_name(name):
+                            files.append(Path(dirpath) / name)
+                        else:
+                            report.skipped.append((os.path.join(dirpath, name), _BAD_NAME))
         elif p.is_file():
-            if is_image_name(p.name):
+            if not storable_name(str(p)):
+                report.skipped.append((str(p), _BAD_NAME))
+            elif is_image_name(p.name):
                 files.append(p)
             else:
                 report.skipped.append((str(p), "not a supported image type (by its extension)"))
@@ -122,9 +130,15 @@ def import_paths(
                 report.in_library.append(str(src))
                 continue
             try:
-                digest = hash_file(src)
+                data = src.read_bytes()
             except OSError as exc:
                 report.skipped.append((str(src), f"could not read the file: {exc.strerror or exc}"))
+                continue
+            digest = hash_bytes(data)
+            try:
+                imaging.open_image(data)  # never copy what is plainly not a photo into the library
+            except imaging.ImageError as exc:
+                report.skipped.append((str(src), exc.reason))
                 continue
             twin = (
                 Photo.select(Photo, Root)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from desktop.core.db import database
 from desktop.core.jobs import Cancelled, JobControl
 from desktop.core.scan_worker import FileResult, is_image_name, process_file, process_many
 from desktop.core.schema import STATUS_ERROR, STATUS_MISSING, STATUS_OK, Photo, Root
@@ -111,6 +112,15 @@ class ScanReport:
         return dict(self.__dict__)
 
 
+def storable_name(name: str) -> bool:
+    """False for names that are not valid UTF-8 on disk (the catalog stores text, not raw bytes)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _is_skipped_dir(name: str) -> bool:
     return name.startswith(".") or name in SKIP_DIRS
 
@@ -140,6 +150,13 @@ def walk_images(root: Path, warnings: list[str] | None = None) -> Iterator[tuple
             continue
         for entry in entries:
             name = entry.name
+            if not storable_name(name):
+                if warnings is not None:
+                    shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                    warnings.append(
+                        f"{folder / shown}: skipped, its name is not valid UTF-8; rename it to catalogue it"
+                    )
+                continue
             child_rel = f"{rel}/{name}" if rel else name
             try:
                 if entry.is_dir(follow_symlinks=True):
@@ -222,6 +239,10 @@ class Scanner:
                         control.report(0, 0, f"found {report.seen} files", force=True)
                 present[root.id] = seen
             self._process(todo, control, report)
+            # files deleted while this scan ran were walked as present: look again at what we read
+            for root, rel in todo:
+                if root.id in present and not os.path.lexists(os.path.join(root.path, rel)):
+                    present[root.id].discard(rel)
             # only a complete walk and process may declare files missing
             for root in roots:
                 if root.id in present:
@@ -315,10 +336,20 @@ class Scanner:
         """Write one batch of results (runs on the writer thread, inside a transaction)."""
         now = dt.datetime.now()
         for root, rel, res in batch:
+            try:
+                with database.atomic():  # a savepoint: one bad row never loses the rest of the batch
+                    Scanner._apply_one(root, rel, res, report, now)
+            except Exception:
+                log.exception("could not catalogue %s", res.path)
+                report.errors += 1
+
+    @staticmethod
+    def _apply_one(root: Root, rel: str, res: FileResult, report: ScanReport, now: dt.datetime) -> None:
+        if True:
             existing = Photo.get_or_none((Photo.root == root.id) & (Photo.rel_path == rel))
             if res.vanished:
                 report.vanished += 1
-                continue
+                return
             fields: dict[str, Any] = {
                 "size_bytes": res.size,
                 "mtime": res.mtime,
@@ -336,12 +367,12 @@ class Scanner:
                 elif res.error is None:
                     report.updated += 1
                 Photo.update(**fields).where(Photo.id == existing.id).execute()
-                continue
+                return
             moved = Scanner._find_moved(res) if res.error is None else None
             if moved is not None:
                 report.moved += 1
                 Photo.update(root=root.id, rel_path=rel, **fields).where(Photo.id == moved.id).execute()
-                continue
+                return
             if res.error is None:
                 report.added += 1
                 rating = res.meta.get("file_rating")

@@ -150,11 +150,12 @@ def index_library(
     from desktop.core.clip_models import load_model
     from desktop.core.device import configure_threads
 
+    switching = spec is not None and spec.model_id != active_spec(library).model_id
     if spec is None:
         spec = active_spec(library)
-    elif spec.model_id != active_spec(library).model_id:
-        set_active_model(library, spec)
     model = load_model(spec, library.paths.models, plan=plan or library_plan(library))
+    if switching:
+        set_active_model(library, spec)  # only a model that loaded becomes the active one
     if model.plan.device == "cpu":
         configure_threads(leave_free=leave_free_cores)
     idx = open_catalog_index(library, model.model_id, model.embed_dim)
@@ -506,6 +507,42 @@ class SearchService:
             SearchHit(int(pid), str(Path(root) / rel), scores[h], h, taken, h in keyword)
             for pid, rel, h, taken, root in found
         ]
+
+
+def keyword_search(library: Library, query: str, limit: int = 50, sort: str = "score") -> SearchResult:
+    """Search without a model: filters plus every free-text word in a name, title, description,
+    keyword or tag. What ``search`` answers when no CLIP model is available."""
+    t0 = time.perf_counter()
+    parsed = parse_query(query)
+    q = apply_filter(
+        Photo.select(Photo.id, Photo.rel_path, Photo.content_hash, Photo.taken_local, Root.path).join(Root),
+        parsed.filter,
+    )
+    for term in parsed.terms:
+        like = f"%{term.lower()}%"
+        tagged = PhotoTag.select(PhotoTag.photo).join(Tag).where(pw.fn.lower(Tag.name) ** like)
+        q = q.where(
+            (pw.fn.lower(Photo.rel_path) ** like)
+            | (pw.fn.lower(pw.fn.coalesce(Photo.title, "")) ** like)
+            | (pw.fn.lower(pw.fn.coalesce(Photo.description, "")) ** like)
+            | (pw.fn.lower(pw.fn.coalesce(Photo.keywords, "")) ** like)
+            | Photo.id.in_(tagged)
+        )
+    q = q.order_by(Photo.taken_local.desc(), Photo.id.desc()).limit(limit)
+    hits = [
+        SearchHit(int(pid), str(Path(root) / rel), 1.0, str(h or ""), taken, True)
+        for pid, rel, h, taken, root in rows_of(q)
+    ]
+    return SearchResult(
+        hits=hits,
+        more=0,
+        cutoff=None,
+        model_id="",
+        text=parsed.text,
+        filter=parsed.filter,
+        elapsed_ms=(time.perf_counter() - t0) * 1000,
+        notice=None,
+    )
 
 
 def embedded_hashes(model_id: str) -> int:

@@ -30,8 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import time
-
 import numpy as np
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from desktop.core.scan_worker import is_image_name
-from desktop.core.scanner import Scanner, ScanReport, _is_skipped_dir
+from desktop.core.scanner import Scanner, ScanReport, _is_skipped_dir, storable_name
 from desktop.core.schema import STATUS_ERROR, STATUS_MISSING, STATUS_OK, Photo, Root
 
 if TYPE_CHECKING:
@@ -135,7 +135,7 @@ class LibraryWatcher:
             self._touch(src)
 
     def _touch(self, path: str) -> None:
-        if not is_image_name(path):
+        if not is_image_name(path) or not storable_name(path):
             return
         with self._lock:
             prev = self._pending.get(path)
