@@ -156,7 +156,9 @@ def test_offline_cli_search_fails_cleanly_and_the_app_still_works(tmp_path: Path
         text=True,
         timeout=120,
     )
-    assert run.returncode == 1
+    # no model: the search still answers (names, tags, filters) and says how to get smart search
+    assert run.returncode == 0, run.stderr
+    assert "Smart search is not available" in run.stderr
     assert "model download" in run.stderr and "Traceback" not in run.stderr
     code = (
         "import sys, json; from desktop.cli.main import run; rc = run(['status', '--json']); "

@@ -156,7 +156,7 @@ class MainWindow(QMainWindow):
         self._scan_refresh_timer = QTimer(self)
         self._scan_refresh_timer.setSingleShot(True)
         self._scan_refresh_timer.setInterval(1500)
-        self._scan_refresh_timer.timeout.connect(self.refresh_all)
+        self._scan_refresh_timer.timeout.connect(self._refresh_during_scan)
 
         self._build_center()
         self._build_toolbar()
@@ -877,6 +877,7 @@ class MainWindow(QMainWindow):
 
         def _done(report: Any) -> None:
             self._scan_refresh_timer.stop()
+            self._scan_refresh_timer.setInterval(1500)
             self.refresh_all()
             warnings = getattr(report, "warnings", [])
             text = report.summary() if hasattr(report, "summary") else "Scan finished."
@@ -893,6 +894,12 @@ class MainWindow(QMainWindow):
             on_error=lambda m: self.notice.show_message(f"Scanning {names} failed: {m}"),
             on_progress=lambda _p: self._scan_refresh_timer.isActive() or self._scan_refresh_timer.start(),
         )
+
+    def _refresh_during_scan(self) -> None:
+        """Show a scan's first photos quickly, then refresh less often: each refresh re-reads
+        pages and counts on the GUI thread, which a long scan must not turn into a stutter."""
+        self.refresh_all()
+        self._scan_refresh_timer.setInterval(6000)
 
     def rescan_all(self) -> None:
         self.scan_roots(None)
