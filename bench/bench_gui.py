@@ -442,7 +442,9 @@ def run(scroll_s: float = 5.0, embed_s: float = 20.0, start_runs: int = 3) -> di
     mem = stalls["memory_mb"]
     rows.append(("GUI process peak RSS", f"{mem['peak_rss']} MB", "reported", ""))
     rows.append(("GUI RSS at first paint", f"{mem['at_first_paint']} MB", "reported", ""))
-    rows.append(("GUI RSS, model + 100k index loaded", f"{mem['after_model_and_index_load']} MB", "reported", ""))
+    rows.append(
+        ("GUI RSS, model + 100k index loaded", f"{mem['after_model_and_index_load']} MB", "reported", "")
+    )
     print_table("gui (issue 4)", rows)
     return result
 

@@ -94,7 +94,8 @@ class StallMeter:
                 names = {t.ident: t.name for t in threading.enumerate()}
                 others = {
                     names.get(ident, str(ident)): [
-                        f"{Path(fs.filename).name}:{fs.lineno} {fs.name}" for fs in traceback.extract_stack(f)[-6:]
+                        f"{Path(fs.filename).name}:{fs.lineno} {fs.name}"
+                        for fs in traceback.extract_stack(f)[-6:]
                     ]
                     for ident, f in sys._current_frames().items()
                     if ident not in (self.gui_ident, threading.get_ident())
@@ -126,11 +127,17 @@ class StallMeter:
                 continue
             ours = [s for s in stack if not s.startswith(("gui_probe.py", "threading.py", "<frozen"))]
             app = [s for s in ours if not s.startswith("peewee.py")]
-            key = " <- ".join(reversed(app[-4:])) if app else "(in Qt/C++ or waiting for the GIL: no Python frame)"
+            key = (
+                " <- ".join(reversed(app[-4:]))
+                if app
+                else "(in Qt/C++ or waiting for the GIL: no Python frame)"
+            )
             if ours and ours[-1].startswith("peewee.py"):
                 key += " <- (SQLite query)"
             where[key] += 1
-            stalls.append({"at_s": round(start - t0, 2), "gap_ms": round(gap, 1), "stack": app[-8:] + ours[-1:]})
+            stalls.append(
+                {"at_s": round(start - t0, 2), "gap_ms": round(gap, 1), "stack": app[-8:] + ours[-1:]}
+            )
         long_stalls = [
             {"at_s": round(start - t0, 2), "other_threads": others}
             for start, others in self.long_samples

@@ -57,7 +57,7 @@ from desktop.gui.photo_model import (
     PathRole,
     PhotoModel,
 )
-from desktop.gui.search_bar import SearchBar, is_image_file, parse_query
+from desktop.gui.search_bar import SearchBar, is_image_file
 from desktop.gui.sidebar import ALL_KEY, Sidebar, SidebarData, ViewSpec, gather
 from desktop.gui.status_panel import StatusPanel
 
@@ -615,16 +615,11 @@ class MainWindow(QMainWindow):
         self.model.browse(f, f"“{text}”")
 
     def _parse(self, text: str) -> tuple[PhotoFilter, str]:
-        try:
-            from desktop.core.query import parse_query as core_parse
+        """Filters and free words; raises ``QueryError`` (a ``ValueError``) that says how to fix it."""
+        from desktop.core.query import parse_query
 
-            parsed = core_parse(text)
-            return parsed.filter, parsed.text
-        except ImportError:
-            fallback = parse_query(text)
-            if fallback.errors:
-                raise ValueError("; ".join(fallback.errors)) from None
-            return fallback.filter, fallback.text
+        parsed = parse_query(text)
+        return parsed.filter, parsed.text
 
     def _similar_title(self, target: int | Path) -> str:
         if isinstance(target, int):

@@ -2,24 +2,17 @@
 
 The bar only turns typing into signals; the main window decides what a query
 means (smart search when a model is there, filters and file names always).
-``parse_query`` is the fallback parser for the filter syntax, used until (or
-when) ``desktop.core.query`` is not available; it understands the same words:
-``tag:`` ``after:`` ``before:`` ``camera:`` ``folder:`` ``album:`` ``rating:``
-``near:"lat,lon[,km]"`` and ``similar:ID`` (what *Find similar* writes, so the
-person can refine it with more words and filters).
+The query syntax is ``desktop.core.query``'s, plus ``similar:ID`` (what
+*Find similar* writes, so the person can refine it with more words and filters).
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeyEvent
 from PySide6.QtWidgets import QComboBox, QCompleter, QHBoxLayout, QLineEdit, QWidget
-
-from desktop.core.filters import PhotoFilter, parse_date
 
 DEBOUNCE_MS = 250
 IMAGE_SUFFIXES = {
@@ -35,59 +28,6 @@ IMAGE_SUFFIXES = {
     ".gif",
     ".avif",
 }
-
-
-@dataclass
-class ParsedQuery:
-    filter: PhotoFilter = field(default_factory=PhotoFilter)
-    text: str = ""  # the free words, for smart search and file-name matching
-    similar_to: int | None = None  # photo id from similar:ID
-    errors: list[str] = field(default_factory=list)
-
-
-_TOKEN = re.compile(r'(\w+):("[^"]*"|\S*)|("[^"]*"|\S+)')
-
-
-def parse_query(text: str) -> ParsedQuery:
-    """Split ``text`` into filters and free words (lenient: a bad filter is reported, not raised)."""
-    out = ParsedQuery()
-    words: list[str] = []
-    f = out.filter
-    for m in _TOKEN.finditer(text):
-        key, value, word = m.group(1), m.group(2), m.group(3)
-        if word is not None:
-            words.append(word.strip('"'))
-            continue
-        key = key.lower()
-        value = value.strip('"')
-        if not value:
-            continue
-        try:
-            if key == "tag":
-                f.tags.append(value)
-            elif key == "after":
-                f.after = parse_date(value)
-            elif key == "before":
-                f.before = parse_date(value)
-            elif key == "camera":
-                f.camera = value
-            elif key == "folder":
-                f.folder = Path(value).expanduser()
-            elif key == "album":
-                f.album = value
-            elif key == "rating":
-                f.rating_min = int(value.rstrip("+"))
-            elif key == "near":
-                parts = [float(x) for x in value.replace(" ", "").split(",")]
-                f.near = (parts[0], parts[1], parts[2] if len(parts) > 2 else 5.0)
-            elif key == "similar":
-                out.similar_to = int(value)
-            else:
-                words.append(f"{key}:{value}")
-        except (ValueError, IndexError) as exc:
-            out.errors.append(f"{key}:{value} — {exc}")
-    out.text = " ".join(words).strip()
-    return out
 
 
 def is_image_file(path: Path) -> bool:
@@ -257,4 +197,4 @@ class SearchBar(QWidget):
         self.search_changed.emit(text)
 
 
-__all__ = ["ParsedQuery", "SearchBar", "is_image_file", "parse_query"]
+__all__ = ["SearchBar", "is_image_file"]

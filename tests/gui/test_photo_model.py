@@ -23,7 +23,6 @@ from desktop.gui.photo_model import (
     PhotoModel,
     RatingRole,
 )
-from desktop.gui.search_bar import parse_query
 from desktop.gui.status_panel import JobListModel
 from desktop.gui.thumbnail_loader import FAILED, ThumbnailLoader
 
@@ -124,14 +123,6 @@ def test_user_data_reload_and_filters(lib: Library) -> None:
     assert len(mime.urls()) == 2 and all(
         u.isLocalFile() and Path(u.toLocalFile()).is_file() for u in mime.urls()
     )
-
-
-def test_fallback_query_parser() -> None:
-    q = parse_query('red car tag:"Trips/Road" after:2021 camera:nikon similar:12 rating:4')
-    assert q.text == "red car"
-    assert q.filter.tags == ["Trips/Road"] and q.filter.camera == "nikon" and q.filter.rating_min == 4
-    assert q.similar_to == 12 and q.filter.after is not None
-    assert parse_query("after:yesterday").errors
 
 
 def test_thumbnails_load_off_the_gui_thread(lib: Library, qtbot: Any) -> None:
