@@ -119,6 +119,16 @@ class FakeSearch:
 
 
 @pytest.fixture
+def runner() -> Iterator[Any]:
+    """A job runner that runs each job inline (order matters in these tests)."""
+    from desktop.gui.jobs import JobRunner
+
+    r = JobRunner(synchronous=True)
+    yield r
+    r.shutdown()
+
+
+@pytest.fixture
 def make_window(qtbot: Any) -> Iterator[Any]:
     """make_window(library, search=None) -> MainWindow, shown, with a synchronous job runner."""
     from desktop.gui.application import build_main_window

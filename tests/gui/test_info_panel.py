@@ -23,8 +23,6 @@ from desktop.gui.info_panel import (
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from helpers_viewer import DemoLibrary, make_demo_library  # noqa: E402
 
-pytestmark = [pytest.mark.qt_log_level_fail("WARNING"), pytest.mark.qt_log_ignore("propagateSizeHints")]
-
 
 @pytest.fixture
 def demo(tmp_path, monkeypatch, make_jpeg) -> Iterator[DemoLibrary]:

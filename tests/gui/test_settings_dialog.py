@@ -12,13 +12,10 @@ from PySide6.QtWidgets import QMessageBox
 
 from desktop.core import clip_models
 from desktop.core.search import SETTING_MODEL
-from desktop.gui.jobs import JobRunner
 from desktop.gui.settings_dialog import SETTING_DEVICE, SETTING_PRECISION, SettingsDialog
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from helpers_viewer import DemoLibrary, make_demo_library  # noqa: E402
-
-pytestmark = [pytest.mark.qt_log_level_fail("WARNING"), pytest.mark.qt_log_ignore("propagateSizeHints")]
 
 
 @pytest.fixture
@@ -26,13 +23,6 @@ def demo(tmp_path, monkeypatch, make_jpeg) -> Iterator[DemoLibrary]:
     d = make_demo_library(tmp_path, monkeypatch, make_jpeg, count=3)
     yield d
     d.library.close()
-
-
-@pytest.fixture
-def runner() -> Iterator[JobRunner]:
-    r = JobRunner(synchronous=True)
-    yield r
-    r.shutdown()
 
 
 def make_dialog(qtbot, library, runner) -> SettingsDialog:

@@ -17,22 +17,12 @@ from desktop.gui.viewer import SETTING_INFO_VISIBLE, ViewerWindow
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from helpers_viewer import DemoLibrary, make_demo_library  # noqa: E402
 
-# Any Qt warning fails a test, except the offscreen platform's note that it has no window manager.
-pytestmark = [pytest.mark.qt_log_level_fail("WARNING"), pytest.mark.qt_log_ignore("propagateSizeHints")]
-
 
 @pytest.fixture
 def demo(tmp_path, monkeypatch, make_jpeg) -> Iterator[DemoLibrary]:
     d = make_demo_library(tmp_path, monkeypatch, make_jpeg, count=4)
     yield d
     d.library.close()
-
-
-@pytest.fixture
-def runner() -> Iterator[JobRunner]:
-    r = JobRunner(synchronous=True)
-    yield r
-    r.shutdown()
 
 
 def open_viewer(qtbot, demo: DemoLibrary, runner: JobRunner, index: int = 0, ids=None) -> ViewerWindow:
