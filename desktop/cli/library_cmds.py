@@ -26,16 +26,20 @@ def _print_scan(ctx: Context, report: ScanReport) -> None:
         print("  see them with: python main.py errors", file=sys.stderr)
 
 
+def _scan_and_report(args: argparse.Namespace, ctx: Context, roots: list[Any]) -> int:
+    report = ctx.library.scan(roots, ctx.control("scan"))
+    _print_scan(ctx, report)
+    if args.json:
+        ctx.print_json(report.as_dict())
+    return 130 if report.cancelled else 0
+
+
 def cmd_add(args: argparse.Namespace, ctx: Context) -> int:
     lib = ctx.library
     roots = [lib.add_root(Path(p), watched=not args.no_watch) for p in args.paths]
     for root in roots:
         print(f"added {root.path} ({'watched' if root.watched else 'not watched'})", file=sys.stderr)
-    report = lib.scan(roots, ctx.control("scan"))
-    _print_scan(ctx, report)
-    if args.json:
-        ctx.print_json(report.as_dict())
-    return 130 if report.cancelled else 0
+    return _scan_and_report(args, ctx, roots)
 
 
 def cmd_scan(args: argparse.Namespace, ctx: Context) -> int:
@@ -50,11 +54,7 @@ def cmd_scan(args: argparse.Namespace, ctx: Context) -> int:
             )
     if not roots:
         raise CliError("the library has no folders yet; add one with: python main.py add FOLDER")
-    report = lib.scan(roots, ctx.control("scan"))
-    _print_scan(ctx, report)
-    if args.json:
-        ctx.print_json(report.as_dict())
-    return 130 if report.cancelled else 0
+    return _scan_and_report(args, ctx, roots)
 
 
 def cmd_import(args: argparse.Namespace, ctx: Context) -> int:

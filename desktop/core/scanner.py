@@ -345,39 +345,38 @@ class Scanner:
 
     @staticmethod
     def _apply_one(root: Root, rel: str, res: FileResult, report: ScanReport, now: dt.datetime) -> None:
-        if True:
-            existing = Photo.get_or_none((Photo.root == root.id) & (Photo.rel_path == rel))
-            if res.vanished:
-                report.vanished += 1
-                return
-            fields: dict[str, Any] = {
-                "size_bytes": res.size,
-                "mtime": res.mtime,
-                "content_hash": res.content_hash,
-                "updated_at": now,
-            }
-            if res.error is not None:
-                report.errors += 1
-                fields.update(status=STATUS_ERROR, error=res.error, **_empty_meta())
-            else:
-                fields.update(status=STATUS_OK, error=None, **_meta_fields(res.meta))
-            if existing is not None:
-                if existing.status == STATUS_MISSING and res.error is None:
-                    report.restored += 1
-                elif res.error is None:
-                    report.updated += 1
-                Photo.update(**fields).where(Photo.id == existing.id).execute()
-                return
-            moved = Scanner._find_moved(res) if res.error is None else None
-            if moved is not None:
-                report.moved += 1
-                Photo.update(root=root.id, rel_path=rel, **fields).where(Photo.id == moved.id).execute()
-                return
-            if res.error is None:
-                report.added += 1
-                rating = res.meta.get("file_rating")
-                fields["rating"] = rating if isinstance(rating, int) and 0 <= rating <= 5 else 0
-            Photo.create(root=root.id, rel_path=rel, added_at=now, **fields)
+        existing = Photo.get_or_none((Photo.root == root.id) & (Photo.rel_path == rel))
+        if res.vanished:
+            report.vanished += 1
+            return
+        fields: dict[str, Any] = {
+            "size_bytes": res.size,
+            "mtime": res.mtime,
+            "content_hash": res.content_hash,
+            "updated_at": now,
+        }
+        if res.error is not None:
+            report.errors += 1
+            fields.update(status=STATUS_ERROR, error=res.error, **_empty_meta())
+        else:
+            fields.update(status=STATUS_OK, error=None, **_meta_fields(res.meta))
+        if existing is not None:
+            if existing.status == STATUS_MISSING and res.error is None:
+                report.restored += 1
+            elif res.error is None:
+                report.updated += 1
+            Photo.update(**fields).where(Photo.id == existing.id).execute()
+            return
+        moved = Scanner._find_moved(res) if res.error is None else None
+        if moved is not None:
+            report.moved += 1
+            Photo.update(root=root.id, rel_path=rel, **fields).where(Photo.id == moved.id).execute()
+            return
+        if res.error is None:
+            report.added += 1
+            rating = res.meta.get("file_rating")
+            fields["rating"] = rating if isinstance(rating, int) and 0 <= rating <= 5 else 0
+        Photo.create(root=root.id, rel_path=rel, added_at=now, **fields)
 
     @staticmethod
     def _find_moved(res: FileResult) -> Photo | None:
