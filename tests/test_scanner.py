@@ -322,3 +322,38 @@ def test_a_name_that_is_not_utf8_is_skipped_with_a_reason(lib: Library, tmp_path
     assert report.added == 1
     assert any("not valid UTF-8" in w for w in report.warnings)
     assert lib.scan().unchanged == 1  # and every later scan still works
+
+
+def _row_values(lib: Library) -> dict[str, dict[str, object]]:
+    skip = {"id", "added_at", "updated_at", "root"}
+    out = {}
+    for p in Photo.select().order_by(Photo.rel_path):
+        out[p.rel_path] = {k: v for k, v in p.__data__.items() if k not in skip}
+    return out
+
+
+def test_bulk_insert_writes_what_the_row_by_row_path_writes(
+    shoebox_home: Path, tmp_path: Path, make_jpeg, monkeypatch
+) -> None:
+    """A first scan inserts new files in one statement; the rows must equal the careful path's."""
+    from desktop.core.scanner import Scanner
+
+    folder = tmp_path / "pics"
+    _photos(folder, make_jpeg, 4)
+    make_jpeg(folder / "gps.jpg", make="Canon", model="EOS", gps=(48.85, 2.29), offset="+02:00")
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 not really")
+    shutil.copy(folder / "IMG_0.jpg", folder / "copy of IMG_0.jpg")  # same content in one batch
+
+    results = []
+    for bulk in (True, False):
+        home = tmp_path / f"home-{bulk}"
+        monkeypatch.setenv("SHOEBOX_HOME", str(home))
+        if not bulk:
+            monkeypatch.setattr(Scanner, "_insert_fresh", staticmethod(lambda *a: 1 / 0))
+        library = Library(resolve_paths())
+        report = library.scan([library.add_root(folder)], workers=1)
+        assert (report.added, report.errors) == (6, 1)
+        results.append(_row_values(library))
+        library.close()
+    assert results[0] == results[1]
+    assert len(results[0]) == 7 and results[0]["broken.jpg"]["status"] == "error"

@@ -333,15 +333,102 @@ class Scanner:
 
     @staticmethod
     def _apply(batch: list[tuple[Root, str, FileResult]], report: ScanReport) -> None:
-        """Write one batch of results (runs on the writer thread, inside a transaction)."""
+        """Write one batch of results (runs on the writer thread, inside a transaction).
+
+        New files whose content is not catalogued anywhere (nearly all of a
+        first scan) are inserted with one prepared ``executemany``: building a
+        Peewee query per row held the GIL ~2 ms a file, which the GUI thread
+        felt while scrolling during a scan. Everything else (changed,
+        restored or moved files) goes row by row.
+        """
         now = dt.datetime.now()
-        for root, rel, res in batch:
+        fresh, rest = Scanner._split_fresh(batch)
+        if fresh:
+            try:
+                with database.atomic():
+                    Scanner._insert_fresh(fresh, report, now)
+            except Exception:
+                log.warning("bulk insert of %d files failed; cataloguing them one by one", len(fresh))
+                rest = fresh + rest
+        for root, rel, res in rest:
             try:
                 with database.atomic():  # a savepoint: one bad row never loses the rest of the batch
                     Scanner._apply_one(root, rel, res, report, now)
             except Exception:
                 log.exception("could not catalogue %s", res.path)
                 report.errors += 1
+
+    @staticmethod
+    def _split_fresh(
+        batch: list[tuple[Root, str, FileResult]],
+    ) -> tuple[list[tuple[Root, str, FileResult]], list[tuple[Root, str, FileResult]]]:
+        """(files new to the catalog with content it has not seen, everything else): two queries."""
+        rels: dict[int, list[str]] = {}
+        for root, rel, res in batch:
+            if not res.vanished:
+                rels.setdefault(root.id, []).append(rel)
+        known: set[tuple[int, str]] = set()
+        for root_id, names in rels.items():
+            for i in range(0, len(names), 500):
+                q = Photo.select(Photo.root, Photo.rel_path).where(
+                    (Photo.root == root_id) & Photo.rel_path.in_(names[i : i + 500])
+                )
+                known.update(q.tuples())  # type: ignore[arg-type]
+        hashes = list({res.content_hash for _r, _p, res in batch if res.content_hash and res.error is None})
+        seen: set[str] = set()
+        for i in range(0, len(hashes), 500):
+            q = Photo.select(Photo.content_hash).where(
+                Photo.content_hash.in_(hashes[i : i + 500]) & (Photo.status != STATUS_ERROR)
+            )
+            found: list[tuple[str]] = list(q.tuples())  # type: ignore[arg-type]
+            seen.update(h for (h,) in found)
+        fresh, rest = [], []
+        for item in batch:
+            root, rel, res = item
+            new = not res.vanished and (root.id, rel) not in known
+            if new and (res.error is not None or not res.content_hash or res.content_hash not in seen):
+                fresh.append(item)
+            else:
+                rest.append(item)
+        return fresh, rest
+
+    @staticmethod
+    def _insert_fresh(
+        fresh: list[tuple[Root, str, FileResult]], report: ScanReport, now: dt.datetime
+    ) -> None:
+        """One prepared INSERT for every new row (values converted as Peewee would)."""
+        rows: list[dict[str, Any]] = []
+        for root, rel, res in fresh:
+            fields: dict[str, Any] = {
+                "root": root.id,
+                "rel_path": rel,
+                "added_at": now,
+                "updated_at": now,
+                "size_bytes": res.size,
+                "mtime": res.mtime,
+                "content_hash": res.content_hash,
+                "rating": 0,
+            }
+            if res.error is not None:
+                fields.update(status=STATUS_ERROR, error=res.error, **_empty_meta())
+            else:
+                fields.update(status=STATUS_OK, error=None, **_meta_fields(res.meta))
+                rating = res.meta.get("file_rating")
+                fields["rating"] = rating if isinstance(rating, int) and 0 <= rating <= 5 else 0
+            rows.append(fields)
+        names = list(rows[0])
+        by_name = Photo._meta.fields
+        columns = ", ".join(f'"{by_name[n].column_name}"' for n in names)
+        marks = ", ".join("?" for _ in names)
+        sql = f'INSERT INTO "{Photo._meta.table_name}" ({columns}) VALUES ({marks})'
+        convert = [by_name[n].db_value for n in names]
+        values = [tuple(f(row[n]) for f, n in zip(convert, names, strict=True)) for row in rows]
+        database.connection().executemany(sql, values)
+        for _root, _rel, res in fresh:
+            if res.error is not None:
+                report.errors += 1
+            else:
+                report.added += 1
 
     @staticmethod
     def _apply_one(root: Root, rel: str, res: FileResult, report: ScanReport, now: dt.datetime) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -137,7 +137,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1280, 820)
 
-        self.model = PhotoModel(self.library, self)
+        self.model = PhotoModel(self.library, self, executor=self._read_off_gui_thread)
         self.grid = PhotoGridView(ctx.thumbnails, self)
         self.grid.setModel(self.model)
         self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -474,9 +474,8 @@ class MainWindow(QMainWindow):
             )
             self.stack.setCurrentWidget(self._errors_page)
             return
-        self.model.browse(spec.filter, spec.title)
         self.stack.setCurrentWidget(self._grid_page)
-        self._update_empty()
+        self.model.browse(spec.filter, spec.title, on_done=self._update_empty)
 
     def current_view(self) -> ViewSpec:
         return self.sidebar.current_spec()
@@ -634,7 +633,7 @@ class MainWindow(QMainWindow):
             if token != self._search_token:
                 return  # the person typed on; an older answer must not replace a newer one
             hits = [(h.photo_id, float(h.score)) for h in result.hits]
-            self.model.set_results(hits, title, sort=sort)
+            self.model.set_results(hits, title, sort=sort, on_done=self._update_header)
             notes = [n for n in (getattr(result, "notice", None),) if n]
             more = getattr(result, "more", 0)
             if more:
@@ -644,7 +643,6 @@ class MainWindow(QMainWindow):
                 self.notice.show_message(" ".join(notes), action)
             else:
                 self.notice.hide()
-            self._update_header()
 
         def _failed(message: str) -> None:
             if token == self._search_token:
@@ -701,10 +699,8 @@ class MainWindow(QMainWindow):
         return [Path(self.model.record(r).path) for r in self.grid.selected_rows()]
 
     def select_all(self) -> None:
-        # Ctrl+A means every photo of the view, so load the rest first (ids only cost a few MB at 100k)
-        while self.model.canFetchMore():
-            self.model.fetchMore()
-        self.grid.selectAll()
+        # Ctrl+A means every photo of the view, so load the rest first (records cost ~30 MB at 100k)
+        self.model.fetch_all(on_done=self.grid.selectAll)
 
     def select_ids(self, ids: Sequence[int]) -> None:
         sm = self.grid.selectionModel()
@@ -971,15 +967,25 @@ class MainWindow(QMainWindow):
         current = self.grid.currentIndex().data(IdRole) if self.grid.currentIndex().isValid() else None
         top_row = self.grid.top_visible_row()
         top_id = self.model.record(top_row).id if top_row is not None and top_row > 0 else None
-        self.model.refresh(keep_rows=self.model.rowCount())
-        if selected:
-            self.select_ids(selected)
-        if current is not None and (row := self.model.row_for_id(current)) is not None:
-            self.grid.selectionModel().setCurrentIndex(
-                self.model.index(row, 0), QItemSelectionModel.SelectionFlag.NoUpdate
-            )
-        if top_id is not None and (row := self.model.row_for_id(top_id)) is not None:
-            self.grid.scroll_to_row_top(row)
+
+        def restore() -> None:
+            if selected:
+                self.select_ids(selected)
+            if current is not None and (row := self.model.row_for_id(current)) is not None:
+                self.grid.selectionModel().setCurrentIndex(
+                    self.model.index(row, 0), QItemSelectionModel.SelectionFlag.NoUpdate
+                )
+            if top_id is not None and (row := self.model.row_for_id(top_id)) is not None:
+                self.grid.scroll_to_row_top(row)
+            self._update_empty()
+
+        self.model.refresh(keep_rows=self.model.rowCount(), on_done=restore)
+
+    def _read_off_gui_thread(
+        self, load: Callable[[], Any], done: Callable[[Any], None], failed: Callable[[str], None]
+    ) -> None:
+        """The grid model's executor: catalog reads run on the quick pool, results land here."""
+        self.runner.submit("Load photos", lambda _c: load(), on_result=done, on_error=failed, track=False)
 
     def refresh_all(self) -> None:
         self.invalidate_counts()  # the catalog changed under the cached counts

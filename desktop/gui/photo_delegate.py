@@ -36,6 +36,7 @@ from PySide6.QtGui import (
     QColor,
     QDrag,
     QFont,
+    QImage,
     QKeyEvent,
     QMouseEvent,
     QPainter,
@@ -56,8 +57,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.gui.photo_model import ColorLabelRole, HashRole, PathRole, PhotoModel, RatingRole, StatusRole
-from desktop.gui.thumbnail_loader import FAILED, ThumbnailLoader
+from desktop.gui.photo_model import (
+    ColorLabelRole,
+    HashRole,
+    PathRole,
+    PhotoModel,
+    PhotoRecord,
+    RatingRole,
+    StatusRole,
+)
+from desktop.gui.thumbnail_loader import FAILED, FIT, SQUARE, ThumbnailLoader
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -85,6 +94,7 @@ class PhotoDelegate(QStyledItemDelegate):
         self.loader = loader
         self.device_pixel_ratio = 1.0
         self.fill_cells = True  # crop to squares; False shows whole photos letterboxed
+        self._placeholders: dict[tuple[int, int, bool, int, float], QImage] = {}
 
     def sizeHint(self, option: QStyleOptionViewItem, index: ModelIndex) -> QSize:
         view = self.parent()
@@ -92,13 +102,32 @@ class PhotoDelegate(QStyledItemDelegate):
         return QSize(size, size)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: ModelIndex) -> None:
+        model = index.model()
+        if isinstance(model, PhotoModel):
+            self.paint_record(painter, option, model.record(index.row()))
+            return
+        rec = PhotoRecord(
+            id=0,
+            path=index.data(PathRole) or "",
+            taken_local="",
+            content_hash=index.data(HashRole),
+            rating=index.data(RatingRole) or 0,
+            color_label=index.data(ColorLabelRole),
+            status=index.data(StatusRole) or "ok",
+            width=None,
+            height=None,
+        )
+        self.paint_record(painter, option, rec)
+
+    def paint_record(self, painter: QPainter, option: QStyleOptionViewItem, rec: PhotoRecord) -> None:
+        """One cell. The common case (thumbnail ready, nothing selected) is a single unscaled blit."""
         rect: QRect = option.rect
         palette: QPalette = option.palette
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         hover = bool(option.state & QStyle.StateFlag.State_MouseOver)
         painter.save()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         if selected or hover:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
             colour = palette.color(QPalette.ColorRole.Highlight)
             if not selected:
                 colour.setAlpha(60)
@@ -108,24 +137,25 @@ class PhotoDelegate(QStyledItemDelegate):
 
         inner = rect.adjusted(4, 4, -4, -4)
         box = min(inner.width(), inner.height())
-        img = self.loader.image(
-            index.data(HashRole), index.data(PathRole) or "", int(box * self.device_pixel_ratio)
-        )
+        dpr = self.device_pixel_ratio
+        want = int(box * dpr)
+        img = self.loader.image(rec.content_hash, rec.path, want, SQUARE if self.fill_cells else FIT)
         if img is None or img == FAILED:
-            self._placeholder(painter, inner, palette, failed=img == FAILED)
+            painter.drawImage(inner.topLeft(), self._placeholder_image(inner.size(), palette, img == FAILED))
+        elif self.fill_cells and img.width() == want and img.height() == want:
+            if dpr == 1.0:
+                painter.drawImage(inner.topLeft(), img)
+            else:
+                painter.drawImage(QRect(inner.x(), inner.y(), box, box), img)
         else:
+            # another size of this photo while the exact one loads (zoom changed): scale it for now
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
             if self.fill_cells:
-                # square crop of the middle, as Photos and Google Photos show a grid: no ragged gaps
                 side = min(img.width(), img.height())
                 source = QRect((img.width() - side) // 2, (img.height() - side) // 2, side, side)
-                clip = QPainterPath()
-                clip.addRoundedRect(inner, 3, 3)
-                painter.setClipPath(clip)
-                painter.drawImage(inner, img, source)
-                painter.setClipping(False)
+                painter.drawImage(QRect(inner.x(), inner.y(), box, box), img, source)
             else:
-                w, h = img.width() / self.device_pixel_ratio, img.height() / self.device_pixel_ratio
+                w, h = img.width() / dpr, img.height() / dpr
                 scale = min(inner.width() / w, inner.height() / h) if w and h else 1.0
                 tw, th = max(1, int(w * scale)), max(1, int(h * scale))
                 target = QRect(
@@ -134,22 +164,43 @@ class PhotoDelegate(QStyledItemDelegate):
                 painter.drawImage(target, img)
                 inner = target
 
-        status = index.data(StatusRole)
-        if status and status != "ok":
-            self._badge(painter, inner, "Missing" if status == "missing" else "Unreadable")
-        rating = index.data(RatingRole) or 0
-        if rating:
-            self._stars(painter, inner, rating)
-        label = index.data(ColorLabelRole)
-        if label in LABEL_COLOURS:
-            painter.setPen(QPen(QColor("white"), 1.5))
-            painter.setBrush(QColor(LABEL_COLOURS[label]))
-            painter.drawEllipse(QRect(inner.right() - 17, inner.top() + 5, 12, 12))
+        if rec.status != "ok" or rec.rating or rec.color_label in LABEL_COLOURS:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            if rec.status != "ok":
+                self._badge(painter, inner, "Missing" if rec.status == "missing" else "Unreadable")
+            if rec.rating:
+                self._stars(painter, inner, rec.rating)
+            if rec.color_label in LABEL_COLOURS:
+                painter.setPen(QPen(QColor("white"), 1.5))
+                painter.setBrush(QColor(LABEL_COLOURS[rec.color_label]))
+                painter.drawEllipse(QRect(inner.right() - 17, inner.top() + 5, 12, 12))
         if option.state & QStyle.StateFlag.State_HasFocus and selected:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
             painter.setPen(QPen(palette.color(QPalette.ColorRole.HighlightedText), 1, Qt.PenStyle.DotLine))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRoundedRect(rect.adjusted(2, 2, -3, -3), 5, 5)
         painter.restore()
+
+    def _placeholder_image(self, size: QSize, palette: QPalette, failed: bool) -> QImage:
+        """The grey rounded square a cell shows until its thumbnail arrives (made once per size)."""
+        base = palette.color(QPalette.ColorRole.Mid if failed else QPalette.ColorRole.Midlight)
+        key = (size.width(), size.height(), failed, base.rgba(), self.device_pixel_ratio)
+        img = self._placeholders.get(key)
+        if img is None:
+            dpr = self.device_pixel_ratio
+            img = QImage(
+                int(size.width() * dpr), int(size.height() * dpr), QImage.Format.Format_ARGB32_Premultiplied
+            )
+            img.setDevicePixelRatio(dpr)
+            img.fill(Qt.GlobalColor.transparent)
+            p = QPainter(img)
+            p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            self._placeholder(p, QRect(0, 0, size.width(), size.height()), palette, failed)
+            p.end()
+            if len(self._placeholders) > 16:
+                self._placeholders.clear()
+            self._placeholders[key] = img
+        return img
 
     def paint_header(self, painter: QPainter, rect: QRect, title: str, palette: QPalette) -> None:
         """A date group's heading, left-aligned over its photos."""
@@ -562,7 +613,7 @@ class PhotoGridView(QAbstractItemView):
         model = self.model()
         if model is None or not self._sec_y:
             return
-        self.delegate.device_pixel_ratio = self.devicePixelRatioF()
+        self.delegate.device_pixel_ratio = self.loader.device_pixel_ratio = self.devicePixelRatioF()
         offset = self.verticalOffset()
         visible = QRect(event.rect()).translated(0, offset)
         # headers
@@ -576,27 +627,32 @@ class PhotoGridView(QAbstractItemView):
                     self.delegate.paint_header(painter, hrect, self._sec_titles[s], palette)
                 s += 1
         sm = self.selectionModel()
-        current = self.currentIndex()
+        current_row = self.currentIndex().row() if self.hasFocus() else -1
+        hover_row = self._hover.row() if self._hover.isValid() else -1
         option = QStyleOptionViewItem()
         self.initViewItemOption(option)
         base_state = option.state
+        records = model if isinstance(model, PhotoModel) else None
         painted = 0
         for first, last in self._rows_in_rect(visible):
             for row in range(first, last + 1):
-                index = model.index(row, 0)
                 rect = self._content_rect(row)
                 if rect is None:
                     continue
+                index = model.index(row, 0)
                 option.rect = rect.translated(0, -offset)
                 state = base_state
                 if sm is not None and sm.isSelected(index):
                     state |= QStyle.StateFlag.State_Selected
-                if index == current and self.hasFocus():
+                if row == current_row:
                     state |= QStyle.StateFlag.State_HasFocus
-                if self._hover.isValid() and self._hover.row() == row:
+                if row == hover_row:
                     state |= QStyle.StateFlag.State_MouseOver
                 option.state = state
-                self.delegate.paint(painter, option, index)
+                if records is not None:
+                    self.delegate.paint_record(painter, option, records.record(row))
+                else:
+                    self.delegate.paint(painter, option, index)
                 painted += 1
         if self._band_origin is not None and self._band_end is not None:
             band = QStyleOptionRubberBand()

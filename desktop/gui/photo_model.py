@@ -9,13 +9,21 @@ its selection and its delegate do not care where the rows came from.
 
 Date groups (day or month) are kept as a list of ``(first row, title)`` that
 grows as pages arrive, so the view lays out headers in O(groups), not O(rows).
+
+With an ``executor`` (the app gives it the job runner's quick pool) every
+SQLite read happens off the GUI thread: a page, a refresh or a new view is
+read by a worker and only swapped in on the GUI thread, so a catalog busy with
+a scan never freezes scrolling. A generation number drops answers that
+arrive after a newer view replaced the one they were read for. Without an
+executor (tests, scripts) the same code runs inline.
 """
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -36,6 +44,8 @@ from PySide6.QtCore import (
 from desktop.core.filters import PhotoFilter, apply_filter
 from desktop.core.library import Library, photo_path
 from desktop.core.schema import STATUS_ERROR, Photo, Root
+
+log = logging.getLogger(__name__)
 
 PAGE_SIZE = 400
 _IN_CHUNK = 500  # ids per IN (...) query: far below SQLite's variable limit
@@ -66,6 +76,8 @@ _ROLE_NAMES = {
 }
 
 ModelIndex = QModelIndex | QPersistentModelIndex
+# runs work() off the GUI thread, then done(result) or failed(message) on the GUI thread
+Executor = Callable[[Callable[[], Any], Callable[[Any], None], Callable[[str], None]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,15 +172,68 @@ def keyset_page(
     return list(_records(q.limit(limit)))
 
 
+def records_by_id(ids: Sequence[int]) -> dict[int, PhotoRecord]:
+    """The grid records of ``ids`` (any status), in one query per 500 ids."""
+    out: dict[int, PhotoRecord] = {}
+    for i in range(0, len(ids), _IN_CHUNK):
+        q = Photo.select(*_COLUMNS).join(Root).where(Photo.id.in_(list(ids[i : i + _IN_CHUNK])))
+        out.update((r.id, r) for r in _records(q))
+    return out
+
+
+def result_page(
+    results: Sequence[tuple[int, float]], pos: int, size: int
+) -> tuple[list[PhotoRecord], int]:
+    """Up to ``size`` records of ``results`` from ``pos`` on, and the position after them.
+
+    Ids deleted since the search ran are skipped; it keeps reading until the page is full.
+    """
+    page: list[PhotoRecord] = []
+    while len(page) < size and pos < len(results):
+        chunk = results[pos : pos + size - len(page)]
+        pos += len(chunk)
+        found = records_by_id([pid for pid, _ in chunk])
+        page.extend(replace(found[pid], score=score) for pid, score in chunk if pid in found)
+    return page, pos
+
+
+def sort_by_date(results: Sequence[tuple[int, float]]) -> list[tuple[int, float]]:
+    """Search results newest first (undated last), ties by id."""
+    ids = [pid for pid, _ in results]
+    taken: dict[int, str] = {}
+    for i in range(0, len(ids), _IN_CHUNK):
+        q = Photo.select(Photo.id, Photo.taken_local).where(Photo.id.in_(ids[i : i + _IN_CHUNK]))
+        taken.update({pid: t or "" for pid, t in q.tuples()})
+    return sorted(results, key=lambda r: (taken.get(r[0], ""), r[0]), reverse=True)
+
+
+def existing_ids(ids: Sequence[int]) -> set[int]:
+    alive: set[int] = set()
+    for i in range(0, len(ids), _IN_CHUNK):
+        q = Photo.select(Photo.id).where(Photo.id.in_(list(ids[i : i + _IN_CHUNK])))
+        alive.update(pid for (pid,) in q.tuples())
+    return alive
+
+
 class PhotoModel(QAbstractListModel):
     """The grid's rows: a browsed view (filter, by date) or search results (ids with scores)."""
 
     loading_changed = Signal()  # rows, title or mode changed (the header label listens)
 
-    def __init__(self, library: Library, parent: QObject | None = None, page_size: int = PAGE_SIZE) -> None:
+    def __init__(
+        self,
+        library: Library,
+        parent: QObject | None = None,
+        page_size: int = PAGE_SIZE,
+        executor: Executor | None = None,
+    ) -> None:
         super().__init__(parent)
         self.library = library
         self.page_size = page_size
+        self.executor = executor
+        self._generation = 0  # bumped by every request for new content
+        self._reset_pending = False  # new content is being read: no pages of the old one
+        self._fetching = False
         self.filter = PhotoFilter()
         self.title = "All photos"
         self.newest_first = True
@@ -238,20 +303,65 @@ class PhotoModel(QAbstractListModel):
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
 
     def canFetchMore(self, parent: ModelIndex = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and not self._exhausted
+        return not parent.isValid() and not self._exhausted and not self._reset_pending
 
     def fetchMore(self, parent: ModelIndex = QModelIndex()) -> None:  # noqa: B008
-        if parent.isValid() or self._exhausted:
+        """Read the next page (off the GUI thread with an executor); rows are appended when it lands."""
+        if parent.isValid() or self._exhausted or self._reset_pending or self._fetching:
             return
-        page = self._next_page()
-        if not page:
+        self._fetching = True
+        load = self._page_loader()
+
+        def apply(result: tuple[list[PhotoRecord], int]) -> None:
+            self._fetching = False
+            page, pos = result
+            if self._results is not None:
+                self._result_pos = pos
+                self._exhausted = pos >= len(self._results)
+            if not page:
+                self._exhausted = True
+                return
+            if self._results is None and len(page) < self.page_size:
+                self._exhausted = True
+            first = len(self._records)
+            self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
+            self._append(page)
+            self.endInsertRows()
+            self.loading_changed.emit()
+
+        self._run(load, apply, new_content=False)
+
+    def fetch_all(self, on_done: Callable[[], None] | None = None) -> None:
+        """Load every remaining row of the view (Ctrl+A selects the whole view), then ``on_done``."""
+        if self._exhausted or self._reset_pending:
+            if on_done is not None and not self._reset_pending:
+                on_done()
+            return
+        self._fetching = True
+        results, pos, newest_first, f = self._results, self._result_pos, self.newest_first, self.filter
+        after = self._last_key()
+
+        def load() -> tuple[list[PhotoRecord], int]:
+            if results is not None:
+                return result_page(results, pos, len(results))
+            return keyset_page(f, 10_000_000, newest_first, after), 0
+
+        def apply(result: tuple[list[PhotoRecord], int]) -> None:
+            self._fetching = False
+            page, _pos = result
+            if results is not None:
+                self._result_pos = len(results)
             self._exhausted = True
-            return
-        first = len(self._records)
-        self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
-        self._append(page)
-        self.endInsertRows()
-        self.loading_changed.emit()
+            if page:
+                first = len(self._records)
+                self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
+                self._append(page)
+                self.endInsertRows()
+                self.loading_changed.emit()
+            if on_done is not None:
+                on_done()
+
+        self._run(load, apply, new_content=False)
 
     # drag out: the files themselves, so other apps receive real files
     def mimeTypes(self) -> list[str]:
@@ -274,42 +384,69 @@ class PhotoModel(QAbstractListModel):
         return self._results is not None
 
     def browse(
-        self, f: PhotoFilter | None = None, title: str = "All photos", newest_first: bool = True
+        self,
+        f: PhotoFilter | None = None,
+        title: str = "All photos",
+        newest_first: bool = True,
+        on_done: Callable[[], None] | None = None,
     ) -> None:
-        """Show the catalog through ``f``, newest first, the first page loaded now."""
-        self.beginResetModel()
-        self.filter = f or PhotoFilter()
-        self.title = title
-        self.newest_first = newest_first
-        self.sort = SORT_DATE
-        self._results = None
-        self._clear()
-        page = self._next_page()
-        self._append(page)
-        self._exhausted = len(page) < self.page_size
-        self.endResetModel()
-        self.loading_changed.emit()
+        """Show the catalog through ``f``, newest first, from its first page (read off the GUI thread)."""
+        f = f or PhotoFilter()
+        size = self.page_size
+
+        def load() -> list[PhotoRecord]:
+            return keyset_page(f, size, newest_first)
+
+        def apply(page: list[PhotoRecord]) -> None:
+            self.beginResetModel()
+            self.filter = f
+            self.title = title
+            self.newest_first = newest_first
+            self.sort = SORT_DATE
+            self._results = None
+            self._clear()
+            self._append(page)
+            self._exhausted = len(page) < size
+            self.endResetModel()
+            self.loading_changed.emit()
+            if on_done is not None:
+                on_done()
+
+        self._run(load, apply, new_content=True)
 
     def set_results(
-        self, results: Sequence[tuple[int, float]], title: str, sort: str = SORT_RELEVANCE
+        self,
+        results: Sequence[tuple[int, float]],
+        title: str,
+        sort: str = SORT_RELEVANCE,
+        on_done: Callable[[], None] | None = None,
     ) -> None:
         """Show search results ``[(photo id, score), ...]`` (best first) in relevance or date order."""
-        ordered = list(results)
-        if sort == SORT_DATE and ordered:
-            taken = self._taken_for([pid for pid, _ in ordered])
-            ordered.sort(key=lambda r: (taken.get(r[0], ""), r[0]), reverse=True)
-        self.beginResetModel()
-        self.filter = PhotoFilter()
-        self.title = title
-        self.sort = sort
-        self._results = ordered
-        self._result_pos = 0
-        self._clear()
-        page = self._next_page()
-        self._append(page)
-        self._exhausted = self._result_pos >= len(ordered)
-        self.endResetModel()
-        self.loading_changed.emit()
+        given = list(results)
+        size = self.page_size
+
+        def load() -> tuple[list[tuple[int, float]], list[PhotoRecord], int]:
+            ordered = sort_by_date(given) if sort == SORT_DATE and given else given
+            page, pos = result_page(ordered, 0, size)
+            return ordered, page, pos
+
+        def apply(result: tuple[list[tuple[int, float]], list[PhotoRecord], int]) -> None:
+            ordered, page, pos = result
+            self.beginResetModel()
+            self.filter = PhotoFilter()
+            self.title = title
+            self.sort = sort
+            self._results = ordered
+            self._result_pos = pos
+            self._clear()
+            self._append(page)
+            self._exhausted = pos >= len(ordered)
+            self.endResetModel()
+            self.loading_changed.emit()
+            if on_done is not None:
+                on_done()
+
+        self._run(load, apply, new_content=True)
 
     def set_grouping(self, mode: str) -> None:
         if mode == self.grouping:
@@ -319,32 +456,42 @@ class PhotoModel(QAbstractListModel):
         self._rebuild_sections()
         self.layoutChanged.emit()
 
-    def refresh(self, keep_rows: int | None = None) -> None:
+    def refresh(self, keep_rows: int | None = None, on_done: Callable[[], None] | None = None) -> None:
         """Reload after the catalog changed, keeping about as many rows as were loaded.
 
         Capped, so a refresh after scrolling deep into a huge library costs a
-        few pages rather than everything; the view restores selection and
-        scroll position by photo id afterwards.
+        few pages rather than everything. The rows are read off the GUI thread
+        and swapped in at once; ``on_done`` then restores selection and scroll
+        position by photo id.
         """
         want = max(self.page_size, min(keep_rows if keep_rows is not None else len(self._records), 5_000))
-        self.beginResetModel()
-        self._clear()
-        if self._results is not None:
-            self._result_pos = 0
-            alive = set()
-            ids = [pid for pid, _ in self._results]
-            for i in range(0, len(ids), _IN_CHUNK):
-                alive.update(self._existing(ids[i : i + _IN_CHUNK]))
-            self._results = [r for r in self._results if r[0] in alive]
-            while len(self._records) < want and self._result_pos < len(self._results):
-                self._append(self._next_page())
-            self._exhausted = self._result_pos >= len(self._results)
-        else:
-            rows = self._query(want, None)
-            self._append(rows)
-            self._exhausted = len(rows) < want
-        self.endResetModel()
-        self.loading_changed.emit()
+        results, f, newest_first = self._results, self.filter, self.newest_first
+
+        def load() -> tuple[list[tuple[int, float]] | None, list[PhotoRecord], int]:
+            if results is None:
+                return None, keyset_page(f, want, newest_first), 0
+            alive = existing_ids([pid for pid, _ in results])
+            kept = [r for r in results if r[0] in alive]
+            page, pos = result_page(kept, 0, want)
+            return kept, page, pos
+
+        def apply(result: tuple[list[tuple[int, float]] | None, list[PhotoRecord], int]) -> None:
+            kept, page, pos = result
+            self.beginResetModel()
+            self._clear()
+            self._append(page)
+            if kept is not None:
+                self._results = kept
+                self._result_pos = pos
+                self._exhausted = pos >= len(kept)
+            else:
+                self._exhausted = len(page) < want
+            self.endResetModel()
+            self.loading_changed.emit()
+            if on_done is not None:
+                on_done()
+
+        self._run(load, apply, new_content=True)
 
     def reload_user_data(self, photo_ids: Sequence[int]) -> None:
         """Re-read rating and colour label of loaded rows (after an edit) without a reset."""
@@ -426,38 +573,52 @@ class PhotoModel(QAbstractListModel):
         if self.grouping != GROUP_NONE:
             self._add_sections(0)
 
-    def _query(self, limit: int, after: tuple[str, int] | None) -> list[PhotoRecord]:
-        return keyset_page(self.filter, limit, self.newest_first, after)
+    def _last_key(self) -> tuple[str, int] | None:
+        if not self._records:
+            return None
+        last = self._records[-1]
+        return (last.taken_local, last.id)
 
-    def _next_page(self) -> list[PhotoRecord]:
-        if self._results is None:
-            after = None
-            if self._records:
-                last = self._records[-1]
-                after = (last.taken_local, last.id)
-            return self._query(self.page_size, after)
-        page: list[PhotoRecord] = []
-        # skip ids deleted since the search ran; keep going until a page is full
-        while len(page) < self.page_size and self._result_pos < len(self._results):
-            chunk = self._results[self._result_pos : self._result_pos + self.page_size - len(page)]
-            self._result_pos += len(chunk)
-            ids = [pid for pid, _ in chunk]
-            f = replace(self.filter, photo_ids=ids, statuses=())
-            found = {p.id: p for p in self.library.query(f)}
-            page.extend(PhotoRecord.from_photo(found[pid], score) for pid, score in chunk if pid in found)
-        return page
+    def _page_loader(self) -> Callable[[], tuple[list[PhotoRecord], int]]:
+        """A function (safe on any thread) reading the page after what is loaded now."""
+        size, results, pos = self.page_size, self._results, self._result_pos
+        if results is not None:
+            return lambda: result_page(results, pos, size)
+        f, newest_first, after = self.filter, self.newest_first, self._last_key()
+        return lambda: (keyset_page(f, size, newest_first, after), 0)
 
-    @staticmethod
-    def _taken_for(ids: list[int]) -> dict[int, str]:
-        out: dict[int, str] = {}
-        for i in range(0, len(ids), _IN_CHUNK):
-            q = Photo.select(Photo.id, Photo.taken_local).where(Photo.id.in_(ids[i : i + _IN_CHUNK]))
-            out.update({pid: t or "" for pid, t in q.tuples()})
-        return out
+    def _run(self, load: Callable[[], Any], apply: Callable[[Any], None], new_content: bool) -> None:
+        """``apply(load())``: the load on the executor's thread when there is one."""
+        if new_content:
+            self._generation += 1
+            self._reset_pending = True
+            self._fetching = False
+        generation = self._generation
 
-    @staticmethod
-    def _existing(ids: list[int]) -> set[int]:
-        return {pid for (pid,) in Photo.select(Photo.id).where(Photo.id.in_(ids)).tuples()}
+        def done(result: Any) -> None:
+            if generation != self._generation:
+                return  # newer content was asked for meanwhile; this answer is stale
+            if new_content:
+                self._reset_pending = False
+            apply(result)
+
+        def failed(message: str) -> None:
+            if generation != self._generation:
+                return
+            log.warning("could not read photos for the grid: %s", message)
+            self._reset_pending = False
+            self._fetching = False
+            self.loading_changed.emit()
+
+        if self.executor is None:
+            try:
+                result = load()
+            except Exception as exc:  # same outcome as a worker failing
+                failed(str(exc) or type(exc).__name__)
+                raise
+            done(result)
+        else:
+            self.executor(load, done, failed)
 
 
 class ErrorsModel(QAbstractTableModel):

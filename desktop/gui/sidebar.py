@@ -92,6 +92,34 @@ def gather(library: Library) -> SidebarData:
     return data
 
 
+_HEADING, _ENTRY, _HINT, _ACTION = "heading", "entry", "hint", "action"
+
+
+@dataclass
+class _Node:
+    """One row the tree should show."""
+
+    key: str
+    label: str
+    count: int | None = None
+    tooltip: str = ""
+    spec: ViewSpec | None = None
+    kind: str = _ENTRY
+    children: list[_Node] = field(default_factory=list)
+
+
+def _shape(node: _Node) -> tuple[Any, ...]:
+    """Which rows exist where: equal shapes differ only in labels and counts."""
+    return (node.key, node.kind, tuple(_shape(c) for c in node.children))
+
+
+def _collect_counts(node: _Node, out: dict[str, int | None]) -> None:
+    if node.kind == _ENTRY:
+        out[node.key] = node.count
+    for child in node.children:
+        _collect_counts(child, out)
+
+
 def _folder_totals(direct: dict[str, int]) -> dict[str, int]:
     """Photos at or below each folder, from photos directly in each folder."""
     totals: dict[str, int] = {}
@@ -137,12 +165,18 @@ class Sidebar(QWidget):
         layout.addWidget(self.tree)
         self._specs: dict[str, ViewSpec] = {}
         self._items: dict[str, QStandardItem] = {}
+        self._count_items: dict[str, QStandardItem] = {}
+        self._counts: dict[str, int | None] = {}
+        # collapsed entries whose children are not built yet (built when first expanded)
+        self._lazy: dict[str, _Node] = {}
+        self._shape: list[Any] = []
         self._current_key = ALL_KEY
         self._quiet = False
         self._expanded: set[str] = {"head:views", "head:folders", "head:tags", "head:albums"}
         self.data = SidebarData()
         self.populate(SidebarData())
         self.tree.selectionModel().currentChanged.connect(self._on_current)
+        self.tree.expanded.connect(self._on_expanded)
 
     # ------------------------------------------------------------------ API
     def current_spec(self) -> ViewSpec:
@@ -170,71 +204,35 @@ class Sidebar(QWidget):
         self._quiet = False
 
     def count_for(self, key: str) -> int | None:
-        item = self._items.get(key)
-        return None if item is None else item.data(CountRole)
+        return self._counts.get(key)
 
     def populate(self, data: SidebarData) -> None:
-        """Rebuild the tree from ``data``, keeping expansion and the current entry."""
+        """Show ``data``, keeping expansion and the current entry.
+
+        During a scan this runs every few seconds with new counts for the same
+        entries, so when the entries are unchanged only the changed labels and
+        counts are set; otherwise the tree is rebuilt, each section assembled
+        detached and inserted at once (one view update, not one per folder).
+        """
         self.data = data
+        plan = self._plan(data)
+        self._counts = {}
+        for node in plan:
+            _collect_counts(node, self._counts)
+        shape = [_shape(n) for n in plan]
+        if shape == self._shape:
+            for node in plan:
+                self._update(node)
+            return
+        self._shape = shape
         self._remember_expansion()
         self.model.removeRows(0, self.model.rowCount())
         self._specs.clear()
         self._items.clear()
-
-        views = self._heading("head:views", "Library")
-        for key, title, make in VIEWS:
-            self._entry(views, ViewSpec(key, title, make()), title, data.views.get(key))
-        self._entry(views, ViewSpec(ERRORS_KEY, "Could not read", errors=True), "Could not read", data.errors)
-
-        folders = self._heading("head:folders", "Folders")
-        for root_id, path, watched, direct in data.folders:
-            totals = _folder_totals(direct)
-            label = Path(path).name or path
-            root_item = self._entry(
-                folders,
-                ViewSpec(f"root:{root_id}", label, PhotoFilter(folder=Path(path)), root_id=root_id),
-                label if watched else f"{label} (not watched)",
-                totals.get("", 0),
-                tooltip=path,
-            )
-            nodes: dict[str, QStandardItem] = {"": root_item}
-            for rel in sorted(k for k in totals if k):
-                parent_rel = rel.rsplit("/", 1)[0] if "/" in rel else ""
-                parent = nodes.get(parent_rel, root_item)
-                name = rel.rsplit("/", 1)[-1]
-                full = os.path.join(path, rel)
-                nodes[rel] = self._entry(
-                    parent,
-                    ViewSpec(f"folder:{full}", name, PhotoFilter(folder=Path(full))),
-                    name,
-                    totals[rel],
-                    tooltip=full,
-                )
-        if not data.folders:
-            hint = QStandardItem("Add a folder…")
-            hint.setData("action:add-folder", KeyRole)
-            hint.setForeground(self.palette().placeholderText())
-            folders.appendRow([hint, QStandardItem("")])
-            self._items["action:add-folder"] = hint
-
-        tags = self._heading("head:tags", "Tags")
-        tag_nodes: dict[str, QStandardItem] = {}
-        for name, n in data.tags:
-            parent_name = name.rsplit("/", 1)[0] if "/" in name else ""
-            parent = tag_nodes.get(parent_name, tags)
-            leaf = name.rsplit("/", 1)[-1]
-            tag_nodes[name] = self._entry(
-                parent, ViewSpec(f"tag:{name}", name, PhotoFilter(tags=[name])), leaf, n
-            )
-
-        if not data.tags:
-            self._hint(tags, "No tags yet: select photos, right-click → Add tag…")
-        albums = self._heading("head:albums", "Albums")
-        for name, n in data.albums:
-            self._entry(albums, ViewSpec(f"album:{name}", name, PhotoFilter(album=name)), name, n)
-        if not data.albums:
-            self._hint(albums, "No albums yet: right-click photos → Add to album")
-
+        self._count_items.clear()
+        self._lazy.clear()
+        for node in plan:
+            self.model.appendRow(self._build(node))
         for key, item in self._items.items():
             if key in self._expanded or key.startswith("head:"):
                 self.tree.setExpanded(item.index(), key in self._expanded)
@@ -243,39 +241,142 @@ class Sidebar(QWidget):
             self.select_key(self._current_key, emit=False)
 
     # ------------------------------------------------------------ internals
-    def _heading(self, key: str, title: str) -> QStandardItem:
-        item = QStandardItem(title)
-        font = item.font()
-        font.setBold(True)
-        item.setFont(font)
-        item.setSelectable(False)
-        item.setData(key, KeyRole)
-        self.model.appendRow([item, QStandardItem("")])
-        self._items[key] = item
-        return item
+    def _plan(self, data: SidebarData) -> list[_Node]:
+        """What the tree should show, as plain data (cheap to compare with what it shows)."""
+        views = _Node("head:views", "Library", kind=_HEADING)
+        for key, title, make in VIEWS:
+            views.children.append(_Node(key, title, data.views.get(key), spec=ViewSpec(key, title, make())))
+        views.children.append(
+            _Node(
+                ERRORS_KEY,
+                "Could not read",
+                data.errors,
+                spec=ViewSpec(ERRORS_KEY, "Could not read", errors=True),
+            )
+        )
 
-    def _hint(self, parent: QStandardItem, text: str) -> None:
-        item = QStandardItem(text)
-        item.setSelectable(False)
-        item.setEnabled(False)
-        item.setToolTip(text)
-        parent.appendRow([item, QStandardItem("")])
+        folders = _Node("head:folders", "Folders", kind=_HEADING)
+        for root_id, path, watched, direct in data.folders:
+            totals = _folder_totals(direct)
+            label = Path(path).name or path
+            spec = ViewSpec(f"root:{root_id}", label, PhotoFilter(folder=Path(path)), root_id=root_id)
+            root_node = _Node(
+                spec.key, label if watched else f"{label} (not watched)", totals.get("", 0), path, spec
+            )
+            folders.children.append(root_node)
+            nodes: dict[str, _Node] = {"": root_node}
+            for rel in sorted(k for k in totals if k):
+                parent_rel = rel.rsplit("/", 1)[0] if "/" in rel else ""
+                name = rel.rsplit("/", 1)[-1]
+                full = os.path.join(path, rel)
+                node = _Node(
+                    f"folder:{full}",
+                    name,
+                    totals[rel],
+                    full,
+                    ViewSpec(f"folder:{full}", name, PhotoFilter(folder=Path(full))),
+                )
+                nodes.get(parent_rel, root_node).children.append(node)
+                nodes[rel] = node
+        if not data.folders:
+            folders.children.append(_Node("action:add-folder", "Add a folder…", kind=_ACTION))
 
-    def _entry(
-        self, parent: QStandardItem, spec: ViewSpec, label: str, count: int | None, tooltip: str | None = None
-    ) -> QStandardItem:
-        item = QStandardItem(label)
-        item.setData(spec.key, KeyRole)
-        item.setData(count, CountRole)
-        item.setToolTip(tooltip or spec.title)
-        count_item = QStandardItem("" if count is None else f"{count:,}")
-        count_item.setData(spec.key, KeyRole)
-        count_item.setForeground(self.palette().placeholderText())
-        count_item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        parent.appendRow([item, count_item])
-        self._specs[spec.key] = spec
-        self._items[spec.key] = item
-        return item
+        tags = _Node("head:tags", "Tags", kind=_HEADING)
+        tag_nodes: dict[str, _Node] = {}
+        for name, n in data.tags:
+            parent_name = name.rsplit("/", 1)[0] if "/" in name else ""
+            node = _Node(
+                f"tag:{name}",
+                name.rsplit("/", 1)[-1],
+                n,
+                name,
+                ViewSpec(f"tag:{name}", name, PhotoFilter(tags=[name])),
+            )
+            tag_nodes.get(parent_name, tags).children.append(node)
+            tag_nodes[name] = node
+        if not data.tags:
+            tags.children.append(
+                _Node("hint:tags", "No tags yet: select photos, right-click → Add tag…", kind=_HINT)
+            )
+
+        albums = _Node("head:albums", "Albums", kind=_HEADING)
+        for name, n in data.albums:
+            albums.children.append(
+                _Node(
+                    f"album:{name}", name, n, name, ViewSpec(f"album:{name}", name, PhotoFilter(album=name))
+                )
+            )
+        if not data.albums:
+            albums.children.append(
+                _Node("hint:albums", "No albums yet: right-click photos → Add to album", kind=_HINT)
+            )
+        return [views, folders, tags, albums]
+
+    def _build(self, node: _Node) -> list[QStandardItem]:
+        """The row for ``node`` with its whole subtree, built before it joins the model."""
+        item = QStandardItem(node.label)
+        item.setData(node.key, KeyRole)
+        count_item = QStandardItem("")
+        if node.kind == _HEADING:
+            font = item.font()
+            font.setBold(True)
+            item.setFont(font)
+            item.setSelectable(False)
+        elif node.kind == _HINT:
+            item.setSelectable(False)
+            item.setEnabled(False)
+            item.setToolTip(node.label)
+        elif node.kind == _ACTION:
+            item.setForeground(self.palette().placeholderText())
+        else:
+            item.setData(node.count, CountRole)
+            item.setToolTip(node.tooltip or (node.spec.title if node.spec else node.label))
+            count_item.setText("" if node.count is None else f"{node.count:,}")
+            count_item.setData(node.key, KeyRole)
+            count_item.setForeground(self.palette().placeholderText())
+            count_item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            if node.spec is not None:
+                self._specs[node.key] = node.spec
+        if node.kind != _HINT:
+            self._items[node.key] = item
+            self._count_items[node.key] = count_item
+        if node.children and node.kind != _HEADING and node.key not in self._expanded:
+            # a library's folder tree can have thousands of entries: build them when first opened
+            self._lazy[node.key] = node
+            item.appendRow([QStandardItem(""), QStandardItem("")])  # shows the expand arrow
+        else:
+            for child in node.children:
+                item.appendRow(self._build(child))
+        return [item, count_item]
+
+    def _on_expanded(self, index: QModelIndex) -> None:
+        key = self._key_at(index)
+        node = self._lazy.pop(key, None) if key is not None else None
+        if node is None or key is None:
+            return
+        self._expanded.add(key)
+        item = self._items[key]
+        item.removeRows(0, item.rowCount())
+        for child in node.children:
+            item.appendRow(self._build(child))
+        self.tree.resizeColumnToContents(1)
+
+    def _update(self, node: _Node) -> None:
+        """Set the label and count of an entry that is already shown (same place in the tree)."""
+        if node.kind == _ENTRY:
+            item = self._items[node.key]
+            if item.text() != node.label:
+                item.setText(node.label)
+            if item.data(CountRole) != node.count:
+                item.setData(node.count, CountRole)
+                self._count_items[node.key].setText("" if node.count is None else f"{node.count:,}")
+            if node.spec is not None:
+                self._specs[node.key] = node.spec
+        if node.key in self._lazy:
+            self._lazy[node.key] = node  # built with these counts when it is opened
+            return
+        for child in node.children:
+            self._update(child)
 
     def _remember_expansion(self) -> None:
         for key, item in self._items.items():

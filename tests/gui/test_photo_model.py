@@ -193,3 +193,111 @@ def test_keyset_pages_match_library_query_with_undated_photos(lib: Library) -> N
                 got += [r.id for r in page]
                 after = (page[-1].taken_local, page[-1].id)
             assert got == expected, (newest, size)
+
+
+class DeferredReads:
+    """An executor that holds each read until the test lets it land, in any order (like a pool)."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[Any, Any, Any]] = []
+
+    def __call__(self, load: Any, done: Any, failed: Any) -> None:
+        self.pending.append((load, done, failed))
+
+    def land(self, i: int = 0) -> None:
+        load, done, failed = self.pending.pop(i)
+        try:
+            result = load()
+        except Exception as exc:
+            failed(str(exc))
+        else:
+            done(result)
+
+
+def test_reads_run_on_the_executor_and_stale_answers_are_dropped(lib: Library, qtmodeltester: Any) -> None:
+    reads = DeferredReads()
+    model = PhotoModel(lib, page_size=2, executor=reads)
+    model.browse(PhotoFilter(camera="nikon"), "Nikon")
+    assert model.rowCount() == 0 and len(reads.pending) == 1  # nothing read on the calling thread
+    model.browse(title="All photos")  # the person clicked elsewhere before the first answer came
+    reads.land(1)  # the newer view lands first...
+    reads.land(0)  # ...and the older answer, arriving late, must not replace it
+    assert model.title == "All photos" and model.rowCount() == 2
+    assert model.ids() == [p.id for p in lib.query()][:2]
+
+    assert model.canFetchMore()
+    model.fetchMore()
+    model.fetchMore()  # already reading: no second read of the same page
+    assert len(reads.pending) == 1
+    reads.land()
+    assert model.rowCount() == 4
+
+    model.fetchMore()
+    model.browse(PhotoFilter(camera="nikon"), "Nikon")
+    assert not model.canFetchMore()  # no pages of the old view while the new one is read
+    reads.land(0)  # the old view's page: dropped
+    assert model.rowCount() == 4 and model.title == "All photos"
+    reads.land(0)
+    assert model.title == "Nikon" and model.rowCount() == 2
+    while model.canFetchMore():
+        model.fetchMore()
+        reads.land()
+    assert model.rowCount() == 3
+    qtmodeltester.check(model)
+
+
+def test_refresh_and_select_all_read_off_the_gui_thread(lib: Library) -> None:
+    reads = DeferredReads()
+    model = PhotoModel(lib, page_size=2, executor=reads)
+    ids = [p.id for p in lib.query()]
+    model.set_results([(i, 1.0) for i in ids], "results")
+    reads.land()
+    assert model.rowCount() == 2 and model.total_count() == 5
+    lib.remove_photos([ids[1]])
+    restored: list[int] = []
+    model.refresh(on_done=lambda: restored.append(model.rowCount()))
+    assert model.rowCount() == 2 and not restored  # the old rows stay until the new ones are read
+    reads.land()
+    assert restored == [2] and model.ids() == [ids[0], ids[2]]
+    done: list[bool] = []
+    model.fetch_all(on_done=lambda: done.append(True))
+    reads.land()
+    assert done and model.ids() == [ids[0], ids[2], ids[3], ids[4]] and not model.canFetchMore()
+
+
+def test_a_failed_read_leaves_the_grid_usable(lib: Library, monkeypatch: pytest.MonkeyPatch) -> None:
+    reads = DeferredReads()
+    model = PhotoModel(lib, page_size=2, executor=reads)
+    model.browse()
+    reads.land()
+    import desktop.gui.photo_model as pm
+
+    def boom(*_a: Any, **_k: Any) -> Any:
+        raise pw.OperationalError("database is locked")
+
+    monkeypatch.setattr(pm, "keyset_page", boom)
+    model.fetchMore()
+    reads.land()
+    assert model.rowCount() == 2 and model.canFetchMore()  # the next scroll tries again
+    monkeypatch.undo()
+    model.fetchMore()
+    reads.land()
+    assert model.rowCount() == 4
+
+
+def test_square_cells_arrive_cropped_to_the_exact_size(lib: Library, qtbot: Any) -> None:
+    from desktop.gui.thumbnail_loader import SQUARE
+
+    loader = ThumbnailLoader(lib.thumbnails)
+    model = PhotoModel(lib)
+    model.browse()
+    r = model.record(0)  # a 96x64 photo: its middle square is cropped
+    assert loader.image(r.content_hash, r.path, 150, SQUARE) is None
+    qtbot.waitUntil(lambda: loader.image(r.content_hash, r.path, 150, SQUARE) is not None, timeout=5000)
+    img = loader.image(r.content_hash, r.path, 150, SQUARE)
+    assert (img.width(), img.height()) == (150, 150)  # painted with one unscaled blit
+    assert img.pixelColor(0, 0).alpha() < 32 and img.pixelColor(75, 75).alpha() == 255  # rounded corner
+    # another zoom: the 150 px image stands in (scaled by the painter) until the 200 px one is ready
+    assert loader.image(r.content_hash, r.path, 200, SQUARE) is img
+    qtbot.waitUntil(lambda: loader.image(r.content_hash, r.path, 200, SQUARE).width() == 200, timeout=5000)
+    loader.shutdown()
