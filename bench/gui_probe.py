@@ -33,6 +33,7 @@ from desktop.gui.application import build_main_window, check_pyside_refcounts, p
 
 STALL_MS = 50.0
 SAMPLE_LATE_MS = 40.0
+LONG_LATE_MS = 150.0  # stalls this long also record what every other thread was doing
 
 
 def rss_mb(field: str = "VmRSS") -> float:
@@ -43,6 +44,34 @@ def rss_mb(field: str = "VmRSS") -> float:
     except OSError:
         pass
     return -1.0
+
+
+class GcMeter:
+    """Records every garbage collection (start, generation, ms): a full collection of a big heap can stall the GUI."""
+
+    def __init__(self) -> None:
+        import gc
+
+        self.events: list[tuple[float, int, float]] = []
+        self._t = 0.0
+        gc.callbacks.append(self._cb)
+
+    def _cb(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._t = time.perf_counter()
+        else:
+            self.events.append(
+                (self._t, int(info.get("generation", -1)), (time.perf_counter() - self._t) * 1000)
+            )
+
+    def stats(self, t0: float, t1: float) -> dict[str, Any]:
+        ev = [(g, ms) for t, g, ms in self.events if t0 <= t < t1]
+        out: dict[str, Any] = {}
+        for gen in (0, 1, 2):
+            times = [ms for g, ms in ev if g == gen]
+            if times:
+                out[f"gen{gen}"] = {"count": len(times), "max_ms": round(max(times), 1)}
+        return out
 
 
 class StallMeter:
@@ -59,8 +88,9 @@ class StallMeter:
         self.gui_ident = threading.get_ident()
         self.samples: list[tuple[float, float, list[str]]] = []  # (stall start, late by ms, stack)
         self._sampled_at = 0.0
+        self._sampled_late = 0.0
         self._long_sampled_at = 0.0
-        # stalls over a second: what every other thread was doing (who held the GIL)
+        # long stalls: what every other thread was doing (who held the GIL)
         self.long_samples: list[tuple[float, dict[str, list[str]]]] = []
         self._stop = threading.Event()
         self._watch = threading.Thread(target=self._watchdog, name="stall-watchdog", daemon=True)
@@ -89,7 +119,7 @@ class StallMeter:
                 continue
             last = self.last
             late = (time.perf_counter() - last) * 1000
-            if late >= 1000 and self._long_sampled_at != last:
+            if late >= LONG_LATE_MS and self._long_sampled_at != last:
                 self._long_sampled_at = last
                 names = {t.ident: t.name for t in threading.enumerate()}
                 others = {
@@ -101,7 +131,8 @@ class StallMeter:
                     if ident not in (self.gui_ident, threading.get_ident())
                 }
                 self.long_samples.append((last, others))
-            if late >= SAMPLE_LATE_MS and self._sampled_at != last:
+            # a stall is sampled when 40 ms late and then every ~20 ms until it ends
+            if late >= SAMPLE_LATE_MS and (self._sampled_at != last or late - self._sampled_late >= 20):
                 frame = sys._current_frames().get(self.gui_ident)
                 if frame is None:
                     continue
@@ -110,6 +141,7 @@ class StallMeter:
                     for fs in traceback.extract_stack(frame)[-40:]
                 ]
                 self._sampled_at = last
+                self._sampled_late = late
                 self.samples.append((last, late, stack))
 
     def stats(self, t0: float, t1: float) -> dict[str, Any]:
@@ -118,8 +150,9 @@ class StallMeter:
             return {"ticks": 0}
         worst = sorted(((g * 1000, t) for t, g in self.ticks if t0 < t <= t1), reverse=True)[:5]
         where = Counter()
-        stalls = []
-        for start, _late, stack in self.samples:
+        stalls: list[dict[str, Any]] = []
+        by_start: dict[float, dict[str, Any]] = {}
+        for start, late, stack in self.samples:
             if not t0 <= start < t1:
                 continue
             gap = next((g * 1000 for t, g in self.ticks if t > start), None)
@@ -134,10 +167,20 @@ class StallMeter:
             )
             if ours and ours[-1].startswith("peewee.py"):
                 key += " <- (SQLite query)"
+            if start in by_start:  # a later sample of the same stall: where it went on
+                by_start[start]["then"].append(
+                    f"+{late:.0f} ms: {' <- '.join(reversed(app[-2:])) or '(no Python frame)'}"
+                )
+                continue
             where[key] += 1
-            stalls.append(
-                {"at_s": round(start - t0, 2), "gap_ms": round(gap, 1), "stack": app[-8:] + ours[-1:]}
-            )
+            entry = {
+                "at_s": round(start - t0, 2),
+                "gap_ms": round(gap, 1),
+                "stack": app[-8:] + ours[-1:],
+                "then": [],
+            }
+            by_start[start] = entry
+            stalls.append(entry)
         long_stalls = [
             {"at_s": round(start - t0, 2), "other_threads": others}
             for start, others in self.long_samples
@@ -218,6 +261,7 @@ def main() -> int:
 
     lib = Library()
     meter = StallMeter()
+    gcm = GcMeter()
     marks: dict[str, float] = {}
     info: dict[str, Any] = {}
     memory: dict[str, float] = {}
@@ -342,6 +386,14 @@ def main() -> int:
         "scroll_during_embedding": meter.stats(marks["embed"], marks["embed_end"]),
         "search_typing": meter.stats(marks["search"], marks["search_end"]),
     }
+    for name, (a_, b_) in {
+        "startup_background": ("startup", "startup_end"),
+        "scroll": ("scroll", "scroll_end"),
+        "scroll_during_scan": ("scan", "scan_end"),
+        "scroll_during_embedding": ("embed", "embed_end"),
+        "search_typing": ("search", "search_end"),
+    }.items():
+        phases[name]["garbage_collections"] = gcm.stats(marks[a_], marks[b_])
     # VmHWM, not ru_maxrss: on Linux a child's ru_maxrss starts from its parent's high-water mark at fork
     memory["peak_rss"] = rss_mb("VmHWM")
     meter.close()

@@ -10,6 +10,9 @@ forwards it to the GUI thread through its job runner).
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -116,3 +119,19 @@ class JobControl:
         self.last = Progress(self.name, done, total, rate, eta, message)
         if self._on_progress is not None:
             self._on_progress(self.last)
+
+
+BACKGROUND_NICE = 10
+
+
+def lower_thread_priority(nice: int = BACKGROUND_NICE) -> None:
+    """Run the calling thread (only it) at background priority, so it yields the CPU to the GUI thread.
+
+    Linux gives each thread its own nice value, and threads this one starts
+    (torch's compute threads among them) inherit it. Elsewhere it does
+    nothing: on macOS the same call would slow the whole process.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)

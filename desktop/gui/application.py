@@ -16,11 +16,13 @@ prints the time from process start to the first painted grid and exits, for
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,6 +144,8 @@ class AppContext(QObject):
     # ---------------------------------------------------------------- start
     def start(self) -> None:
         """Start background services (after the window is shown, so start-up paints first)."""
+        # what exists now (Qt bindings, the catalog layer) lives until exit: keep it out of collections
+        gc.freeze()
         self.start_watcher()
         if self.search is None and self._smart_search:
             self.check_search()
@@ -174,9 +178,13 @@ class AppContext(QObject):
         """Find out off the GUI thread whether a model is there; load it and its index if so."""
         self.search_state = SearchState()
         self.search_state_changed.emit()
+        def _load(control: JobControl) -> tuple[Any, SearchState]:
+            with long_lived_allocations():
+                return _load_search(self.library, control)
+
         self.runner.submit(
             "Smart search model",
-            lambda control: _load_search(self.library, control),
+            _load,
             on_result=self._on_search_loaded,
             on_error=lambda msg: self._set_search_unavailable(f"Smart search needs a model: {msg}"),
             track=False,
@@ -233,6 +241,23 @@ class AppContext(QObject):
             except Exception:
                 log.exception("saving the search index failed")
         self.settings.sync()
+
+
+@contextlib.contextmanager
+def long_lived_allocations() -> Iterator[None]:
+    """Collector off while loading what lives until exit (torch, the model, the index), then frozen.
+
+    Importing torch and loading a model makes a few million objects; with the
+    collector on, each full collection walked all of them on whichever thread
+    was allocating (the GUI thread, often) and froze the window for
+    200-300 ms. Frozen objects are never walked again.
+    """
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 def _load_search(library: Library, control: JobControl) -> tuple[Any, SearchState]:

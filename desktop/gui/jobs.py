@@ -17,7 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from desktop.core.jobs import Cancelled, JobControl, Progress
+from desktop.core.jobs import Cancelled, JobControl, Progress, lower_thread_priority
 
 log = logging.getLogger(__name__)
 
@@ -84,14 +84,20 @@ class _Bridge(QObject):
 
 
 class _Runnable(QRunnable):
-    def __init__(self, fn: Callable[[JobControl], Any], job: Job, bridge: _Bridge) -> None:
+    def __init__(
+        self, fn: Callable[[JobControl], Any], job: Job, bridge: _Bridge, background: bool = False
+    ) -> None:
         super().__init__()
         self.fn = fn
         self.job = job
         self.bridge = bridge
+        self.background = background
         self.setAutoDelete(True)
 
     def run(self) -> None:
+        if self.background:
+            # scans, imports and embedding must not take CPU from painting and scrolling
+            lower_thread_priority()
         self.bridge.started.emit()
         try:
             self.job.control.checkpoint()
@@ -186,12 +192,12 @@ class JobRunner(QObject):
         if track:
             self.jobs.append(job)
             self.job_added.emit(job)
-        runnable = _Runnable(fn, job, bridge)
+        quick = (not track) if interactive is None else interactive
+        runnable = _Runnable(fn, job, bridge, background=not quick and not self.synchronous)
         if self.synchronous:
             runnable.setAutoDelete(False)
             runnable.run()
         else:
-            quick = (not track) if interactive is None else interactive
             (self.quick_pool if quick else self.pool).start(runnable)
         return job
 
