@@ -178,6 +178,7 @@ class AppContext(QObject):
         """Find out off the GUI thread whether a model is there; load it and its index if so."""
         self.search_state = SearchState()
         self.search_state_changed.emit()
+
         def _load(control: JobControl) -> tuple[Any, SearchState]:
             with long_lived_allocations():
                 return _load_search(self.library, control)

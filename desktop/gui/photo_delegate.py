@@ -147,6 +147,12 @@ class PhotoDelegate(QStyledItemDelegate):
                 painter.drawImage(inner.topLeft(), img)
             else:
                 painter.drawImage(QRect(inner.x(), inner.y(), box, box), img)
+        elif not self.fill_cells and dpr == 1.0 and max(img.width(), img.height()) == want:
+            # the whole photo, already scaled to fit: centre it unscaled
+            x = inner.x() + (inner.width() - img.width()) // 2
+            y = inner.y() + (inner.height() - img.height()) // 2
+            painter.drawImage(x, y, img)
+            inner = QRect(x, y, img.width(), img.height())
         else:
             # another size of this photo while the exact one loads (zoom changed): scale it for now
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)

@@ -181,9 +181,7 @@ def records_by_id(ids: Sequence[int]) -> dict[int, PhotoRecord]:
     return out
 
 
-def result_page(
-    results: Sequence[tuple[int, float]], pos: int, size: int
-) -> tuple[list[PhotoRecord], int]:
+def result_page(results: Sequence[tuple[int, float]], pos: int, size: int) -> tuple[list[PhotoRecord], int]:
     """Up to ``size`` records of ``results`` from ``pos`` on, and the position after them.
 
     Ids deleted since the search ran are skipped; it keeps reading until the page is full.
