@@ -6,17 +6,18 @@ paints a placeholder) and queues a load. Only painted cells ask, so only what
 is visible is loaded; when the view scrolls it calls ``drop_pending()`` so
 cells that flew past are never decoded, and the queue is served newest first
 so what the person looks at now comes before what they looked at a moment
-ago. Workers read the scanner's JPEG from the on-disk cache with Pillow's
-draft mode (libjpeg DCT scaling), remaking it from the original only when the
-cache lost it. ``QImage`` (not ``QPixmap``) is handed over because only QImage
-may be created outside the GUI thread.
+ago. Workers read the scanner's JPEG from the on-disk cache with
+``QImageReader`` scaled decoding (libjpeg DCT scaling), remaking it from the
+original only when the cache lost it. ``QImage`` (not ``QPixmap``) is used
+because only QImage may be created outside the GUI thread.
 
-The worker also does what painting would otherwise do every frame: it scales
-to the cell's exact pixel size and, for square cells, crops the middle square
-and rounds its corners, so a cell paints with one unscaled blit. Scaled
-drawing through a clip path cost the GUI thread ~0.5 ms a cell, and under a
-busy scan that turned into frames of 60-100 ms. The pixel work is Pillow's
-because Pillow releases the GIL while it works; Qt's image calls hold it.
+For the grid's square cells the worker also does what painting would
+otherwise do every frame: crop the middle square, scale it to the cell's exact
+pixel size and round its corners, so a cell paints with one unscaled blit.
+Scaled drawing through a clip path cost the GUI thread ~0.5 ms a cell, and
+under a busy scan that turned into frames of 60-100 ms. (Pillow was tried for
+this work and measured worse for the GUI thread: 0.72 ms a cell against Qt's
+0.47, and more of it holding the GIL.)
 """
 
 from __future__ import annotations
@@ -26,9 +27,8 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from PIL import Image, ImageDraw
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QObject, QRect, QRectF, QRunnable, QSize, Qt, QThreadPool, Signal
+from PySide6.QtGui import QImage, QImageReader, QPainter, QPainterPath
 
 from desktop.core.thumbnails import ThumbnailCache, ensure_thumbnail
 
@@ -41,81 +41,63 @@ CORNER_RADIUS = 3.0  # of a SQUARE cell image, in logical pixels
 Key = tuple[str, int, str]
 
 
-def _open_cached(cache: ThumbnailCache, content_hash: str, source: str, size: int) -> Image.Image:
-    """The cached thumbnail as RGB, decoded at the smallest DCT scale that still covers ``size``."""
+def load_thumbnail(cache: ThumbnailCache, content_hash: str, source: str, size: int) -> QImage:
+    """Decode the cached thumbnail of ``content_hash`` to fit ``size``×``size`` (any thread)."""
     path = cache.path_for(content_hash)
     if not cache.has(content_hash):
         path = ensure_thumbnail(cache, content_hash, Path(source))
-    try:
-        with Image.open(path) as im:
-            # the scanner already applied the EXIF orientation to the cached thumbnail
-            im.draft("RGB", (size, size))
-            return im.convert("RGB")
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise OSError(f"cannot decode thumbnail {path}: {exc}") from exc
+    reader = QImageReader(str(path))
+    # the scanner already applied the EXIF orientation to the cached thumbnail
+    reader.setAutoTransform(False)
+    native = reader.size()
+    if native.isValid() and (native.width() > size or native.height() > size):
+        reader.setScaledSize(native.scaled(QSize(size, size), Qt.AspectRatioMode.KeepAspectRatio))
+    img = reader.read()
+    if img.isNull():
+        raise OSError(f"cannot decode thumbnail {path}: {reader.errorString()}")
+    return img
 
 
-_masks: dict[tuple[int, float], Image.Image] = {}
-_masks_lock = threading.Lock()
-
-
-def _corner_mask(size: int, radius: float) -> Image.Image:
-    """An antialiased rounded-square alpha mask (drawn 4x larger, then reduced), made once per size."""
-    key = (size, radius)
-    with _masks_lock:
-        mask = _masks.get(key)
-    if mask is None:
-        big = Image.new("L", (size * 4, size * 4), 0)
-        ImageDraw.Draw(big).rounded_rectangle(
-            (0, 0, size * 4 - 1, size * 4 - 1), radius=max(0.0, radius * 4), fill=255
-        )
-        mask = big.resize((size, size), Image.Resampling.BOX)
-        with _masks_lock:
-            if len(_masks) > 8:
-                _masks.clear()
-            _masks[key] = mask
-    return mask
-
-
-def _to_qimage(im: Image.Image) -> QImage:
-    """An RGBA Pillow image as a premultiplied ``QImage`` (the raster engine's native format)."""
-    data = im.tobytes("raw", "BGRa")
-    img = QImage(data, im.width, im.height, im.width * 4, QImage.Format.Format_ARGB32_Premultiplied)
-    return img.copy()  # own the pixels: ``data`` is freed when this returns
-
-
-def load_thumbnail(cache: ThumbnailCache, content_hash: str, source: str, size: int) -> QImage:
-    """The cached thumbnail of ``content_hash`` scaled to fit ``size``×``size`` (any thread)."""
-    im = _open_cached(cache, content_hash, source, size)
-    if im.width > size or im.height > size:
-        im.thumbnail((size, size), Image.Resampling.BILINEAR, reducing_gap=None)
-    return _to_qimage(im.convert("RGBA"))
-
-
-def square_cell(im: Image.Image, size: int, radius: float) -> QImage:
-    """The middle square of ``im`` at exactly ``size``×``size`` with rounded corners (any thread)."""
-    w, h = im.size
-    side = min(w, h)
-    left, top = (w - side) // 2, (h - side) // 2
-    im = im.crop((left, top, left + side, top + side))
+def square_cell(img: QImage, size: int, radius: float) -> QImage:
+    """The middle square of ``img`` at exactly ``size``×``size`` with rounded corners (any thread)."""
+    side = min(img.width(), img.height())
+    src = img.copy(QRect((img.width() - side) // 2, (img.height() - side) // 2, side, side))
     if side != size:
-        im = im.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=None)
-    im.putalpha(_corner_mask(size, radius))
-    return _to_qimage(im)
+        src = src.scaled(
+            size, size, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
+        )
+    out = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
+    out.fill(Qt.GlobalColor.transparent)
+    p = QPainter(out)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    clip = QPainterPath()
+    clip.addRoundedRect(QRectF(0, 0, size, size), radius, radius)
+    p.setClipPath(clip)
+    p.drawImage(0, 0, src)
+    p.end()
+    return out
 
 
 def load_cell(
     cache: ThumbnailCache, content_hash: str, source: str, size: int, shape: str, radius: float
 ) -> QImage:
-    """The image a grid cell paints, ready to blit: ``FIT`` (whole photo) or ``SQUARE`` (cropped).
-
-    The pixel work is Pillow's, which lets go of the GIL while it decodes and
-    resizes; Qt's QImage and QPainter calls hold it throughout, and two
-    loader threads doing them starved the GUI thread while scrolling.
-    """
+    """The image a grid cell paints: ``FIT`` (whole photo, size rounded to a step) or ``SQUARE``."""
     if shape != SQUARE:
-        return load_thumbnail(cache, content_hash, source, size)
-    return square_cell(_open_cached(cache, content_hash, source, size), size, radius)
+        img = load_thumbnail(cache, content_hash, source, size)
+        return img.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+    path = cache.path_for(content_hash)
+    if not cache.has(content_hash):
+        path = ensure_thumbnail(cache, content_hash, Path(source))
+    reader = QImageReader(str(path))
+    reader.setAutoTransform(False)
+    native = reader.size()
+    if native.isValid() and min(native.width(), native.height()) > size:
+        # decode straight to the smallest size that still covers the square (libjpeg DCT scaling)
+        reader.setScaledSize(native.scaled(QSize(size, size), Qt.AspectRatioMode.KeepAspectRatioByExpanding))
+    img = reader.read()
+    if img.isNull():
+        raise OSError(f"cannot decode thumbnail {path}: {reader.errorString()}")
+    return square_cell(img, size, radius)
 
 
 class _Signals(QObject):
