@@ -318,7 +318,12 @@ def main() -> int:
     marks["scan"] = time.perf_counter()
     scroller2.start()
     w.add_folders([Path(a.scan_dir)])  # what dropping a folder on the window does
-    scan_job = next((j for j in reversed(ctx.runner.jobs) if j.name.startswith("Scanning")), None)
+
+    def _scan_job() -> Any:
+        return next((j for j in reversed(ctx.runner.jobs) if j.name.startswith("Scanning")), None)
+
+    wait_until(lambda: _scan_job() is not None, 10)  # the folder is added off the GUI thread first
+    scan_job = _scan_job()
     wait_until(lambda: scan_job is None or not scan_job.active, 300)
     marks["scan_end"] = time.perf_counter()
     info["scan"] = {

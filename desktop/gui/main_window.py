@@ -840,22 +840,37 @@ class MainWindow(QMainWindow):
             self.import_files([Path(f) for f in files])
 
     def add_folders(self, folders: Sequence[Path]) -> None:
-        roots = []
-        problems = []
-        for folder in folders:
-            try:
-                roots.append(self.library.add_root(folder, watched=True))
-            except LibraryError as exc:
-                problems.append(str(exc))
-        if problems:
-            self.notice.show_message(" ".join(problems))
-        if not roots:
-            return
-        self.ctx.restart_watcher()
-        self.sidebar.select_key(ALL_KEY, emit=False)
-        self.show_view(self.sidebar.current_spec())
-        self.refresh_sidebar()
-        self.scan_roots([r.id for r in roots])
+        """Folders dropped or chosen: add them as watched library folders (off the GUI thread), then scan."""
+        folders = list(folders)
+
+        def _add(_control: Any) -> tuple[list[Any], list[str]]:
+            roots, problems = [], []
+            for folder in folders:
+                try:
+                    roots.append(self.library.add_root(folder, watched=True))
+                except LibraryError as exc:
+                    problems.append(str(exc))
+            return roots, problems
+
+        def _added(result: tuple[list[Any], list[str]]) -> None:
+            roots, problems = result
+            if problems:
+                self.notice.show_message(" ".join(problems))
+            if not roots:
+                return
+            self.ctx.restart_watcher()
+            self.sidebar.select_key(ALL_KEY, emit=False)
+            self.show_view(self.sidebar.current_spec())
+            self.refresh_sidebar()
+            self.scan_roots([r.id for r in roots])
+
+        self.runner.submit(
+            "Adding folders",
+            _add,
+            on_result=_added,
+            on_error=lambda m: self.notice.show_message(f"Could not add the folder: {m}"),
+            track=False,
+        )
 
     def scan_roots(self, root_ids: Sequence[int] | None = None) -> Any:
         roots = [r for r in self.library.roots() if root_ids is None or r.id in root_ids]
@@ -888,7 +903,8 @@ class MainWindow(QMainWindow):
 
     def _refresh_during_scan(self) -> None:
         """Show a scan's first photos quickly, then refresh less often: each refresh re-reads
-        pages and counts on the GUI thread, which a long scan must not turn into a stutter."""
+        pages and counts (off the GUI thread) and resets the grid, which is work a long scan
+        need not repeat every second."""
         self.refresh_all()
         self._scan_refresh_timer.setInterval(6000)
 
