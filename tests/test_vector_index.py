@@ -124,3 +124,17 @@ def test_reload_reads_saved_vectors_without_hnswlib_get_items(tmp_path: Path, mo
     again = VectorIndex.load(tmp_path, "m", 16)
     assert len(again) == 300
     assert [h for h, _ in again.search(vecs[42], 5)] == [f"h{i}" for i in exact_top(vecs, vecs[42], 5)]
+    assert again._mat is not None and again._mat.shape[0] >= 1024 and not again._mat[300:].any()
+
+
+def test_a_truncated_vectors_file_falls_back_to_the_graph(tmp_path: Path) -> None:
+    vecs = clustered(200, 16)
+    idx = VectorIndex(tmp_path, "m", 16)
+    idx.add([f"h{i}" for i in range(200)], vecs)
+    idx.save()
+    data = (tmp_path / "vectors.npy").read_bytes()
+    (tmp_path / "vectors.npy").write_bytes(data[: len(data) // 2])  # a crash mid-write of an older version
+    again = VectorIndex.load(tmp_path, "m", 16)
+    assert len(again) == 200
+    v = again.vector("h7")
+    assert v is not None and np.allclose(v, vecs[7], atol=1e-5)
