@@ -425,6 +425,7 @@ def run(scroll_s: float = 5.0, embed_s: float = 20.0, start_runs: int = 3) -> di
         ("startup_background", "stall: idle, model+index loading"),
         ("scroll", "stall: scrolling"),
         ("scroll_during_scan", "stall: scroll + scan"),
+        ("scroll_while_embedder_starts", "stall: scroll + model process starting"),
         ("scroll_during_embedding", "stall: scroll + embedding"),
         ("search_typing", "stall: typing searches"),
     ):

@@ -223,6 +223,8 @@ def bench_index(n: int, work: Path) -> dict[str, Any]:
     graph = VectorIndex(work / f"ann-{n}", "bench", DIM, exact_max=0)
     for i in range(0, n - 1000, 50_000):
         graph.add(hashes[i : min(i + 50_000, n - 1000)], vecs[i : min(i + 50_000, n - 1000)])
+    graph.wait_for_graph()  # past exact_max the graph is built in the background
+    assert graph.uses_graph
     res["graph_build_s"] = round(time.perf_counter() - t, 1)
     t = time.perf_counter()
     graph.add(hashes[n - 1000 :], vecs[n - 1000 :])

@@ -34,6 +34,7 @@ from desktop.gui.application import build_main_window, check_pyside_refcounts, p
 STALL_MS = 50.0
 SAMPLE_LATE_MS = 40.0
 LONG_LATE_MS = 150.0  # stalls this long also record what every other thread was doing
+OTHER_THREADS = os.environ.get("SHOEBOX_PROBE_OTHER_THREADS") == "1"
 
 
 def rss_mb(field: str = "VmRSS") -> float:
@@ -83,6 +84,7 @@ class StallMeter:
         self.timer.setInterval(5)
         self.timer.timeout.connect(self._tick)
         self.ticks: list[tuple[float, float]] = []  # (time of tick, gap since previous) in seconds
+        self.sched: list[tuple[float, float]] = []  # the GUI thread's (CPU ms, run-queue ms) at each tick
         self.last = time.perf_counter()
         self.running = False
         self.gui_ident = threading.get_ident()
@@ -112,6 +114,7 @@ class StallMeter:
         now = time.perf_counter()
         self.ticks.append((now, now - self.last))
         self.last = now
+        self.sched.append(gui_schedstat())
 
     def _watchdog(self) -> None:
         while not self._stop.wait(0.01):
@@ -119,7 +122,9 @@ class StallMeter:
                 continue
             last = self.last
             late = (time.perf_counter() - last) * 1000
-            if late >= LONG_LATE_MS and self._long_sampled_at != last:
+            # other threads' stacks only when asked: on CPython 3.11, walking the frames of a thread
+            # that is inside a comprehension segfaulted the probe (twice in ~10 runs)
+            if OTHER_THREADS and late >= LONG_LATE_MS and self._long_sampled_at != last:
                 self._long_sampled_at = last
                 names = {t.ident: t.name for t in threading.enumerate()}
                 others = {
@@ -143,6 +148,27 @@ class StallMeter:
                 self._sampled_at = last
                 self._sampled_late = late
                 self.samples.append((last, late, stack))
+
+    def _split(self, t0: float, t1: float) -> list[dict[str, float]]:
+        """Where each stall's time went on the GUI thread: running (Python or Qt), waiting for a CPU,
+        or neither (asleep: waiting for the GIL or a lock)."""
+        out = []
+        for i in range(1, min(len(self.ticks), len(self.sched))):
+            t, gap = self.ticks[i]
+            if not t0 < t <= t1 or gap * 1000 <= STALL_MS:
+                continue
+            cpu = self.sched[i][0] - self.sched[i - 1][0]
+            queued = self.sched[i][1] - self.sched[i - 1][1]
+            out.append(
+                {
+                    "at_s": round(t - t0, 2),
+                    "gap_ms": round(gap * 1000, 1),
+                    "running_ms": round(cpu, 1),
+                    "waiting_for_cpu_ms": round(queued, 1),
+                    "asleep_ms": round(max(0.0, gap * 1000 - cpu - queued), 1),
+                }
+            )
+        return out[:12]
 
     def stats(self, t0: float, t1: float) -> dict[str, Any]:
         gaps = sorted(g * 1000 for t, g in self.ticks if t0 < t <= t1)
@@ -196,9 +222,65 @@ class StallMeter:
             "gaps_over_50ms": sum(1 for g in gaps if g > STALL_MS),
             "gaps_over_16ms": sum(1 for g in gaps if g > 16.7),
             "worst_gaps_ms": [{"at_s": round(t - t0, 2), "gap_ms": round(g, 1)} for g, t in worst],
+            "stall_time_split": self._split(t0, t1),
             "stall_sites": dict(where.most_common(8)),
             "stalls": stalls[:12],
         }
+
+
+class PaintMeter:
+    """Times every paint of the grid: wall, the GUI thread's CPU, and its wait for a CPU (Linux
+    schedstat). A slow paint with little CPU was waiting: for a core, or for the GIL."""
+
+    def __init__(self, grid: Any) -> None:
+        self.paints: list[tuple[float, float, float, float]] = []  # (start, wall ms, cpu ms, runqueue ms)
+        self._schedstat = Path(f"/proc/self/task/{threading.get_native_id()}/schedstat")
+        original = type(grid).paintEvent
+
+        def timed(event: Any) -> None:
+            t0, c0, q0 = time.perf_counter(), time.thread_time(), self._queued_ms()
+            original(grid, event)
+            wall = (time.perf_counter() - t0) * 1000
+            self.paints.append((t0, wall, (time.thread_time() - c0) * 1000, self._queued_ms() - q0))
+
+        grid.paintEvent = timed
+
+    def _queued_ms(self) -> float:
+        try:
+            return int(self._schedstat.read_text().split()[1]) / 1e6
+        except (OSError, IndexError, ValueError):
+            return 0.0
+
+    def stats(self, t0: float, t1: float) -> dict[str, Any]:
+        ps = [p for p in self.paints if t0 <= p[0] < t1]
+        if not ps:
+            return {"paints": 0}
+        walls = sorted(p[1] for p in ps)
+        return {
+            "paints": len(ps),
+            "wall_p50_ms": round(walls[len(walls) // 2], 2),
+            "wall_max_ms": round(walls[-1], 1),
+            "slow": [
+                {
+                    "at_s": round(t - t0, 2),
+                    "wall_ms": round(w, 1),
+                    "cpu_ms": round(c, 1),
+                    "runqueue_ms": round(q, 1),
+                }
+                for t, w, c, q in ps
+                if w > 30
+            ][:12],
+        }
+
+
+def gui_schedstat() -> tuple[float, float]:
+    """The calling thread's CPU time and run-queue wait so far, in ms (Linux; zeros elsewhere)."""
+    try:
+        with open(f"/proc/self/task/{threading.get_native_id()}/schedstat", encoding="ascii") as fh:
+            run, wait, _ = fh.read().split()
+        return int(run) / 1e6, int(wait) / 1e6
+    except (OSError, ValueError):
+        return 0.0, 0.0
 
 
 def spin(ms: int) -> None:
@@ -268,6 +350,7 @@ def main() -> int:
 
     t_build = time.perf_counter()
     ctx, w = build_main_window(lib, watch=False, smart_search=True)
+    paints = PaintMeter(w.grid)
     first: dict[str, float] = {}
     w.grid.first_paint.connect(lambda: first.setdefault("ms", process_age_ms()))
     w.show()
@@ -334,8 +417,17 @@ def main() -> int:
     # the window starts embedding when the scan is done (ctx.start_embedding)
     wait_until(lambda: ctx._embed_job is not None, 5)
     embed_job = ctx._embed_job
+
+    def _embedding() -> bool:
+        p = getattr(embed_job, "last_progress", None)
+        return p is not None and p.done > 0
+
+    # the model starts in its own process first (seconds); then photos are embedded
+    if embed_job is not None:
+        wait_until(lambda: _embedding() or not embed_job.active, 120)
+    marks["embed"] = time.perf_counter()
+    info["embedding_start_s"] = round(marks["embed"] - marks["scan_end"], 1)
     t_emb = time.perf_counter()
-    marks["embed"] = marks["scan_end"]
     if embed_job is not None:
         wait_until(lambda: not embed_job.active or time.perf_counter() - t_emb > a.embed_s, a.embed_s + 5)
     marks["embed_end"] = time.perf_counter()
@@ -388,6 +480,7 @@ def main() -> int:
         "startup_background": meter.stats(marks["startup"], marks["startup_end"]),
         "scroll": meter.stats(marks["scroll"], marks["scroll_end"]),
         "scroll_during_scan": meter.stats(marks["scan"], marks["scan_end"]),
+        "scroll_while_embedder_starts": meter.stats(marks["scan_end"], marks["embed"]),
         "scroll_during_embedding": meter.stats(marks["embed"], marks["embed_end"]),
         "search_typing": meter.stats(marks["search"], marks["search_end"]),
     }
@@ -395,10 +488,12 @@ def main() -> int:
         "startup_background": ("startup", "startup_end"),
         "scroll": ("scroll", "scroll_end"),
         "scroll_during_scan": ("scan", "scan_end"),
+        "scroll_while_embedder_starts": ("scan_end", "embed"),
         "scroll_during_embedding": ("embed", "embed_end"),
         "search_typing": ("search", "search_end"),
     }.items():
         phases[name]["garbage_collections"] = gcm.stats(marks[a_], marks[b_])
+        phases[name]["grid_paints"] = paints.stats(marks[a_], marks[b_])
     # VmHWM, not ru_maxrss: on Linux a child's ru_maxrss starts from its parent's high-water mark at fork
     memory["peak_rss"] = rss_mb("VmHWM")
     meter.close()

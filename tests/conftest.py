@@ -114,3 +114,26 @@ def small_library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         capture_output=True,
     )
     yield out
+
+
+# a CLIP small enough to load in a second, randomly initialised (no weights can be downloaded here)
+TINY_CLIP_CFG: dict[str, object] = {
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "patch_size": 8, "head_width": 16},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_clip_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real open_clip checkpoint file (safetensors) of a tiny random model, loaded by the real code."""
+    import open_clip
+    import torch
+
+    from desktop.core import clip_models as cm
+
+    torch.manual_seed(0)
+    model = open_clip.model.CLIP(**TINY_CLIP_CFG).eval()  # type: ignore[arg-type]
+    return cm.save_checkpoint(
+        model, tmp_path_factory.mktemp("tiny-clip") / "tiny.safetensors", "shoebox-tiny", TINY_CLIP_CFG
+    )

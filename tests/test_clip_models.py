@@ -49,6 +49,27 @@ def test_manifest_offers_default_stronger_and_lighter() -> None:
     assert man.get("vit-b-32") == default
 
 
+def test_manifest_weights_locations_match_open_clip() -> None:
+    """The app checks "is it downloaded?" from the manifest without importing open_clip (torch):
+    each entry's hf_hub must be where open_clip itself downloads that model from."""
+    import open_clip
+
+    for e in cm.load_manifest().models:
+        assert e.hf_hub, e.name
+        assert open_clip.get_pretrained_cfg(e.arch, e.pretrained).get("hf_hub") == e.hf_hub, e.name
+
+
+def test_download_check_of_a_manifest_model_does_not_import_open_clip(tmp_path: Path) -> None:
+    script = (
+        "import sys; from pathlib import Path; from desktop.core import clip_models as cm; "
+        "spec = cm.load_manifest().default_entry().spec(); "
+        f"print(cm.model_status(spec, Path({str(tmp_path)!r}))['downloaded'], "
+        "'open_clip' in sys.modules, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["False", "False", "False"], out.stderr
+
+
 def test_spec_from_options() -> None:
     spec = cm.spec_from_options("vit-b-32", None)
     assert spec is not None and spec.model_id == "ViT-B-32@laion2b_s34b_b79k"

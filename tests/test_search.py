@@ -204,7 +204,7 @@ def test_index_survives_restart_deletes_and_moves(lib: Library, catalog: dict[st
     spec = catalog["spec"]
     first = service(lib).search("snow on a red car", limit=10, everything=True)
     index_dir = next(lib.paths.index.iterdir())
-    assert (index_dir / "hnsw.bin").is_file() and (index_dir / "ids.npy").is_file()
+    assert (index_dir / "vectors.npy").is_file() and (index_dir / "ids.npy").is_file()  # exact mode
     forget_indexes()  # a restart: the index is read back from disk
     again = service(lib, spec).search("snow on a red car", limit=10, everything=True)
     assert [h.photo_id for h in again.hits] == [h.photo_id for h in first.hits]

@@ -39,7 +39,7 @@ def test_graph_recall_against_exact(tmp_path: Path) -> None:
     vecs = clustered(6000, 32, seed=1)
     idx = VectorIndex(tmp_path, "m", 32, exact_max=1000)  # force the graph
     idx.add([f"h{i}" for i in range(6000)], vecs)
-    assert idx.uses_graph
+    assert idx.wait_for_graph(120)  # built in the background once past exact_max
     queries = clustered(50, 32, seed=2)
     recall = np.mean(
         [
@@ -80,8 +80,14 @@ def test_delete_replace_and_persist(tmp_path: Path) -> None:
 
     # a graph-mode index round-trips too
     big = VectorIndex.load(tmp_path / "ix", "model-a", 8, exact_max=10)
-    assert big.uses_graph and len(big) == 298
+    assert big.search(vecs[50], 1)[0][0] == "h50"  # exact while its graph is built
+    assert big.wait_for_graph(60) and len(big) == 298
     assert big.search(vecs[50], 1)[0][0] == "h50"
+    big.save()
+    assert (tmp_path / "ix" / "hnsw.bin").is_file() and not (tmp_path / "ix" / "vectors.npy").exists()
+    graph_mode = VectorIndex.load(tmp_path / "ix", "model-a", 8, exact_max=10)
+    assert graph_mode.uses_graph and graph_mode.hashes() == idx.hashes()
+    assert graph_mode.search(vecs[50], 1)[0][0] == "h50"
 
 
 def test_damaged_or_foreign_index_loads_empty(tmp_path: Path) -> None:
@@ -90,9 +96,11 @@ def test_damaged_or_foreign_index_loads_empty(tmp_path: Path) -> None:
     idx.add([f"h{i}" for i in range(50)], vecs)
     idx.save()
     assert len(VectorIndex.load(tmp_path, "model-b", 8)) == 0  # another model's files
-    (tmp_path / "hnsw.bin").write_bytes(b"garbage")
+    (tmp_path / "vectors.npy").write_bytes(b"garbage")
     broken = VectorIndex.load(tmp_path, "model-a", 8)
     assert len(broken) == 0 and broken.dirty
+    (tmp_path / "ids.npy").write_bytes(b"garbage too")
+    assert len(VectorIndex.load(tmp_path, "model-a", 8)) == 0
     assert len(VectorIndex.load(tmp_path / "absent", "model-a", 8)) == 0
 
 
@@ -127,14 +135,63 @@ def test_reload_reads_saved_vectors_without_hnswlib_get_items(tmp_path: Path, mo
     assert again._mat is not None and again._mat.shape[0] >= 1024 and not again._mat[300:].any()
 
 
-def test_a_truncated_vectors_file_falls_back_to_the_graph(tmp_path: Path) -> None:
+def test_a_truncated_vectors_file_loads_empty_for_a_rebuild(tmp_path: Path) -> None:
     vecs = clustered(200, 16)
     idx = VectorIndex(tmp_path, "m", 16)
     idx.add([f"h{i}" for i in range(200)], vecs)
     idx.save()
     data = (tmp_path / "vectors.npy").read_bytes()
-    (tmp_path / "vectors.npy").write_bytes(data[: len(data) // 2])  # a crash mid-write of an older version
+    (tmp_path / "vectors.npy").write_bytes(data[: len(data) // 2])  # damaged on disk
     again = VectorIndex.load(tmp_path, "m", 16)
-    assert len(again) == 200
-    v = again.vector("h7")
+    assert len(again) == 0 and again.dirty  # a cache: the catalog's vectors refill it (sync_index)
+
+
+def test_an_index_from_before_vectors_npy_is_read_from_its_graph(tmp_path: Path) -> None:
+    import hnswlib
+
+    vecs = clustered(300, 16)
+    g = hnswlib.Index(space="ip", dim=16)
+    g.init_index(max_elements=1024, M=16, ef_construction=200)
+    g.add_items(vecs, np.arange(300))
+    g.save_index(str(tmp_path / "hnsw.bin"))
+    np.save(tmp_path / "ids.npy", np.array([f"h{i}".encode() for i in range(300)], dtype="S64"))
+    meta = {"version": 1, "model_id": "m", "dim": 16, "count": 300, "live": 300, "m": 16}
+    (tmp_path / "meta.json").write_text(__import__("json").dumps(meta))
+    old = VectorIndex.load(tmp_path, "m", 16)
+    assert len(old) == 300 and not old.uses_graph and old.dirty
+    v = old.vector("h7")
     assert v is not None and np.allclose(v, vecs[7], atol=1e-5)
+    old.save()
+    assert (tmp_path / "vectors.npy").is_file() and not (tmp_path / "hnsw.bin").exists()
+
+
+def test_a_library_under_exact_max_never_loads_or_saves_a_graph(tmp_path: Path, monkeypatch) -> None:
+    """hnswlib holds the GIL while it loads or saves a graph (~0.25 s per 100k): a frozen window."""
+    import hnswlib
+
+    vecs = clustered(500, 16)
+    idx = VectorIndex(tmp_path, "m", 16)
+    idx.add([f"h{i}" for i in range(500)], vecs)
+    idx.save()
+    assert not (tmp_path / "hnsw.bin").exists()
+
+    def forbidden(self, *a, **k):
+        raise AssertionError("a graph was loaded")
+
+    monkeypatch.setattr(hnswlib.Index, "load_index", forbidden)
+    again = VectorIndex.load(tmp_path, "m", 16)
+    assert len(again) == 500 and not again.uses_graph
+
+
+def test_changes_while_the_graph_is_built_all_reach_it(tmp_path: Path) -> None:
+    vecs = clustered(4000, 16, seed=7)
+    idx = VectorIndex(tmp_path, "m", 16, exact_max=2000)
+    idx.add([f"h{i}" for i in range(2500)], vecs[:2500])  # starts the build
+    idx.add([f"h{i}" for i in range(2500, 4000)], vecs[2500:])  # during it, most likely
+    idx.remove([f"h{i}" for i in range(0, 4000, 10)])
+    idx.add(["h1"], vecs[3:4])  # replaced
+    assert idx.wait_for_graph(120)
+    assert len(idx) == 3600
+    assert idx.search(vecs[3999], 1)[0][0] == "h3999"
+    assert all(int(h[1:]) % 10 for h, _ in idx.search(vecs[0], 50))
+    assert {h for h, _ in idx.search(vecs[3], 2)} == {"h1", "h3"}

@@ -20,6 +20,7 @@ the rest of the app starts without them.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -67,6 +68,7 @@ class ManifestEntry:
     licence: str
     note: str
     requires: tuple[str, ...] = ()
+    hf_hub: str = ""  # open_clip's Hugging Face location of the weights (checked against it by a test)
 
     def spec(self) -> ModelSpec:
         return ModelSpec(arch=self.arch, pretrained=self.pretrained, name=self.name)
@@ -111,6 +113,7 @@ def load_manifest(path: Path = MANIFEST_FILE) -> Manifest:
             licence=m["licence"],
             note=m["note"],
             requires=tuple(m.get("requires", ())),
+            hf_hub=str(m.get("hf_hub", "")),
         )
         for m in raw["models"]
     )
@@ -196,7 +199,8 @@ def read_checkpoint_header(path: Path) -> CheckpointHeader:
     if path.suffix == ".safetensors":
         from safetensors import safe_open
 
-        with safe_open(str(path), framework="pt") as fh:
+        # "numpy": reading the header must not import torch (the app checks a chosen file with this)
+        with safe_open(str(path), framework="numpy") as fh:
             meta = fh.metadata() or {}
         cfg = json.loads(meta[META_CONFIG]) if META_CONFIG in meta else None
         pre = json.loads(meta[META_PREPROCESS]) if META_PREPROCESS in meta else None
@@ -293,10 +297,15 @@ def cached_weights(spec: ModelSpec, models_dir: Path) -> Path | None:
     if spec.weights:
         p = Path(spec.weights)
         return p if p.is_file() else None
-    try:
-        cfg = _pretrained_cfg(spec)
-    except ModelUnavailable:
-        return None
+    entry = load_manifest().get(spec.name or f"{spec.arch}/{spec.pretrained}")
+    cfg: dict[str, Any]
+    if entry is not None and entry.hf_hub and (entry.arch, entry.pretrained) == (spec.arch, spec.pretrained):
+        cfg = {"hf_hub": entry.hf_hub}  # no open_clip import (it imports torch): the app checks this at start
+    else:
+        try:
+            cfg = _pretrained_cfg(spec)
+        except ModelUnavailable:
+            return None
     try:
         from huggingface_hub import try_to_load_from_cache
     except ImportError:  # pragma: no cover
@@ -489,6 +498,10 @@ class ClipModel:
         self._lock = threading.Lock()  # one forward at a time: the GUI and the embedder share the model
         self.embed_dim = int(self._probe_dim())
         self._trim_text = self._can_trim_text()
+
+    def allow_concurrent_forwards(self) -> None:
+        """Let a query's forward pass run beside a batch's (a model process: inference keeps no state)."""
+        self._lock = contextlib.nullcontext()  # type: ignore[assignment]
 
     def _probe_dim(self) -> int:
         proj = getattr(self._model, "text_projection", None)
@@ -743,7 +756,7 @@ def save_checkpoint(model: Any, path: Path, arch: str, config: dict[str, Any] | 
 
 
 def model_status(spec: ModelSpec, models_dir: Path) -> dict[str, Any]:
-    """Is the model ready on disk? (No torch import for local files; open_clip for named ones.)"""
+    """Is the model ready on disk? (No torch import for local files and manifest models.)"""
     if spec.weights:
         return {"model": spec.label(), "model_id": spec.model_id, "downloaded": Path(spec.weights).is_file()}
     try:

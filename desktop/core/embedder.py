@@ -3,10 +3,13 @@
 Work is whatever the catalog says is pending -- content hashes of readable
 photos with no ``Embedding`` row for the model -- so a killed or cancelled run
 simply resumes next time, and photos with identical content are embedded once
-and share the row. Decoding runs on a small thread pool (Pillow releases the
-GIL while decoding and resizing) at most ``prefetch`` batches ahead of the
-model; the model input is the scan's 256 px thumbnail when the model takes
-<= 256 px (as Immich does), otherwise a DCT-scaled decode of the original.
+and share the row. A ``BatchEncoder`` turns batches into vectors: the
+``LocalEncoder`` here (the command line: decoding on a small thread pool,
+Pillow releases the GIL, at most ``prefetch`` batches ahead of the model) or
+a ``desktop.core.model_process.ModelProcess`` (the desktop app: the model in
+a child process). The model input is the scan's 256 px thumbnail when the
+model takes <= 256 px (as Immich does), otherwise a DCT-scaled decode of the
+original.
 Each batch is committed through the catalog writer as soon as it is embedded
 (a kill loses at most the batch in flight) and added to the model's vector
 index. ``JobControl`` gives progress, pause and cancel between batches.
@@ -27,7 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 import peewee as pw
@@ -39,10 +42,9 @@ from desktop.core.schema import STATUS_OK, Embedding, Photo, Root
 from desktop.core.vector_index import VectorIndex, index_dir_name
 
 if TYPE_CHECKING:
-    from PIL import Image
-
     from desktop.core.clip_models import ClipModel
     from desktop.core.library import Library
+    from desktop.core.thumbnails import ThumbnailCache
 
 log = logging.getLogger(__name__)
 
@@ -232,16 +234,110 @@ class EmbedReport:
         }
 
 
-_Decoded = tuple[PendingItem, "np.ndarray | None", str | None]
+@dataclass
+class BatchResult:
+    """What one batch came back as: unit vectors for the hashes that decoded, reasons for the rest."""
+
+    hashes: list[str]
+    vectors: np.ndarray  # float32 (len(hashes), dim)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+
+# waits for a submitted batch (honouring cancel) and returns it
+BatchHandle = Callable[["JobControl | None"], BatchResult]
+
+
+class BatchEncoder(Protocol):
+    """Turns batches of pending photos into vectors: in this process or in a model process."""
+
+    model_id: str
+    embed_dim: int
+
+    def submit(self, items: Sequence[PendingItem]) -> BatchHandle: ...
+
+    def close(self) -> None: ...
+
+
+def model_input(model: ClipModel, item: PendingItem, thumbnail: Path | None) -> np.ndarray:
+    """The uint8 array ``model`` embeds for ``item``: from the scan's thumbnail when it is big enough
+    (the model takes <= 256 px, as Immich does), else from a DCT-scaled decode of the original."""
+    from PIL import Image as PILImage
+
+    if thumbnail is not None:
+        try:
+            with PILImage.open(thumbnail) as im:
+                im.draft("RGB", (model.image_size, model.image_size))
+                im.load()
+                return model.prepare(im.convert("RGB") if im.mode != "RGB" else im.copy())
+        except (OSError, ValueError):
+            pass  # no thumbnail yet (or a damaged one): decode the original
+    from desktop.core.clip_models import decode_for_model
+
+    return model.prepare(decode_for_model(item.path, model.image_size))
+
+
+def decode_batch(
+    model: ClipModel, items: Sequence[tuple[PendingItem, Path | None]], pool: ThreadPoolExecutor
+) -> list[Future[np.ndarray]]:
+    return [pool.submit(model_input, model, item, thumb) for item, thumb in items]
+
+
+def collect_batch(
+    model: ClipModel, items: Sequence[PendingItem], futures: Sequence[Future[np.ndarray]]
+) -> BatchResult:
+    """Wait for a batch's decodes, embed what decoded, report the rest (never fatal to the job)."""
+    ok: list[tuple[PendingItem, np.ndarray]] = []
+    failed: list[tuple[str, str]] = []
+    for item, fut in zip(items, futures, strict=True):
+        try:
+            ok.append((item, fut.result()))
+        except Exception as exc:  # any unreadable file is reported, never fatal to the job
+            failed.append((str(item.path), str(exc) or exc.__class__.__name__))
+    if not ok:
+        return BatchResult([], np.zeros((0, model.embed_dim), dtype=np.float32), failed)
+    vecs = model.encode_prepared([arr for _, arr in ok])
+    return BatchResult([it.content_hash for it, _ in ok], vecs, failed)
+
+
+class LocalEncoder:
+    """Embeds in this process: decodes on a small thread pool (Pillow releases the GIL) while the
+    previous batch runs through the model."""
+
+    def __init__(
+        self, model: ClipModel, thumbnails: ThumbnailCache, decode_workers: int | None = None
+    ) -> None:
+        self.model = model
+        self.model_id = model.model_id
+        self.embed_dim = model.embed_dim
+        self.thumbnails = thumbnails
+        self.use_thumbnails = model.image_size <= THUMB_SHORT_SIDE
+        self._pool = ThreadPoolExecutor(
+            decode_workers or max(1, usable_cores() // 2), thread_name_prefix="embed-decode"
+        )
+
+    def submit(self, items: Sequence[PendingItem]) -> BatchHandle:
+        batch = [(it, self._thumb(it)) for it in items]
+        futures = decode_batch(self.model, batch, self._pool)
+        return lambda _control: collect_batch(self.model, items, futures)
+
+    def _thumb(self, item: PendingItem) -> Path | None:
+        return self.thumbnails.path_for(item.content_hash) if self.use_thumbnails else None
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 class Embedder:
-    """Embeds pending photos for one model; ``run`` is a long job (call it off the GUI thread)."""
+    """Embeds pending photos for one model; ``run`` is a long job (call it off the GUI thread).
+
+    ``model`` is a loaded ``ClipModel`` (embedded in this process) or any ``BatchEncoder``
+    (``desktop.core.embed_process.EmbedWorker`` embeds in a worker process).
+    """
 
     def __init__(
         self,
         library: Library,
-        model: ClipModel,
+        model: ClipModel | BatchEncoder,
         index: VectorIndex | None = None,
         batch_size: int = 32,
         decode_workers: int | None = None,
@@ -249,46 +345,28 @@ class Embedder:
         save_every_s: float = 60.0,
     ) -> None:
         self.library = library
-        self.model = model
+        from desktop.core.clip_models import ClipModel
+
+        # an encoder made here is closed here; one passed in (a shared model process) is the caller's
+        self._owned = isinstance(model, ClipModel)
+        self.encoder: BatchEncoder = (
+            LocalEncoder(model, library.thumbnails, decode_workers) if isinstance(model, ClipModel) else model
+        )
+        self.model_id = self.encoder.model_id
         self.index = index
         self.batch_size = max(1, batch_size)
-        self.decode_workers = decode_workers or max(1, usable_cores() // 2)
         self.prefetch = max(1, prefetch)
         self.save_every_s = save_every_s
-        self.use_thumbnails = model.image_size <= THUMB_SHORT_SIDE
-
-    def _open(self, item: PendingItem) -> Image.Image:
-        from PIL import Image as PILImage
-
-        if self.use_thumbnails:
-            thumb = self.library.thumbnails.path_for(item.content_hash)
-            try:
-                with PILImage.open(thumb) as im:
-                    im.draft("RGB", (self.model.image_size, self.model.image_size))
-                    im.load()
-                    return im.convert("RGB") if im.mode != "RGB" else im.copy()
-            except (OSError, ValueError):
-                pass  # no thumbnail yet (or a damaged one): decode the original
-        from desktop.core.clip_models import decode_for_model
-
-        return decode_for_model(item.path, self.model.image_size)
-
-    def _decode(self, item: PendingItem) -> _Decoded:
-        try:
-            return item, self.model.prepare(self._open(item)), None
-        except Exception as exc:  # any unreadable file is reported, never fatal to the job
-            return item, None, str(exc) or exc.__class__.__name__
 
     def run(self, control: JobControl | None = None, limit: int | None = None) -> EmbedReport:
-        items = pending_items(self.model.model_id, limit)
-        report = EmbedReport(self.model.model_id, total=len(items))
+        items = pending_items(self.model_id, limit)
+        report = EmbedReport(self.model_id, total=len(items))
         t0 = time.perf_counter()
         last_save = t0
         if control is not None:
             control.report(0, report.total, force=True)
         batches = [items[i : i + self.batch_size] for i in range(0, len(items), self.batch_size)]
-        queue: deque[list[Future[_Decoded]]] = deque()
-        pool = ThreadPoolExecutor(self.decode_workers, thread_name_prefix="embed-decode")
+        queue: deque[tuple[list[PendingItem], BatchHandle]] = deque()
         done = 0
         try:
             nxt = iter(batches)
@@ -296,28 +374,23 @@ class Embedder:
             def submit_next() -> None:
                 batch = next(nxt, None)
                 if batch is not None:
-                    queue.append([pool.submit(self._decode, it) for it in batch])
+                    queue.append((batch, self.encoder.submit(batch)))
 
             for _ in range(self.prefetch):
                 submit_next()
             while queue:
                 if control is not None:
                     control.checkpoint()
-                futures = queue.popleft()
+                batch, handle = queue.popleft()
                 submit_next()  # the next batch decodes while this one runs through the model
-                decoded = [f.result() for f in futures]
-                ok = [(it, arr) for it, arr, _ in decoded if arr is not None]
-                for it, _, err in decoded:
-                    if err is not None:
-                        report.failed.append((str(it.path), err))
-                if ok:
-                    vecs = self.model.encode_prepared([arr for _, arr in ok])
-                    hashes = [it.content_hash for it, _ in ok]
-                    save_embeddings(self.library, self.model.model_id, hashes, vecs)
+                result = handle(control)
+                report.failed.extend(result.failed)
+                if result.hashes:
+                    save_embeddings(self.library, self.model_id, result.hashes, result.vectors)
                     if self.index is not None:
-                        self.index.add(hashes, vecs)
-                    report.embedded += len(ok)
-                done += len(decoded)
+                        self.index.add(result.hashes, result.vectors)
+                    report.embedded += len(result.hashes)
+                done += len(batch)
                 if control is not None:
                     control.report(done, report.total)
                 now = time.perf_counter()
@@ -327,7 +400,8 @@ class Embedder:
         except Cancelled:
             report.cancelled = True
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            if self._owned:
+                self.encoder.close()
             report.seconds = time.perf_counter() - t0
             if self.index is not None and self.index.dirty:
                 self.index.save()

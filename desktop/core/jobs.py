@@ -135,3 +135,38 @@ def lower_thread_priority(nice: int = BACKGROUND_NICE) -> None:
         return
     with contextlib.suppress(OSError, AttributeError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+
+
+def at_least_background_priority(nice: int = BACKGROUND_NICE) -> None:
+    """Lower this process to ``nice`` unless it already runs lower (a child inherits its parent
+    thread's niceness; adding to it, as ``os.nice`` does, would push it to the floor)."""
+    with contextlib.suppress(OSError, AttributeError):
+        if os.getpriority(os.PRIO_PROCESS, 0) < nice:
+            os.setpriority(os.PRIO_PROCESS, 0, nice)
+
+
+def start_at_background_priority(start: Callable[[], None]) -> None:
+    """Call ``start`` (which starts a child process) from a thread at background priority.
+
+    The child inherits that thread's niceness from its first instruction, so
+    even the interpreter start-up and imports of a spawned worker (a second
+    or so of CPU) yield to the GUI thread. (The calling thread cannot lower
+    itself and come back: raising priority again needs privileges.)
+    """
+    if not sys.platform.startswith("linux"):
+        start()
+        return
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        lower_thread_priority()
+        try:
+            start()
+        except BaseException as exc:  # handed to the caller
+            errors.append(exc)
+
+    t = threading.Thread(target=run, name="start-background-process", daemon=True)
+    t.start()
+    t.join()
+    if errors:
+        raise errors[0]

@@ -14,7 +14,6 @@ of a complete walk; they come back to ``ok`` when the file reappears.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import contextlib
 import datetime as dt
 import json
 import logging
@@ -27,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from desktop.core.db import database
-from desktop.core.jobs import Cancelled, JobControl
+from desktop.core.jobs import Cancelled, JobControl, at_least_background_priority
 from desktop.core.scan_worker import FileResult, is_image_name, process_file, process_many
 from desktop.core.schema import STATUS_ERROR, STATUS_MISSING, STATUS_OK, Photo, Root
 
@@ -190,8 +189,7 @@ def _empty_meta() -> dict[str, Any]:
 
 def _background_priority() -> None:
     """Scan workers yield the CPU to the app's GUI thread (they still use every idle core)."""
-    with contextlib.suppress(OSError, AttributeError):
-        os.nice(10)
+    at_least_background_priority()
 
 
 class Scanner:

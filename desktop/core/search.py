@@ -29,7 +29,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +39,7 @@ import peewee as pw
 
 from desktop.core.clip_models import ModelSpec, ModelUnavailable, load_manifest
 from desktop.core.embedder import (
+    BatchEncoder,
     Embedder,
     EmbedReport,
     open_catalog_index,
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from desktop.core.device import DevicePlan
     from desktop.core.jobs import JobControl
     from desktop.core.library import Library
+    from desktop.core.model_process import ModelProcess
     from desktop.core.vector_index import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -140,29 +142,45 @@ def index_library(
     decode_workers: int | None = None,
     limit: int | None = None,
     leave_free_cores: int = 1,
+    encoder_for: Callable[[ModelSpec, JobControl | None], BatchEncoder] | None = None,
 ) -> EmbedReport:
     """Embed everything pending for ``spec`` (default: the active model); ``spec`` becomes active.
 
-    When nothing is left pending the model becomes the serving one. The GUI keeps
-    ``leave_free_cores=1`` so it stays responsive; the CLI passes 0 (on 2 cores
-    torch with 2 threads embeds about twice as fast as with 1).
+    When nothing is left pending the model becomes the serving one. The CLI
+    embeds in its own process with every core (``leave_free_cores=0``; on 2
+    cores torch with 2 threads embeds about twice as fast as with 1). The
+    desktop app passes ``encoder_for`` (``SearchService.model_process``): the
+    model then runs in its own process at background priority, so it never
+    takes the GIL or the CPU from the GUI thread.
     """
-    from desktop.core.clip_models import load_model
     from desktop.core.device import configure_threads
 
     switching = spec is not None and spec.model_id != active_spec(library).model_id
     if spec is None:
         spec = active_spec(library)
-    model = load_model(spec, library.paths.models, plan=plan or library_plan(library))
+    encoder: ClipModel | BatchEncoder
+    if encoder_for is not None:
+        if not switching and pending_count(spec.model_id) == 0:
+            return EmbedReport(spec.model_id)  # nothing new: no need to wake a model process
+        if control is not None:
+            control.report(0, 0, "starting the model", force=True)
+        encoder = encoder_for(spec, control)
+    else:
+        from desktop.core.clip_models import load_model
+
+        encoder = load_model(spec, library.paths.models, plan=plan or library_plan(library))
+        if encoder.plan.device == "cpu":
+            configure_threads(leave_free=leave_free_cores)
     if switching:
         set_active_model(library, spec)  # only a model that loaded becomes the active one
-    if model.plan.device == "cpu":
-        configure_threads(leave_free=leave_free_cores)
-    idx = open_catalog_index(library, model.model_id, model.embed_dim)
-    report = Embedder(library, model, idx, batch_size=batch_size, decode_workers=decode_workers).run(
+    model_id = encoder.model_id
+    # an index already open in this process is current (this job adds what it embeds); reconciling
+    # it again read 100k catalog rows at every start of a job
+    idx = open_catalog_index(library, model_id, encoder.embed_dim, sync=False)
+    report = Embedder(library, encoder, idx, batch_size=batch_size, decode_workers=decode_workers).run(
         control, limit
     )
-    if not report.cancelled and pending_count(model.model_id) == 0:
+    if not report.cancelled and pending_count(model_id) == 0:
         current = serving_spec(library)
         if current is None or current.model_id != spec.model_id:
             _mark_serving(library, spec)
@@ -205,13 +223,19 @@ class SearchService:
         spec: ModelSpec | None = None,
         plan: DevicePlan | None = None,
         allow_download: bool = True,
+        model_process: bool = False,
     ) -> None:
+        """``model_process=True`` (the desktop app) runs the model in a child process
+        (``desktop.core.model_process``): this process then never imports torch."""
         self.library = library
         self._explicit = spec
         self._plan = plan
         self._allow_download = allow_download
+        self._use_process = model_process
+        self._processes: dict[str, ModelProcess] = {}
+        self._process_lock = threading.Lock()
         self._lock = threading.RLock()
-        self._model: ClipModel | None = None
+        self._model: ClipModel | ModelProcess | None = None
         self._index: VectorIndex | None = None
         self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -225,20 +249,65 @@ class SearchService:
             return self._explicit
         return serving_spec(self.library) or active_spec(self.library)
 
-    def model(self) -> ClipModel:
+    def model(self) -> ClipModel | ModelProcess:
         from desktop.core.clip_models import load_model
 
         with self._lock:
             spec = self.spec()
-            if self._model is None or self._model.model_id != spec.model_id:
-                self._model = load_model(
+            current = self._model
+            stale = current is None or current.model_id != spec.model_id
+            if self._use_process and not stale and not getattr(current, "alive", True):
+                stale = True  # the model process died: start another (the index stays valid)
+            if stale:
+                if self._use_process:
+                    self._model = self.model_process(spec)
+                else:
+                    self._model = load_model(
+                        spec,
+                        self.library.paths.models,
+                        plan=self._plan or library_plan(self.library),
+                        allow_download=self._allow_download,
+                    )
+                if current is None or current.model_id != self._model.model_id:
+                    self._index = None
+            assert self._model is not None
+            return self._model
+
+    def model_process(self, spec: ModelSpec, control: JobControl | None = None) -> ModelProcess:
+        """A running model process for ``spec``, started and loaded if needed (model-process mode).
+
+        The serving model's process answers queries; while the library switches
+        to another model, that model's process embeds beside it. Processes of
+        models that are neither are stopped.
+        """
+        from desktop.core.model_process import ModelProcess
+
+        with self._process_lock:
+            proc = self._processes.get(spec.model_id)
+            if proc is None or not proc.alive:
+                if proc is not None:
+                    proc.close()
+                device = (
+                    self._plan.device if self._plan else self.library.get_setting(SETTING_DEVICE, "") or None
+                )
+                precision = (
+                    self._plan.precision
+                    if self._plan
+                    else self.library.get_setting(SETTING_PRECISION, "") or None
+                )
+                proc = ModelProcess(
                     spec,
                     self.library.paths.models,
-                    plan=self._plan or library_plan(self.library),
-                    allow_download=self._allow_download,
+                    self.library.thumbnails,
+                    device=device,
+                    precision=precision,
                 )
-                self._index = None
-            return self._model
+                self._processes[spec.model_id] = proc
+            keep = {spec.model_id, self.spec().model_id, active_spec(self.library).model_id}
+            for mid in [m for m in self._processes if m not in keep]:
+                self._processes.pop(mid).close()
+        proc.wait_ready(control)
+        return proc
 
     def index(self) -> VectorIndex:
         with self._lock:
@@ -271,6 +340,10 @@ class SearchService:
         with self._lock:
             if self._index is not None and self._index.dirty:
                 self._index.save()
+        with self._process_lock:
+            processes, self._processes = list(self._processes.values()), {}
+        for proc in processes:
+            proc.close()
 
     # -- query vectors
     def embed_text(self, text: str) -> np.ndarray:

@@ -1,19 +1,23 @@
 """The vector index of one model: content hash -> unit vector, nearest neighbours.
 
 Vectors are keyed by file content hash (identical files share one vector; a
-moved file keeps its hash, so moves never touch the index). An hnswlib graph
-(inner product, M=16) is grown incrementally as embeddings arrive -- building
-one from scratch at a million photos takes minutes -- and persisted under
-``paths.index/<model>/`` with the label -> hash map beside it. The catalog's
-``Embedding`` table stays the source of truth: ``diff`` compares the index
-with it at start-up so the caller can add what is missing, delete what is
-gone, or rebuild a damaged index.
+moved file keeps its hash, so moves never touch the index), persisted under
+``paths.index/<model>/`` with the label -> hash map beside them. The
+catalog's ``Embedding`` table stays the source of truth: ``diff`` compares the
+index with it at start-up so the caller can add what is missing, delete what
+is gone, or rebuild a damaged index.
 
-Which search runs depends on size: up to ``exact_max`` vectors a float32 copy
-is kept and every query is an exact matrix product (about 7 ms at 100k);
-beyond that queries go through the graph. A candidate set (a selective filter)
-is always searched exactly over its own vectors, so filters never hide good
-matches that the graph would have pruned.
+Two modes, by size. Up to ``exact_max`` vectors (150k: most personal
+libraries) the index is a float32 matrix and every query an exact matrix
+product (about 7 ms at 100k); it is saved as ``vectors.npy`` and read back with
+the GIL released. Beyond that queries go through an hnswlib graph (inner
+product, M=16), grown incrementally as embeddings arrive. The graph is built
+only when a library crosses ``exact_max``, on a background thread at low
+priority while the matrix keeps answering, because hnswlib holds the GIL
+while it loads or saves a graph (~0.25 s per 100k vectors, a frozen window in
+the desktop app). A candidate set (a selective filter) is always searched
+exactly over its own vectors, so filters never hide good matches that the
+graph would have pruned.
 """
 
 from __future__ import annotations
@@ -80,9 +84,11 @@ class VectorIndex:
         self._lock = threading.RLock()
         self._labels: dict[str, int] = {}  # live hash -> label
         self._hashes: list[str | None] = []  # label -> hash; None once deleted
-        self._hnsw: Any = None
-        self._mat: np.ndarray | None = None  # float32 rows by label while small
+        self._hnsw: Any = None  # the graph, in graph mode only
+        self._mat: np.ndarray | None = None  # float32 rows by label, in exact mode
         self._live: np.ndarray = np.zeros(0, dtype=bool)
+        self._builder: threading.Thread | None = None
+        self._changed: set[int] | None = None  # labels written while the graph is being built
         self.dirty = False
 
     # ------------------------------------------------------------------ basics
@@ -107,7 +113,14 @@ class VectorIndex:
     def uses_graph(self) -> bool:
         """True when whole-library queries go through the hnsw graph rather than exact search."""
         with self._lock:
-            return self._mat is None
+            return self._mat is None and self._hnsw is not None
+
+    def wait_for_graph(self, timeout_s: float | None = None) -> bool:
+        """Wait for a graph being built in the background (tests, benchmarks); True once in graph mode."""
+        builder = self._builder
+        if builder is not None:
+            builder.join(timeout_s)
+        return self.uses_graph
 
     def memory_bytes(self) -> int:
         with self._lock:
@@ -127,11 +140,12 @@ class VectorIndex:
 
     def _ensure_capacity(self, extra: int) -> None:
         need = len(self._hashes) + extra
-        if self._hnsw is None:
-            self._hnsw = self._new_graph(max(need * 2, 1024))
-        elif need > self._hnsw.get_max_elements():
-            self._hnsw.resize_index(max(need, self._hnsw.get_max_elements() * 2))
-        if self._mat is not None and need > self._mat.shape[0]:
+        if self._mat is None:  # graph mode
+            if self._hnsw is None:
+                self._hnsw = self._new_graph(max(need * 2, 1024))
+            elif need > self._hnsw.get_max_elements():
+                self._hnsw.resize_index(max(need, self._hnsw.get_max_elements() * 2))
+        elif need > self._mat.shape[0]:
             grown = np.zeros((max(need, self._mat.shape[0] * 2, 1024), self.dim), dtype=np.float32)
             grown[: self._mat.shape[0]] = self._mat
             self._mat = grown
@@ -149,8 +163,8 @@ class VectorIndex:
         if not len(hashes):
             return 0
         with self._lock:
-            if self._mat is None and not self._hashes:
-                self._mat = np.zeros((0, self.dim), dtype=np.float32)
+            if self._mat is None and self._hnsw is None:
+                self._mat = np.zeros((0, self.dim), dtype=np.float32)  # a new index starts exact
             labels: list[int] = []
             new = 0
             seen: dict[str, int] = {}
@@ -169,14 +183,67 @@ class VectorIndex:
                 self._hashes[lab] = h
                 self._labels[h] = lab
             arr = np.asarray(labels, dtype=np.int64)
-            self._hnsw.add_items(vecs, arr)
             if self._mat is not None:
                 self._mat[arr] = vecs
-                if len(self._labels) > self.exact_max:
-                    self._mat = None  # big enough for the graph alone; frees 2 KB a photo
+                if self._changed is not None:
+                    self._changed.update(labels)
+            else:
+                self._hnsw.add_items(vecs, arr)  # hnswlib lets the GIL go while it inserts
             self._live[arr] = True
             self.dirty = True
+            self._maybe_build_graph()
             return new
+
+    # ------------------------------------------------------------ the graph
+    def _maybe_build_graph(self) -> None:
+        """Past ``exact_max``: build the graph in the background (the matrix answers meanwhile)."""
+        if self._mat is None or self._builder is not None or len(self._labels) <= self.exact_max:
+            return
+        self._builder = threading.Thread(target=self._build_graph, name="index-graph-build", daemon=True)
+        self._builder.start()
+
+    def _build_graph(self) -> None:
+        from desktop.core.jobs import lower_thread_priority
+
+        lower_thread_priority()  # hnswlib's insert threads inherit it: the GUI keeps its cores
+        t0 = time.perf_counter()
+        try:
+            with self._lock:
+                assert self._mat is not None
+                n = len(self._hashes)
+                # every label, removed ones too (then marked): the saved graph then holds exactly
+                # the id map's labels, which is how a load checks that the two belong together
+                labels = np.arange(n, dtype=np.int64)
+                vecs = self._mat[:n].copy()  # adds may grow (replace) the matrix meanwhile
+                self._changed = set()
+            g = self._new_graph(max(2 * n, 1024))
+            for i in range(0, len(labels), 10_000):
+                g.add_items(vecs[i : i + 10_000], labels[i : i + 10_000])
+            with self._lock:
+                assert self._mat is not None
+                total = len(self._hashes)
+                if total > g.get_max_elements():
+                    g.resize_index(max(2 * total, 1024))
+                redo = sorted(set(range(n, total)) | self._changed)
+                if redo:
+                    g.add_items(self._mat[redo], np.asarray(redo, dtype=np.int64))
+                for lab in np.flatnonzero(~self._live[:total]):  # removed, before or during the build
+                    with contextlib.suppress(RuntimeError):
+                        g.mark_deleted(int(lab))
+                self._hnsw, self._mat = g, None  # frees 2 KB a photo
+                self.dirty = True
+            log.info(
+                "index %s: graph of %d vectors built in %.0f s",
+                self.model_id,
+                total,
+                time.perf_counter() - t0,
+            )
+        except Exception:  # the matrix keeps answering, exactly; the next add tries again
+            log.exception("building the search graph of %s failed", self.model_id)
+        finally:
+            with self._lock:
+                self._changed = None
+                self._builder = None
 
     def remove(self, hashes: Iterable[str]) -> int:
         with self._lock:
@@ -187,7 +254,8 @@ class VectorIndex:
                     continue
                 self._hashes[lab] = None
                 self._live[lab] = False
-                self._hnsw.mark_deleted(lab)
+                if self._mat is None:
+                    self._hnsw.mark_deleted(lab)
                 n += 1
             self.dirty = self.dirty or n > 0
             return n
@@ -301,23 +369,22 @@ class VectorIndex:
             graph = self.directory / "hnsw.bin"
             ids = self.directory / "ids.npy"
             meta = self.directory / "meta.json"
-            if self._hnsw is not None:
+            vectors = self.directory / "vectors.npy"
+            if self._mat is not None:
+                # exact mode: the matrix alone (np.save writes with the GIL released); no graph
+                tmp_vec = self.directory / "vectors.tmp.npy"
+                np.save(tmp_vec, self._mat[: len(self._hashes)])
+                os.replace(tmp_vec, vectors)
+                graph.unlink(missing_ok=True)
+            else:
                 tmp = graph.with_suffix(".tmp")
-                self._hnsw.save_index(str(tmp))
+                self._hnsw.save_index(str(tmp))  # holds the GIL: graph mode (> exact_max) only
                 os.replace(tmp, graph)
+                vectors.unlink(missing_ok=True)
             arr = np.array([(h or "").encode("ascii") for h in self._hashes], dtype=HASH_DTYPE)
             tmp_ids = self.directory / "ids.tmp.npy"
             np.save(tmp_ids, arr)
             os.replace(tmp_ids, ids)
-            vectors = self.directory / "vectors.npy"
-            if self._mat is not None:
-                # hnswlib's get_items holds the GIL ~40 us per vector (4 s at 100k, a frozen GUI):
-                # the exact-search matrix is saved beside the graph and read back with one np.load
-                tmp_vec = self.directory / "vectors.tmp.npy"
-                np.save(tmp_vec, self._mat[: len(self._hashes)])
-                os.replace(tmp_vec, vectors)
-            else:
-                vectors.unlink(missing_ok=True)
             info = {
                 "version": INDEX_VERSION,
                 "model_id": self.model_id,
@@ -375,8 +442,6 @@ class VectorIndex:
         return mat
 
     def _load(self) -> None:
-        import hnswlib
-
         info = json.loads((self.directory / "meta.json").read_text(encoding="utf-8"))
         if (
             info.get("version") != INDEX_VERSION
@@ -389,37 +454,56 @@ class VectorIndex:
         if arr.shape[0] != count:
             raise ValueError(f"id map has {arr.shape[0]} entries, metadata says {count}")
         hashes: list[str | None] = [b.decode("ascii") or None for b in arr.tolist()]
+        labels = {h: i for i, h in enumerate(hashes) if h is not None}
+        live = np.zeros(max(count, 1024), dtype=bool)
+        live[np.fromiter(labels.values(), dtype=np.int64, count=len(labels))] = True
+        graph_file = self.directory / "hnsw.bin"
+        saved = (
+            self._saved_vectors(count, max(count, 1024))
+            if (self.directory / "vectors.npy").is_file()
+            else None
+        )
         g = None
-        if count:
-            g = hnswlib.Index(space="ip", dim=self.dim)
-            g.load_index(str(self.directory / "hnsw.bin"), max_elements=max(count * 2, 1024))
-            if g.element_count != count:
-                raise ValueError(f"graph has {g.element_count} elements, id map {count}")
-            g.set_ef(self.ef_search)
-            g.set_num_threads(self._threads)
-        self._hnsw = g
+        mat: np.ndarray | None = saved
+        if saved is None:
+            if not count:
+                mat = np.zeros((1024, self.dim), dtype=np.float32)
+            elif not graph_file.is_file():
+                raise ValueError("neither the vectors nor the graph could be read")
+            else:
+                g = self._load_graph(graph_file, count, hashes)
+                if len(labels) <= self.exact_max:
+                    # an index from an older version (graph only): take the vectors out, in small
+                    # chunks so other threads (the GUI) get the GIL, and keep the matrix from now on
+                    mat = np.zeros((max(count, 1024), self.dim), dtype=np.float32)
+                    live_labels = list(labels.values())
+                    for i in range(0, len(live_labels), 1000):
+                        part = live_labels[i : i + 1000]
+                        mat[np.asarray(part)] = np.asarray(g.get_items(part), dtype=np.float32)
+                        time.sleep(0)
+                    g = None
+                    self.dirty = True  # saved as vectors.npy next time
+        elif len(labels) > self.exact_max and graph_file.is_file():
+            g = self._load_graph(graph_file, count, hashes)
+            mat = None
+        self._hnsw, self._mat = g, mat
         self._m = int(info.get("m", self.m))
         self._hashes = hashes
-        self._labels = {h: i for i, h in enumerate(hashes) if h is not None}
-        self._live = np.zeros(max(count, 1024), dtype=bool)
-        for lab in self._labels.values():
-            self._live[lab] = True
-        if g is not None:
-            deleted = [i for i, h in enumerate(hashes) if h is None]
-            for lab in deleted:
-                with contextlib.suppress(RuntimeError):  # already marked in the saved graph
-                    g.mark_deleted(lab)
-        if len(self._labels) <= self.exact_max:
-            live = [lab for lab in self._labels.values()]
-            saved = self._saved_vectors(count, max(count, 1024))
-            mat = saved if saved is not None else np.zeros((max(count, 1024), self.dim), dtype=np.float32)
-            if saved is None and live and g is not None:
-                # older index without vectors.npy: small chunks so other threads (the GUI) get the GIL
-                for i in range(0, len(live), 1000):
-                    part = live[i : i + 1000]
-                    mat[np.asarray(part)] = np.asarray(g.get_items(part), dtype=np.float32)
-                    time.sleep(0)
-            self._mat = mat
-        else:
-            self._mat = None
-        self.dirty = False
+        self._labels = labels
+        self._live = live
+        with self._lock:
+            self._maybe_build_graph()  # big, but saved without its graph: build it in the background
+
+    def _load_graph(self, path: Path, count: int, hashes: Sequence[str | None]) -> Any:
+        import hnswlib
+
+        g = hnswlib.Index(space="ip", dim=self.dim)
+        g.load_index(str(path), max_elements=max(count * 2, 1024))
+        if g.element_count != count:
+            raise ValueError(f"graph has {g.element_count} elements, id map {count}")
+        g.set_ef(self.ef_search)
+        g.set_num_threads(self._threads)
+        for lab in [i for i, h in enumerate(hashes) if h is None]:
+            with contextlib.suppress(RuntimeError):  # already marked in the saved graph
+                g.mark_deleted(lab)
+        return g

@@ -30,7 +30,7 @@ import PySide6
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from desktop.core.jobs import JobControl
+from desktop.core.jobs import Cancelled, JobControl
 from desktop.core.library import Library, LibraryError
 from desktop.gui.jobs import Job, JobRunner
 from desktop.gui.thumbnail_loader import ThumbnailLoader
@@ -144,6 +144,7 @@ class AppContext(QObject):
     # ---------------------------------------------------------------- start
     def start(self) -> None:
         """Start background services (after the window is shown, so start-up paints first)."""
+        _preload_background_modules()
         # what exists now (Qt bindings, the catalog layer) lives until exit: keep it out of collections
         gc.freeze()
         self.start_watcher()
@@ -193,13 +194,20 @@ class AppContext(QObject):
 
     def _on_search_loaded(self, result: tuple[Any, SearchState]) -> None:
         service, state = result
-        self.search = service
+        old, self.search = self.search, service
+        if self._closed:
+            _close_service(service)
+            return
+        if old is not None and old is not service:
+            _close_service(old)  # its model process is no longer needed
         self.search_state = state
         self.search_state_changed.emit()
         if state.ready and state.pending:
             self.start_embedding()
 
     def _set_search_unavailable(self, message: str) -> None:
+        if self.search is not None:
+            _close_service(self.search)
         self.search = None
         self.search_state = SearchState(SEARCH_UNAVAILABLE, message)
         self.search_state_changed.emit()
@@ -211,10 +219,14 @@ class AppContext(QObject):
         if self._embed_job is not None and self._embed_job.active:
             return self._embed_job
 
+        service = self.search
+
         def _embed(control: JobControl) -> Any:
             from desktop.core.search import index_library
 
-            return index_library(self.library, control=control)
+            # the model runs in its own process: the GUI thread never waits for it (GIL, CPU)
+            encoder_for = getattr(service, "model_process", None)
+            return index_library(self.library, control=control, encoder_for=encoder_for)
 
         def _done(_result: object) -> None:
             self.search_state.pending = 0
@@ -236,12 +248,34 @@ class AppContext(QObject):
                 log.exception("stopping the watcher failed")
         self.runner.shutdown()
         self.thumbnails.shutdown()
-        if self.search is not None and hasattr(self.search, "close"):
-            try:
-                self.search.close()
-            except Exception:
-                log.exception("saving the search index failed")
+        if self.search is not None:
+            _close_service(self.search)
         self.settings.sync()
+
+
+def _preload_background_modules() -> None:
+    """Import now, while the window is idle, what scans and the model process need.
+
+    An import holds the GIL from start to end; done by a background job the
+    first time a folder is dropped, the imports of the scanner,
+    multiprocessing and watchdog froze the window that was scrolling for
+    30-60 ms (the job's low priority made the GUI thread wait longer still).
+    """
+    import concurrent.futures.process  # noqa: F401
+    import subprocess  # noqa: F401
+
+    import desktop.core.model_process  # noqa: F401
+    import desktop.core.scanner  # noqa: F401
+    import desktop.core.watcher  # noqa: F401
+
+
+def _close_service(service: Any) -> None:
+    """Save a search service's index and stop its model process."""
+    if hasattr(service, "close"):
+        try:
+            service.close()
+        except Exception:
+            log.exception("closing the search service failed")
 
 
 @contextlib.contextmanager
@@ -262,7 +296,7 @@ def long_lived_allocations() -> Iterator[None]:
 
 
 def _load_search(library: Library, control: JobControl) -> tuple[Any, SearchState]:
-    """Is a smart-search model on disk? If so load it and its index (imports torch: seconds)."""
+    """Is a smart-search model on disk? If so start its model process (seconds) and load the index."""
     try:
         from desktop.core import search as search_mod
         from desktop.core.clip_models import load_manifest, model_status
@@ -270,7 +304,8 @@ def _load_search(library: Library, control: JobControl) -> tuple[Any, SearchStat
         return None, SearchState(
             SEARCH_UNAVAILABLE, f"Smart search needs a model: the engine is unavailable ({exc})."
         )
-    service = search_mod.SearchService(library, allow_download=False)
+    # the model lives in a process of its own: this one never imports torch (imports hold the GIL)
+    service = search_mod.SearchService(library, allow_download=False, model_process=True)
     spec = service.spec()
     entry = load_manifest().get(spec.name or f"{spec.arch}/{spec.pretrained}")
     size = entry.download_mb * 1_000_000 if entry is not None else None
@@ -286,8 +321,13 @@ def _load_search(library: Library, control: JobControl) -> tuple[Any, SearchStat
         )
     control.checkpoint()
     try:
-        service.index()  # loads the model and reconciles the index
+        service.model_process(spec, control)  # starts it and loads the model there (cancellable)
+        service.index()  # reconciles the index with the catalog
+    except Cancelled:
+        service.close()  # the app is closing
+        raise
     except Exception as exc:  # a broken or mismatched weights file: say so, keep the app
+        service.close()
         return None, SearchState(
             SEARCH_UNAVAILABLE,
             f"Smart search needs a model: {spec.label()} could not be loaded ({exc}). "

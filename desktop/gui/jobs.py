@@ -129,7 +129,9 @@ class JobRunner(QObject):
         # quick interactive work (a preview, a search) must not queue behind a long scan
         self.quick_pool = QThreadPool(self)
         self.quick_pool.setMaxThreadCount(2)
-        self.jobs: list[Job] = []
+        self.jobs: list[Job] = []  # tracked jobs: the task list
+        # every job not finished yet, tracked or not: shutdown cancels them all
+        self._unfinished: set[Job] = set()
         self._bridges: set[_Bridge] = set()
         self._closing = False
 
@@ -189,6 +191,7 @@ class JobRunner(QObject):
         bridge.ok.connect(on_ok)
         bridge.err.connect(on_err)
         job.progress.connect(on_prog)
+        self._unfinished.add(job)
         if track:
             self.jobs.append(job)
             self.job_added.emit(job)
@@ -202,6 +205,7 @@ class JobRunner(QObject):
         return job
 
     def _finish(self, job: Job, bridge: _Bridge) -> None:
+        self._unfinished.discard(job)
         self._bridges.discard(bridge)
         bridge.deleteLater()
         job.changed.emit()
@@ -216,7 +220,7 @@ class JobRunner(QObject):
 
     def shutdown(self, timeout_ms: int = 10_000) -> None:
         self._closing = True
-        for job in self.jobs:
+        for job in [*self.jobs, *self._unfinished]:
             job.cancel()
         self.pool.waitForDone(timeout_ms)
         self.quick_pool.waitForDone(timeout_ms)

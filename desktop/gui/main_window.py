@@ -859,8 +859,10 @@ class MainWindow(QMainWindow):
             if not roots:
                 return
             self.ctx.restart_watcher()
-            self.sidebar.select_key(ALL_KEY, emit=False)
-            self.show_view(self.sidebar.current_spec())
+            if self.sidebar.current_spec().key != ALL_KEY or self._search_text:
+                # show where the new photos arrive; All photos itself refreshes as the scan goes
+                self.sidebar.select_key(ALL_KEY, emit=False)
+                self.show_view(self.sidebar.current_spec())
             self.refresh_sidebar()
             self.scan_roots([r.id for r in roots])
 

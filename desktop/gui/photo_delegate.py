@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import bisect
 import math
+import time
+from collections import deque
 from collections.abc import Sequence
 
 from PySide6.QtCore import (
@@ -71,6 +73,9 @@ from desktop.gui.thumbnail_loader import FAILED, FIT, SQUARE, ThumbnailLoader
 ModelIndex = QModelIndex | QPersistentModelIndex
 
 MIN_ZOOM, MAX_ZOOM, DEFAULT_ZOOM = 80, 360, 168
+LOW_RES_DIVISOR, LOW_RES_MIN = 4, 24  # the fling-time image: a quarter of the cell, at least 24 px
+FLING_WINDOW_S = 0.15  # scrolled more than a screen within this: a fling
+SETTLE_MS = 140  # this long after the last scroll step, exact thumbnails load
 MARGIN = 12
 SPACING = 4
 HEADER_HEIGHT = 36
@@ -94,6 +99,9 @@ class PhotoDelegate(QStyledItemDelegate):
         self.loader = loader
         self.device_pixel_ratio = 1.0
         self.fill_cells = True  # crop to squares; False shows whole photos letterboxed
+        # set by the view during a fast fling: cells not in memory load a quarter-size image (a
+        # DCT-scaled decode, ~10x cheaper) shown scaled up, and the exact one once scrolling settles
+        self.low_res = False
         self._placeholders: dict[tuple[int, int, bool, int, float], QImage] = {}
 
     def sizeHint(self, option: QStyleOptionViewItem, index: ModelIndex) -> QSize:
@@ -139,7 +147,14 @@ class PhotoDelegate(QStyledItemDelegate):
         box = min(inner.width(), inner.height())
         dpr = self.device_pixel_ratio
         want = int(box * dpr)
-        img = self.loader.image(rec.content_hash, rec.path, want, SQUARE if self.fill_cells else FIT)
+        shape = SQUARE if self.fill_cells else FIT
+        img: QImage | str | None
+        if self.low_res:
+            img = self.loader.cached(rec.content_hash, want, shape) or self.loader.image(
+                rec.content_hash, rec.path, max(LOW_RES_MIN, want // LOW_RES_DIVISOR), shape
+            )
+        else:
+            img = self.loader.image(rec.content_hash, rec.path, want, shape)
         if img is None or img == FAILED:
             painter.drawImage(inner.topLeft(), self._placeholder_image(inner.size(), palette, img == FAILED))
         elif self.fill_cells and img.width() == want and img.height() == want:
@@ -293,12 +308,18 @@ class PhotoGridView(QAbstractItemView):
         self.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self.delegate = PhotoDelegate(loader, self)
         self.setItemDelegate(self.delegate)
-        # thumbnails arrive one by one; repaint at most once per frame
+        # thumbnails arrive one by one; repaint their cells at most once per frame
+        self._arrived: set[str] = set()
         self._repaint_timer = QTimer(self)
         self._repaint_timer.setSingleShot(True)
         self._repaint_timer.setInterval(16)
-        self._repaint_timer.timeout.connect(self.viewport().update)
+        self._repaint_timer.timeout.connect(self._repaint_arrived)
         loader.ready.connect(self._on_thumbnail)
+        self._scrolls: deque[tuple[float, int]] = deque()  # (time, |dy|) of recent scroll steps
+        self._settle_timer = QTimer(self)
+        self._settle_timer.setSingleShot(True)
+        self._settle_timer.setInterval(SETTLE_MS)
+        self._settle_timer.timeout.connect(self._settled)
         self._fetch_timer = QTimer(self)
         self._fetch_timer.setSingleShot(True)
         self._fetch_timer.setInterval(0)
@@ -443,6 +464,11 @@ class PhotoGridView(QAbstractItemView):
                     out.append((self._sec_starts[s] + first, self._sec_starts[s] + last))
             s += 1
         return out
+
+    def _rows_in_parts(self, parts: Sequence[QRect]) -> list[tuple[int, int]]:
+        """Row ranges touching any of ``parts``, each row once, in order."""
+        rows = sorted({row for part in parts for a, b in self._rows_in_rect(part) for row in range(a, b + 1)})
+        return [(row, row) for row in rows]
 
     # --------------------------------------------------- QAbstractItemView API
     def visualRect(self, index: ModelIndex) -> QRect:
@@ -596,8 +622,27 @@ class PhotoGridView(QAbstractItemView):
     def scrollContentsBy(self, dx: int, dy: int) -> None:
         # cells that scrolled away must not be decoded; the repaint re-asks for the visible ones
         self.loader.drop_pending()
-        self.viewport().update()
+        now = time.monotonic()
+        self._scrolls.append((now, abs(dy)))
+        while self._scrolls and now - self._scrolls[0][0] > FLING_WINDOW_S:
+            self._scrolls.popleft()
+        if sum(d for _, d in self._scrolls) > self.viewport().height():
+            self.delegate.low_res = True  # a fling: decoding every cell that flies past costs a core
+        if self.delegate.low_res:
+            self._settle_timer.start()
+        if self._band_origin is not None or abs(dy) >= self.viewport().height():
+            self.viewport().update()
+        else:
+            # move the pixels already painted and paint only the strip that scrolled in:
+            # a fling then paints a row or two of cells per frame instead of the whole screen
+            self.viewport().scroll(dx, dy)
         self._fetch_timer.start()
+
+    def _settled(self) -> None:
+        """The fling is over: load the exact thumbnails of what is on screen."""
+        self.delegate.low_res = False
+        self._scrolls.clear()
+        self.viewport().update()
 
     def _maybe_fetch(self) -> None:
         model = self.model()
@@ -608,19 +653,42 @@ class PhotoGridView(QAbstractItemView):
         if bar.maximum() - bar.value() < 2 * max(1, self.viewport().height()):
             model.fetchMore(QModelIndex())
 
-    def _on_thumbnail(self, _hash: str) -> None:
+    def _on_thumbnail(self, content_hash: str) -> None:
+        self._arrived.add(content_hash)
         if not self._repaint_timer.isActive():
             self._repaint_timer.start()
+
+    def _repaint_arrived(self) -> None:
+        """Repaint only the visible cells whose thumbnails arrived since the last frame."""
+        arrived, self._arrived = self._arrived, set()
+        model = self.photo_model()
+        if model is None:
+            self.viewport().update()
+            return
+        offset = self.verticalOffset()
+        visible = self.viewport().rect().translated(0, offset)
+        region = QRegion()
+        for first, last in self._rows_in_rect(visible):
+            for row in range(first, last + 1):
+                if model.record(row).content_hash in arrived and (r := self._content_rect(row)) is not None:
+                    region += r.translated(0, -offset)
+        if not region.isEmpty():
+            self.viewport().update(region)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self.viewport())
         palette = self.palette()
-        painter.fillRect(event.rect(), palette.color(QPalette.ColorRole.Base))
+        region = event.region()
+        for r in region:
+            painter.fillRect(r, palette.color(QPalette.ColorRole.Base))
         model = self.model()
         if model is None or not self._sec_y:
+            painter.end()
             return
         self.delegate.device_pixel_ratio = self.loader.device_pixel_ratio = self.devicePixelRatioF()
         offset = self.verticalOffset()
+        # the exposed parts only (a scrolled-in strip, the cells whose thumbnails arrived)
+        parts = [QRect(r).translated(0, offset) for r in region]
         visible = QRect(event.rect()).translated(0, offset)
         # headers
         s = max(0, bisect.bisect_right(self._sec_y, visible.top()) - 1)
@@ -629,7 +697,7 @@ class PhotoGridView(QAbstractItemView):
                 hrect = QRect(
                     MARGIN, self._sec_y[s] - offset, self.viewport().width() - 2 * MARGIN, self._header
                 )
-                if hrect.intersects(event.rect()):
+                if region.intersects(hrect):
                     self.delegate.paint_header(painter, hrect, self._sec_titles[s], palette)
                 s += 1
         sm = self.selectionModel()
@@ -640,7 +708,8 @@ class PhotoGridView(QAbstractItemView):
         base_state = option.state
         records = model if isinstance(model, PhotoModel) else None
         painted = 0
-        for first, last in self._rows_in_rect(visible):
+        ranges = self._rows_in_rect(parts[0]) if len(parts) == 1 else self._rows_in_parts(parts)
+        for first, last in ranges:
             for row in range(first, last + 1):
                 rect = self._content_rect(row)
                 if rect is None:
@@ -688,8 +757,11 @@ class PhotoGridView(QAbstractItemView):
             self.viewport().update()
         hover = self.indexAt(pos)
         if QPersistentModelIndex(hover) != self._hover:
+            old = QModelIndex(self._hover) if self._hover.isValid() else QModelIndex()
             self._hover = QPersistentModelIndex(hover)
-            self.viewport().update()
+            for idx in (old, hover):
+                if idx.isValid():
+                    self.viewport().update(self.visualRect(idx))
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:

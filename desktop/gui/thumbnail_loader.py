@@ -182,6 +182,16 @@ class ThumbnailLoader(QObject):
         other = self._latest.get(content_hash)
         return self._lru.get(other) if other is not None else None
 
+    def cached(self, content_hash: str | None, size: int, shape: str = FIT) -> QImage | None:
+        """The image at exactly this size if it is in memory; never queues a load."""
+        if not content_hash:
+            return None
+        key = (content_hash, size, shape)
+        img = self._lru.get(key)
+        if img is not None:
+            self._lru.move_to_end(key)
+        return img
+
     def failure(self, content_hash: str) -> str | None:
         return self._failed.get(content_hash)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -288,3 +289,30 @@ def test_could_not_read_lists_reasons_and_back_to_the_grid(
     assert window.errors_model.rowCount() == 1 and window.errors_model.index(0, 1).data()
     window.sidebar.select_key("view:all")
     assert window.stack.currentWidget() is window._grid_page and window.model.rowCount() == 5
+
+
+def test_smart_search_runs_in_a_model_process_and_stops_with_the_app(
+    lib: Library, make_window: Any, tiny_clip_file: Path, qtbot: Any
+) -> None:
+    """The real engine: the app's search service starts a model process, embeds the library through
+    it, answers a typed query with it, and stops it on quit (no torch in the app's process needed)."""
+    from desktop.core import clip_models as cm
+    from desktop.core.embedder import pending_count
+    from desktop.core.search import set_active_model
+
+    spec = cm.spec_from_options(None, tiny_clip_file)
+    assert spec is not None
+    set_active_model(lib, spec)
+    lib.set_setting("smart_search.precision", "fp32")
+    window = make_window(lib, smart_search=True)
+    window.ctx.start()  # synchronous runner: loads the model (in its process) and embeds now
+    ctx = window.ctx
+    assert ctx.search_state.ready, ctx.search_state.message
+    proc = ctx.search.model_process(spec)
+    assert proc.alive and proc.pid != os.getpid()
+    assert pending_count(spec.model_id) == 0  # the 5 photos were embedded through it
+    window.search_bar.set_text("a photo of a sunset")
+    qtbot.waitUntil(lambda: window.model.is_results and window.model.rowCount() > 0, timeout=10_000)
+    assert window.model.title == "“a photo of a sunset”"
+    ctx.shutdown()
+    assert not proc.alive

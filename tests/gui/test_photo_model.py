@@ -8,6 +8,7 @@ from typing import Any
 import peewee as pw
 import pytest
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QRect, Qt
+from PySide6.QtWidgets import QApplication
 
 from desktop.core.filters import PhotoFilter
 from desktop.core.library import Library
@@ -300,4 +301,42 @@ def test_square_cells_arrive_cropped_to_the_exact_size(lib: Library, qtbot: Any)
     # another zoom: the 150 px image stands in (scaled by the painter) until the 200 px one is ready
     assert loader.image(r.content_hash, r.path, 200, SQUARE) is img
     qtbot.waitUntil(lambda: loader.image(r.content_hash, r.path, 200, SQUARE).width() == 200, timeout=5000)
+    loader.shutdown()
+
+
+def test_a_fling_loads_quarter_size_cells_then_exact_ones_when_it_settles(lib: Library, qtbot: Any) -> None:
+    """Decoding every cell that flies past cost a core; a fling loads small images instead."""
+    from desktop.gui.photo_delegate import LOW_RES_DIVISOR, SETTLE_MS
+    from desktop.gui.thumbnail_loader import SQUARE
+
+    loader = ThumbnailLoader(lib.thumbnails)
+    model = PhotoModel(lib)
+    model.browse()
+    view = PhotoGridView(loader)
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.set_zoom(360)
+    view.resize(420, 150)  # one cell a row, a short viewport: five photos scroll
+    view.show()
+    qtbot.waitExposed(view)
+    bar = view.verticalScrollBar()
+    assert bar.maximum() > view.viewport().height()
+    requested: list[int] = []
+    real_image = loader.image
+
+    def spy(h: Any, src: str, size: int, shape: str = SQUARE) -> Any:
+        requested.append(size)
+        return real_image(h, src, size, shape)
+
+    loader.image = spy  # type: ignore[method-assign]
+    for v in (bar.maximum() // 2, bar.maximum()):  # more than a screen within a few ms
+        bar.setValue(v)
+        QApplication.processEvents()
+    assert view.delegate.low_res
+    cell = int(view.cell_size() - 8)
+    assert requested and max(requested) <= max(24, cell // LOW_RES_DIVISOR)
+    requested.clear()
+    qtbot.wait(SETTLE_MS + 100)
+    QApplication.processEvents()
+    assert not view.delegate.low_res and cell in requested  # settled: the exact size is loaded
     loader.shutdown()
