@@ -88,6 +88,7 @@ class SearchState:
     model_name: str = ""
     download_bytes: int | None = None
     pending: int = 0  # photos not embedded yet
+    failed: bool = False  # the model is there but could not be loaded (the message says why)
 
     @property
     def ready(self) -> bool:
@@ -334,6 +335,7 @@ def _load_search(library: Library, control: JobControl) -> tuple[Any, SearchStat
             "Choose another model or weights file in Settings → Smart search.",
             model_name=spec.label(),
             download_bytes=size,
+            failed=True,
         )
     from desktop.core.embedder import pending_count
 

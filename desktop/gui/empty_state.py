@@ -8,6 +8,8 @@ smart-search model is available; everything else keeps working meanwhile.
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
@@ -129,6 +131,12 @@ class ModelMissingNotice(QFrame):
             "searching by words and finding similar photos start once it is here."
         )
         self.download_button.setText(f"Download {size}" if size else "Download")
+        self.download_button.show()
+
+    def set_problem(self, message: str) -> None:
+        """The model is on disk but would not load: show why, and offer another file, not a download."""
+        self.text.setText(f"<b>Smart search is off.</b> {html.escape(message)}")
+        self.download_button.hide()
 
     def dismiss(self) -> None:
         self.hide()

@@ -680,7 +680,9 @@ class MainWindow(QMainWindow):
             return
         shown = self.ctx.settings.value("notices/model_missing_dismissed", "false") in (True, "true")
         if st.state == "unavailable" and st.model_name and not shown:
-            if hasattr(self.model_notice, "set_model"):
+            if st.failed and hasattr(self.model_notice, "set_problem"):
+                self.model_notice.set_problem(st.message)  # a broken file: say why, no download offer
+            elif hasattr(self.model_notice, "set_model"):
                 self.model_notice.set_model(st.model_name, st.download_bytes)
             self.model_notice.show()
         else:

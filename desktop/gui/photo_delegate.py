@@ -316,6 +316,7 @@ class PhotoGridView(QAbstractItemView):
         self._repaint_timer.timeout.connect(self._repaint_arrived)
         loader.ready.connect(self._on_thumbnail)
         self._scrolls: deque[tuple[float, int]] = deque()  # (time, |dy|) of recent scroll steps
+        self._pending = QRegion()  # parts asked to repaint and not painted yet
         self._settle_timer = QTimer(self)
         self._settle_timer.setSingleShot(True)
         self._settle_timer.setInterval(SETTLE_MS)
@@ -636,6 +637,11 @@ class PhotoGridView(QAbstractItemView):
             # move the pixels already painted and paint only the strip that scrolled in:
             # a fling then paints a row or two of cells per frame instead of the whole screen
             self.viewport().scroll(dx, dy)
+            if not self._pending.isEmpty():
+                # cells asked to repaint before this scroll have moved with their pixels: repaint
+                # them where they are now, or half a cell keeps its placeholder
+                self._pending.translate(dx, dy)
+                self.viewport().update(self._pending)
         self._fetch_timer.start()
 
     def _settled(self) -> None:
@@ -658,6 +664,11 @@ class PhotoGridView(QAbstractItemView):
         if not self._repaint_timer.isActive():
             self._repaint_timer.start()
 
+    def _update_part(self, region: QRegion) -> None:
+        """Repaint part of the viewport, remembered until painted so a scroll can move it along."""
+        self._pending += region
+        self.viewport().update(region)
+
     def _repaint_arrived(self) -> None:
         """Repaint only the visible cells whose thumbnails arrived since the last frame."""
         arrived, self._arrived = self._arrived, set()
@@ -673,9 +684,10 @@ class PhotoGridView(QAbstractItemView):
                 if model.record(row).content_hash in arrived and (r := self._content_rect(row)) is not None:
                     region += r.translated(0, -offset)
         if not region.isEmpty():
-            self.viewport().update(region)
+            self._update_part(region)
 
     def paintEvent(self, event: QPaintEvent) -> None:
+        self._pending = self._pending.subtracted(event.region())
         painter = QPainter(self.viewport())
         palette = self.palette()
         region = event.region()
@@ -761,7 +773,7 @@ class PhotoGridView(QAbstractItemView):
             self._hover = QPersistentModelIndex(hover)
             for idx in (old, hover):
                 if idx.isValid():
-                    self.viewport().update(self.visualRect(idx))
+                    self._update_part(QRegion(self.visualRect(idx)))
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:

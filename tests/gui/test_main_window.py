@@ -75,7 +75,12 @@ def test_starts_with_a_broken_model_file(lib: Library, make_window: Any, tmp_pat
     window.ctx.start()
     assert window.ctx.search_state.state == "unavailable"
     assert "Smart search needs a model" in window.ctx.search_state.message
+    assert "could not be loaded" in window.ctx.search_state.message
     assert window.model.rowCount() == 5  # the grid is unaffected
+    notice = window.model_notice
+    if notice is not None:  # says what went wrong, and offers another file rather than a download
+        assert notice.isVisible() and "could not be loaded" in notice.text.text()
+        assert not notice.download_button.isVisible() and notice.choose_button.isVisible()
 
 
 def test_dropping_a_folder_adds_a_watched_root_and_scans_it(
