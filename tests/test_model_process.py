@@ -107,7 +107,9 @@ def test_a_killed_model_process_fails_calls_with_a_reason_and_is_restarted(
     deadline = time.monotonic() + 10
     while proc.alive and time.monotonic() < deadline:
         time.sleep(0.05)
-    with pytest.raises(WorkerDied, match="stopped unexpectedly.*signal 9"):
+    with pytest.raises(
+        WorkerDied, match="stopped working.*killed, most often because the computer ran out of memory"
+    ):
         proc.encode_texts(["anything"])
     assert service.search("noise", limit=3).hits  # a new process answers
     assert service.model_process(spec).pid != proc.pid
@@ -150,3 +152,66 @@ def test_the_app_process_never_imports_torch(tmp_path: Path, tiny_clip_file: Pat
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.split() == ["6", "3", "False", "False"], out.stderr[-3000:]
+
+
+def test_closing_the_service_while_a_model_loads_returns_at_once(
+    library: Library, tiny_clip_file: Path
+) -> None:
+    import threading
+
+    spec = cm.spec_from_options(None, tiny_clip_file)
+    assert spec is not None
+    svc = SearchService(library, spec, plan=FP32, model_process=True)
+    errors: list[BaseException] = []
+
+    def query() -> None:
+        try:
+            svc.search("anything")
+        except BaseException as exc:
+            errors.append(exc)
+
+    t = threading.Thread(target=query)
+    t.start()
+    time.sleep(0.5)  # the model process is still starting (imports take seconds)
+    t0 = time.monotonic()
+    svc.close()
+    t.join(15)
+    assert time.monotonic() - t0 < 10 and not t.is_alive()
+    assert errors and isinstance(errors[0], cm.ModelUnavailable | WorkerDied)
+    with pytest.raises(cm.ModelUnavailable, match="stopped"):
+        svc.model_process(spec)  # a closed service starts no new process
+
+
+def test_a_model_that_failed_to_load_is_not_retried_by_the_same_service(
+    library: Library, tmp_path: Path
+) -> None:
+    bad = tmp_path / "broken.safetensors"
+    bad.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{not json")
+    spec = cm.ModelSpec(arch="ViT-B-32", weights=str(bad), fingerprint="broken")
+    svc = SearchService(library, spec, plan=FP32, model_process=True)
+    try:
+        with pytest.raises(cm.ModelUnavailable):
+            svc.model()
+        t0 = time.monotonic()
+        with pytest.raises(cm.ModelUnavailable):
+            svc.model()
+        assert time.monotonic() - t0 < 1.0  # the reason is remembered, no new process
+    finally:
+        svc.close()
+
+
+def test_a_complete_active_model_becomes_the_serving_one_without_a_process(
+    library: Library, service: SearchService, tmp_path: Path
+) -> None:
+    from desktop.core.search import serving_spec, set_active_model
+
+    add_photos(library, tmp_path / "pics", 3)
+    spec = service.spec()
+    index_library(library, spec, batch_size=4, encoder_for=service.model_process)
+    set_active_model(library, spec)
+    library.set_setting("search.serving_model", "")  # as if the last job died after its final commit
+    assert serving_spec(library) is None
+    report = index_library(library, None, encoder_for=lambda *_: pytest.fail("no process needed"))
+    assert report.embedded == 0
+    serving = serving_spec(library)
+    assert serving is not None and serving.model_id == spec.model_id

@@ -195,3 +195,14 @@ def test_changes_while_the_graph_is_built_all_reach_it(tmp_path: Path) -> None:
     assert idx.search(vecs[3999], 1)[0][0] == "h3999"
     assert all(int(h[1:]) % 10 for h, _ in idx.search(vecs[0], 50))
     assert {h for h, _ in idx.search(vecs[3], 2)} == {"h1", "h3"}
+
+
+def test_an_unusable_graph_falls_back_to_exact_search_and_is_rebuilt(tmp_path: Path) -> None:
+    vecs = clustered(600, 16, seed=8)
+    idx = VectorIndex(tmp_path, "m", 16)
+    idx.add([f"h{i}" for i in range(600)], vecs)
+    idx.save()  # exact mode: vectors.npy, no graph
+    (tmp_path / "hnsw.bin").write_bytes(b"left from a crash")  # both files, the graph unusable
+    big = VectorIndex.load(tmp_path, "m", 16, exact_max=100)
+    assert len(big) == 600 and big.search(vecs[9], 1)[0][0] == "h9"  # the matrix answers
+    assert big.wait_for_graph(60) and big.search(vecs[9], 1)[0][0] == "h9"

@@ -139,3 +139,38 @@ def verify_low_precision(
         got = candidate()
     cos = min_cosine(ref, got)
     return cos >= threshold, cos
+
+
+def describe_plan_elsewhere(device: str | None, precision: str | None, timeout_s: float = 120.0) -> str:
+    """``plan_device(...).describe()`` worked out in a short-lived child process.
+
+    The desktop app never imports torch (an import holds the GIL for hundreds
+    of milliseconds at a time, which froze the window); its Settings ask this
+    instead. Raises ``RuntimeError`` with the child's last words if it fails.
+    """
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys\n"
+        "from desktop.core.device import plan_device\n"
+        "print(plan_device(sys.argv[1] or None, sys.argv[2] or None).describe())\n"
+    )
+    repo = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (repo, os.environ.get("PYTHONPATH")) if p))
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", code, device or "", precision or ""],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            env=env,
+        )
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"checking the device took more than {timeout_s:.0f} s") from None
+    lines = out.stdout.strip().splitlines()
+    if out.returncode != 0 or not lines:
+        why = (out.stderr.strip().splitlines() or ["no answer"])[-1]
+        raise RuntimeError(why)
+    return lines[-1]

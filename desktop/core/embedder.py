@@ -331,7 +331,7 @@ class Embedder:
     """Embeds pending photos for one model; ``run`` is a long job (call it off the GUI thread).
 
     ``model`` is a loaded ``ClipModel`` (embedded in this process) or any ``BatchEncoder``
-    (``desktop.core.embed_process.EmbedWorker`` embeds in a worker process).
+    (``desktop.core.model_process.ModelProcess`` embeds in the model process).
     """
 
     def __init__(

@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import logging
 import os
+import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ import peewee as pw
 
 from desktop.core.db import close_db, database, init_db
 from desktop.core.filters import PhotoFilter, apply_filter
+from desktop.core.jobs import JobControl
 from desktop.core.paths import Paths, resolve_paths
 from desktop.core.schema import (
     STATUS_ERROR,
@@ -42,6 +44,7 @@ log = logging.getLogger(__name__)
 
 COLOR_LABELS = ("red", "orange", "yellow", "green", "blue", "purple", "grey")
 SETTING_IMPORT_DIR = "import_dir"
+SETTING_PICTURE_CACHE = "picture_cache_dir"  # thumbnails and previews, when moved from the default
 
 
 class LibraryError(Exception):
@@ -126,8 +129,9 @@ class Library:
         self.writer = Writer()
         from desktop.core.thumbnails import PreviewCache, ThumbnailCache
 
-        self.thumbnails = ThumbnailCache(self.paths.thumbnails)
-        self.previews = PreviewCache(self.paths.previews)
+        root = self.picture_cache_dir()
+        self.thumbnails = ThumbnailCache(root / "thumbnails")
+        self.previews = PreviewCache(root / "previews")
 
     def close(self) -> None:
         self.writer.close()
@@ -149,6 +153,66 @@ class Library:
             Setting.insert(key=key, value=value).on_conflict_replace().execute()
 
         self.writer.call(_set)
+
+    def picture_cache_dir(self) -> Path:
+        """The folder holding ``thumbnails/`` and ``previews/`` (the cache dir unless the user moved them)."""
+        configured = self.get_setting(SETTING_PICTURE_CACHE)
+        return Path(configured) if configured else self.paths.cache
+
+    def move_picture_cache(self, target: Path, control: JobControl | None = None) -> int:
+        """Move thumbnails and previews into ``target`` (say, a bigger disk); returns the files moved.
+
+        Files are linked or copied first (cancelling then leaves everything where it
+        was), the library switches to the new folder, and only then are the old
+        files removed, so no moment exists without a cache. Thumbnails a scan writes
+        during the move land in the old folder and are carried over at the end.
+        """
+        target = Path(target).expanduser().resolve()
+        current = self.picture_cache_dir().resolve()
+        if target == current:
+            return 0
+        stores = (self.thumbnails, self.previews)
+        for store in stores:
+            if target == store.root.resolve() or target.is_relative_to(store.root.resolve()):
+                raise LibraryError(f"{target} is inside the cache itself; choose a folder outside {current}.")
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+            probe = target / ".shoebox-write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise LibraryError(
+                f"Shoebox cannot write to {target} ({exc.strerror or exc}). Choose another folder."
+            ) from None
+        plan = [(store, target / store.root.name) for store in stores]
+        files = [(f, new / f.relative_to(store.root)) for store, new in plan for f in store.files()]
+        made: list[Path] = []
+        try:
+            for i, (src, dst) in enumerate(files):
+                if control is not None and i % 200 == 0:
+                    control.checkpoint()
+                    control.report(i, len(files))
+                if _link_or_copy(src, dst):
+                    made.append(dst)
+        except BaseException:
+            for p in made:  # cancelled or failed: the old cache is untouched, the copies go
+                with contextlib.suppress(OSError):
+                    p.unlink()
+            raise
+        old_roots = [store.root for store in stores]
+        for store, new in plan:
+            store.root = new
+        self.set_setting(SETTING_PICTURE_CACHE, str(target))
+        for old_root, (store, _new) in zip(old_roots, plan, strict=True):
+            old = type(store)(old_root)
+            for f in old.files():  # written while we moved, or moved already: carry over, then remove
+                with contextlib.suppress(OSError):
+                    _link_or_copy(f, store.root / f.relative_to(old_root))
+                    f.unlink()
+            shutil.rmtree(old_root, ignore_errors=True)
+        if control is not None:
+            control.report(len(files), len(files), force=True)
+        return len(files)
 
     def import_dir(self) -> Path:
         configured = self.get_setting(SETTING_IMPORT_DIR)
@@ -475,3 +539,15 @@ def open_library(home: str | None = None) -> Library:
 
 
 __all__ = ["Library", "LibraryError", "open_library", "photo_to_dict", "photo_path", "TagInfo", "database"]
+
+
+def _link_or_copy(src: Path, dst: Path) -> bool:
+    """Put ``src`` at ``dst`` without removing it: a hard link on the same disk, else a copy."""
+    if dst.exists():
+        return False
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+    return True

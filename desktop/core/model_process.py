@@ -65,6 +65,7 @@ log = logging.getLogger(__name__)
 POLL_S = 0.25  # how often a waiting caller looks at its job's cancel flag
 READY_TIMEOUT_S = 900.0  # loading a big model from a slow disk on a slow CPU
 QUERY_TIMEOUT_S = 120.0
+BATCH_TIMEOUT_S = 900.0  # a batch of 32 on the slowest CPU takes seconds: past this the child is stuck
 
 
 class WorkerDied(RuntimeError):
@@ -107,7 +108,17 @@ def _child_main(
         model = load_model(ModelSpec.from_json(spec_json), Path(models_dir), plan=plan, allow_download=False)
         if model.plan.device == "cpu":
             configure_threads(leave_free=0, max_threads=threads)
-        model.allow_concurrent_forwards()  # a query runs beside a batch instead of after it
+        if model.plan.device != "mps":  # Apple's backend is not safe with two forwards at once
+            model.allow_concurrent_forwards()  # a query runs beside a batch instead of after it
+    except ImportError as exc:
+        send(
+            (
+                "failed",
+                f"Smart search needs PyTorch and open_clip, which are not installed here ({exc}). "
+                "Install them with: pip install torch open-clip-torch (make run does this).",
+            )
+        )
+        return
     except BaseException as exc:  # anything at all: the app must get an answer, not a hang
         send(("failed", str(exc) or exc.__class__.__name__))
         return
@@ -203,7 +214,7 @@ class ModelProcess:
         ctx = mp.get_context("spawn")
         child_in, self._to_child = ctx.Pipe(duplex=False)
         self._from_child, child_out = ctx.Pipe(duplex=False)
-        self._proc = ctx.Process(
+        proc = ctx.Process(
             target=_child_main,
             args=(
                 child_in,
@@ -219,9 +230,16 @@ class ModelProcess:
             name="shoebox-model",
             daemon=True,
         )
-        start_at_background_priority(self._proc.start)
-        child_in.close()
-        child_out.close()
+        self._proc = proc
+        try:
+            start_at_background_priority(proc.start)
+        except BaseException:
+            for conn in (self._to_child, self._from_child):
+                conn.close()
+            raise
+        finally:
+            child_in.close()
+            child_out.close()
         self._lock = threading.Lock()
         self._seq = 0
         self._waiting: dict[int, Future[Any]] = {}
@@ -233,52 +251,74 @@ class ModelProcess:
 
     # ------------------------------------------------------------ replies
     def _read(self) -> None:
-        while True:
-            try:
-                msg = self._from_child.recv()
-            except (EOFError, OSError):
-                break
-            kind = msg[0]
-            if kind == "ready":
-                self._ready.set_result(msg[1])
-            elif kind == "failed":
-                self._ready.set_exception(ModelUnavailable(msg[1]))
-            elif kind in ("done", "error"):
-                with self._lock:
-                    fut = self._waiting.pop(msg[1], None)
-                if fut is None:
-                    continue  # its caller gave up (a cancelled job)
-                if kind == "done":
-                    fut.set_result(msg[2])
-                else:
-                    fut.set_exception(ModelUnavailable(msg[2]))
-        died = self._death()
-        with self._lock:
-            self._dead = died
-            pending, self._waiting = list(self._waiting.values()), {}
-        if not self._ready.done():
-            self._ready.set_exception(died)
-        for fut in pending:
-            fut.set_exception(died)
+        broken = False
+        try:
+            while True:
+                try:
+                    msg = self._from_child.recv()
+                except (EOFError, OSError):
+                    break
+                kind = msg[0]
+                if kind == "ready":
+                    self._ready.set_result(msg[1])
+                elif kind == "failed":
+                    self._ready.set_exception(ModelUnavailable(msg[1]))
+                elif kind in ("done", "error"):
+                    with self._lock:
+                        fut = self._waiting.pop(msg[1], None)
+                    if fut is None:
+                        continue  # its caller gave up (a cancelled job)
+                    if kind == "done":
+                        fut.set_result(msg[2])
+                    else:
+                        fut.set_exception(ModelUnavailable(msg[2]))
+        except BaseException:  # an unreadable reply: nobody must wait for answers that cannot come
+            log.exception("the model process sent something unreadable; stopping it")
+            broken = True
+        finally:
+            if broken and self._proc.is_alive():
+                self._proc.terminate()
+            died = self._death()
+            with self._lock:
+                self._dead = died
+                pending, self._waiting = list(self._waiting.values()), {}
+            if not self._ready.done():
+                self._ready.set_exception(died)
+            for fut in pending:
+                fut.set_exception(died)
 
     def _death(self) -> WorkerDied:
         self._proc.join(2.0)
         code = self._proc.exitcode
         if self._closed:
             return WorkerDied("the smart-search model process was stopped")
-        how = f"exit code {code}" if code is None or code >= 0 else f"signal {-code}"
+        if code is None:
+            how = "it stopped answering"
+        elif code == -9:
+            how = "it was killed, most often because the computer ran out of memory"
+        elif code < 0:
+            how = f"it crashed (signal {-code})"
+        else:
+            how = f"it exited with code {code}"
+        if not self._ready.done():
+            return WorkerDied(how)  # while loading: the caller says which model could not be loaded
         return WorkerDied(
-            f"The smart-search model process stopped unexpectedly ({how}). What was embedded is saved; "
+            f"The smart-search model stopped working ({how}). Everything embedded so far is saved; "
             "the next search or scan starts it again."
         )
+
+    @property
+    def busy(self) -> bool:
+        """Requests are waiting for answers."""
+        with self._lock:
+            return bool(self._waiting)
 
     @property
     def alive(self) -> bool:
         return not self._closed and self._dead is None and self._proc.is_alive()
 
     # ------------------------------------------------------------ waiting
-    @staticmethod
-    def _wait(fut: Future[Any], control: JobControl | None, timeout_s: float | None, doing: str) -> Any:
+    def _wait(self, fut: Future[Any], control: JobControl | None, timeout_s: float | None, doing: str) -> Any:
         waited = 0.0
         while True:
             try:
@@ -288,8 +328,9 @@ class ModelProcess:
                 if control is not None and control.cancelled:
                     raise Cancelled(control.name) from None
                 if timeout_s is not None and waited > timeout_s:
+                    self.close()  # stuck: the next call starts a fresh one
                     raise WorkerDied(
-                        f"the smart-search model took more than {timeout_s:.0f} s {doing}"
+                        f"the smart-search model took more than {timeout_s:.0f} s {doing} and was restarted"
                     ) from None
 
     def wait_ready(self, control: JobControl | None = None, timeout_s: float = READY_TIMEOUT_S) -> None:
@@ -329,12 +370,18 @@ class ModelProcess:
 
     # ------------------------------------------------------------ model API
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
-        _, fut = self._request("text", list(texts))
-        return np.asarray(self._wait(fut, None, QUERY_TIMEOUT_S, "to read a query"), dtype=np.float32)
+        seq, fut = self._request("text", list(texts))
+        try:
+            return np.asarray(self._wait(fut, None, QUERY_TIMEOUT_S, "to read a query"), dtype=np.float32)
+        finally:
+            self._forget(seq)
 
     def encode_image_file(self, path: Path) -> np.ndarray:
-        _, fut = self._request("image", str(path))
-        return np.asarray(self._wait(fut, None, QUERY_TIMEOUT_S, "to read an image"), dtype=np.float32)
+        seq, fut = self._request("image", str(path))
+        try:
+            return np.asarray(self._wait(fut, None, QUERY_TIMEOUT_S, "to read an image"), dtype=np.float32)
+        finally:
+            self._forget(seq)
 
     def submit(self, items: Sequence[PendingItem]) -> BatchHandle:
         use_thumbs = 0 < self.image_size <= THUMB_SHORT_SIDE
@@ -351,9 +398,13 @@ class ModelProcess:
 
         def result(control: JobControl | None) -> BatchResult:
             try:
-                hashes, vectors, failed = self._wait(fut, control, None, "to embed")
+                hashes, vectors, failed = self._wait(fut, control, BATCH_TIMEOUT_S, "to embed a batch")
             except Cancelled:
                 self._forget(seq)
+                raise
+            except WorkerDied:
+                if control is not None and control.cancelled:
+                    raise Cancelled(control.name) from None  # stopped on purpose, for this job
                 raise
             return BatchResult(list(hashes), np.asarray(vectors, dtype=np.float32), list(failed))
 

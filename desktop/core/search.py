@@ -161,6 +161,9 @@ def index_library(
     encoder: ClipModel | BatchEncoder
     if encoder_for is not None:
         if not switching and pending_count(spec.model_id) == 0:
+            current = serving_spec(library)
+            if current is None or current.model_id != spec.model_id:
+                _mark_serving(library, spec)  # complete (its last photos went, say): it answers now
             return EmbedReport(spec.model_id)  # nothing new: no need to wake a model process
         if control is not None:
             control.report(0, 0, "starting the model", force=True)
@@ -233,7 +236,9 @@ class SearchService:
         self._allow_download = allow_download
         self._use_process = model_process
         self._processes: dict[str, ModelProcess] = {}
+        self._failures: dict[str, str] = {}  # model id -> why it would not load
         self._process_lock = threading.Lock()
+        self._closed = False
         self._lock = threading.RLock()
         self._model: ClipModel | ModelProcess | None = None
         self._index: VectorIndex | None = None
@@ -249,40 +254,63 @@ class SearchService:
             return self._explicit
         return serving_spec(self.library) or active_spec(self.library)
 
+    @property
+    def uses_model_process(self) -> bool:
+        return self._use_process
+
     def model(self) -> ClipModel | ModelProcess:
         from desktop.core.clip_models import load_model
 
         with self._lock:
+            self._check_open()
             spec = self.spec()
             current = self._model
             stale = current is None or current.model_id != spec.model_id
             if self._use_process and not stale and not getattr(current, "alive", True):
                 stale = True  # the model process died: start another (the index stays valid)
-            if stale:
-                if self._use_process:
-                    self._model = self.model_process(spec)
-                else:
-                    self._model = load_model(
-                        spec,
-                        self.library.paths.models,
-                        plan=self._plan or library_plan(self.library),
-                        allow_download=self._allow_download,
-                    )
+            if not stale:
+                assert current is not None
+                return current
+            if not self._use_process:
+                self._model = load_model(
+                    spec,
+                    self.library.paths.models,
+                    plan=self._plan or library_plan(self.library),
+                    allow_download=self._allow_download,
+                )
                 if current is None or current.model_id != self._model.model_id:
                     self._index = None
-            assert self._model is not None
-            return self._model
+                return self._model
+        # a model process loads for seconds: wait for it without the lock, so close() and other
+        # queries are never stuck behind it
+        proc = self.model_process(spec)
+        with self._lock:
+            self._check_open()
+            if self._model is None or self._model.model_id != proc.model_id:
+                self._index = None
+            self._model = proc
+            return proc
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ModelUnavailable("Smart search was stopped (the app is closing or switching models).")
 
     def model_process(self, spec: ModelSpec, control: JobControl | None = None) -> ModelProcess:
         """A running model process for ``spec``, started and loaded if needed (model-process mode).
 
         The serving model's process answers queries; while the library switches
-        to another model, that model's process embeds beside it. Processes of
-        models that are neither are stopped.
+        to another model, that model's process embeds beside it. Idle processes
+        of models that are neither are stopped. A model that failed to load is
+        not tried again by this service (the app makes a new one when the
+        person picks another model or device).
         """
         from desktop.core.model_process import ModelProcess
 
         with self._process_lock:
+            self._check_open()
+            failed = self._failures.get(spec.model_id)
+            if failed is not None:
+                raise ModelUnavailable(failed)
             proc = self._processes.get(spec.model_id)
             if proc is None or not proc.alive:
                 if proc is not None:
@@ -304,14 +332,23 @@ class SearchService:
                 )
                 self._processes[spec.model_id] = proc
             keep = {spec.model_id, self.spec().model_id, active_spec(self.library).model_id}
-            for mid in [m for m in self._processes if m not in keep]:
+            for mid in [m for m in self._processes if m not in keep and not self._processes[m].busy]:
                 self._processes.pop(mid).close()
-        proc.wait_ready(control)
+        try:
+            proc.wait_ready(control)
+        except ModelUnavailable as exc:
+            with self._process_lock:
+                self._failures[spec.model_id] = str(exc)
+            raise
+        with self._process_lock:
+            if self._closed:
+                proc.close()
+                self._check_open()
         return proc
 
     def index(self) -> VectorIndex:
+        model = self.model()
         with self._lock:
-            model = self.model()
             if self._index is None or self._index.model_id != model.model_id:
                 self._index = open_catalog_index(self.library, model.model_id, model.embed_dim)
             return self._index
@@ -337,13 +374,15 @@ class SearchService:
             log.exception("search warm-up failed")
 
     def close(self) -> None:
-        with self._lock:
-            if self._index is not None and self._index.dirty:
-                self._index.save()
+        """Stop the model processes first (a load in progress then fails at once), then save the index."""
         with self._process_lock:
+            self._closed = True
             processes, self._processes = list(self._processes.values()), {}
         for proc in processes:
             proc.close()
+        with self._lock:
+            if self._index is not None and self._index.dirty:
+                self._index.save()
 
     # -- query vectors
     def embed_text(self, text: str) -> np.ndarray:

@@ -84,6 +84,13 @@ class _ShardedStore:
                     total += os.stat(os.path.join(dirpath, name)).st_size
         return total
 
+    def files(self) -> list[Path]:
+        """Every stored file (not half-written temporaries)."""
+        out: list[Path] = []
+        for dirpath, _dirnames, filenames in os.walk(self.root):
+            out.extend(Path(dirpath) / n for n in filenames if not n.startswith(_TEMP_PREFIX))
+        return out
+
     def clear(self) -> None:
         """Delete everything in the store; the root folder itself stays."""
         if not self.root.is_dir():

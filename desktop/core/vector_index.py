@@ -219,12 +219,27 @@ class VectorIndex:
             g = self._new_graph(max(2 * n, 1024))
             for i in range(0, len(labels), 10_000):
                 g.add_items(vecs[i : i + 10_000], labels[i : i + 10_000])
+            # catch up with what arrived meanwhile outside the lock (searches go on), until little is left
+            done = n
+            while True:
+                with self._lock:
+                    assert self._mat is not None and self._changed is not None
+                    total = len(self._hashes)
+                    redo = sorted(set(range(done, total)) | self._changed)
+                    if len(redo) <= 2_000:
+                        break
+                    self._changed = set()
+                    rows = self._mat[redo]
+                if total > g.get_max_elements():
+                    g.resize_index(max(2 * total, 1024))
+                g.add_items(rows, np.asarray(redo, dtype=np.int64))
+                done = total
             with self._lock:
                 assert self._mat is not None
                 total = len(self._hashes)
                 if total > g.get_max_elements():
                     g.resize_index(max(2 * total, 1024))
-                redo = sorted(set(range(n, total)) | self._changed)
+                redo = sorted(set(range(done, total)) | self._changed)
                 if redo:
                     g.add_items(self._mat[redo], np.asarray(redo, dtype=np.int64))
                 for lab in np.flatnonzero(~self._live[:total]):  # removed, before or during the build
@@ -484,8 +499,14 @@ class VectorIndex:
                     g = None
                     self.dirty = True  # saved as vectors.npy next time
         elif len(labels) > self.exact_max and graph_file.is_file():
-            g = self._load_graph(graph_file, count, hashes)
-            mat = None
+            try:
+                g = self._load_graph(graph_file, count, hashes)
+                mat = None
+            except Exception as exc:  # e.g. a crash between writing the graph and the id map
+                log.warning(
+                    "search graph at %s unusable (%s); searching exactly while it is rebuilt", graph_file, exc
+                )
+                g = None
         self._hnsw, self._mat = g, mat
         self._m = int(info.get("m", self.m))
         self._hashes = hashes

@@ -199,19 +199,43 @@ class AppContext(QObject):
         if self._closed:
             _close_service(service)
             return
-        if old is not None and old is not service:
-            _close_service(old)  # its model process is no longer needed
         self.search_state = state
         self.search_state_changed.emit()
+        if old is not None and old is not service:
+            self._retire(old)
         if state.ready and state.pending:
             self.start_embedding()
 
     def _set_search_unavailable(self, message: str) -> None:
-        if self.search is not None:
-            _close_service(self.search)
-        self.search = None
+        old, self.search = self.search, None
+        if old is not None:
+            self._retire(old)
         self.search_state = SearchState(SEARCH_UNAVAILABLE, message)
         self.search_state_changed.emit()
+
+    def _retire(self, service: Any) -> None:
+        """Close a search service the app replaced (another model or device), off the GUI thread.
+
+        An embedding job still using its model process is cancelled first, and
+        embedding starts again with the new service once that job has stopped.
+        """
+        job = self._embed_job
+        if job is not None and job.active and getattr(job, "service", None) is service:
+            job.finished.connect(lambda: self._close_later(service))
+            job.finished.connect(self.start_embedding)
+            job.cancel()
+            return
+        self._close_later(service)
+
+    def _close_later(self, service: Any) -> None:
+        if self._closed:
+            _close_service(service)
+            return
+        self.runner.submit(
+            "Stop the previous model",
+            lambda _c: _close_service(service),
+            track=False,
+        )
 
     def start_embedding(self) -> Job | None:
         """Embed photos that have no vector yet (after a scan, an import, a model switch)."""
@@ -226,7 +250,8 @@ class AppContext(QObject):
             from desktop.core.search import index_library
 
             # the model runs in its own process: the GUI thread never waits for it (GIL, CPU)
-            encoder_for = getattr(service, "model_process", None)
+            in_process = getattr(service, "uses_model_process", False)
+            encoder_for = service.model_process if in_process else None
             return index_library(self.library, control=control, encoder_for=encoder_for)
 
         def _done(_result: object) -> None:
@@ -234,6 +259,7 @@ class AppContext(QObject):
             self.search_state_changed.emit()
 
         self._embed_job = self.runner.submit("Understanding photos", _embed, on_result=_done)
+        self._embed_job.service = service  # type: ignore[attr-defined]  # which model process it uses
         return self._embed_job
 
     # -------------------------------------------------------------- shutdown
@@ -324,6 +350,10 @@ def _load_search(library: Library, control: JobControl) -> tuple[Any, SearchStat
     try:
         service.model_process(spec, control)  # starts it and loads the model there (cancellable)
         service.index()  # reconciles the index with the catalog
+        from desktop.core.embedder import pending_count
+
+        # what the background job embeds: the active model (after a switch, not the serving one)
+        pending = pending_count(search_mod.active_spec(library).model_id)
     except Cancelled:
         service.close()  # the app is closing
         raise
@@ -337,9 +367,6 @@ def _load_search(library: Library, control: JobControl) -> tuple[Any, SearchStat
             download_bytes=size,
             failed=True,
         )
-    from desktop.core.embedder import pending_count
-
-    pending = pending_count(service.index().model_id)
     return service, SearchState(SEARCH_READY, "", model_name=spec.label(), pending=pending)
 
 

@@ -596,6 +596,7 @@ class PhotoGridView(QAbstractItemView):
         self._relayout()
 
     def reset(self) -> None:
+        self._pending = QRegion()
         super().reset()
         self.loader.drop_pending()
         self._relayout()
@@ -614,6 +615,7 @@ class PhotoGridView(QAbstractItemView):
 
     # ---------------------------------------------------------------- events
     def resizeEvent(self, event: QResizeEvent) -> None:
+        self._pending = QRegion()  # a resize repaints everything
         anchor = self._top_visible_row()
         super().resizeEvent(event)
         self._relayout()
@@ -641,6 +643,7 @@ class PhotoGridView(QAbstractItemView):
                 # cells asked to repaint before this scroll have moved with their pixels: repaint
                 # them where they are now, or half a cell keeps its placeholder
                 self._pending.translate(dx, dy)
+                self._pending &= QRegion(self.viewport().rect())  # what scrolled off needs no paint
                 self.viewport().update(self._pending)
         self._fetch_timer.start()
 

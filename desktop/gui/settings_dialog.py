@@ -104,9 +104,10 @@ def _check_models(models_dir: Path) -> tuple[list[ModelRow], str | None]:
 
 
 def _plan_device(device: str, precision: str) -> str:
-    from desktop.core.device import plan_device
+    """What the choice resolves to on this computer (asked of a child process: it imports torch)."""
+    from desktop.core.device import describe_plan_elsewhere
 
-    return plan_device(device or None, precision or None).describe()
+    return describe_plan_elsewhere(device or None, precision or None)
 
 
 class SettingsDialog(QDialog):
@@ -731,16 +732,23 @@ class SettingsDialog(QDialog):
     def _build_storage(self) -> QGroupBox:
         box = QGroupBox("Storage")
         form = QFormLayout(box)
-        self.cache_location = QLabel(str(self.library.paths.thumbnails))
+        self.cache_location = QLabel(str(self.library.picture_cache_dir()))
         self.cache_location.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.cache_location.setWordWrap(True)
+        self.cache_location.setToolTip("Thumbnails and previews (made from your photos; safe to delete)")
         loc_row = QHBoxLayout()
         loc_row.addWidget(self.cache_location, 1)
         open_btn = QPushButton(icon("folder-open"), "Open")
         open_btn.clicked.connect(
-            lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.library.paths.cache)))
+            lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.library.picture_cache_dir())))
         )
         loc_row.addWidget(open_btn)
+        self.move_cache_button = QPushButton("Move…")
+        self.move_cache_button.setToolTip(
+            "Keep thumbnails and previews in another folder, say on a bigger disk"
+        )
+        self.move_cache_button.clicked.connect(self._choose_cache_folder)
+        loc_row.addWidget(self.move_cache_button)
         form.addRow("Thumbnail cache", loc_row)
         size_row = QHBoxLayout()
         self.cache_size = QLabel("Measuring…")
@@ -775,6 +783,43 @@ class SettingsDialog(QDialog):
         thumbs, previews = sizes
         self.cache_size.setText(
             f"{format_bytes(thumbs + previews)} ({format_bytes(thumbs)} thumbnails, {format_bytes(previews)} previews)"
+        )
+
+    def _choose_cache_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, "Move thumbnails and previews to", str(self.library.picture_cache_dir())
+        )
+        if folder:
+            self.move_cache(Path(folder))
+
+    def move_cache(self, folder: Path) -> Job:
+        """Move the thumbnail and preview caches to ``folder`` on the runner, with progress."""
+        lib = self.library
+        self.move_cache_button.setEnabled(False)
+        self.clear_cache_button.setEnabled(False)
+        self.cache_size.setText(f"Moving to {folder}…")
+
+        def _move(control: JobControl) -> str:
+            n = lib.move_picture_cache(folder, control)
+            return f"{n:,} cached pictures moved to {lib.picture_cache_dir()}"
+
+        def _done(message: str) -> None:
+            if self._closed:
+                return
+            self.move_cache_button.setEnabled(True)
+            self.clear_cache_button.setEnabled(True)
+            self.cache_location.setText(str(lib.picture_cache_dir()))
+            self.cache_location.setToolTip(message)
+            self.refresh_storage()
+
+        def _failed(message: str) -> None:
+            if self._closed:
+                return
+            _done("")
+            QMessageBox.warning(self, "The cache was not moved", f"{message}\n\nIt stays where it was.")
+
+        return self.runner.submit(
+            f"Moving the thumbnail cache to {folder}", _move, on_result=_done, on_error=_failed
         )
 
     def _confirm_clear_cache(self) -> None:

@@ -321,3 +321,36 @@ def test_smart_search_runs_in_a_model_process_and_stops_with_the_app(
     assert window.model.title == "“a photo of a sunset”"
     ctx.shutdown()
     assert not proc.alive
+
+
+def test_switching_models_cancels_the_old_embedding_then_restarts_it(lib: Library, make_window: Any) -> None:
+    """Settings → another model or device: the job using the old model process stops first, the old
+    service is closed after it, and embedding starts again with the new one."""
+    from desktop.gui.jobs import RUNNING, Job
+
+    window = make_window(lib)
+    ctx = window.ctx
+    closed: list[str] = []
+
+    class Service:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def close(self) -> None:
+            closed.append(self.name)
+
+    old, new = Service("old"), Service("new")
+    job = Job("Understanding photos")
+    job.state = RUNNING
+    job.service = old  # type: ignore[attr-defined]
+    ctx._embed_job = job
+    ctx.search = old
+    restarted: list[bool] = []
+    ctx.start_embedding = lambda: restarted.append(True)  # type: ignore[method-assign]
+    ctx._retire(old)
+    assert job.control.cancelled and closed == []  # still in use: the job is stopped first
+    job.state = "cancelled"
+    job.finished.emit()
+    assert closed == ["old"] and restarted == [True]
+    ctx._retire(new)  # nothing uses it: closed at once (off the GUI thread in the app)
+    assert closed == ["old", "new"]

@@ -181,12 +181,48 @@ def test_cache_size_and_clear(qtbot, demo, runner):
     photo = lib.photo(demo.ids[0])
     lib.previews.get_or_make(photo.content_hash, demo.folder / photo.rel_path)
     d = make_dialog(qtbot, lib, runner)
-    assert str(lib.paths.thumbnails) == d.cache_location.text()
+    assert str(lib.paths.cache) == d.cache_location.text()  # holds thumbnails/ and previews/
     assert "thumbnails" in d.cache_size.text() and "previews" in d.cache_size.text()
     assert lib.thumbnails.size_bytes() > 0
     d.clear_cache()
     assert lib.thumbnails.size_bytes() == 0 and lib.previews.size_bytes() == 0
     assert d.cache_size.text().startswith("0 bytes")
+
+
+def test_cache_moves_to_another_folder_and_stays_there(qtbot, demo, runner, tmp_path):
+    from desktop.core.library import Library
+
+    lib = demo.library
+    photo = lib.photo(demo.ids[0])
+    lib.previews.get_or_make(photo.content_hash, demo.folder / photo.rel_path)
+    before = sorted(p.name for p in lib.thumbnails.files())
+    old_root = lib.thumbnails.root
+    d = make_dialog(qtbot, lib, runner)
+    target = tmp_path / "bigger-disk" / "shoebox-cache"
+    job = d.move_cache(target)
+    assert job.state == "done", job.error
+    assert d.cache_location.text() == str(target.resolve())
+    assert sorted(p.name for p in lib.thumbnails.files()) == before and lib.thumbnails.has(photo.content_hash)
+    assert lib.previews.files() and not old_root.exists()
+    paths = lib.paths
+    lib.close()
+    again = Library(paths)  # a restart keeps the new place
+    try:
+        assert again.thumbnails.root == target.resolve() / "thumbnails"
+        assert again.thumbnails.has(photo.content_hash)
+    finally:
+        again.close()
+    demo.library = Library(paths)  # the fixture closes it
+
+
+def test_cache_cannot_move_into_itself(qtbot, demo, runner, monkeypatch):
+    lib = demo.library
+    warnings: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: warnings.append(a[2]))
+    d = make_dialog(qtbot, lib, runner)
+    job = d.move_cache(lib.thumbnails.root / "ab")
+    assert job.state == "failed" and "inside the cache" in warnings[0]
+    assert lib.thumbnails.files() and d.move_cache_button.isEnabled()
 
 
 def test_first_run_widgets(qtbot):
