@@ -45,8 +45,18 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
+    flags: set[str] = set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    except OSError:
+        pass
     return {
         "cpu": cpu,
+        # what decides CPU inference speed here: native bf16 matrix units (Intel AMX, AVX-512-BF16)
+        "bf16_units": sorted(flags & {"amx_bf16", "avx512_bf16"}) or "none",
         "cores": os.cpu_count(),
         "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3, 1),
         "python": platform.python_version(),

@@ -187,6 +187,33 @@ def test_keywords_in_titles_and_tags_are_found(lib: Library, catalog: dict[str, 
     assert res.hits[0].path.endswith("p033.jpg")
 
 
+def test_keywords_in_a_big_library_are_matched_among_the_clip_candidates(
+    lib: Library, catalog: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past KEYWORD_SCAN_MAX photos names are matched within the CLIP candidates (looked up by hash),
+    tags across the library; a filter still applies to what comes back."""
+    from desktop.core import search as search_mod
+
+    monkeypatch.setattr(search_mod, "KEYWORD_SCAN_MAX", 10)
+    s = service(lib)
+    res = s.search("x81", limit=200, everything=True)  # a file name: x81.jpg is among the candidates
+    assert any(h.path.endswith("x81.jpg") and h.keyword for h in res.hits)
+    lib.add_tag("Places/Lisbon", [catalog["ids"]["p033.jpg"]])
+    res = s.search("lisbon", limit=5)
+    assert res.hits[0].path.endswith("p033.jpg") and res.hits[0].keyword
+    filtered = s.search("lisbon tag:family", limit=5, everything=True).hits  # p033 is not in family
+    assert filtered and all(not h.path.endswith("p033.jpg") for h in filtered)
+
+
+def test_in_values_takes_more_values_than_sqlite_has_parameters(
+    lib: Library, catalog: dict[str, Any]
+) -> None:
+    from desktop.core.filters import in_values
+
+    ids = list(catalog["ids"].values()) + list(range(10_000_000, 10_005_000))  # 5,000 more than exist
+    assert Photo.select().where(in_values(Photo.id, ids)).count() == len(catalog["ids"])
+
+
 def test_external_image_as_query(lib: Library, catalog: dict[str, Any], tmp_path: Path) -> None:
     outside = tmp_path / "outside" / "copy.jpg"
     outside.parent.mkdir()
