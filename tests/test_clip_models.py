@@ -88,6 +88,9 @@ def test_checkpoint_declares_its_architecture(tiny_ckpt: Path, tmp_path: Path) -
     assert spec.model_id.startswith("shoebox-tiny@file:")
     same = cm.spec_from_options("shoebox-tiny", tiny_ckpt)
     assert same is not None and same.model_id == spec.model_id
+    # a manifest name given with a file that says what it is (Settings passes the selected row's name)
+    named = cm.spec_from_options("vit-b-32", tiny_ckpt)
+    assert named is not None and named.arch == "shoebox-tiny" and named.model_id == spec.model_id
     assert cm.ModelSpec.from_json(spec.to_json()) == spec
     other = cm.save_checkpoint(make_tiny(1), tmp_path / "other.safetensors", "shoebox-tiny", TINY_CFG)
     other_spec = cm.spec_from_options(None, other)
@@ -148,7 +151,9 @@ def test_checkpoint_without_architecture_needs_model(tmp_path: Path) -> None:
     with pytest.raises(cm.ModelUnavailable, match="--model"):
         cm.spec_from_options(None, path)
     spec = cm.spec_from_options("ViT-B-32", path)  # a real arch that does not fit
-    assert spec is not None
+    assert spec is not None and spec.arch == "ViT-B-32"
+    by_name = cm.spec_from_options("vit-b-32", path)  # a manifest name stands for its architecture
+    assert by_name is not None and by_name.arch == "ViT-B-32"
     with pytest.raises(cm.ModelUnavailable, match="does not fit"):
         cm.load_model(spec, tmp_path / "models", plan=FP32)
 

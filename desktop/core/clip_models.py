@@ -244,11 +244,9 @@ def spec_from_options(model: str | None, weights: str | os.PathLike[str] | None)
                 f"{path.name} is not a checkpoint Shoebox reads; use a {', '.join(CHECKPOINT_SUFFIXES)} file."
             )
         header = read_checkpoint_header(path)
-        arch = model or header.arch
-        if model:
-            entry = load_manifest().get(model)
-            if entry is not None and header.arch is None:
-                arch = entry.arch
+        # the file knows what it is; else a manifest name (vit-b-32) stands for its architecture
+        entry = load_manifest().get(model) if model else None
+        arch = header.arch or (entry.arch if entry is not None else model)
         if not arch:
             raise ModelUnavailable(
                 f"{path.name} does not say which architecture it is. Add --model ARCH (for example "

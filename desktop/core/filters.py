@@ -37,6 +37,8 @@ class PhotoFilter:
     recent_days: int | None = None  # added to the catalog in the last N days
     imported_only: bool = False  # only photos in the import folder (brought in with import / dropped files)
     photo_ids: list[int] | None = None  # restrict to these ids
+    # every word in the file name, title, description, keywords or a tag (search without a model)
+    words: tuple[str, ...] = ()
 
     def is_empty(self) -> bool:
         return self == PhotoFilter()
@@ -155,6 +157,16 @@ def apply_filter(query: pw.ModelSelect[Photo], f: PhotoFilter) -> pw.ModelSelect
         query = query.where(Photo.id.in_(in_album))
     if f.name:
         query = query.where(pw.fn.lower(Photo.rel_path).contains(f.name.lower()))
+    for word in f.words:
+        like = f"%{word.lower()}%"
+        tagged = PhotoTag.select(PhotoTag.photo).join(Tag).where(pw.fn.lower(Tag.name) ** like)
+        query = query.where(
+            (pw.fn.lower(Photo.rel_path) ** like)
+            | (pw.fn.lower(pw.fn.coalesce(Photo.title, "")) ** like)
+            | (pw.fn.lower(pw.fn.coalesce(Photo.description, "")) ** like)
+            | (pw.fn.lower(pw.fn.coalesce(Photo.keywords, "")) ** like)
+            | Photo.id.in_(tagged)
+        )
     if f.imported_only:
         query = query.where(Photo.root.in_(Root.select(Root.id).where(Root.is_import_target == True)))  # noqa: E712
     if f.recent_days is not None:

@@ -448,21 +448,28 @@ class Library:
 
         self.writer.call(_delete)
 
-    def tags(self) -> list[TagInfo]:
+    def tags(self, include_missing: bool = True) -> list[TagInfo]:
+        """Every tag with its photo count; ``include_missing=False`` counts only photos on disk
+        (what a tag's view shows)."""
+        cond = (Photo.status != STATUS_ERROR) if include_missing else (Photo.status == STATUS_OK)
         counts: dict[int, int] = dict(
             PhotoTag.select(PhotoTag.tag, pw.fn.COUNT(PhotoTag.photo))
             .join(Photo)
-            .where(Photo.status != STATUS_ERROR)
+            .where(cond)
             .group_by(PhotoTag.tag)
             .tuples()  # type: ignore[arg-type]
         )
         return [TagInfo(t.id, t.name, counts.get(t.id, 0)) for t in Tag.select().order_by(Tag.name)]
 
     # ----------------------------------------------------------------- albums
-    def albums(self) -> list[tuple[str, int]]:
+    def albums(self, include_missing: bool = True) -> list[tuple[str, int]]:
+        """Every album with its photo count (``include_missing=False``: only photos on disk)."""
+        on = AlbumPhoto.album == Album.id
+        if not include_missing:
+            on &= AlbumPhoto.photo.in_(Photo.select(Photo.id).where(Photo.status == STATUS_OK))
         q = (
             Album.select(Album.name, pw.fn.COUNT(AlbumPhoto.photo))
-            .join(AlbumPhoto, pw.JOIN.LEFT_OUTER)
+            .join(AlbumPhoto, pw.JOIN.LEFT_OUTER, on=on)
             .group_by(Album.id)
             .order_by(Album.name)
         )

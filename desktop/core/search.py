@@ -642,18 +642,8 @@ def keyword_search(library: Library, query: str, limit: int = 50, sort: str = "s
     parsed = parse_query(query)
     q = apply_filter(
         Photo.select(Photo.id, Photo.rel_path, Photo.content_hash, Photo.taken_local, Root.path).join(Root),
-        parsed.filter,
+        replace(parsed.filter, words=tuple(parsed.terms)),
     )
-    for term in parsed.terms:
-        like = f"%{term.lower()}%"
-        tagged = PhotoTag.select(PhotoTag.photo).join(Tag).where(pw.fn.lower(Tag.name) ** like)
-        q = q.where(
-            (pw.fn.lower(Photo.rel_path) ** like)
-            | (pw.fn.lower(pw.fn.coalesce(Photo.title, "")) ** like)
-            | (pw.fn.lower(pw.fn.coalesce(Photo.description, "")) ** like)
-            | (pw.fn.lower(pw.fn.coalesce(Photo.keywords, "")) ** like)
-            | Photo.id.in_(tagged)
-        )
     q = q.order_by(Photo.taken_local.desc(), Photo.id.desc()).limit(limit)
     hits = [
         SearchHit(int(pid), str(Path(root) / rel), 1.0, str(h or ""), taken, True)

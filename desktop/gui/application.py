@@ -106,6 +106,7 @@ class AppContext(QObject):
 
     catalog_changed = Signal()  # the watcher (or a job) changed the catalog; debounced
     search_state_changed = Signal()
+    started = Signal()  # background services are up (the window checks its folders then)
 
     def __init__(
         self,
@@ -151,6 +152,11 @@ class AppContext(QObject):
         self.start_watcher()
         if self.search is None and self._smart_search:
             self.check_search()
+        self.started.emit()
+
+    @property
+    def watching(self) -> bool:
+        return self._watch
 
     def start_watcher(self) -> None:
         if not self._watch or self._closed:

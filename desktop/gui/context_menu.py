@@ -26,13 +26,22 @@ STARS = ["No rating", "★", "★★", "★★★", "★★★★", "★★★�
 
 
 def ask_text(parent: QWidget | None, title: str, label: str, choices: Sequence[str] = ()) -> str | None:
-    """Ask for a name, offering ``choices`` (editable); None when cancelled."""
+    """Ask for a name, offering ``choices`` in a list to pick from; None when cancelled.
+
+    The field starts empty: pre-filled with the first tag, Enter would have
+    tagged a whole selection with a tag nobody chose.
+    """
+    dialog = QInputDialog(parent)
+    dialog.setWindowTitle(title)
+    dialog.setLabelText(label)
     if choices:
-        text, ok = QInputDialog.getItem(parent, title, label, list(choices), 0, True)
-    else:
-        text, ok = QInputDialog.getText(parent, title, label)
-    text = str(text).strip()
-    return text if ok and text else None
+        dialog.setComboBoxItems(list(choices))
+        dialog.setComboBoxEditable(True)
+    dialog.setTextValue("")
+    if not dialog.exec():
+        return None
+    text = str(dialog.textValue()).strip()
+    return text or None
 
 
 def confirm(parent: QWidget | None, title: str, text: str) -> bool:
@@ -114,9 +123,14 @@ class PhotoActions(QObject):
             return False
         n = len(ids)
         what = "this photo" if n == 1 else f"these {n:,} photos"
+        files = (
+            "The file stays on disk; its tags, rating and album places"
+            if n == 1
+            else ("The files stay on disk; their tags, ratings and album places")
+        )
         text = (
-            f"Remove {what} from the library?\n\nThe files stay on disk; their tags, ratings and album "
-            "places are forgotten. A rescan of a watched folder brings them back."
+            f"Remove {what} from the library?\n\n{files} are forgotten. "
+            "A rescan of a watched folder brings them back."
         )
         if ask and not confirm(self.parent_widget, "Remove from library", text):
             return False

@@ -143,7 +143,8 @@ def format_taken(taken_at: str | None, source: str | None) -> str | None:
 def format_pixels(width: int | None, height: int | None) -> str | None:
     if not width or not height:
         return None
-    return f"{width} × {height} px ({width * height / 1e6:.1f} MP)"
+    mp = width * height / 1e6
+    return f"{width} × {height} px" + (f" ({mp:.1f} MP)" if mp >= 0.1 else "")
 
 
 def _wrap_path(path: str) -> str:

@@ -77,6 +77,12 @@ def _optional(module: str, name: str) -> Any:
         return None
 
 
+def _pictures_dir() -> Path:
+    """Where file choosers start: the Pictures folder when there is one, else home."""
+    pictures = Path.home() / "Pictures"
+    return pictures if pictures.is_dir() else Path.home()
+
+
 class NoticeBar(QFrame):
     """A one-line message over the grid (import summaries, search explanations), dismissable."""
 
@@ -236,7 +242,7 @@ class MainWindow(QMainWindow):
         if notice_cls is not None:
             self.model_notice = notice_cls(parent=self)
             self.model_notice.download_requested.connect(lambda: self.open_settings("model"))
-            self.model_notice.choose_file_requested.connect(lambda: self.open_settings("model"))
+            self.model_notice.choose_file_requested.connect(self._choose_weights_file)
             self.model_notice.dismissed.connect(self._model_notice_dismissed)
             self.model_notice.hide()
 
@@ -398,6 +404,7 @@ class MainWindow(QMainWindow):
         self.actions.failed.connect(lambda msg: self.notice.show_message(msg))
         self.actions.find_similar_requested.connect(self.find_similar)
         self.ctx.catalog_changed.connect(self.refresh_all)
+        self.ctx.started.connect(self.check_folders)
         self.ctx.search_state_changed.connect(self._on_search_state)
         self._selection_timer = QTimer(self)
         self._selection_timer.setSingleShot(True)
@@ -600,13 +607,14 @@ class MainWindow(QMainWindow):
                 ),
             )
             return
-        # no model (or no free text): the filters narrow the catalog and words match file names
+        # no model (or no free text): the filters narrow the catalog and each word must be in a file
+        # name, title, description, keyword or tag (what 'python main.py search' does without a model)
         f = parsed_filter
         if free_text:
-            f = replace(f, name=free_text)
+            f = replace(f, words=getattr(self, "_terms", ()) or (free_text,))
             self.notice.show_message(
                 f"{self.ctx.search_state.message or 'Smart search is not ready yet.'} "
-                f"Showing photos whose file name contains “{free_text}”.",
+                f"Showing photos whose names, titles, descriptions, keywords or tags contain “{free_text}”.",
                 ("Settings…", lambda: self.open_settings("model")) if self.ctx.search is None else None,
             )
         else:
@@ -618,6 +626,7 @@ class MainWindow(QMainWindow):
         from desktop.core.query import parse_query
 
         parsed = parse_query(text)
+        self._terms = tuple(parsed.terms)
         return parsed.filter, parsed.text
 
     def _similar_title(self, target: int | Path) -> str:
@@ -771,11 +780,11 @@ class MainWindow(QMainWindow):
         self.refresh_sidebar()
 
     # ------------------------------------------------------------- settings
-    def open_settings(self, page: str | None = None) -> None:
+    def open_settings(self, page: str | None = None) -> Any:
         dialog_cls = _optional("settings_dialog", "SettingsDialog")
         if dialog_cls is None:
             self.notice.show_message("The settings dialog is not available in this build.")
-            return
+            return None
         dialog = dialog_cls(self.library, self.runner, self)
         if hasattr(dialog, "roots_changed"):
             dialog.roots_changed.connect(self._roots_changed)
@@ -784,6 +793,13 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         dialog.show()
         self._settings_dialog = dialog
+        return dialog
+
+    def _choose_weights_file(self) -> None:
+        """The banner's *Choose file…*: Settings at its model section, with the file chooser open."""
+        dialog = self.open_settings("model")
+        if dialog is not None and hasattr(dialog, "_choose_weights"):
+            QTimer.singleShot(0, dialog._choose_weights)
 
     def _roots_changed(self) -> None:
         self.ctx.restart_watcher()
@@ -827,7 +843,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ library ops
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder to the library")
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder to the library", str(_pictures_dir()))
         if folder:
             self.add_folders([Path(folder)])
 
@@ -835,7 +851,7 @@ class MainWindow(QMainWindow):
         files, _ = QFileDialog.getOpenFileNames(
             self,
             "Import photos",
-            "",
+            str(_pictures_dir()),
             "Images (*.jpg *.jpeg *.png *.heic *.heif *.tif *.tiff *.webp);;All files (*)",
         )
         if files:
@@ -876,7 +892,22 @@ class MainWindow(QMainWindow):
             track=False,
         )
 
-    def scan_roots(self, root_ids: Sequence[int] | None = None) -> Any:
+    def check_folders(self) -> Any:
+        """At start: look through the watched folders for what changed while Shoebox was closed.
+
+        The watcher only sees changes while the app runs; this also finishes a scan
+        that was cancelled or cut short by a crash. Unchanged files cost a stat each
+        (100,000 photos: about 2 s), and the embedding of new photos resumes after.
+        """
+        if not self.ctx.watching:
+            return None
+        watched = [r.id for r in self.library.roots() if r.watched]
+        if not watched:
+            self.ctx.start_embedding()  # nothing to look at; still finish what a crash cut short
+            return None
+        return self.scan_roots(watched, title="Checking folders for changes")
+
+    def scan_roots(self, root_ids: Sequence[int] | None = None, title: str | None = None) -> Any:
         roots = [r for r in self.library.roots() if root_ids is None or r.id in root_ids]
         if not roots:
             return None
@@ -898,7 +929,7 @@ class MainWindow(QMainWindow):
             self.ctx.start_embedding()
 
         return self.runner.submit(
-            f"Scanning {names}",
+            title or f"Scanning {names}",
             _scan,
             on_result=_done,
             on_error=lambda m: self.notice.show_message(f"Scanning {names} failed: {m}"),

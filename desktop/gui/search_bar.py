@@ -87,6 +87,9 @@ class _QueryEdit(QLineEdit):
         ):
             event.ignore()  # the completer's popup handles these
             return
+        if event.key() == Qt.Key.Key_Escape and self.text():
+            self.clear()  # back to the browsed view (debounced like typing), as in every search field
+            return
         super().keyPressEvent(event)
 
     # ------------------------------------------------------------ image drop

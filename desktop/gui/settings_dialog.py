@@ -531,12 +531,19 @@ class SettingsDialog(QDialog):
         return f"Active model: {spec.label()} ({spec.arch}).{self._indexed(spec)}"
 
     def _indexed(self, spec: Any) -> str:
+        from desktop.core.embedder import pending_count
+
         try:
-            done = self.library.embedded_count(spec.model_id)
+            pending = pending_count(spec.model_id)  # distinct contents: exact duplicates share one
         except Exception:
             return ""
-        total = self.library.count()
-        return f" {done:,} of {total:,} photos are indexed for it." if total else ""
+        if not self.library.count():
+            return ""
+        if not pending:
+            return " Every photo is indexed for it."
+        return (
+            f" {pending:,} photo{'s' if pending != 1 else ''} still to index (this runs in the background)."
+        )
 
     def _selected_model_name(self) -> str | None:
         items = self.models.selectedItems() if hasattr(self, "models") else []
@@ -654,7 +661,11 @@ class SettingsDialog(QDialog):
                 error=False,
             )
         else:
-            self._model_note(f"Smart search now uses {name}.", error=False)
+            self._model_note(
+                f"Smart search now uses {name}; it loads in the background and the main window says "
+                "when it is ready, or what went wrong.",
+                error=False,
+            )
         self._render_models()
 
     def _choose_weights(self) -> None:
@@ -685,7 +696,11 @@ class SettingsDialog(QDialog):
         if self._closed:
             return
         self._set_active(spec)
-        self._model_note(f"Smart search now uses {spec.label()}.", error=False)
+        self._model_note(
+            f"Smart search now uses {spec.label()}; it loads in the background and the main window says "
+            "when it is ready, or what went wrong.",
+            error=False,
+        )
         self._render_models()
 
     def _set_active(self, spec: Any) -> None:

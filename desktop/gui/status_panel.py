@@ -39,9 +39,9 @@ def describe(job: Job) -> str:
             return f"{job.name}…"
         if p.total:
             text = f"{job.name}: {p.done:,} of {p.total:,}"
-            if p.rate > 0:
+            if p.rate > 0 and not job.paused:
                 text += f" · {p.rate:.0f}/s"
-            if p.eta_s is not None and p.done < p.total:
+            if p.eta_s is not None and p.done < p.total and not job.paused:
                 text += f" · {format_duration(p.eta_s)} left"
         else:
             text = f"{job.name}: {p.message or 'starting'}…"
@@ -129,6 +129,9 @@ class StatusPanel(QWidget):
         self.bar.setFixedWidth(160)
         self.bar.setTextVisible(False)
         self.pause_button = QToolButton(self)
+        self.pause_button.setText("Resume")
+        # as wide as its longer label, so Pause ↔ Resume does not shift the buttons beside it
+        self.pause_button.setMinimumWidth(self.pause_button.sizeHint().width())
         self.pause_button.setText("Pause")
         self.pause_button.setToolTip("Pause or resume this task")
         self.pause_button.clicked.connect(self._toggle_pause)

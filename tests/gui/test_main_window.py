@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from desktop.core.filters import PhotoFilter
@@ -354,3 +355,75 @@ def test_switching_models_cancels_the_old_embedding_then_restarts_it(lib: Librar
     assert closed == ["old"] and restarted == [True]
     ctx._retire(new)  # nothing uses it: closed at once (off the GUI thread in the app)
     assert closed == ["old", "new"]
+
+
+def test_without_a_model_words_match_tags_titles_and_names(lib: Library, make_window: Any) -> None:
+    """The CLI's fallback, in the search field too: a tag word finds the tagged photos, not file names."""
+    ids = [p.id for p in lib.query()]
+    lib.add_tag("family", ids[:2])
+    window = make_window(lib)
+    window.search_bar.set_text("family")
+    assert window.model.rowCount() == 2 and {window.model.record(r).id for r in range(2)} == set(ids[:2])
+    assert "tags contain" in window.notice.text()
+    window.search_bar.set_text("beach")  # a file name still works
+    assert [window.model.record(r).name for r in range(window.model.rowCount())] == ["beach.jpg"]
+
+
+def test_escape_in_the_search_field_goes_back_to_browsing(lib: Library, make_window: Any, qtbot: Any) -> None:
+    window = make_window(lib)
+    window.search_bar.set_text("beach")
+    assert window.model.rowCount() == 1
+    window.search_bar.edit.setFocus()
+    QTest.keyClick(window.search_bar.edit, Qt.Key.Key_Escape)
+    assert window.search_bar.text() == ""
+    qtbot.waitUntil(lambda: window.model.rowCount() == 5, timeout=3000)
+
+
+def test_at_start_watched_folders_are_checked_for_what_changed_while_closed(
+    lib: Library, make_window: Any, photos_dir: Path, make_jpeg: Any
+) -> None:
+    """The watcher only sees changes while the app runs; a scan cut short (cancel, crash) resumes too."""
+    make_jpeg(photos_dir / "while-closed.jpg", color=(1, 2, 3), taken=dt.datetime(2024, 2, 2, 9, 0))
+    (photos_dir / "snow.jpg").unlink()
+    window = make_window(lib)
+    window.ctx._watch = True  # the fixture's context does not watch; the app's does
+    window.ctx.started.emit()  # what AppContext.start() ends with
+    assert lib.photo_by_path(photos_dir / "while-closed.jpg") is not None
+    snow = lib.photo_by_path(photos_dir / "snow.jpg")
+    assert snow is not None and snow.status == "missing"
+    assert any(j.name == "Checking folders for changes" for j in window.runner.jobs)
+
+
+def test_tag_counts_in_the_sidebar_match_the_views(lib: Library, make_window: Any, photos_dir: Path) -> None:
+    """A tagged photo whose file went missing keeps its tag, but no longer counts in the tag's view."""
+    from desktop.gui.sidebar import gather
+
+    beach = lib.photo_by_path(photos_dir / "beach.jpg")
+    dune = lib.photo_by_path(photos_dir / "dune.jpg")
+    assert beach is not None and dune is not None
+    lib.add_tag("Places/Paris", [beach.id, dune.id])
+    (photos_dir / "beach.jpg").unlink()
+    lib.scan(lib.roots(), workers=1)
+    data = dict(gather(lib).tags)
+    assert data["Places/Paris"] == 1 and data["Places"] == 1
+    assert lib.count(PhotoFilter(tags=["Places"])) == 1
+
+
+def test_add_tag_starts_with_an_empty_field(qtbot: Any, lib: Library) -> None:
+    from PySide6.QtWidgets import QInputDialog
+
+    from desktop.gui.context_menu import ask_text
+
+    lib.add_tag("Places", [lib.query()[0].id])
+    seen: list[str] = []
+
+    def answer() -> None:
+        dialog = next(
+            w for w in QApplication.topLevelWidgets() if isinstance(w, QInputDialog) and w.isVisible()
+        )
+        seen.append(dialog.textValue())
+        dialog.reject()
+
+    QTimer.singleShot(50, answer)
+    assert ask_text(None, "Add tag", "Tag:", ["Places", "family"]) is None
+    assert seen == [""]
