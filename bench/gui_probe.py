@@ -355,7 +355,8 @@ def main() -> int:
     w.grid.first_paint.connect(lambda: first.setdefault("ms", process_age_ms()))
     w.show()
     info["window_size"] = [w.width(), w.height()]
-    QTimer.singleShot(0, ctx.start)
+    # as the app does (run_gui): background services start once the grid has painted
+    w.grid.first_paint.connect(ctx.start, Qt.ConnectionType.QueuedConnection)
     meter.start()
     marks["startup"] = time.perf_counter()
     wait_until(lambda: "ms" in first, 30)

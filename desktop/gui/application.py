@@ -437,14 +437,32 @@ def run_gui(argv: list[str]) -> int:
     if bench:
         _attach_startup_benchmark(window, app.quit)
     window.show()
-    # background services start once the first frame is up, so opening never waits for them
-    QTimer.singleShot(0, ctx.start)
+    # background services (their imports, the model process, the folder check) start once the grid
+    # has painted its first cells, so opening never waits for them; an empty library paints none
+    start = _once(ctx.start)
+    window.grid.first_paint.connect(start, Qt.ConnectionType.QueuedConnection)
+    QTimer.singleShot(STARTUP_FALLBACK_MS, start)
     try:
         code = app.exec()
     finally:
         ctx.shutdown()
         library.close()
     return int(code)
+
+
+STARTUP_FALLBACK_MS = 1500
+
+
+def _once(fn: Callable[[], None]) -> Callable[[], None]:
+    done = False
+
+    def call() -> None:
+        nonlocal done
+        if not done:
+            done = True
+            fn()
+
+    return call
 
 
 def _attach_startup_benchmark(window: Any, quit_: Callable[[], None]) -> None:
@@ -457,8 +475,9 @@ def _attach_startup_benchmark(window: Any, quit_: Callable[[], None]) -> None:
         QTimer.singleShot(0, quit_)
 
     window.grid.first_paint.connect(_painted, Qt.ConnectionType.QueuedConnection)
-    # an empty library paints no cells: report the window's first show instead
-    QTimer.singleShot(0, lambda: None if window.model.rowCount() else _painted())
+    # an empty library paints no cells: report the window's first show instead. (Not "no rows yet":
+    # pages are read off the GUI thread, so at the first show a full library has none either.)
+    QTimer.singleShot(0, lambda: None if window.library.count() else _painted())
 
 
 __all__ = ["AppContext", "SearchState", "build_main_window", "run_gui"]
