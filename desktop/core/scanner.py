@@ -103,8 +103,13 @@ class ScanReport:
         parts.append(f"{self.errors} could not be read")
         if self.missing:
             parts.append(f"{self.missing} missing")
-        rate = (self.added + self.updated + self.errors) / self.seconds if self.seconds > 0 else 0.0
+        read = self.added + self.updated + self.errors
         head = "Scan cancelled" if self.cancelled else "Scanned"
+        if not read and not self.cancelled:
+            gone = f"; {self.missing} missing" if self.missing else ""
+            moved = f"; {self.moved} moved" if self.moved else ""
+            return f"{head} {self.seen:,} files in {self.seconds:.1f}s: nothing new{moved}{gone}"
+        rate = read / self.seconds if self.seconds > 0 else 0.0
         return f"{head}: " + ", ".join(parts) + f" in {self.seconds:.1f}s ({rate:.0f} files/s)"
 
     def as_dict(self) -> dict[str, Any]:
