@@ -159,6 +159,8 @@ class MainWindow(QMainWindow):
         self._search_text = ""
         self._gather_running = False
         self._gather_again = False
+        self._refresh_when_idle = False
+        self._sidebar_when_idle: SidebarData | None = None
         self._scan_refresh_timer = QTimer(self)
         self._scan_refresh_timer.setSingleShot(True)
         self._scan_refresh_timer.setInterval(1500)
@@ -404,6 +406,7 @@ class MainWindow(QMainWindow):
         self.actions.failed.connect(lambda msg: self.notice.show_message(msg))
         self.actions.find_similar_requested.connect(self.find_similar)
         self.ctx.catalog_changed.connect(self.refresh_all)
+        self.grid.scroll_idle.connect(self._scroll_idle)
         self.ctx.started.connect(self.check_folders)
         self.ctx.search_state_changed.connect(self._on_search_state)
         self._selection_timer = QTimer(self)
@@ -998,7 +1001,10 @@ class MainWindow(QMainWindow):
 
         def _done(data: SidebarData) -> None:
             self._gather_running = False
-            self.sidebar.populate(data)
+            if self.grid.is_scrolling():
+                self._sidebar_when_idle = data  # rebuilding the tree costs frames: after the fling
+            else:
+                self.sidebar.populate(data)
             self.search_bar.set_tag_names([name for name, _ in data.tags])
             if self._gather_again:
                 self._gather_again = False
@@ -1039,6 +1045,15 @@ class MainWindow(QMainWindow):
         self.runner.submit("Load photos", lambda _c: load(), on_result=done, on_error=failed, track=False)
 
     def refresh_all(self) -> None:
+        """Reload what the catalog changed under: the grid, the counts, the info panel.
+
+        During a fling it waits until the fling is over: a reload mid-fling moves
+        the grid under the person's hand and costs the frames they are looking at.
+        """
+        if self.grid.is_scrolling():
+            self._refresh_when_idle = True
+            return
+        self._refresh_when_idle = False
         self.invalidate_counts()  # the catalog changed under the cached counts
         if self.stack.currentWidget() is self._errors_page:
             self.errors_model.reload()
@@ -1048,6 +1063,13 @@ class MainWindow(QMainWindow):
         self.refresh_sidebar()
         if hasattr(self.info_panel, "refresh"):
             self.info_panel.refresh()
+
+    def _scroll_idle(self) -> None:
+        data, self._sidebar_when_idle = self._sidebar_when_idle, None
+        if data is not None:
+            self.sidebar.populate(data)
+        if self._refresh_when_idle:
+            self.refresh_all()
 
     def _on_user_data_changed(self, ids: list[int]) -> None:
         self.model.reload_user_data(ids)

@@ -279,6 +279,7 @@ class PhotoGridView(QAbstractItemView):
     remove_requested = Signal()  # Delete
     first_paint = Signal()  # the first time cells (not just an empty viewport) were painted
     zoom_changed = Signal(int)
+    scroll_idle = Signal()  # a fling is over (SETTLE_MS after its last step)
 
     def __init__(self, loader: ThumbnailLoader, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -647,11 +648,16 @@ class PhotoGridView(QAbstractItemView):
                 self.viewport().update(self._pending)
         self._fetch_timer.start()
 
+    def is_scrolling(self) -> bool:
+        """A fling is going on (more than a screen within FLING_WINDOW_S, not settled yet)."""
+        return bool(self.delegate.low_res)
+
     def _settled(self) -> None:
         """The fling is over: load the exact thumbnails of what is on screen."""
         self.delegate.low_res = False
         self._scrolls.clear()
         self.viewport().update()
+        self.scroll_idle.emit()
 
     def _maybe_fetch(self) -> None:
         model = self.model()

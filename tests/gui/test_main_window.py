@@ -427,3 +427,17 @@ def test_add_tag_starts_with_an_empty_field(qtbot: Any, lib: Library) -> None:
     QTimer.singleShot(50, answer)
     assert ask_text(None, "Add tag", "Tag:", ["Places", "family"]) is None
     assert seen == [""]
+
+
+def test_a_reload_waits_for_the_end_of_a_fling(
+    lib: Library, make_window: Any, make_jpeg: Any, photos_dir: Path, qtbot: Any
+) -> None:
+    """New photos from a scan must not reshuffle the grid under a person who is flinging through it."""
+    window = make_window(lib)
+    make_jpeg(photos_dir / "later.jpg", color=(5, 5, 5), taken=dt.datetime(2025, 1, 1, 8))
+    lib.scan(lib.roots(), workers=1)
+    window.grid.delegate.low_res = True  # what a fling sets (more than a screen in 150 ms)
+    window.refresh_all()
+    assert window.model.rowCount() == 5  # not yet
+    window.grid._settled()  # the fling is over
+    qtbot.waitUntil(lambda: window.model.rowCount() == 6, timeout=3000)
