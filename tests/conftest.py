@@ -7,6 +7,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -137,3 +138,17 @@ def tiny_clip_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return cm.save_checkpoint(
         model, tmp_path_factory.mktemp("tiny-clip") / "tiny.safetensors", "shoebox-tiny", TINY_CLIP_CFG
     )
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Iterator[Any]:
+    """A Library in a fresh home under tmp_path, with no index left over from another test."""
+    from desktop.core.embedder import forget_indexes
+    from desktop.core.library import Library
+    from desktop.core.paths import resolve_paths
+
+    forget_indexes()
+    lib = Library(resolve_paths(tmp_path / "home"))
+    yield lib
+    forget_indexes()
+    lib.close()

@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +18,12 @@ from desktop.core import clip_models as cm
 from desktop.core.device import DevicePlan
 from desktop.core.embedder import (
     Embedder,
-    forget_indexes,
     open_catalog_index,
     pending_count,
     pending_items,
 )
 from desktop.core.jobs import JobControl
 from desktop.core.library import Library
-from desktop.core.paths import resolve_paths
 from desktop.core.schema import Embedding, Photo
 from desktop.core.search import index_library
 
@@ -49,15 +46,6 @@ def tiny_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return cm.save_checkpoint(
         model, tmp_path_factory.mktemp("tiny") / "tiny.safetensors", "shoebox-tiny", TINY_CFG
     )
-
-
-@pytest.fixture
-def library(tmp_path: Path) -> Iterator[Library]:
-    forget_indexes()
-    lib = Library(resolve_paths(tmp_path / "home"))
-    yield lib
-    forget_indexes()
-    lib.close()
 
 
 def add_photos(lib: Library, folder: Path, n: int, dup_every: int = 0, thumbs: bool = True) -> list[int]:

@@ -16,24 +16,29 @@ import pytest
 from test_embedder import FP32, add_photos, model
 
 from desktop.core import clip_models as cm
-from desktop.core.embedder import forget_indexes, pending_count
+from desktop.core.embedder import pending_count
 from desktop.core.jobs import JobControl
 from desktop.core.library import Library
 from desktop.core.model_process import ModelProcess, WorkerDied
-from desktop.core.paths import resolve_paths
 from desktop.core.schema import Embedding
 from desktop.core.search import SearchService, index_library
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def library(tmp_path: Path) -> Iterator[Library]:
-    forget_indexes()
-    lib = Library(resolve_paths(tmp_path / "home"))
-    yield lib
-    forget_indexes()
-    lib.close()
+def _embedded(library: Library, service: SearchService, tmp_path: Path, n: int) -> cm.ModelSpec:
+    """``n`` photos, embedded through the service's model process; the spec they were embedded with."""
+    add_photos(library, tmp_path / "pics", n)
+    spec = service.spec()
+    index_library(library, spec, batch_size=4, encoder_for=service.model_process)
+    return spec
+
+
+def _broken_weights(tmp_path: Path) -> Path:
+    """A safetensors file whose header is not JSON."""
+    bad = tmp_path / "broken.safetensors"
+    bad.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{not json")
+    return bad
 
 
 @pytest.fixture
@@ -98,9 +103,7 @@ def test_cancel_stops_at_a_batch_and_the_process_keeps_serving(
 def test_a_killed_model_process_fails_calls_with_a_reason_and_is_restarted(
     library: Library, service: SearchService, tmp_path: Path
 ) -> None:
-    add_photos(library, tmp_path / "pics", 4)
-    spec = service.spec()
-    index_library(library, spec, batch_size=4, encoder_for=service.model_process)
+    spec = _embedded(library, service, tmp_path, 4)
     proc = service.model_process(spec)
     assert proc.pid is not None
     os.kill(proc.pid, signal.SIGKILL)
@@ -116,9 +119,7 @@ def test_a_killed_model_process_fails_calls_with_a_reason_and_is_restarted(
 
 
 def test_broken_weights_fail_fast_with_the_reason(library: Library, tmp_path: Path) -> None:
-    bad = tmp_path / "broken.safetensors"
-    bad.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{not json")
-    spec = cm.ModelSpec(arch="ViT-B-32", weights=str(bad))
+    spec = cm.ModelSpec(arch="ViT-B-32", weights=str(_broken_weights(tmp_path)))
     proc = ModelProcess(spec, library.paths.models, library.thumbnails, device="cpu", precision="fp32")
     t0 = time.monotonic()
     with pytest.raises(cm.ModelUnavailable):
@@ -185,9 +186,7 @@ def test_closing_the_service_while_a_model_loads_returns_at_once(
 def test_a_model_that_failed_to_load_is_not_retried_by_the_same_service(
     library: Library, tmp_path: Path
 ) -> None:
-    bad = tmp_path / "broken.safetensors"
-    bad.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{not json")
-    spec = cm.ModelSpec(arch="ViT-B-32", weights=str(bad), fingerprint="broken")
+    spec = cm.ModelSpec(arch="ViT-B-32", weights=str(_broken_weights(tmp_path)), fingerprint="broken")
     svc = SearchService(library, spec, plan=FP32, model_process=True)
     try:
         with pytest.raises(cm.ModelUnavailable):
@@ -205,9 +204,7 @@ def test_a_complete_active_model_becomes_the_serving_one_without_a_process(
 ) -> None:
     from desktop.core.search import serving_spec, set_active_model
 
-    add_photos(library, tmp_path / "pics", 3)
-    spec = service.spec()
-    index_library(library, spec, batch_size=4, encoder_for=service.model_process)
+    spec = _embedded(library, service, tmp_path, 3)
     set_active_model(library, spec)
     library.set_setting("search.serving_model", "")  # as if the last job died after its final commit
     assert serving_spec(library) is None

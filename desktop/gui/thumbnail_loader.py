@@ -169,16 +169,12 @@ class ThumbnailLoader(QObject):
         loaded, another size of the same photo is returned (the caller scales
         it), so changing the zoom never flashes placeholders.
         """
-        if not content_hash:
+        if not content_hash or content_hash in self._failed:
             return FAILED
-        if content_hash in self._failed:
-            return FAILED
-        key = (content_hash, size, shape)
-        img = self._lru.get(key)
+        img = self.cached(content_hash, size, shape)
         if img is not None:
-            self._lru.move_to_end(key)
             return img
-        self._request(key, source)
+        self._request((content_hash, size, shape), source)
         other = self._latest.get(content_hash)
         return self._lru.get(other) if other is not None else None
 

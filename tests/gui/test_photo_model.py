@@ -145,16 +145,26 @@ def test_thumbnails_load_off_the_gui_thread(lib: Library, qtbot: Any) -> None:
     loader.shutdown()
 
 
-def test_grid_geometry_round_trips(lib: Library, qtbot: Any) -> None:
+def _grid(
+    lib: Library, qtbot: Any, width: int, height: int, zoom: int | None = None
+) -> tuple[ThumbnailLoader, PhotoModel, PhotoGridView]:
+    """A shown grid over the whole library, with its own thumbnail loader."""
     loader = ThumbnailLoader(lib.thumbnails)
     model = PhotoModel(lib)
     model.browse()
     view = PhotoGridView(loader)
     qtbot.addWidget(view)
     view.setModel(model)
-    view.resize(700, 500)
+    if zoom is not None:
+        view.set_zoom(zoom)
+    view.resize(width, height)
     view.show()
     qtbot.waitExposed(view)
+    return loader, model, view
+
+
+def test_grid_geometry_round_trips(lib: Library, qtbot: Any) -> None:
+    loader, model, view = _grid(lib, qtbot, 700, 500)
     for row in range(model.rowCount()):
         idx = model.index(row)
         rect = view.visualRect(idx)
@@ -309,16 +319,7 @@ def test_a_fling_loads_quarter_size_cells_then_exact_ones_when_it_settles(lib: L
     from desktop.gui.photo_delegate import LOW_RES_DIVISOR, SETTLE_MS
     from desktop.gui.thumbnail_loader import SQUARE
 
-    loader = ThumbnailLoader(lib.thumbnails)
-    model = PhotoModel(lib)
-    model.browse()
-    view = PhotoGridView(loader)
-    qtbot.addWidget(view)
-    view.setModel(model)
-    view.set_zoom(360)
-    view.resize(420, 150)  # one cell a row, a short viewport: five photos scroll
-    view.show()
-    qtbot.waitExposed(view)
+    loader, model, view = _grid(lib, qtbot, 420, 150, zoom=360)  # one cell a row: five photos scroll
     bar = view.verticalScrollBar()
     assert bar.maximum() > view.viewport().height()
     requested: list[int] = []
