@@ -163,9 +163,7 @@ def index_library(
     encoder: ClipModel | BatchEncoder
     if encoder_for is not None:
         if not switching and pending_count(spec.model_id) == 0:
-            current = serving_spec(library)
-            if current is None or current.model_id != spec.model_id:
-                _mark_serving(library, spec)  # complete (its last photos went, say): it answers now
+            _serve_if_complete(library, spec)  # complete (its last photos went, say): it answers now
             return EmbedReport(spec.model_id)  # nothing new: no need to wake a model process
         if control is not None:
             control.report(0, 0, "starting the model", force=True)
@@ -185,11 +183,17 @@ def index_library(
     report = Embedder(library, encoder, idx, batch_size=batch_size, decode_workers=decode_workers).run(
         control, limit
     )
-    if not report.cancelled and pending_count(model_id) == 0:
+    if not report.cancelled:
+        _serve_if_complete(library, spec)
+    return report
+
+
+def _serve_if_complete(library: Library, spec: ModelSpec) -> None:
+    """A model with every photo embedded becomes the one that answers searches."""
+    if pending_count(spec.model_id) == 0:
         current = serving_spec(library)
         if current is None or current.model_id != spec.model_id:
             _mark_serving(library, spec)
-    return report
 
 
 # ----------------------------------------------------------------------- results

@@ -575,7 +575,7 @@ class MainWindow(QMainWindow):
             similar_to = int(value) if value.isdigit() else Path(value)
             rest = (text[: m.start()] + text[m.end() :]).strip()
         try:
-            parsed_filter, free_text = self._parse(rest)
+            parsed_filter, free_text, terms = self._parse(rest)
         except ValueError as exc:
             self.notice.show_message(str(exc))
             return
@@ -614,7 +614,7 @@ class MainWindow(QMainWindow):
         # name, title, description, keyword or tag (what 'python main.py search' does without a model)
         f = parsed_filter
         if free_text:
-            f = replace(f, words=getattr(self, "_terms", ()) or (free_text,))
+            f = replace(f, words=terms or (free_text,))
             self.notice.show_message(
                 f"{self.ctx.search_state.message or 'Smart search is not ready yet.'} "
                 f"Showing photos whose names, titles, descriptions, keywords or tags contain “{free_text}”.",
@@ -624,13 +624,13 @@ class MainWindow(QMainWindow):
             self.notice.hide()
         self.model.browse(f, f"“{text}”")
 
-    def _parse(self, text: str) -> tuple[PhotoFilter, str]:
-        """Filters and free words; raises ``QueryError`` (a ``ValueError``) that says how to fix it."""
+    def _parse(self, text: str) -> tuple[PhotoFilter, str, tuple[str, ...]]:
+        """Filters, free text and its keyword terms; raises ``QueryError`` (a ``ValueError``) that says
+        how to fix it."""
         from desktop.core.query import parse_query
 
         parsed = parse_query(text)
-        self._terms = tuple(parsed.terms)
-        return parsed.filter, parsed.text
+        return parsed.filter, parsed.text, tuple(parsed.terms)
 
     def _similar_title(self, target: int | Path) -> str:
         if isinstance(target, int):
