@@ -185,6 +185,13 @@ def cmd_album(args: argparse.Namespace, ctx: Context) -> int:
             for n, c in albums:
                 print(f"{n}  ({c})")
         return 0
+    if args.album_command == "delete":
+        n = lib.delete_album(args.name)
+        print(
+            f"Deleted album {args.name} ({n} photo{'s' if n != 1 else ''} stay in the library).",
+            file=sys.stderr,
+        )
+        return 0
     ids = _ids(ctx, args.paths)
     if args.album_command == "add":
         lib.add_to_album(args.name, ids)
@@ -320,6 +327,8 @@ def register(sub: Any) -> None:
         ap = asub.add_parser(name)
         ap.add_argument("name", metavar="ALBUM")
         ap.add_argument("paths", nargs="+", metavar="PATH")
+    ap = asub.add_parser("delete", help="delete an album (its photos stay in the library)")
+    ap.add_argument("name", metavar="ALBUM")
     ap = asub.add_parser("list")
     ap.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_album)

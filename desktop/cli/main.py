@@ -8,12 +8,12 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from desktop.cli import library_cmds
+from desktop.cli import edit_cmds, library_cmds
 from desktop.cli.context import CliError, Context
 from desktop.core.jobs import Cancelled
 from desktop.core.library import LibraryError
 
-COMMAND_MODULES = [library_cmds]
+COMMAND_MODULES = [library_cmds, edit_cmds]
 try:  # the smart-search commands are optional until that module lands
     from desktop.cli import search_cmds
 

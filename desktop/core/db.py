@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 database = peewee.DatabaseProxy()
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 PRAGMAS = {
     "journal_mode": "wal",
@@ -53,7 +53,14 @@ def _backup(path: Path, backups: Path, old_version: int) -> Path:
 
 # Each entry upgrades the schema from version N-1 to N. Version 1 is created
 # from the models directly; later versions append steps here.
-MIGRATIONS: dict[int, Callable[[peewee.SqliteDatabase], None]] = {}
+def _v2_rotation_and_history(db: peewee.SqliteDatabase) -> None:
+    """v2: the catalog-only rotation of a photo; the undo history table is created with the others."""
+    cols = {row[1] for row in db.execute_sql("PRAGMA table_info(photo)").fetchall()}  # type: ignore[no-untyped-call]
+    if "rotation" not in cols:
+        db.execute_sql("ALTER TABLE photo ADD COLUMN rotation INTEGER NOT NULL DEFAULT 0")  # type: ignore[no-untyped-call]
+
+
+MIGRATIONS: dict[int, Callable[[peewee.SqliteDatabase], None]] = {2: _v2_rotation_and_history}
 
 
 def init_db(path: Path, backups: Path | None = None) -> peewee.SqliteDatabase:

@@ -15,12 +15,13 @@ import logging
 import os
 import shutil
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import peewee as pw
 
+from desktop.core import edits, history, trash
 from desktop.core.db import close_db, database, init_db
 from desktop.core.filters import PhotoFilter, apply_filter
 from desktop.core.jobs import JobControl
@@ -49,6 +50,24 @@ SETTING_PICTURE_CACHE = "picture_cache_dir"  # thumbnails and previews, when mov
 
 class LibraryError(Exception):
     """A user-facing error: the message says what happened and what to do."""
+
+
+@dataclass
+class TrashReport:
+    trashed: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+
+@dataclass(frozen=True)
+class UndoResult:
+    action: history.Action
+    notes: list[str]  # what could not be put back, and where it is
+
+
+def _trash_reason(exc: OSError) -> str:
+    if isinstance(exc, PermissionError) or getattr(exc, "errno", None) in (1, 13):
+        return "permission denied: the folder is read-only for you"
+    return str(exc.strerror or exc)
 
 
 @dataclass(frozen=True)
@@ -93,6 +112,7 @@ def photo_to_dict(photo: Photo, tags: list[str] | None = None) -> dict[str, Any]
         "file_rating": photo.file_rating,
         "rating": photo.rating,
         "color_label": photo.color_label,
+        "rotation": photo.rotation,
         "tags": tags if tags is not None else photo_tags(photo.id),
         "content_hash": photo.content_hash,
         "size_bytes": photo.size_bytes,
@@ -117,7 +137,8 @@ def normalise_tag(name: str) -> str:
 class Library:
     """One open library (catalog + caches) under a ``Paths``."""
 
-    def __init__(self, paths: Paths | None = None) -> None:
+    def __init__(self, paths: Paths | None = None, source: str = "cli") -> None:
+        self.source = source  # who makes this library's edits, as the undo history shows it: "app" or "cli"
         self.paths = (paths or resolve_paths()).ensure()
         try:
             init_db(self.paths.catalog_db, self.paths.backups)
@@ -275,9 +296,9 @@ class Library:
 
         return self.writer.call(_add)
 
-    def remove_root(self, root_id: int) -> None:
-        """Forget a root and its photos' catalog rows. Files on disk are not touched."""
-        self.writer.call(lambda: Root.delete().where(Root.id == root_id).execute())
+    def remove_root(self, root_id: int) -> int:
+        """Forget a root and its photos' catalog rows (undoable); files on disk are not touched."""
+        return self.writer.call(lambda: edits.remove_root(root_id, self.source))[0]
 
     def set_watched(self, root_id: int, watched: bool) -> None:
         self.writer.call(lambda: Root.update(watched=watched).where(Root.id == root_id).execute())
@@ -378,75 +399,81 @@ class Library:
         )
         return [{"path": str(photo_path(p)), "reason": p.error or "unknown error", "id": p.id} for p in q]
 
-    def remove_photos(self, photo_ids: Sequence[int]) -> int:
-        """Forget photos (the files stay on disk)."""
-        ids = list(photo_ids)
-
-        def _remove() -> int:
-            return int(Photo.delete().where(Photo.id.in_(ids)).execute())
-
-        return self.writer.call(_remove)
-
     # -------------------------------------------------------------- user data
+    # Every edit below is one undoable action in the shared history (desktop.core.history).
+    def remove_photos(self, photo_ids: Sequence[int]) -> int:
+        """Forget photos (the files stay on disk); undo brings them back with their tags."""
+        ids = list(photo_ids)
+        return self.writer.call(lambda: edits.remove_photos(ids, self.source))[0]
+
     def set_rating(self, photo_ids: Sequence[int], rating: int) -> None:
         if not 0 <= rating <= 5:
             raise LibraryError(f"A rating is 0 to 5 stars, not {rating}.")
         ids = list(photo_ids)
-        self.writer.call(lambda: Photo.update(rating=rating).where(Photo.id.in_(ids)).execute())
+        stars = f"{rating} star{'s' if rating != 1 else ''}" if rating else "no stars"
+        label = f"Rated {edits.plural(len(ids), 'photo')} {stars}"
+        self.writer.call(lambda: edits.photo_set("rating", ids, rating, "rate", label, self.source))
 
     def set_color_label(self, photo_ids: Sequence[int], label: str | None) -> None:
         if label is not None and label not in COLOR_LABELS:
             raise LibraryError(f"Unknown colour label '{label}'. Use one of: {', '.join(COLOR_LABELS)}.")
         ids = list(photo_ids)
-        self.writer.call(lambda: Photo.update(color_label=label).where(Photo.id.in_(ids)).execute())
+        text = (
+            f"Labelled {edits.plural(len(ids), 'photo')} {label}"
+            if label
+            else (f"Cleared the label of {edits.plural(len(ids), 'photo')}")
+        )
+        self.writer.call(lambda: edits.photo_set("color_label", ids, label, "label", text, self.source))
 
-    def _ensure_tag(self, name: str) -> Tag:
-        """Create ``name`` and its parents (runs on the writer thread)."""
-        parent: Tag | None = None
-        parts = name.split("/")
-        for i in range(len(parts)):
-            full = "/".join(parts[: i + 1])
-            tag = Tag.get_or_none(pw.fn.lower(Tag.name) == full.lower())
-            if tag is None:
-                tag = Tag.create(name=full, parent=parent)
-            parent = tag
-        assert parent is not None
-        return parent
+    def set_title(self, photo_ids: Sequence[int], title: str | None) -> None:
+        ids, value = list(photo_ids), (title or "").strip() or None
+        text = (
+            f"Titled {edits.plural(len(ids), 'photo')}"
+            if value
+            else f"Cleared the title of {edits.plural(len(ids), 'photo')}"
+        )
+        self.writer.call(lambda: edits.photo_set("title", ids, value, "title", text, self.source))
+
+    def set_description(self, photo_ids: Sequence[int], description: str | None) -> None:
+        ids, value = list(photo_ids), (description or "").strip() or None
+        text = (
+            f"Described {edits.plural(len(ids), 'photo')}"
+            if value
+            else (f"Cleared the description of {edits.plural(len(ids), 'photo')}")
+        )
+        self.writer.call(lambda: edits.photo_set("description", ids, value, "describe", text, self.source))
+
+    def rotate(self, photo_ids: Sequence[int], degrees: int) -> None:
+        """Turn photos clockwise by ``degrees`` (a multiple of 90) in the catalog; the files stay as they are."""
+        if degrees % 90:
+            raise LibraryError(f"Photos turn in quarter turns (90, 180, 270 degrees), not {degrees}.")
+        ids = list(photo_ids)
+        way = {90: "right", 180: "upside down", 270: "left"}.get(degrees % 360)
+        if way is None:
+            return
+
+        def _rotate() -> None:
+            now = dict(history.tuples(Photo.select(Photo.id, Photo.rotation).where(Photo.id.in_(ids))))
+            values = {pid: (int(r or 0) + degrees) % 360 for pid, r in now.items()}
+            step = history.set_values_step("rotation", values)
+            edits.commit("rotate", f"Turned {edits.plural(len(values), 'photo')} {way}", [step], self.source)
+
+        self.writer.call(_rotate)
 
     def add_tag(self, name: str, photo_ids: Iterable[int]) -> Tag:
         full = normalise_tag(name)
         ids = list(photo_ids)
-
-        def _add() -> Tag:
-            tag = self._ensure_tag(full)
-            rows = [{"photo": pid, "tag": tag.id} for pid in ids]
-            for i in range(0, len(rows), 500):
-                PhotoTag.insert_many(rows[i : i + 500]).on_conflict_ignore().execute()
-            return tag
-
-        return self.writer.call(_add)
+        return self.writer.call(lambda: edits.add_tag(full, ids, self.source))[0]
 
     def remove_tag(self, name: str, photo_ids: Iterable[int]) -> int:
         full = normalise_tag(name)
         ids = list(photo_ids)
+        return self.writer.call(lambda: edits.remove_tag(full, ids, self.source))[0]
 
-        def _remove() -> int:
-            tag = Tag.get_or_none(pw.fn.lower(Tag.name) == full.lower())
-            if tag is None:
-                return 0
-            return int(PhotoTag.delete().where((PhotoTag.tag == tag.id) & PhotoTag.photo.in_(ids)).execute())
-
-        return self.writer.call(_remove)
-
-    def delete_tag(self, name: str) -> None:
+    def delete_tag(self, name: str) -> int:
+        """Delete a tag and its children from every photo; returns how many photos carried them."""
         full = normalise_tag(name)
-
-        def _delete() -> None:
-            Tag.delete().where(
-                (pw.fn.lower(Tag.name) == full.lower()) | (Tag.name.startswith(full + "/"))
-            ).execute()
-
-        self.writer.call(_delete)
+        return self.writer.call(lambda: edits.delete_tag(full, self.source))[0]
 
     def tags(self, include_missing: bool = True) -> list[TagInfo]:
         """Every tag with its photo count; ``include_missing=False`` counts only photos on disk
@@ -476,36 +503,105 @@ class Library:
         rows: list[tuple[str, int]] = list(q.tuples())  # type: ignore[arg-type]
         return rows
 
-    def add_to_album(self, name: str, photo_ids: Iterable[int]) -> None:
+    def add_to_album(self, name: str, photo_ids: Iterable[int]) -> int:
+        """Add photos to an album (created if new); returns how many were not in it yet."""
         album_name = name.strip()
         if not album_name:
             raise LibraryError("An album needs a name.")
         ids = list(photo_ids)
+        return self.writer.call(lambda: edits.add_to_album(album_name, ids, self.source))[0]
 
-        def _add() -> None:
-            album, _ = Album.get_or_create(name=album_name)  # type: ignore[no-untyped-call]
-            start = (
-                AlbumPhoto.select(pw.fn.COALESCE(pw.fn.MAX(AlbumPhoto.position), 0))
-                .where(AlbumPhoto.album == album.id)
-                .scalar()
-            )
-            rows = [{"album": album.id, "photo": pid, "position": start + i + 1} for i, pid in enumerate(ids)]
-            if rows:
-                AlbumPhoto.insert_many(rows).on_conflict_ignore().execute()
-
-        self.writer.call(_add)
-
-    def remove_from_album(self, name: str, photo_ids: Iterable[int]) -> None:
+    def remove_from_album(self, name: str, photo_ids: Iterable[int]) -> int:
         ids = list(photo_ids)
+        return self.writer.call(lambda: edits.remove_from_album(name, ids, self.source))[0]
 
-        def _remove() -> None:
-            album = Album.get_or_none(Album.name == name)
-            if album is not None:
-                AlbumPhoto.delete().where(
-                    (AlbumPhoto.album == album.id) & AlbumPhoto.photo.in_(ids)
-                ).execute()
+    def delete_album(self, name: str) -> int:
+        """Delete an album (its photos stay in the library); returns how many photos it held."""
+        if Album.get_or_none(Album.name == name) is None:
+            raise LibraryError(f"There is no album named '{name}'. See the albums with: album list")
+        return self.writer.call(lambda: edits.delete_album(name, self.source))[0]
 
-        self.writer.call(_remove)
+    # ------------------------------------------------------------------ trash
+    def trash_photos(self, photo_ids: Sequence[int]) -> TrashReport:
+        """Move photos' files to the system trash and forget them, as one undoable action.
+
+        A file that cannot be trashed (permissions, a read-only disk) keeps its photo and
+        is reported with the reason; a photo whose file is already gone is simply forgotten.
+        """
+        report = TrashReport()
+        done: list[int] = []
+        files: dict[int, str] = {}
+        for p in Photo.select(Photo, Root).join(Root).where(Photo.id.in_(list(photo_ids))):
+            path = photo_path(p)
+            try:
+                if path.exists() or path.is_symlink():
+                    trash.move_to_trash(path)
+            except OSError as exc:
+                report.failed.append((str(path), _trash_reason(exc)))
+                continue
+            done.append(p.id)
+            files[p.id] = str(path)
+        report.trashed = len(done)
+        if done:
+
+            def _forget() -> None:
+                steps = edits.forget_steps(done)
+                last = steps.pop()  # the delete_photos step becomes a trash step carrying the files
+                trash_step = {
+                    "op": "trash",
+                    "files": [{"id": r["id"], "path": files[r["id"]], "row": r} for r in last["rows"]],
+                }
+                steps.append(trash_step)
+                edits.commit(
+                    "trash", f"Moved {edits.plural(len(done), 'photo')} to the trash", steps, self.source
+                )
+
+            self.writer.call(_forget)
+        return report
+
+    # ------------------------------------------------------------------ undo
+    def history(self, limit: int = history.KEEP) -> list[history.Action]:
+        """The newest actions first (undone ones included, marked)."""
+        return history.entries(limit)
+
+    def undo(self) -> UndoResult | None:
+        """Revert the newest action, whoever made it; None when there is nothing to undo."""
+        return self.writer.call(lambda: self._replay(undo=True))
+
+    def redo(self) -> UndoResult | None:
+        """Re-apply the oldest undone action; None when there is nothing to redo."""
+        return self.writer.call(lambda: self._replay(undo=False))
+
+    def _replay(self, undo: bool) -> UndoResult | None:
+        entry = history.newest_done() if undo else history.oldest_undone()
+        if entry is None:
+            return None
+        steps = history.decode(entry.payload)
+        if undo:
+            steps = [history.inverse(s) for s in reversed(steps)]
+        since = (
+            entry.created_at - dt.timedelta(seconds=2) if isinstance(entry.created_at, dt.datetime) else None
+        )
+        notes: list[str] = []
+        remap: dict[int, int] = {}
+        for step in steps:
+            if step["op"] == "untrash":
+                for f in step["files"]:
+                    back = trash.restore(Path(f["path"]), since)
+                    if not back.ok:
+                        notes.append(back.reason)
+            elif step["op"] == "trash":
+                for f in step["files"]:
+                    path = Path(f["path"])
+                    if path.exists():
+                        try:
+                            trash.move_to_trash(path)
+                        except OSError as exc:
+                            notes.append(f"{path}: {_trash_reason(exc)}")
+            history.apply_step(step, remap)
+        entry.state = history.STATE_UNDONE if undo else history.STATE_DONE
+        entry.save()
+        return UndoResult(history.as_action(entry), notes)
 
     # ------------------------------------------------------------- embeddings
     def embedded_count(self, model_id: str) -> int:

@@ -1,7 +1,7 @@
 """Catalog tables: library roots, photos with their metadata, user data, caches.
 
-User data (tags, ratings, colour labels, albums) lives on ``Photo`` rows and
-their link tables, which a rescan updates in place and never deletes: a file
+User data (tags, ratings, colour labels, titles, rotation, albums, the undo
+history) lives on ``Photo`` rows, their link tables and ``HistoryEntry``, which a rescan updates in place and never deletes: a file
 that disappears becomes ``missing`` and a file that moves keeps its row. Only
 ``Embedding`` is a rebuildable cache (keyed by content hash and model id).
 """
@@ -83,6 +83,9 @@ class Photo(BaseModel):
     # User data: never touched by a rescan.
     rating = pw.IntegerField(default=0)
     color_label = pw.CharField(max_length=16, null=True)
+    # Clockwise quarter turns the person asked for, on top of the file's own orientation
+    # (0, 90, 180, 270); the file is left as it is.
+    rotation = pw.IntegerField(default=0, constraints=[pw.SQL("DEFAULT 0")])
 
     class Meta:
         indexes = (
@@ -144,4 +147,27 @@ class Embedding(BaseModel):
         indexes = ((("model_id", "content_hash"), False),)
 
 
-ALL_MODELS: list[type[BaseModel]] = [Root, Photo, Tag, PhotoTag, Album, AlbumPhoto, Setting, Embedding]
+class HistoryEntry(BaseModel):
+    """One user action that can be undone (see ``desktop.core.history``); user data, never a cache."""
+
+    id = pw.AutoField()
+    created_at = pw.DateTimeField(default=_now)
+    kind = pw.CharField(max_length=32)
+    label = pw.TextField()
+    photos = pw.IntegerField(default=0)
+    source = pw.CharField(max_length=16, default="cli")  # "app" or "cli": who did it
+    state = pw.CharField(max_length=8, default="done", index=True)  # "done" or "undone"
+    payload = pw.BlobField()  # zlib-compressed JSON list of steps
+
+
+ALL_MODELS: list[type[BaseModel]] = [
+    Root,
+    Photo,
+    Tag,
+    PhotoTag,
+    Album,
+    AlbumPhoto,
+    Setting,
+    Embedding,
+    HistoryEntry,
+]

@@ -1,0 +1,149 @@
+"""Edit commands with history: undo, redo, history, trash, rotate, title, describe.
+
+The history is the catalog's, shared with the app: ``undo`` reverts the newest
+action whoever made it (a rating given in the app, a tag set here) and prints
+what it did.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from desktop.cli.context import CliError, Context
+from desktop.core.edits import plural
+
+
+def _ids(ctx: Context, paths: list[str]) -> list[int]:
+    ids, missing = ctx.library.photo_ids_for_paths(Path(p) for p in paths)
+    if missing:
+        raise CliError(
+            "not in the library: "
+            + ", ".join(str(m) for m in missing)
+            + " (add their folder with 'add' or bring them in with 'import')"
+        )
+    return ids
+
+
+def _replay(args: argparse.Namespace, ctx: Context, undo: bool) -> int:
+    lib = ctx.library
+    result = lib.undo() if undo else lib.redo()
+    if result is None:
+        message = "Nothing to undo." if undo else "Nothing to redo."
+        if args.json:
+            ctx.print_json({"done": False, "message": message})
+        else:
+            print(message, file=sys.stderr)
+        return 0
+    verb = "Undid" if undo else "Redid"
+    if args.json:
+        ctx.print_json(
+            {
+                "done": True,
+                "action": result.action.label,
+                "photos": result.action.photos,
+                "notes": result.notes,
+            }
+        )
+    else:
+        print(f"{verb}: {result.action.label}", file=sys.stderr)
+        for note in result.notes:
+            print(f"  {note}", file=sys.stderr)
+    return 0
+
+
+def cmd_undo(args: argparse.Namespace, ctx: Context) -> int:
+    return _replay(args, ctx, undo=True)
+
+
+def cmd_redo(args: argparse.Namespace, ctx: Context) -> int:
+    return _replay(args, ctx, undo=False)
+
+
+def cmd_history(args: argparse.Namespace, ctx: Context) -> int:
+    actions = ctx.library.history(args.limit)
+    if args.json:
+        ctx.print_json([a.__dict__ for a in actions])
+        return 0
+    if not actions:
+        print("No actions yet.", file=sys.stderr)
+    for a in actions:
+        mark = "  (undone)" if a.undone else ""
+        print(f"{a.created_at.replace('T', ' ')}  [{a.source}]  {a.label}{mark}")
+    return 0
+
+
+def cmd_trash(args: argparse.Namespace, ctx: Context) -> int:
+    ids = _ids(ctx, args.paths)
+    report = ctx.library.trash_photos(ids)
+    for path, reason in report.failed:
+        print(f"not moved {path}: {reason}", file=sys.stderr)
+    if args.json:
+        ctx.print_json(
+            {"trashed": report.trashed, "failed": [{"path": p, "reason": r} for p, r in report.failed]}
+        )
+    if report.trashed:
+        print(f"Moved {plural(report.trashed, 'photo')} to the trash (undo with: undo).", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
+TURNS = {"right": 90, "left": 270, "180": 180}
+
+
+def cmd_rotate(args: argparse.Namespace, ctx: Context) -> int:
+    ids = _ids(ctx, args.paths)
+    ctx.library.rotate(ids, TURNS[args.way])
+    print(
+        f"Turned {plural(len(ids), 'photo')} {args.way} (in the catalog; the files are unchanged).",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_title(args: argparse.Namespace, ctx: Context) -> int:
+    ids = _ids(ctx, args.paths)
+    if args.kind == "title":
+        ctx.library.set_title(ids, args.text)
+    else:
+        ctx.library.set_description(ids, args.text)
+    what = "title" if args.kind == "title" else "description"
+    done = f"Set the {what} of" if args.text.strip() else f"Cleared the {what} of"
+    print(f"{done} {plural(len(ids), 'photo')}.", file=sys.stderr)
+    return 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("undo", help="undo the newest change to the library (made here or in the app)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_undo)
+
+    p = sub.add_parser("redo", help="redo the newest undone change")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_redo)
+
+    p = sub.add_parser("history", help="the changes that can be undone, newest first")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser("trash", help="move photos' files to the system trash and forget them (undoable)")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_trash)
+
+    p = sub.add_parser("rotate", help="turn photos in the catalog (the files are not changed)")
+    p.add_argument("way", choices=sorted(TURNS), metavar="right|left|180")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.set_defaults(func=cmd_rotate)
+
+    p = sub.add_parser("title", help="set the title of photos ('' clears it)")
+    p.add_argument("text", metavar="TEXT")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.set_defaults(func=cmd_title, kind="title")
+
+    p = sub.add_parser("describe", help="set the description of photos ('' clears it)")
+    p.add_argument("text", metavar="TEXT")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.set_defaults(func=cmd_title, kind="description")

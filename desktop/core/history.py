@@ -1,0 +1,376 @@
+"""The undo history: every user edit of the catalog as a reversible list of steps, kept in the catalog.
+
+One history serves the app and the command line alike, because it lives in the
+catalog (``HistoryEntry`` rows): ``undo`` reverts the newest action whoever made
+it, ``redo`` re-applies the oldest undone one, and a new action drops what was
+undone. An action is one user gesture (rating 1,585 photos is one step); it is
+stored as a list of *steps*, each of which has an exact inverse, so undo is
+"apply the inverses in reverse order" and redo is "apply the steps again".
+
+Steps name photos by id and tags and albums by name (ids of tags and albums
+change when they are recreated). Photo rows that an action deletes are kept
+whole (raw column values) so that undo puts them back with the same id and the
+same user data. Applying a step tolerates rows that vanished since (a photo
+removed by a later rescan is simply skipped), so undo never fails half-way on
+a library that moved on.
+
+Everything here runs on the catalog writer's thread, inside its transaction;
+file operations (the trash) are done by ``desktop.core.trash`` around it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import peewee as pw
+
+from desktop.core.db import database
+from desktop.core.schema import (
+    STATUS_MISSING,
+    STATUS_OK,
+    Album,
+    AlbumPhoto,
+    HistoryEntry,
+    Photo,
+    PhotoTag,
+    Root,
+    Tag,
+)
+
+KEEP = 50  # actions kept for undo, across restarts
+STATE_DONE = "done"
+STATE_UNDONE = "undone"
+
+# Photo columns an action may set (user data and the catalog-only rotation).
+SETTABLE = ("rating", "color_label", "title", "description", "rotation", "taken_at", "taken_local")
+
+Step = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Action:
+    """One entry of the history, as shown to people."""
+
+    id: int
+    label: str
+    kind: str
+    photos: int
+    source: str
+    created_at: str
+    undone: bool
+
+
+def _entry_to_action(e: HistoryEntry) -> Action:
+    created = (
+        e.created_at.isoformat(timespec="seconds")
+        if isinstance(e.created_at, dt.datetime)
+        else str(e.created_at)
+    )
+    return Action(e.id, e.label, e.kind, e.photos, e.source, created, e.state == STATE_UNDONE)
+
+
+# ----------------------------------------------------------------- raw rows
+def raw_rows(sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+    cur = database.execute_sql(sql, params)
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+def _ids_param(ids: Iterable[int]) -> str:
+    return json.dumps([int(i) for i in ids])
+
+
+def tuples(query: Any) -> list[tuple[Any, ...]]:
+    """A Peewee query's rows as plain tuples (typed loosely: Peewee has no type stubs)."""
+    return [tuple(r) for r in query.tuples()]
+
+
+def photo_rows(ids: Sequence[int]) -> list[dict[str, Any]]:
+    """Whole photo rows (raw column values), for steps that delete photos."""
+    return raw_rows("SELECT * FROM photo WHERE id IN (SELECT value FROM json_each(?))", [_ids_param(ids)])
+
+
+def existing_ids(ids: Iterable[int]) -> list[int]:
+    cur = database.execute_sql(
+        "SELECT id FROM photo WHERE id IN (SELECT value FROM json_each(?))", [_ids_param(ids)]
+    )
+    return [int(r[0]) for r in cur.fetchall()]
+
+
+# ---------------------------------------------------------- step builders
+def set_step(column: str, ids: Sequence[int], value: Any) -> Step | None:
+    """A step setting ``column`` to ``value`` on ``ids``, remembering each photo's old value.
+
+    Photos that already hold ``value`` are left out; None when nothing changes.
+    """
+    if column not in SETTABLE:
+        raise ValueError(f"not a settable photo column: {column}")
+    groups: dict[str, list[int]] = {}
+    for chunk in _chunks(list(ids)):
+        cur = database.execute_sql(
+            f"SELECT id, {column} FROM photo WHERE id IN (SELECT value FROM json_each(?))",
+            [_ids_param(chunk)],
+        )
+        for pid, old in cur.fetchall():
+            if old != value:
+                groups.setdefault(json.dumps(old), []).append(int(pid))
+    if not groups:
+        return None
+    before = [[json.loads(k), v] for k, v in groups.items()]
+    changed = [pid for _old, pids in before for pid in pids]
+    return {"op": "set", "col": column, "before": before, "after": [[value, changed]]}
+
+
+def set_values_step(column: str, values: dict[int, Any]) -> Step | None:
+    """A step giving each photo its own new value (a date shift, say)."""
+    if column not in SETTABLE:
+        raise ValueError(f"not a settable photo column: {column}")
+    old = dict(
+        database.execute_sql(
+            f"SELECT id, {column} FROM photo WHERE id IN (SELECT value FROM json_each(?))",
+            [_ids_param(values)],
+        ).fetchall()
+    )
+    before: dict[str, list[int]] = {}
+    after: dict[str, list[int]] = {}
+    for pid, new in values.items():
+        if pid in old and old[pid] != new:
+            before.setdefault(json.dumps(old[pid]), []).append(pid)
+            after.setdefault(json.dumps(new), []).append(pid)
+    if not before:
+        return None
+    return {
+        "op": "set",
+        "col": column,
+        "before": [[json.loads(k), v] for k, v in before.items()],
+        "after": [[json.loads(k), v] for k, v in after.items()],
+    }
+
+
+def photo_count(steps: Sequence[Step]) -> int:
+    """How many distinct photos an action touched (for its label and the status bar)."""
+    seen: set[int] = set()
+    for s in steps:
+        op = s["op"]
+        if op == "set":
+            for _v, pids in s["after"]:
+                seen.update(pids)
+        elif op in ("link_tag", "unlink_tag"):
+            seen.update(s["ids"])
+        elif op in ("link_album", "unlink_album"):
+            seen.update(pid for pid, _pos in s["rows"])
+        elif op in ("insert_photos", "delete_photos"):
+            seen.update(r["id"] for r in s["rows"])
+        elif op in ("trash", "untrash"):
+            seen.update(f["id"] for f in s["files"])
+    return len(seen)
+
+
+# ---------------------------------------------------------- applying steps
+INVERSE = {
+    "link_tag": "unlink_tag",
+    "unlink_tag": "link_tag",
+    "create_tags": "delete_tags",
+    "delete_tags": "create_tags",
+    "link_album": "unlink_album",
+    "unlink_album": "link_album",
+    "create_album": "delete_album",
+    "delete_album": "create_album",
+    "insert_photos": "delete_photos",
+    "delete_photos": "insert_photos",
+    "insert_root": "delete_root",
+    "delete_root": "insert_root",
+    "trash": "untrash",
+    "untrash": "trash",
+}
+
+
+def inverse(step: Step) -> Step:
+    if step["op"] == "set":
+        return {"op": "set", "col": step["col"], "before": step["after"], "after": step["before"]}
+    return {**step, "op": INVERSE[step["op"]]}
+
+
+def ensure_tag(name: str) -> Tag:
+    """The tag ``name`` with its parents, created as needed (case-insensitive match)."""
+    parent: Tag | None = None
+    parts = name.split("/")
+    for i in range(len(parts)):
+        full = "/".join(parts[: i + 1])
+        tag = Tag.get_or_none(pw.fn.lower(Tag.name) == full.lower())
+        if tag is None:
+            tag = Tag.create(name=full, parent=parent)
+        parent = tag
+    assert parent is not None
+    return parent
+
+
+def _tag(name: str) -> Tag | None:
+    tag: Tag | None = Tag.get_or_none(pw.fn.lower(Tag.name) == name.lower())
+    return tag
+
+
+def apply_step(step: Step, remap: dict[int, int]) -> None:
+    """Apply one step (on the writer thread). ``remap`` maps photo ids that came back under a new id."""
+    op = step["op"]
+
+    def ids_of(pids: Iterable[int]) -> list[int]:
+        return [remap.get(int(p), int(p)) for p in pids]
+
+    if op == "set":
+        col = getattr(Photo, step["col"])
+        for value, pids in step["after"]:
+            for chunk in _chunks(ids_of(pids)):
+                Photo.update({col: value}).where(Photo.id.in_(chunk)).execute()
+    elif op == "link_tag":
+        tag = ensure_tag(step["tag"])
+        alive = existing_ids(ids_of(step["ids"]))
+        for chunk in _chunks(alive):
+            PhotoTag.insert_many([{"photo": p, "tag": tag.id} for p in chunk]).on_conflict_ignore().execute()
+    elif op == "unlink_tag":
+        found = _tag(step["tag"])
+        if found is not None:
+            for chunk in _chunks(ids_of(step["ids"])):
+                PhotoTag.delete().where((PhotoTag.tag == found.id) & PhotoTag.photo.in_(chunk)).execute()
+    elif op == "create_tags":
+        for name in sorted(step["names"], key=lambda n: n.count("/")):
+            ensure_tag(name)
+    elif op == "delete_tags":
+        names = [n.lower() for n in step["names"]]
+        # children first, so that the parent's ON DELETE CASCADE never takes a tag we keep
+        for name in sorted(names, key=lambda n: -n.count("/")):
+            Tag.delete().where(pw.fn.lower(Tag.name) == name).execute()
+    elif op == "link_album":
+        album, _ = Album.get_or_create(name=step["album"])  # type: ignore[no-untyped-call]
+        present = set(existing_ids(ids_of(pid for pid, _pos in step["rows"])))
+        rows = [
+            {"album": album.id, "photo": remap.get(pid, pid), "position": pos}
+            for pid, pos in step["rows"]
+            if remap.get(pid, pid) in present
+        ]
+        for chunk in _chunks(rows):
+            AlbumPhoto.insert_many(chunk).on_conflict_ignore().execute()
+    elif op == "unlink_album":
+        album = Album.get_or_none(Album.name == step["album"])
+        if album is not None:
+            for chunk in _chunks(ids_of(pid for pid, _pos in step["rows"])):
+                AlbumPhoto.delete().where(
+                    (AlbumPhoto.album == album.id) & AlbumPhoto.photo.in_(chunk)
+                ).execute()
+    elif op == "create_album":
+        if Album.get_or_none(Album.name == step["album"]) is None:
+            Album.create(name=step["album"], created_at=step.get("created_at") or dt.datetime.now())
+    elif op == "delete_album":
+        Album.delete().where(Album.name == step["album"]).execute()
+    elif op == "insert_root":
+        row = step["root"]
+        if Root.get_or_none(Root.path == row["path"]) is None:
+            _insert_raw("root", row, keep_id=Root.get_or_none(Root.id == row["id"]) is None)
+    elif op == "delete_root":
+        Root.delete().where(Root.path == step["root"]["path"]).execute()
+    elif op == "insert_photos" or op == "untrash":
+        rows = step["rows"] if op == "insert_photos" else [f["row"] for f in step["files"]]
+        for row in rows:
+            _insert_photo(row, remap)
+    elif op == "delete_photos" or op == "trash":
+        rows = step["rows"] if op == "delete_photos" else [f["row"] for f in step["files"]]
+        for chunk in _chunks(ids_of(r["id"] for r in rows)):
+            Photo.delete().where(Photo.id.in_(chunk)).execute()
+    else:  # pragma: no cover - a catalog written by a newer Shoebox
+        raise ValueError(f"unknown history step {op!r}")
+
+
+def _insert_raw(table: str, row: dict[str, Any], keep_id: bool) -> int:
+    data = dict(row) if keep_id else {k: v for k, v in row.items() if k != "id"}
+    cols = ", ".join(f'"{c}"' for c in data)
+    marks = ", ".join("?" for _ in data)
+    cur = database.execute_sql(f'INSERT INTO "{table}" ({cols}) VALUES ({marks})', list(data.values()))
+    return int(cur.lastrowid)
+
+
+def _insert_photo(row: dict[str, Any], remap: dict[int, int]) -> None:
+    """Put a deleted photo row back: under its old id if it is free, else merged or under a new id.
+
+    The file may have come back by itself meanwhile (a rescan catalogued it again):
+    then its user data goes onto that row, which keeps the file facts it has now.
+    """
+    old_id = int(row["id"])
+    root = Root.get_or_none(Root.id == row["root_id"])
+    if root is None:
+        return  # its folder left the library for good; nothing to attach it to
+    if row.get("status") == STATUS_OK and not os.path.exists(os.path.join(root.path, row["rel_path"])):
+        row = {**row, "status": STATUS_MISSING}  # still in the trash (or gone): back when the file is
+    twin = Photo.get_or_none((Photo.root == row["root_id"]) & (Photo.rel_path == row["rel_path"]))
+    if twin is not None:
+        Photo.update(
+            {getattr(Photo, c): row[c] for c in SETTABLE if c in row and c not in ("taken_at", "taken_local")}
+        ).where(Photo.id == twin.id).execute()
+        remap[old_id] = twin.id
+        return
+    taken = Photo.get_or_none(Photo.id == old_id) is not None
+    new_id = _insert_raw("photo", row, keep_id=not taken)
+    if new_id != old_id:
+        remap[old_id] = new_id
+
+
+def _chunks(items: list[Any], size: int = 5000) -> Iterable[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+# ------------------------------------------------------------- the record
+def record(kind: str, label: str, steps: Sequence[Step], source: str) -> HistoryEntry | None:
+    """Store an action that was just applied (writer thread): drops the redo tail, keeps the newest ``KEEP``."""
+    steps = [s for s in steps if s is not None]
+    if not steps:
+        return None
+    HistoryEntry.delete().where(HistoryEntry.state == STATE_UNDONE).execute()
+    entry = HistoryEntry.create(
+        kind=kind,
+        label=label,
+        payload=encode(steps),
+        photos=photo_count(steps),
+        source=source,
+        state=STATE_DONE,
+    )
+    stale = HistoryEntry.select(HistoryEntry.id).order_by(HistoryEntry.id.desc()).offset(KEEP)
+    HistoryEntry.delete().where(HistoryEntry.id.in_(stale)).execute()
+    return entry
+
+
+def encode(steps: Sequence[Step]) -> bytes:
+    return zlib.compress(json.dumps(list(steps), separators=(",", ":")).encode(), 6)
+
+
+def decode(payload: bytes) -> list[Step]:
+    steps: list[Step] = json.loads(zlib.decompress(bytes(payload)))
+    return steps
+
+
+def newest_done() -> HistoryEntry | None:
+    e: HistoryEntry | None = (
+        HistoryEntry.select().where(HistoryEntry.state == STATE_DONE).order_by(HistoryEntry.id.desc()).first()
+    )
+    return e
+
+
+def oldest_undone() -> HistoryEntry | None:
+    e: HistoryEntry | None = (
+        HistoryEntry.select().where(HistoryEntry.state == STATE_UNDONE).order_by(HistoryEntry.id).first()
+    )
+    return e
+
+
+def entries(limit: int = KEEP) -> list[Action]:
+    q = HistoryEntry.select().order_by(HistoryEntry.id.desc()).limit(limit)
+    return [_entry_to_action(e) for e in q]
+
+
+def as_action(e: HistoryEntry) -> Action:
+    return _entry_to_action(e)

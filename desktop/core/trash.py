@@ -1,0 +1,114 @@
+"""The system trash: moving photos' files there (send2trash) and, where the platform allows, back.
+
+On Linux and other freedesktop systems the trash keeps each file's origin
+(``Trash/info/NAME.trashinfo``, the XDG trash specification), so undoing a
+move to the trash puts the file back where it was. macOS and Windows keep the
+origin in places send2trash does not read back; there the person is told to
+use *Put Back* / *Restore*, and the catalog keeps the photo as missing until
+the file returns (the watcher or the next scan then finds it, tags intact).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote
+
+from send2trash import send2trash
+
+XDG = sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd"))
+
+
+@dataclass(frozen=True)
+class Restored:
+    path: Path
+    ok: bool
+    reason: str = ""  # when not ok: where the file is, or why it could not come back
+
+
+def move_to_trash(path: Path) -> None:
+    """Move one file to the system trash; raises OSError with a reason when it can't."""
+    send2trash(str(path))
+
+
+def _home_trash() -> Path:
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "Trash"
+
+
+def _mount_point(path: Path) -> Path:
+    p = path.absolute()
+    while not os.path.ismount(p) and p.parent != p:
+        p = p.parent
+    return p
+
+
+def trash_dirs(original: Path) -> list[tuple[Path, Path]]:
+    """(trash folder, the folder its relative paths start from) that may hold ``original``."""
+    home = _home_trash()
+    out = [(home, home.parent)]
+    top = _mount_point(original.parent)
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    for cand in (top / ".Trash" / str(uid), top / f".Trash-{uid}"):
+        if cand != home:
+            out.append((cand, top))
+    return out
+
+
+def _find(original: Path, since: dt.datetime | None) -> tuple[Path, Path] | None:
+    """The newest trashed copy of ``original``: (file in Trash/files, its .trashinfo)."""
+    target = os.path.abspath(original)
+    best: tuple[str, Path, Path] | None = None
+    for trash, top in trash_dirs(original):
+        info_dir = trash / "info"
+        if not info_dir.is_dir():
+            continue
+        for info in info_dir.glob("*.trashinfo"):
+            try:
+                text = info.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            fields = dict(
+                line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("[")
+            )
+            raw = unquote(fields.get("Path", ""))
+            if not raw:
+                continue
+            where = raw if os.path.isabs(raw) else os.path.join(top, raw)
+            if os.path.abspath(where) != target:
+                continue
+            when = fields.get("DeletionDate", "")
+            if since is not None and when and when < since.strftime("%Y-%m-%dT%H:%M:%S"):
+                continue  # an older file of the same name, trashed before this action
+            stored = trash / "files" / info.name[: -len(".trashinfo")]
+            if stored.exists() and (best is None or when > best[0]):
+                best = (when, stored, info)
+    return (best[1], best[2]) if best else None
+
+
+def restore(original: Path, since: dt.datetime | None = None) -> Restored:
+    """Put a trashed file back at ``original`` (XDG trash); says where it is when it cannot."""
+    if original.exists():
+        return Restored(original, True)
+    if not XDG:
+        place = "the Trash (Finder → Put Back)" if sys.platform == "darwin" else "the Recycle Bin (Restore)"
+        return Restored(original, False, f"{original.name} is in {place}; put it back from there")
+    found = _find(original, since)
+    if found is None:
+        return Restored(original, False, f"{original.name} is no longer in the trash (it was emptied?)")
+    stored, info = found
+    try:
+        original.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(stored), str(original))
+    except OSError as exc:
+        return Restored(
+            original, False, f"{original.name} could not be put back from {stored} ({exc.strerror or exc})"
+        )
+    with contextlib.suppress(OSError):  # the file is back; a stale info entry is harmless
+        info.unlink()
+    return Restored(original, True)
