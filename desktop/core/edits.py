@@ -14,6 +14,7 @@ from typing import Any
 import peewee as pw
 
 from desktop.core import history
+from desktop.core.filters import in_values
 from desktop.core.history import Step
 from desktop.core.schema import Album, AlbumPhoto, HistoryEntry, Photo, PhotoTag, Root, Tag
 
@@ -161,7 +162,7 @@ def forget_steps(ids: Sequence[int]) -> list[Step]:
     rows = history.photo_rows(ids)
     present = [r["id"] for r in rows]
     steps: list[Step] = []
-    tag_q = PhotoTag.select(Tag.name, PhotoTag.photo).join(Tag).where(PhotoTag.photo.in_(present))
+    tag_q = PhotoTag.select(Tag.name, PhotoTag.photo).join(Tag).where(in_values(PhotoTag.photo, present))
     by_tag: dict[str, list[int]] = {}
     for name, pid in history.tuples(tag_q):
         by_tag.setdefault(name, []).append(pid)
@@ -169,7 +170,7 @@ def forget_steps(ids: Sequence[int]) -> list[Step]:
     album_q = (
         AlbumPhoto.select(Album.name, AlbumPhoto.photo, AlbumPhoto.position)
         .join(Album)
-        .where(AlbumPhoto.photo.in_(present))
+        .where(in_values(AlbumPhoto.photo, present))
     )
     by_album: dict[str, list[list[int]]] = {}
     for name, pid, pos in history.tuples(album_q):

@@ -31,6 +31,7 @@ from typing import Any
 import peewee as pw
 
 from desktop.core.db import database
+from desktop.core.filters import in_values
 from desktop.core.schema import (
     STATUS_MISSING,
     STATUS_OK,
@@ -226,18 +227,20 @@ def apply_step(step: Step, remap: dict[int, int]) -> None:
     if op == "set":
         col = getattr(Photo, step["col"])
         for value, pids in step["after"]:
-            for chunk in _chunks(ids_of(pids)):
-                Photo.update({col: value}).where(Photo.id.in_(chunk)).execute()
+            Photo.update({col: value}).where(in_values(Photo.id, ids_of(pids))).execute()
     elif op == "link_tag":
         tag = ensure_tag(step["tag"])
         alive = existing_ids(ids_of(step["ids"]))
-        for chunk in _chunks(alive):
-            PhotoTag.insert_many([{"photo": p, "tag": tag.id} for p in chunk]).on_conflict_ignore().execute()
+        # raw executemany: Peewee's insert_many builds SQL for every row (a second per 5,000)
+        database.cursor().executemany(
+            "INSERT OR IGNORE INTO photo_tag (photo_id, tag_id) VALUES (?, ?)", [(p, tag.id) for p in alive]
+        )
     elif op == "unlink_tag":
         found = _tag(step["tag"])
         if found is not None:
-            for chunk in _chunks(ids_of(step["ids"])):
-                PhotoTag.delete().where((PhotoTag.tag == found.id) & PhotoTag.photo.in_(chunk)).execute()
+            PhotoTag.delete().where(
+                (PhotoTag.tag == found.id) & in_values(PhotoTag.photo, ids_of(step["ids"]))
+            ).execute()
     elif op == "create_tags":
         for name in sorted(step["names"], key=lambda n: n.count("/")):
             ensure_tag(name)
@@ -250,19 +253,20 @@ def apply_step(step: Step, remap: dict[int, int]) -> None:
         album, _ = Album.get_or_create(name=step["album"])  # type: ignore[no-untyped-call]
         present = set(existing_ids(ids_of(pid for pid, _pos in step["rows"])))
         rows = [
-            {"album": album.id, "photo": remap.get(pid, pid), "position": pos}
+            (album.id, remap.get(pid, pid), pos)
             for pid, pos in step["rows"]
             if remap.get(pid, pid) in present
         ]
-        for chunk in _chunks(rows):
-            AlbumPhoto.insert_many(chunk).on_conflict_ignore().execute()
+        database.cursor().executemany(
+            "INSERT OR IGNORE INTO album_photo (album_id, photo_id, position) VALUES (?, ?, ?)", rows
+        )
     elif op == "unlink_album":
         album = Album.get_or_none(Album.name == step["album"])
         if album is not None:
-            for chunk in _chunks(ids_of(pid for pid, _pos in step["rows"])):
-                AlbumPhoto.delete().where(
-                    (AlbumPhoto.album == album.id) & AlbumPhoto.photo.in_(chunk)
-                ).execute()
+            members = ids_of(pid for pid, _pos in step["rows"])
+            AlbumPhoto.delete().where(
+                (AlbumPhoto.album == album.id) & in_values(AlbumPhoto.photo, members)
+            ).execute()
     elif op == "create_album":
         if Album.get_or_none(Album.name == step["album"]) is None:
             Album.create(name=step["album"], created_at=step.get("created_at") or dt.datetime.now())
@@ -275,13 +279,12 @@ def apply_step(step: Step, remap: dict[int, int]) -> None:
     elif op == "delete_root":
         Root.delete().where(Root.path == step["root"]["path"]).execute()
     elif op == "insert_photos" or op == "untrash":
-        rows = step["rows"] if op == "insert_photos" else [f["row"] for f in step["files"]]
-        for row in rows:
-            _insert_photo(row, remap)
+        _insert_photos(step["rows"] if op == "insert_photos" else [f["row"] for f in step["files"]], remap)
     elif op == "delete_photos" or op == "trash":
-        rows = step["rows"] if op == "delete_photos" else [f["row"] for f in step["files"]]
-        for chunk in _chunks(ids_of(r["id"] for r in rows)):
-            Photo.delete().where(Photo.id.in_(chunk)).execute()
+        gone: list[dict[str, Any]] = (
+            step["rows"] if op == "delete_photos" else [f["row"] for f in step["files"]]
+        )
+        Photo.delete().where(in_values(Photo.id, ids_of(r["id"] for r in gone))).execute()
     else:  # pragma: no cover - a catalog written by a newer Shoebox
         raise ValueError(f"unknown history step {op!r}")
 
@@ -294,32 +297,60 @@ def _insert_raw(table: str, row: dict[str, Any], keep_id: bool) -> int:
     return int(cur.lastrowid)
 
 
-def _insert_photo(row: dict[str, Any], remap: dict[int, int]) -> None:
-    """Put a deleted photo row back: under its old id if it is free, else merged or under a new id.
+def _insert_photos(rows: list[dict[str, Any]], remap: dict[int, int]) -> None:
+    """Put deleted photo rows back: under their old ids where free, else merged or under new ids.
 
-    The file may have come back by itself meanwhile (a rescan catalogued it again):
+    A file may have come back by itself meanwhile (a rescan catalogued it again):
     then its user data goes onto that row, which keeps the file facts it has now.
+    Raw SQL in bulk: building a Peewee query per row cost 30 ms a photo.
     """
-    old_id = int(row["id"])
-    root = Root.get_or_none(Root.id == row["root_id"])
-    if root is None:
-        return  # its folder left the library for good; nothing to attach it to
-    if row.get("status") == STATUS_OK and not os.path.exists(os.path.join(root.path, row["rel_path"])):
-        row = {**row, "status": STATUS_MISSING}  # still in the trash (or gone): back when the file is
-    twin = Photo.get_or_none((Photo.root == row["root_id"]) & (Photo.rel_path == row["rel_path"]))
-    if twin is not None:
-        Photo.update(
-            {getattr(Photo, c): row[c] for c in SETTABLE if c in row and c not in ("taken_at", "taken_local")}
-        ).where(Photo.id == twin.id).execute()
-        remap[old_id] = twin.id
+    if not rows:
         return
-    taken = Photo.get_or_none(Photo.id == old_id) is not None
-    new_id = _insert_raw("photo", row, keep_id=not taken)
-    if new_id != old_id:
-        remap[old_id] = new_id
+    roots = dict(database.execute_sql("SELECT id, path FROM root").fetchall())
+    rows = [r for r in rows if r["root_id"] in roots]  # a folder that left for good has nowhere to go
+    twins: dict[tuple[int, str], int] = {}
+    by_root: dict[int, list[str]] = {}
+    for r in rows:
+        by_root.setdefault(r["root_id"], []).append(r["rel_path"])
+    for root_id, rels in by_root.items():
+        cur = database.execute_sql(
+            "SELECT id, rel_path FROM photo WHERE root_id = ? AND rel_path IN (SELECT value FROM json_each(?))",
+            [root_id, json.dumps(rels)],
+        )
+        twins.update({(root_id, rel): pid for pid, rel in cur.fetchall()})
+    taken = set(existing_ids(r["id"] for r in rows))
+    user_cols = [c for c in SETTABLE if c not in ("taken_at", "taken_local") and c in rows[0]]
+    merge: list[tuple[Any, ...]] = []
+    fresh: list[dict[str, Any]] = []
+    for r in rows:
+        twin = twins.get((r["root_id"], r["rel_path"]))
+        if twin is not None:
+            merge.append((*[r[c] for c in user_cols], twin))
+            if twin != r["id"]:
+                remap[int(r["id"])] = twin
+            continue
+        if r.get("status") == STATUS_OK and not os.path.exists(
+            os.path.join(roots[r["root_id"]], r["rel_path"])
+        ):
+            r = {**r, "status": STATUS_MISSING}  # still in the trash (or gone): back when the file is
+        fresh.append(r)
+    if merge:
+        sets = ", ".join(f'"{c}" = ?' for c in user_cols)
+        database.cursor().executemany(f"UPDATE photo SET {sets} WHERE id = ?", merge)
+    free = [r for r in fresh if r["id"] not in taken]
+    if free:
+        cols = list(free[0])
+        names = ", ".join(f'"{c}"' for c in cols)
+        marks = ", ".join("?" for _ in cols)
+        database.cursor().executemany(
+            f"INSERT INTO photo ({names}) VALUES ({marks})", [tuple(r[c] for c in cols) for r in free]
+        )
+    for r in fresh:
+        if r["id"] in taken:  # its id went to another photo meanwhile: it comes back under a new one
+            remap[int(r["id"])] = _insert_raw("photo", r, keep_id=False)
 
 
-def _chunks(items: list[Any], size: int = 5000) -> Iterable[list[Any]]:
+def _chunks(items: list[Any], size: int = 900) -> Iterable[list[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
 

@@ -23,7 +23,7 @@ import peewee as pw
 
 from desktop.core import edits, history, trash
 from desktop.core.db import close_db, database, init_db
-from desktop.core.filters import PhotoFilter, apply_filter
+from desktop.core.filters import PhotoFilter, apply_filter, in_values
 from desktop.core.jobs import JobControl
 from desktop.core.paths import Paths, resolve_paths
 from desktop.core.schema import (
@@ -453,7 +453,7 @@ class Library:
             return
 
         def _rotate() -> None:
-            now = dict(history.tuples(Photo.select(Photo.id, Photo.rotation).where(Photo.id.in_(ids))))
+            now = dict(history.tuples(Photo.select(Photo.id, Photo.rotation).where(in_values(Photo.id, ids))))
             values = {pid: (int(r or 0) + degrees) % 360 for pid, r in now.items()}
             step = history.set_values_step("rotation", values)
             edits.commit("rotate", f"Turned {edits.plural(len(values), 'photo')} {way}", [step], self.source)
@@ -531,7 +531,7 @@ class Library:
         report = TrashReport()
         done: list[int] = []
         files: dict[int, str] = {}
-        for p in Photo.select(Photo, Root).join(Root).where(Photo.id.in_(list(photo_ids))):
+        for p in Photo.select(Photo, Root).join(Root).where(in_values(Photo.id, photo_ids)):
             path = photo_path(p)
             try:
                 if path.exists() or path.is_symlink():
