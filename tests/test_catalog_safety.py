@@ -274,7 +274,9 @@ def test_cli_add_same_folder_twice_and_overlapping_folders(tmp_path: Path, make_
     make_jpeg(tmp_path / "A" / "a.jpg", color=(3, 2, 1))
     sb(home, "add", "--no-watch", str(tmp_path / "A" / "B"))
     sb(home, "tag", "add", "kept", str(tmp_path / "A" / "B" / "b.jpg"))
-    pid = json.loads(sb(home, "info", "--json", str(tmp_path / "A" / "B" / "b.jpg")).stdout)["id"]
+    con = sqlite3.connect(home / "catalog.sqlite3")
+    pid = con.execute("SELECT id FROM photo WHERE rel_path = 'b.jpg'").fetchone()[0]
+    con.close()
     proc = sb(home, "add", "--no-watch", str(tmp_path / "A" / "B"), str(tmp_path / "A"), str(tmp_path / "A"))
     assert "Traceback" not in proc.stderr and "IntegrityError" not in proc.stderr
     status = json.loads(sb(home, "status", "--json").stdout)
@@ -409,31 +411,46 @@ def test_check_reports_gone_uncatalogued_and_missing_folders(
     assert len(problems) == 3 and all("python main.py scan" in p or "drive" in p for p in problems)
 
 
+def _tag_names(home: Path) -> list[str]:
+    con = sqlite3.connect(home / "catalog.sqlite3")
+    try:
+        return [r[0] for r in con.execute("SELECT name FROM tag ORDER BY name")]
+    finally:
+        con.close()
+
+
 def test_cli_backup_list_restore_check(tmp_path: Path, make_jpeg) -> None:
     home = tmp_path / "home"
     photo = make_jpeg(tmp_path / "pics" / "p.jpg")
     sb(home, "add", "--no-watch", str(tmp_path / "pics"))
     daily = json.loads(sb(home, "backup", "list", "--json").stdout)
     assert [b["kind"] for b in daily] == ["daily"]  # after the first command that changed the catalog
-    sb(home, "status")
-    assert len(json.loads(sb(home, "backup", "list", "--json").stdout)) == 1
-    made = json.loads(sb(home, "backup", "--json").stdout)
-    assert made["kind"] == "manual" and Path(made["path"]).is_file()
-    assert sb(home, "backup").stdout.strip().endswith(".sqlite3")
-    assert "daily" in sb(home, "backup", "list").stdout
+    made = Path(sb(home, "backup").stdout.strip())
+    assert made.is_file() and backups.list_backups(home / "backups")[0].path == made
     sb(home, "tag", "add", "later", str(photo))
-    restored = json.loads(sb(home, "restore", Path(made["path"]).name, "--json").stdout)
-    assert restored["restored"]["path"] == made["path"] and restored["saved"]["kind"] == "before-restore"
-    assert json.loads(sb(home, "tag", "list", "--json").stdout) == []
+    assert len(backups.list_backups(home / "backups")) == 2  # one daily backup a day, not one a command
+    restored = json.loads(sb(home, "restore", made.name, "--json").stdout)
+    assert restored["restored"]["path"] == str(made) and restored["saved"]["kind"] == "before-restore"
+    assert _tag_names(home) == []
     text = sb(home, "restore").stdout  # the newest: the catalog the last restore replaced
     assert "Restored the catalog from" in text and "saved as" in text
-    assert [t["name"] for t in json.loads(sb(home, "tag", "list", "--json").stdout)] == ["later"]
-    ok = sb(home, "check", "--json")
-    assert json.loads(ok.stdout)["healthy"] is True
-    assert "sound" in sb(home, "check").stdout
+    assert _tag_names(home) == ["later"]
+    assert json.loads(sb(home, "check", "--json").stdout)["healthy"] is True
     photo.unlink()
     bad = sb(home, "check", check=False)
     assert bad.returncode == 1 and "file is gone" in bad.stdout and "python main.py scan" in bad.stdout
-    assert json.loads(sb(home, "check", "--json", check=False).stdout)["gone_files"] == 1
     none = sb(tmp_path / "empty-home", "restore", check=False)
     assert none.returncode == 1 and "no backups" in none.stderr and "Traceback" not in none.stderr
+
+
+def test_the_app_makes_the_daily_backup_in_a_background_job(library: Library, qapp: Any) -> None:
+    from desktop.gui.application import AppContext
+
+    ctx = AppContext(library, synchronous=True, watch=False, smart_search=False)
+    try:
+        ctx.start()  # the synchronous runner runs the job now; the real one runs it on a pool thread
+        assert [b.kind for b in backups.list_backups(library.paths.backups)] == [backups.DAILY]
+        ctx.start_daily_backup()  # a second start on the same day makes none
+        assert len(backups.list_backups(library.paths.backups)) == 1
+    finally:
+        ctx.shutdown()
