@@ -381,8 +381,12 @@ def test_restore_refuses_a_damaged_backup_and_mends_a_damaged_catalog(library: L
     paths.catalog_db.write_bytes(b"garbage" * 1000)
     for extra in ("-wal", "-shm"):
         paths.catalog_db.with_name(paths.catalog_db.name + extra).unlink(missing_ok=True)
-    report = backups.restore(paths, good.path.name)
+    report = backups.restore(
+        paths
+    )  # the newest sound backup: not the damaged one made in 2020 nor the bad name
+    assert report.restored.path == good.path
     assert report.saved is not None and report.saved.path.read_bytes().startswith(b"garbage")
+    assert backups.restore(paths).restored.path == good.path  # the damaged catalog set aside is passed over
     reopened = Library(paths)
     try:
         assert [t.name for t in reopened.tags()] == ["precious"]

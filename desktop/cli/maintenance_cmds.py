@@ -52,7 +52,8 @@ def cmd_restore(args: argparse.Namespace, ctx: Context) -> int:
     )
     if report.saved is not None:
         print(
-            f"The catalog it replaced is saved as {report.saved.path}; restore it the same way to undo this."
+            f"The catalog it replaced is saved as {report.saved.path}; "
+            f"to go back to it: python main.py restore {report.saved.path.name}"
         )
     return 0
 

@@ -141,9 +141,14 @@ def make_backup(catalog: Path, folder: Path, kind: str, now: dt.datetime | None 
     try:
         copy_database(catalog, partial, standalone=True)
         os.replace(partial, target)
+    except sqlite3.DatabaseError as exc:
+        partial.unlink(missing_ok=True)
+        raise BackupError(
+            f"The catalog at {catalog} cannot be read ({exc}); restore a backup with: python main.py restore"
+        ) from exc
     except (OSError, sqlite3.Error) as exc:
         partial.unlink(missing_ok=True)
-        raise BackupError(f"Could not back up the catalog into {folder} ({exc}); check the disk.") from exc
+        raise BackupError(f"Could not write a backup into {folder} ({exc}); check that disk.") from exc
     backup = _parse(target)
     assert backup is not None
     log.info("backed up the catalog to %s", target)
@@ -219,6 +224,14 @@ def _verify(path: Path) -> None:
         raise BackupError(f"{path} is damaged or not a Shoebox catalog; choose another backup.")
 
 
+def _sound(path: Path) -> bool:
+    try:
+        _verify(path)
+    except BackupError:
+        return False
+    return True
+
+
 def _save_current(catalog: Path, folder: Path) -> Backup | None:
     """Back up the catalog a restore is about to replace, even when it is too damaged to open."""
     if not catalog.is_file():
@@ -226,9 +239,7 @@ def _save_current(catalog: Path, folder: Path) -> Backup | None:
     try:
         return make_backup(catalog, folder, BEFORE_RESTORE)
     except BackupError:
-        log.warning(
-            "the catalog could not be read for a backup; copying its files as they are", exc_info=True
-        )
+        log.info("the catalog could not be read for a backup; copying its files as they are", exc_info=True)
     target = _new_name(folder, catalog.stem, BEFORE_RESTORE, dt.datetime.now())
     shutil.copy2(catalog, target)
     wal = catalog.with_name(catalog.name + "-wal")
@@ -242,6 +253,8 @@ def _save_current(catalog: Path, folder: Path) -> Backup | None:
 def restore(paths: Paths, name: str | None = None) -> RestoreReport:
     """Put backup ``name`` (default: the newest) in place of the catalog, saving the current one first."""
     chosen = find_backup(paths.backups, name)  # chosen before the save below becomes the newest
+    if name is None:  # the newest sound one: the newest may be a damaged catalog a restore set aside
+        chosen = next((b for b in list_backups(paths.backups) if _sound(b.path)), chosen)
     _verify(chosen.path)
     saved = _save_current(paths.catalog_db, paths.backups)
     paths.catalog_db.parent.mkdir(parents=True, exist_ok=True)
@@ -249,7 +262,7 @@ def restore(paths: Paths, name: str | None = None) -> RestoreReport:
         copy_database(chosen.path, paths.catalog_db)
     except sqlite3.DatabaseError:
         # the live file is not a database SQLite can write into: put a fresh copy in its place
-        log.warning("restoring into %s failed; replacing the file", paths.catalog_db, exc_info=True)
+        log.info("restoring into %s failed; replacing the file", paths.catalog_db, exc_info=True)
         for extra in ("-wal", "-shm"):
             paths.catalog_db.with_name(paths.catalog_db.name + extra).unlink(missing_ok=True)
         fresh = paths.catalog_db.with_name(paths.catalog_db.name + ".partial")
