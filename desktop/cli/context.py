@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from typing import Any
 
+from desktop.core import backups
 from desktop.core.jobs import JobControl, Progress
 from desktop.core.library import Library
+
+log = logging.getLogger(__name__)
 
 
 class CliError(Exception):
@@ -25,6 +29,20 @@ class Context:
         if self._library is None:
             self._library = Library()
         return self._library
+
+    def daily_backup(self) -> None:
+        """After a command that changed the catalog: the day's backup, if none was made today.
+
+        Once a day this costs one online copy of the catalog (a second or less for a
+        large library); any other time it is a listing of the backups folder. A
+        backup that fails never fails the command: it is logged.
+        """
+        if self._library is None or not self._library.writer.writes:
+            return
+        try:
+            backups.daily_backup(self._library.paths)
+        except Exception:
+            log.warning("the daily catalog backup failed", exc_info=True)
 
     def close(self) -> None:
         if self._library is not None:

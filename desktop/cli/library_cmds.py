@@ -36,7 +36,10 @@ def _scan_and_report(args: argparse.Namespace, ctx: Context, roots: list[Any]) -
 
 def cmd_add(args: argparse.Namespace, ctx: Context) -> int:
     lib = ctx.library
-    roots = [lib.add_root(Path(p), watched=not args.no_watch) for p in args.paths]
+    added = [lib.add_root(Path(p), watched=not args.no_watch) for p in args.paths]
+    # a later folder may have absorbed an earlier one (add A/B A) or repeated it: scan what holds them now
+    holders = (lib.root_for_path(Path(r.path)) for r in added)
+    roots = list({r.id: r for r in holders if r is not None}.values())
     for root in roots:
         print(f"added {root.path} ({'watched' if root.watched else 'not watched'})", file=sys.stderr)
     return _scan_and_report(args, ctx, roots)

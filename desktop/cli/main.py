@@ -8,12 +8,12 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from desktop.cli import edit_cmds, library_cmds
+from desktop.cli import edit_cmds, library_cmds, maintenance_cmds
 from desktop.cli.context import CliError, Context
 from desktop.core.jobs import Cancelled
 from desktop.core.library import LibraryError
 
-COMMAND_MODULES = [library_cmds, edit_cmds]
+COMMAND_MODULES = [library_cmds, edit_cmds, maintenance_cmds]
 try:  # the smart-search commands are optional until that module lands
     from desktop.cli import search_cmds
 
@@ -47,7 +47,9 @@ def run(argv: Sequence[str]) -> int:
         return 2
     ctx = Context(quiet=args.quiet)
     try:
-        return int(args.func(args, ctx) or 0)
+        code = int(args.func(args, ctx) or 0)
+        ctx.daily_backup()
+        return code
     except (LibraryError, CliError) as exc:
         ctx.end_progress()
         print(f"shoebox: {exc}", file=sys.stderr)

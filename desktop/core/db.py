@@ -4,19 +4,19 @@ The database is injected: models bind to ``database`` (a ``DatabaseProxy``) and
 ``init_db(path)`` points it at a file. SQLite runs in WAL mode with foreign keys
 on, so GUI readers never block the single writer. The schema version lives in
 ``PRAGMA user_version``; before any migration the file is copied with SQLite's
-online backup API, so an upgrade that goes wrong never costs the user their
-tags and ratings.
+online backup API (``backups.py``), so an upgrade that goes wrong never costs
+the user their tags and ratings.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import peewee
+
+from desktop.core.backups import backup_before_migration
 
 log = logging.getLogger(__name__)
 
@@ -32,23 +32,6 @@ PRAGMAS = {
     "cache_size": -32_000,
     "temp_store": "memory",
 }
-
-
-def _backup(path: Path, backups: Path, old_version: int) -> Path:
-    backups.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    target = backups / f"{path.stem}-v{old_version}-{stamp}{path.suffix}"
-    src = sqlite3.connect(str(path))
-    try:
-        dst = sqlite3.connect(str(target))
-        try:
-            src.backup(dst)
-        finally:
-            dst.close()
-    finally:
-        src.close()
-    log.info("backed up catalog to %s before migrating from v%d", target, old_version)
-    return target
 
 
 # Each entry upgrades the schema from version N-1 to N. Version 1 is created
@@ -83,7 +66,8 @@ def init_db(path: Path, backups: Path | None = None) -> peewee.SqliteDatabase:
             f"v{SCHEMA_VERSION}). Update Shoebox, or point SHOEBOX_HOME at another folder."
         )
     if existed and 0 < version < SCHEMA_VERSION:
-        _backup(path, backups or path.parent / "backups", version)
+        target = backup_before_migration(path, backups or path.parent / "backups", version)
+        log.info("backed up the catalog to %s before migrating from v%d", target, version)
         with db.atomic():
             for step in range(version + 1, SCHEMA_VERSION + 1):
                 MIGRATIONS[step](db)

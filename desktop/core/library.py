@@ -145,7 +145,7 @@ class Library:
         except pw.DatabaseError as exc:
             raise LibraryError(
                 f"The catalog at {self.paths.catalog_db} could not be opened ({exc}). "
-                f"Restore it from {self.paths.backups} or move it aside to start a new catalog."
+                "Restore a backup with: python main.py restore (or move the file aside to start a new catalog)."
             ) from exc
         self.writer = Writer()
         from desktop.core.thumbnails import PreviewCache, ThumbnailCache
@@ -256,7 +256,45 @@ class Library:
                 best = root
         return best
 
+    def own_folders(self) -> list[Path]:
+        """Where Shoebox keeps its own files: the data folder (catalog, backups, models), caches, logs."""
+        folders = [self.paths.data, self.paths.cache, self.paths.logs, self.picture_cache_dir()]
+        return list(dict.fromkeys(f.expanduser().resolve() for f in folders))
+
+    def _import_folders(self) -> list[Path]:
+        """The import folder and every earlier one: the person's photos, even inside the data folder."""
+        folders = [self.import_dir(), *(Path(r.path) for r in Root.select().where(Root.is_import_target))]
+        return list(dict.fromkeys(f.expanduser().resolve() for f in folders))
+
+    def scan_exclusions(self) -> list[Path]:
+        """Folders no scan enters: Shoebox's own (so it never catalogues its thumbnails), except an
+        import folder inside them (under ``SHOEBOX_HOME`` the default one is ``<home>/Imports``)."""
+        keep = self._import_folders()
+        found: list[Path] = []
+        for own in self.own_folders():
+            found.extend(_folders_around(own, [k for k in keep if k != own and k.is_relative_to(own)]))
+        return list(dict.fromkeys(found))
+
+    def _refuse_own_folder(self, folder: Path) -> None:
+        keep = self._import_folders()
+        for own in self.own_folders():
+            if folder.is_relative_to(own) and not any(
+                k != own and k.is_relative_to(own) and folder.is_relative_to(k) for k in keep
+            ):
+                raise LibraryError(
+                    f"{folder} is where Shoebox keeps its own catalog and caches; "
+                    "add the folders that hold your photos instead."
+                )
+
     def add_root(self, path: Path, watched: bool = True, is_import_target: bool = False) -> Root:
+        """Add a library folder and return the root that holds it.
+
+        A folder inside an existing root is already in the library: that root is
+        returned. A folder above existing roots (a parent, the home folder, ``/``)
+        absorbs them in one transaction: their photos keep their ids, tags,
+        ratings and albums and only their relative paths change, so the new root's
+        scan finds every file already catalogued. Shoebox's own folders are refused.
+        """
         folder = Path(path).expanduser()
         if not folder.exists():
             raise LibraryError(f"{folder} does not exist. Check the path and try again.")
@@ -268,29 +306,29 @@ class Library:
             raise LibraryError(
                 f"Permission denied: Shoebox cannot read {folder}. Fix its permissions and retry."
             )
-        resolved = str(folder.resolve())
+        target = folder.resolve()  # a symlink to a root is that root
+        self._refuse_own_folder(target)
+        resolved = str(target)
 
         def _add() -> Root:
             existing = Root.get_or_none(Root.path == resolved)
-            if existing is None:
-                # a folder inside an existing root is already in the library
-                for root in Root.select():
-                    if resolved.startswith(root.path.rstrip("/") + "/"):
-                        return root
             if existing is not None:
                 if existing.watched != watched and not is_import_target:
                     existing.watched = watched
                     existing.save()
                 return existing
+            roots = list(Root.select())
+            # a folder inside an existing root is already in the library (the deepest root holds it)
+            holders = [r for r in roots if target.is_relative_to(r.path)]
+            if holders:
+                return max(holders, key=lambda r: len(r.path))
             parent = Root.create(path=resolved, watched=watched, is_import_target=is_import_target)
-            # roots inside the new one are absorbed: their photos (ids, tags, ratings) move to it
-            for child in Root.select().where(Root.path.startswith(resolved.rstrip("/") + "/")):
-                prefix = child.path[len(resolved.rstrip("/")) + 1 :] + "/"
-                Photo.update(root=parent.id, rel_path=prefix + Photo.rel_path).where(
-                    Photo.root == child.id
-                ).execute()
-                parent.is_import_target = parent.is_import_target or child.is_import_target
-                child.delete_instance()
+            # deepest first, so a (legacy) root nested in another merges into rows already moved
+            inside = sorted(
+                (r for r in roots if Path(r.path).is_relative_to(target)), key=lambda r: -len(r.path)
+            )
+            for child in inside:
+                _absorb(parent, child, target)
             parent.save()
             return parent
 
@@ -642,6 +680,69 @@ def open_library(home: str | None = None) -> Library:
 
 
 __all__ = ["Library", "LibraryError", "open_library", "photo_to_dict", "photo_path", "TagInfo", "database"]
+
+
+def _folders_around(own: Path, keep: Sequence[Path]) -> list[Path]:
+    """``own``, or when folders to keep lie inside it, the folders beside the way down to them."""
+    if not keep:
+        return [own]
+    found: list[Path] = []
+    try:
+        children = [c for c in own.iterdir() if c.is_dir()]
+    except OSError:
+        return found
+    for child in children:
+        below = [k for k in keep if k.is_relative_to(child)]
+        if child in below:
+            continue  # an import folder: walked like any of the person's folders
+        found.extend(_folders_around(child, below) if below else [child])
+    return found
+
+
+def _absorb(parent: Root, child: Root, parent_path: Path) -> None:
+    """Move ``child``'s photos into ``parent`` (a folder above it) and delete ``child`` (writer thread).
+
+    Row ids stay, so tags, albums and ratings stay. Two rows can only claim the same
+    file when a catalog already held a root inside another root; then the newer of
+    the two gives its tags, albums, rating and label to the older one and goes.
+    """
+    prefix = Path(child.path).relative_to(parent_path).as_posix() + "/"
+    moved_rel = pw.Value(prefix).concat(Photo.rel_path)
+    Twin = Photo.alias()
+    twins: list[tuple[int, int]] = list(
+        Photo.select(Photo.id, Twin.id)
+        .join(Twin, on=((Twin.root == parent.id) & (Twin.rel_path == moved_rel)))
+        .where(Photo.root == child.id)
+        .tuples()  # type: ignore[arg-type]
+    )
+    for child_row, parent_row in twins:  # the older row (the smaller id) stays
+        if child_row < parent_row:
+            _merge_user_data(parent_row, child_row)  # frees the path for the move below
+        else:
+            _merge_user_data(child_row, parent_row)
+    Photo.update(root=parent.id, rel_path=moved_rel).where(Photo.root == child.id).execute()
+    parent.is_import_target = parent.is_import_target or child.is_import_target
+    child.delete_instance()
+
+
+def _merge_user_data(dup_id: int, kept_id: int) -> None:
+    """Give photo ``dup_id``'s tags, albums, rating and label to ``kept_id``, then delete it."""
+    PhotoTag.insert_from(
+        PhotoTag.select(pw.Value(kept_id), PhotoTag.tag).where(PhotoTag.photo == dup_id),
+        [PhotoTag.photo, PhotoTag.tag],
+    ).on_conflict_ignore().execute()
+    AlbumPhoto.insert_from(
+        AlbumPhoto.select(AlbumPhoto.album, pw.Value(kept_id), AlbumPhoto.position).where(
+            AlbumPhoto.photo == dup_id
+        ),
+        [AlbumPhoto.album, AlbumPhoto.photo, AlbumPhoto.position],
+    ).on_conflict_ignore().execute()
+    dup = Photo.get_by_id(dup_id)
+    kept = Photo.get_by_id(kept_id)
+    Photo.update(rating=kept.rating or dup.rating, color_label=kept.color_label or dup.color_label).where(
+        Photo.id == kept_id
+    ).execute()
+    Photo.delete().where(Photo.id == dup_id).execute()
 
 
 def _link_or_copy(src: Path, dst: Path) -> bool:

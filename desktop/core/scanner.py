@@ -20,7 +20,7 @@ import logging
 import multiprocessing
 import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,6 +49,8 @@ SKIP_DIRS = frozenset(
         "$Recycle.Bin",
     }
 )
+# pseudo-filesystems an enclosing root such as "/" would otherwise walk: they hold no photos
+SYSTEM_FOLDERS = (Path("/proc"), Path("/sys"), Path("/dev")) if os.name == "posix" else ()
 BATCH_SIZE = 200
 BATCH_SECONDS = 1.0
 IN_PROCESS_BELOW = 16  # few files: a process pool costs more to start than it saves
@@ -129,12 +131,58 @@ def _is_skipped_dir(name: str) -> bool:
     return name.startswith(".") or name in SKIP_DIRS
 
 
-def walk_images(root: Path, warnings: list[str] | None = None) -> Iterator[tuple[str, int, float]]:
-    """Yield (relative path, size, mtime) of image files under ``root``."""
+def folder_keys(folders: Iterable[Path]) -> set[tuple[int, int]]:
+    """(device, inode) of each existing folder: how a walk recognises it under any name or link."""
+    keys: set[tuple[int, int]] = set()
+    for folder in folders:
+        try:
+            st = folder.stat()
+        except OSError:
+            continue
+        keys.add((st.st_dev, st.st_ino))
+    return keys
+
+
+def forced_dirs(rels: Iterable[str]) -> set[str]:
+    """Hidden or system-named folders that hold catalogued photos: a walk enters them anyway.
+
+    They come from a root that was merged into a folder above it (``add ~`` over ``~/.photos``);
+    skipping them would turn every photo in them into a missing file.
+    """
+    forced: set[str] = set()
+    for rel in rels:
+        parts = rel.split("/")[:-1]
+        if any(_is_skipped_dir(p) for p in parts):
+            forced.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+    return forced
+
+
+def skip_keys(library: Library) -> set[tuple[int, int]]:
+    """What no walk enters: Shoebox's own data and cache folders, and the system's pseudo-filesystems."""
+    return folder_keys([*library.scan_exclusions(), *SYSTEM_FOLDERS])
+
+
+def walk_images(
+    root: Path,
+    warnings: list[str] | None = None,
+    skip: Iterable[tuple[int, int]] = (),
+    enter: Collection[str] = (),
+    checkpoint: Callable[[], None] | None = None,
+) -> Iterator[tuple[str, int, float]]:
+    """Yield (relative path, size, mtime) of image files under ``root``.
+
+    ``skip``: (device, inode) keys of folders never entered (Shoebox's own data and
+    cache, system folders); ``enter``: relative folders entered although their name
+    is hidden or a system folder's (see ``forced_dirs``); ``checkpoint`` is called every
+    few hundred folders, so a walk of a huge tree with few photos can still be cancelled.
+    """
+    never = set(skip)
     seen_dirs: set[tuple[int, int]] = set()
     stack: list[tuple[Path, str]] = [(root, "")]
     while stack:
         folder, rel = stack.pop()
+        if checkpoint is not None and len(seen_dirs) % 256 == 255:
+            checkpoint()
         try:
             st = folder.stat()
         except OSError as exc:
@@ -143,6 +191,8 @@ def walk_images(root: Path, warnings: list[str] | None = None) -> Iterator[tuple
             continue
         key = (st.st_dev, st.st_ino)
         if key in seen_dirs:  # a symlink loop or a second link to a folder we already walked
+            continue
+        if rel and key in never:  # the root itself is always walked: the person chose it
             continue
         seen_dirs.add(key)
         try:
@@ -164,7 +214,7 @@ def walk_images(root: Path, warnings: list[str] | None = None) -> Iterator[tuple
             child_rel = f"{rel}/{name}" if rel else name
             try:
                 if entry.is_dir(follow_symlinks=True):
-                    if not _is_skipped_dir(name):
+                    if not _is_skipped_dir(name) or child_rel in enter:
                         stack.append((Path(entry.path), child_rel))
                     continue
                 if name.startswith(".") or not is_image_name(name):
@@ -212,6 +262,7 @@ class Scanner:
         present: dict[int, set[str]] = {}
         try:
             control.report(0, 0, "looking for photos", force=True)
+            skip = skip_keys(self.library)
             for root in roots:
                 rows = {
                     rel: (pid, size, mtime, status)
@@ -229,7 +280,8 @@ class Scanner:
                     )
                     continue
                 seen: set[str] = set()
-                for rel, size, mtime in walk_images(root_path, report.warnings):
+                walk = walk_images(root_path, report.warnings, skip, forced_dirs(rows), control.checkpoint)
+                for rel, size, mtime in walk:
                     seen.add(rel)
                     report.seen += 1
                     row = rows.get(rel)
@@ -345,6 +397,9 @@ class Scanner:
         restored or moved files) goes row by row.
         """
         now = dt.datetime.now()
+        batch = Scanner._of_live_roots(batch)
+        if not batch:
+            return
         fresh, rest = Scanner._split_fresh(batch)
         if fresh:
             try:
@@ -360,6 +415,19 @@ class Scanner:
             except Exception:
                 log.exception("could not catalogue %s", res.path)
                 report.errors += 1
+
+    @staticmethod
+    def _of_live_roots(batch: list[tuple[Root, str, FileResult]]) -> list[tuple[Root, str, FileResult]]:
+        """Drop results for a root that is gone: merged into a folder added above it while this scan
+        ran, or removed. Its files are the merged root's now, and its next scan catalogues them."""
+        ids = {root.id for root, _rel, _res in batch}
+        found: list[tuple[int]] = list(Root.select(Root.id).where(Root.id.in_(list(ids))).tuples())  # type: ignore[arg-type]
+        live = {rid for (rid,) in found}
+        if live == ids:
+            return batch
+        kept = [item for item in batch if item[0].id in live]
+        log.info("skipped %d results of a folder merged or removed during the scan", len(batch) - len(kept))
+        return kept
 
     @staticmethod
     def _split_fresh(

@@ -21,7 +21,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from desktop.core.scan_worker import is_image_name
-from desktop.core.scanner import Scanner, ScanReport, _is_skipped_dir, storable_name
+from desktop.core.scanner import SYSTEM_FOLDERS, Scanner, ScanReport, _is_skipped_dir, storable_name
 from desktop.core.schema import STATUS_ERROR, STATUS_MISSING, STATUS_OK, Photo, Root
 
 if TYPE_CHECKING:
@@ -67,11 +67,13 @@ class LibraryWatcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._roots: list[Root] = []
+        self._excluded: tuple[str, ...] = ()  # Shoebox's own folders (its thumbnails are JPEGs too)
         self.scanner = Scanner(library)
 
     # ------------------------------------------------------------- lifecycle
     def start(self) -> None:
         self._roots = [r for r in self.library.roots() if r.watched]
+        self._excluded = tuple(f"{p}/" for p in (*self.library.scan_exclusions(), *SYSTEM_FOLDERS))
         self._observer = Observer()
         for root in self._roots:
             if Path(root.path).is_dir():
@@ -102,6 +104,8 @@ class LibraryWatcher:
 
     # ---------------------------------------------------------------- events
     def _root_of(self, path: str) -> tuple[Root, str] | None:
+        if path.startswith(self._excluded):
+            return None
         best: Root | None = None
         for root in self._roots:
             rp = root.path.rstrip("/")
@@ -135,7 +139,7 @@ class LibraryWatcher:
             self._touch(src)
 
     def _touch(self, path: str) -> None:
-        if not is_image_name(path) or not storable_name(path):
+        if not is_image_name(path) or not storable_name(path) or path.startswith(self._excluded):
             return
         with self._lock:
             prev = self._pending.get(path)

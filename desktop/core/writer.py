@@ -29,6 +29,7 @@ class Writer:
         )
         self._thread = threading.Thread(target=self._loop, name="catalog-writer", daemon=True)
         self._closed = False
+        self.writes = 0  # calls so far: a command that made none changed nothing (no backup due)
         self._thread.start()
 
     def _loop(self) -> None:
@@ -53,6 +54,7 @@ class Writer:
         if self._closed:
             raise RuntimeError("the catalog writer is closed")
         fut: Future[T] = Future()
+        self.writes += 1
         if threading.current_thread() is self._thread:
             # Re-entrant use (a write that calls another write): run inline.
             try:

@@ -152,7 +152,20 @@ class AppContext(QObject):
         self.start_watcher()
         if self.search is None and self._smart_search:
             self.check_search()
+        self.start_daily_backup()
         self.started.emit()
+
+    def start_daily_backup(self) -> None:
+        """The catalog's daily backup (if none was made today), as a background job off the GUI thread."""
+        from desktop.core.backups import daily_backup
+
+        self.runner.submit(
+            "Catalog backup",
+            lambda _control: daily_backup(self.library.paths),
+            on_error=lambda msg: log.warning("the daily catalog backup failed: %s", msg),
+            track=False,
+            interactive=False,
+        )
 
     @property
     def watching(self) -> bool:
