@@ -4,6 +4,8 @@
 the ``ThumbnailLoader`` (its own small pool, so thumbnails never queue behind
 a scan), the ``LibraryWatcher`` and the smart-search service when one can be
 made. Widgets receive the context and never construct these themselves.
+It also polls the core ``CatalogChangeMonitor`` from a timer, so what another
+process (the command line) commits shows in the open window: ``catalog_changed``.
 
 Shutdown runs in the reverse order of need: stop the watcher (no new writes),
 cancel and drain the jobs, drain the thumbnail pool, save the search index,

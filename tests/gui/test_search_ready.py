@@ -56,7 +56,9 @@ def test_a_model_switch_reruns_the_current_query_with_the_new_model(
     serve(new)
     seen_while_loading: list[int] = []
     window.ctx.search_state_changed.connect(
-        lambda: seen_while_loading.append(len(old.calls)) if window.ctx.search_state.state == "checking" else None
+        lambda: (
+            seen_while_loading.append(len(old.calls)) if window.ctx.search_state.state == "checking" else None
+        )
     )
     window.ctx.check_search()  # what Settings' model_changed is connected to (another weights file)
     assert seen_while_loading == [1]  # nothing reran while the new model loaded
