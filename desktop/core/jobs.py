@@ -11,6 +11,7 @@ forwards it to the GUI thread through its job runner).
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 import threading
@@ -60,21 +61,37 @@ def format_duration(seconds: float) -> str:
 
 ProgressCallback = Callable[[Progress], None]
 
+# An estimate made from the first second of a job is noise: a scan's first files wait for its worker
+# processes to start, so "1 of 700 after a second" said "11m40s left" for a job that took two seconds.
+ETA_MIN_SECONDS = 2.0  # no estimate before the job has reported for this long
+ETA_MIN_FRACTION = 0.03  # ... and done this share of its work
+ETA_ENOUGH_UNITS = 200  # (or this many units: 3% of a huge job would take minutes to reach)
+RATE_SMOOTHING_S = 3.0  # the time constant of the estimate's rate, so it does not jump with each batch
+
 
 class JobControl:
     """Cancel/pause flags plus a rate-limited progress reporter for one job."""
 
-    def __init__(self, name: str, on_progress: ProgressCallback | None = None, min_interval: float = 0.2):
+    def __init__(
+        self,
+        name: str,
+        on_progress: ProgressCallback | None = None,
+        min_interval: float = 0.2,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.name = name
+        self._clock = clock
         self._on_progress = on_progress
         self._min_interval = min_interval
         self._cancel = threading.Event()
         self._running = threading.Event()
         self._running.set()
-        self._started = time.monotonic()
+        self._started = clock()
         self._last_emit = 0.0
         # (time, done) samples for a rate over the last few seconds
         self._window: list[tuple[float, int]] = []
+        self._first_report: float | None = None
+        self._smooth_rate: tuple[float, float] | None = None  # (when, units per second)
         self.last: Progress | None = None
 
     # -- control, called from any thread
@@ -104,7 +121,9 @@ class JobControl:
             raise Cancelled(self.name)
 
     def report(self, done: int, total: int, message: str = "", force: bool = False) -> None:
-        now = time.monotonic()
+        now = self._clock()
+        if self._first_report is None:
+            self._first_report = now
         self._window.append((now, done))
         while len(self._window) > 2 and now - self._window[0][0] > 5.0:
             self._window.pop(0)
@@ -115,10 +134,27 @@ class JobControl:
         rate = (done - d0) / (now - t0) if now > t0 and done > d0 else 0.0
         if rate == 0.0 and now > self._started and done:
             rate = done / (now - self._started)
-        eta = (total - done) / rate if rate > 0 and total >= done else None
-        self.last = Progress(self.name, done, total, rate, eta, message)
+        self.last = Progress(self.name, done, total, rate, self._eta(now, done, total, rate), message)
         if self._on_progress is not None:
             self._on_progress(self.last)
+
+    def _eta(self, now: float, done: int, total: int, rate: float) -> float | None:
+        """Seconds left, from an exponentially smoothed rate; None until the rate means something."""
+        if rate > 0:
+            if self._smooth_rate is None:
+                smoothed = rate
+            else:
+                when, before = self._smooth_rate
+                weight = 1.0 - math.exp(-(now - when) / RATE_SMOOTHING_S)
+                smoothed = before + weight * (rate - before)
+            self._smooth_rate = (now, smoothed)
+        if self._smooth_rate is None or total < done or self._first_report is None:
+            return None
+        if now - self._first_report < ETA_MIN_SECONDS:
+            return None
+        if done < min(ETA_MIN_FRACTION * total, ETA_ENOUGH_UNITS):
+            return None
+        return (total - done) / self._smooth_rate[1]
 
 
 BACKGROUND_NICE = 10

@@ -4,6 +4,8 @@
 the ``ThumbnailLoader`` (its own small pool, so thumbnails never queue behind
 a scan), the ``LibraryWatcher`` and the smart-search service when one can be
 made. Widgets receive the context and never construct these themselves.
+It also polls the core ``CatalogChangeMonitor`` from a timer, so what another
+process (the command line) commits shows in the open window: ``catalog_changed``.
 
 Shutdown runs in the reverse order of need: stop the watcher (no new writes),
 cancel and drain the jobs, drain the thumbnail pool, save the search index,
@@ -30,6 +32,7 @@ import PySide6
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from desktop.core.changes import CatalogChangeMonitor
 from desktop.core.jobs import Cancelled, JobControl
 from desktop.core.library import Library, LibraryError
 from desktop.gui.jobs import Job, JobRunner
@@ -96,9 +99,17 @@ class SearchState:
 
 
 class _WatchBridge(QObject):
-    """Carries the watcher thread's callbacks to the GUI thread (a queued signal)."""
+    """Carries the watcher's and the change monitor's callbacks to the GUI thread (queued signals)."""
 
     changed = Signal(object)
+    outside = Signal()  # another process committed to the catalog
+
+
+# How often the app asks whether another process (the command line) changed the catalog: a tag set
+# there shows here within about a second. Each question is one PRAGMA on the writer's connection.
+CHANGE_POLL_MS = 500
+# A long command (``add`` of a big folder) commits every second: refresh at once, then at most this often
+OUTSIDE_REFRESH_GAP_MS = 2000
 
 
 class AppContext(QObject):
@@ -141,6 +152,17 @@ class AppContext(QObject):
         self._changed_timer.setSingleShot(True)
         self._changed_timer.setInterval(600)  # a burst of dropped files refreshes the grid once
         self._changed_timer.timeout.connect(self.catalog_changed)
+        self._bridge.outside.connect(self._on_outside_change)
+        self._monitor = CatalogChangeMonitor(library.writer, self._bridge.outside.emit)
+        self._poll_timer = QTimer(self)
+        self._poll_timer.setInterval(CHANGE_POLL_MS)
+        self._poll_timer.timeout.connect(self._monitor.poll)
+        self._outside_gap = QTimer(self)
+        self._outside_gap.setSingleShot(True)
+        self._outside_gap.setInterval(OUTSIDE_REFRESH_GAP_MS)
+        self._outside_gap.timeout.connect(self._outside_gap_over)
+        self._outside_pending = False
+        self._watched_roots: list[tuple[int, str, bool]] = []
         self._closed = False
 
     # ---------------------------------------------------------------- start
@@ -150,6 +172,7 @@ class AppContext(QObject):
         # what exists now (Qt bindings, the catalog layer) lives until exit: keep it out of collections
         gc.freeze()
         self.start_watcher()
+        self.start_change_monitor()
         if self.search is None and self._smart_search:
             self.check_search()
         self.start_daily_backup()
@@ -174,6 +197,7 @@ class AppContext(QObject):
     def start_watcher(self) -> None:
         if not self._watch or self._closed:
             return
+        self._watched_roots = self._roots_key()
         try:
             from desktop.core.watcher import LibraryWatcher
 
@@ -193,6 +217,35 @@ class AppContext(QObject):
 
     def notify_catalog_changed(self) -> None:
         self._changed_timer.start()
+
+    # ------------------------------------------------- changes from outside
+    def start_change_monitor(self) -> None:
+        """Notice what another process (the command line) commits, so the window can show it."""
+        if self._closed:
+            return
+        self._monitor.poll()  # the first answer is the baseline
+        self._poll_timer.start()
+
+    def _on_outside_change(self) -> None:
+        """Another process changed the catalog: watch any folder it added, then refresh (throttled)."""
+        if self._closed:
+            return
+        if self._watch and self._roots_key() != self._watched_roots:
+            self.restart_watcher()
+        if self._outside_gap.isActive():
+            self._outside_pending = True  # refreshed moments ago: once more when the gap is over
+            return
+        self._outside_gap.start()
+        self.catalog_changed.emit()
+
+    def _outside_gap_over(self) -> None:
+        if self._outside_pending and not self._closed:
+            self._outside_pending = False
+            self._outside_gap.start()
+            self.catalog_changed.emit()
+
+    def _roots_key(self) -> list[tuple[int, str, bool]]:
+        return [(r.id, r.path, bool(r.watched)) for r in self.library.roots()]
 
     # ---------------------------------------------------------- smart search
     def check_search(self) -> None:
@@ -287,6 +340,8 @@ class AppContext(QObject):
             return
         self._closed = True
         self._changed_timer.stop()
+        self._poll_timer.stop()
+        self._outside_gap.stop()
         if self.watcher is not None:
             try:
                 self.watcher.stop()

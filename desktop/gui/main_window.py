@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.filters import PhotoFilter
 from desktop.core.library import LibraryError
-from desktop.gui.application import AppContext
+from desktop.gui.application import SEARCH_CHECKING, AppContext
 from desktop.gui.context_menu import PhotoActions
 from desktop.gui.photo_delegate import MAX_ZOOM, MIN_ZOOM, PhotoGridView
 from desktop.gui.photo_model import (
@@ -157,6 +157,10 @@ class MainWindow(QMainWindow):
         self.viewers: list[QWidget] = []
         self._search_token = 0
         self._search_text = ""
+        # what the grid shows (a sidebar key, or "search:" and the query): the notice bar belongs to it
+        self._view_key = ""
+        # what the shown query was answered with (see _search_key); None when it needs no model
+        self._searched_with: tuple[str, Any, bool] | None = None
         self._gather_running = False
         self._gather_again = False
         self._refresh_when_idle = False
@@ -474,7 +478,9 @@ class MainWindow(QMainWindow):
         """Show a sidebar entry (leaves any search)."""
         self.search_bar.set_text("", emit=False)
         self._search_text = ""
+        self._searched_with = None
         self._search_token += 1
+        self._enter_view(spec.key)
         if spec.errors:
             self.errors_model.reload()
             self.errors_header.setText(
@@ -489,6 +495,16 @@ class MainWindow(QMainWindow):
 
     def current_view(self) -> ViewSpec:
         return self.sidebar.current_spec()
+
+    def _enter_view(self, key: str) -> None:
+        """Notices belong to the view they describe: another view starts without them.
+
+        ("163 weaker matches hidden" stayed above All photos and *Could not read*.)
+        Showing the same view again (a refresh, a rerun of the same query) keeps them.
+        """
+        if key != self._view_key:
+            self._view_key = key
+            self.notice.hide()
 
     def _update_empty(self) -> None:
         if self.stack.currentWidget() is self._errors_page:
@@ -562,9 +578,9 @@ class MainWindow(QMainWindow):
         everything = text == getattr(self, "_everything_for", None)
         token = self._search_token
         if not text:
-            self.notice.hide()
             self.show_view(self.sidebar.current_spec())
             return
+        self._enter_view(f"search:{text}")
         self.sidebar.clear_selection()
         self.stack.setCurrentWidget(self._grid_page)
         similar_to: int | Path | None = None
@@ -580,10 +596,13 @@ class MainWindow(QMainWindow):
             self.notice.show_message(str(exc))
             return
         sort = self.search_bar.sort_mode()
-        service = self.ctx.search if self.ctx.search_state.ready else None
+        state = self.ctx.search_state
+        service = self.ctx.search if state.ready else None
+        # a query that needs the model runs again when what answered it changes: see _on_search_state
+        self._searched_with = self._search_key() if similar_to is not None or free_text else None
         if similar_to is not None:
             if service is None:
-                self.notice.show_message(self.ctx.search_state.message)
+                self._explain_no_model("Finding similar photos")
                 return
             title = self._similar_title(similar_to)
             self._submit_search(
@@ -615,11 +634,16 @@ class MainWindow(QMainWindow):
         f = parsed_filter
         if free_text:
             f = replace(f, words=terms or (free_text,))
-            self.notice.show_message(
-                f"{self.ctx.search_state.message or 'Smart search is not ready yet.'} "
-                f"Showing photos whose names, titles, descriptions, keywords or tags contain “{free_text}”.",
-                ("Settings…", lambda: self.open_settings("model")) if self.ctx.search is None else None,
+            showing = (
+                f"Showing photos whose names, titles, descriptions, keywords or tags contain “{free_text}”."
             )
+            if self._model_banner_shown():  # the banner above already says why: do not say it twice
+                self.notice.show_message(f"Without a smart-search model: {showing[0].lower()}{showing[1:]}")
+            else:
+                self.notice.show_message(
+                    f"{state.message or 'Smart search is not ready yet.'} {showing}",
+                    ("Settings…", lambda: self.open_settings("model")) if self.ctx.search is None else None,
+                )
         else:
             self.notice.hide()
         self.model.browse(f, f"“{text}”")
@@ -665,9 +689,7 @@ class MainWindow(QMainWindow):
     def find_similar(self, photo_id: int) -> None:
         """Right-click → Find similar: the search field shows it so the person can refine it."""
         if self.ctx.search is None or not self.ctx.search_state.ready:
-            self.notice.show_message(
-                self.ctx.search_state.message, ("Settings…", lambda: self.open_settings("model"))
-            )
+            self._explain_no_model("Finding similar photos")
             return
         self.search_bar.set_text(f"similar:{photo_id} ")
 
@@ -679,14 +701,45 @@ class MainWindow(QMainWindow):
     def search_by_image(self, path: Path) -> None:
         """An image dropped on the search field (from the library or anywhere)."""
         if self.ctx.search is None or not self.ctx.search_state.ready:
-            self.notice.show_message(
-                self.ctx.search_state.message, ("Settings…", lambda: self.open_settings("model"))
-            )
+            self._explain_no_model("Searching by an image")
             return
         row = self.library.photo_by_path(path)
         self.search_bar.set_text(f"similar:{row.id} " if row is not None else f'similar:"{path}" ')
 
+    def _model_banner_shown(self) -> bool:
+        return self.model_notice is not None and not self.model_notice.isHidden()
+
+    def _explain_no_model(self, doing: str) -> None:
+        """Why ``doing`` needs smart search — in the notice bar, unless the model banner already says it."""
+        if self._model_banner_shown():
+            self.notice.show_message(f"{doing} needs the smart-search model (see above).")
+        else:
+            self.notice.show_message(
+                self.ctx.search_state.message, ("Settings…", lambda: self.open_settings("model"))
+            )
+
+    def _search_key(self) -> tuple[str, Any, bool]:
+        """What a smart query's answer depends on: the state, the serving model, every photo embedded."""
+        st = self.ctx.search_state
+        return st.state, self.ctx.search if st.ready else None, st.pending == 0
+
     def _on_search_state(self) -> None:
+        """The model became ready, another one was chosen, it failed, or it finished embedding.
+
+        A query typed before (it showed "Smart search is starting…" and file-name
+        matches) runs again with what is there now. While a model is still
+        loading, the results on screen stay.
+        """
+        self._update_model_banner()
+        if (
+            self._search_text
+            and self._searched_with is not None
+            and self.ctx.search_state.state != SEARCH_CHECKING
+            and self._searched_with != self._search_key()
+        ):
+            self._rerun_search()
+
+    def _update_model_banner(self) -> None:
         st = self.ctx.search_state
         if self.model_notice is None:
             return
@@ -875,15 +928,15 @@ class MainWindow(QMainWindow):
 
         def _added(result: tuple[list[Any], list[str]]) -> None:
             roots, problems = result
-            if problems:
+            if roots and (self.sidebar.current_spec().key != ALL_KEY or self._search_text):
+                # show where the new photos arrive; All photos itself refreshes as the scan goes
+                self.sidebar.select_key(ALL_KEY, emit=False)
+                self.show_view(self.sidebar.current_spec())
+            if problems:  # after the switch: a notice belongs to the view it is shown over
                 self.notice.show_message(" ".join(problems))
             if not roots:
                 return
             self.ctx.restart_watcher()
-            if self.sidebar.current_spec().key != ALL_KEY or self._search_text:
-                # show where the new photos arrive; All photos itself refreshes as the scan goes
-                self.sidebar.select_key(ALL_KEY, emit=False)
-                self.show_view(self.sidebar.current_spec())
             self.refresh_sidebar()
             self.scan_roots([r.id for r in roots])
 

@@ -30,6 +30,23 @@ from desktop.gui.jobs import CANCELLED, DONE, FAILED, RUNNING, Job, JobRunner
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
+# How long a finished task's outcome stays in the status bar (the Tasks list keeps every outcome);
+# a failure stays until the next task, since for some jobs the status bar is the only place it shows.
+FINISHED_SHOWN_MS = 8000
+
+
+def outcome(job: Job) -> str:
+    """A finished job for the status bar, in the past tense.
+
+    Its result's own summary when it has one ("Scanned: 150 files, … in 2.0s"):
+    the job's name ("Scanning lib150") is what it was doing, and after the scan
+    "Scanning lib150: …" read as if it still ran. Otherwise "Name: done" (or failed, cancelled).
+    """
+    result = job.result
+    if job.state == DONE and hasattr(result, "summary"):
+        return str(result.summary())
+    return describe(job)
+
 
 def describe(job: Job) -> str:
     """One line for a job: progress while it runs, its outcome after."""
@@ -152,6 +169,10 @@ class StatusPanel(QWidget):
         layout.addWidget(self.tasks_button)
         self._dialog: TaskListDialog | None = None
         self._last_finished: Job | None = None
+        self._finished_timer = QTimer(self)
+        self._finished_timer.setSingleShot(True)
+        self._finished_timer.setInterval(FINISHED_SHOWN_MS)
+        self._finished_timer.timeout.connect(self._forget_finished)
         self._timer = QTimer(self)
         self._timer.setInterval(250)
         self._timer.timeout.connect(self.update_view)
@@ -170,7 +191,15 @@ class StatusPanel(QWidget):
     def _on_job_changed(self, job: Job) -> None:
         if not job.active and job in self.runner.jobs:  # untracked jobs (counts, edits) stay quiet
             self._last_finished = job
+            if job.state == FAILED:
+                self._finished_timer.stop()
+            else:
+                self._finished_timer.start()
             self.update_view()
+
+    def _forget_finished(self) -> None:
+        self._last_finished = None
+        self.update_view()
 
     def update_view(self) -> None:
         job = self.current_job()
@@ -180,7 +209,7 @@ class StatusPanel(QWidget):
         if job is None:
             self._timer.stop()
             last = self._last_finished
-            self.label.setText(describe(last) if last is not None else "")
+            self.label.setText(outcome(last) if last is not None else "")
             return
         others = len(self.runner.active_jobs()) - 1
         text = describe(job) + (f"  (+{others} more)" if others > 0 else "")
@@ -216,4 +245,4 @@ class StatusPanel(QWidget):
         self._dialog.raise_()
 
 
-__all__ = ["JobListModel", "StatusPanel", "TaskListDialog", "describe"]
+__all__ = ["JobListModel", "StatusPanel", "TaskListDialog", "describe", "outcome"]

@@ -61,9 +61,9 @@ def test_starts_empty_without_a_model(empty_lib: Library, make_window: Any) -> N
     assert "MB" in state.message  # says how big the download is
     if window.model_notice is not None:
         assert window.model_notice.isVisible()
-    # a search still works on file names, and says why it is not smart
+    # a search still works on file names, and says it is not smart (the banner above says why)
     window.search_bar.set_text("beach")
-    assert "Smart search needs a model" in window.notice.text()
+    assert "Without a smart-search model" in window.notice.text()
 
 
 def test_starts_with_a_broken_model_file(lib: Library, make_window: Any, tmp_path: Path) -> None:
@@ -301,7 +301,8 @@ def test_smart_search_runs_in_a_model_process_and_stops_with_the_app(
     lib: Library, make_window: Any, tiny_clip_file: Path, qtbot: Any
 ) -> None:
     """The real engine: the app's search service starts a model process, embeds the library through
-    it, answers a typed query with it, and stops it on quit (no torch in the app's process needed)."""
+    it, answers a query typed before it started (issue 9: that one stayed empty) with it, and stops it
+    on quit (no torch in the app's process needed)."""
     from desktop.core import clip_models as cm
     from desktop.core.embedder import pending_count
     from desktop.core.search import set_active_model
@@ -311,13 +312,14 @@ def test_smart_search_runs_in_a_model_process_and_stops_with_the_app(
     set_active_model(lib, spec)
     lib.set_setting("smart_search.precision", "fp32")
     window = make_window(lib, smart_search=True)
+    window.search_bar.set_text("a photo of a sunset")  # typed while the model is still starting
+    assert not window.model.is_results and "Smart search is starting" in window.notice.text()
     window.ctx.start()  # synchronous runner: loads the model (in its process) and embeds now
     ctx = window.ctx
     assert ctx.search_state.ready, ctx.search_state.message
     proc = ctx.search.model_process(spec)
     assert proc.alive and proc.pid != os.getpid()
     assert pending_count(spec.model_id) == 0  # the 5 photos were embedded through it
-    window.search_bar.set_text("a photo of a sunset")
     qtbot.waitUntil(lambda: window.model.is_results and window.model.rowCount() > 0, timeout=10_000)
     assert window.model.title == "“a photo of a sunset”"
     ctx.shutdown()
