@@ -73,8 +73,13 @@ class EditNotice(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("editNotice")
+        # set apart from the task text beside it in the status bar
+        self.setStyleSheet(
+            "QFrame#editNotice { background: palette(alternate-base); border: 1px solid palette(mid);"
+            " border-radius: 4px; }"
+        )
         row = QHBoxLayout(self)
-        row.setContentsMargins(6, 0, 0, 0)
+        row.setContentsMargins(8, 1, 2, 1)
         row.setSpacing(6)
         self.label = QLabel(self)
         self.label.setTextFormat(Qt.TextFormat.PlainText)
