@@ -1121,6 +1121,7 @@ class MainWindow(QMainWindow):
         During a fling it waits until the fling is over: a reload mid-fling moves
         the grid under the person's hand and costs the frames they are looking at.
         """
+        self.edit_history.refresh()  # whatever changed the catalog may be undoable (a folder removed)
         if self.grid.is_scrolling():
             self._refresh_when_idle = True
             return

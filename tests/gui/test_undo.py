@@ -371,3 +371,42 @@ def test_the_viewer_turns_with_r_and_undoes_with_ctrl_z(lib: Library, make_windo
     assert lib.photo(photo_id).rotation == 0  # type: ignore[union-attr]
     qtbot.waitUntil(lambda: not shown_portrait() and viewer.canvas.has_picture(), timeout=10000)
     viewer.close()
+
+
+def test_removing_a_folder_can_be_undone_at_once(
+    lib: Library, make_window: Any, monkeypatch: pytest.MonkeyPatch, photos_dir: Path
+) -> None:
+    window = make_window(lib)
+    monkeypatch.setattr("desktop.gui.context_menu.confirm", lambda *_a: True)
+    root = lib.roots()[0]
+    window.remove_root(root.id)
+    assert lib.count() == 0
+    # Ctrl+Z works straight away: the action was enabled without opening the menu first
+    assert window.edit_history.undo_action.isEnabled()
+    assert (
+        window.edit_history.undo_action.text()
+        == f"Undo Removed folder {root.path} (5 photos) from the library"
+    )
+    window.edit_history.undo_action.trigger()
+    assert [r.path for r in lib.roots()] == [str(photos_dir.resolve())]
+    assert lib.count() == 5 and window.model.rowCount() == 5
+
+
+def test_the_app_opens_its_library_as_the_app(home: Path, monkeypatch: pytest.MonkeyPatch, qapp: Any) -> None:
+    """The history marks the app's edits as the app's (the CLI's say "from the command line")."""
+    from desktop.gui import application
+
+    class Opened(Exception):
+        pass
+
+    seen: list[str] = []
+
+    def _build(library: Library, **_kw: Any) -> Any:
+        seen.append(library.source)
+        library.close()
+        raise Opened
+
+    monkeypatch.setattr(application, "build_main_window", _build)
+    with pytest.raises(Opened):
+        application.run_gui([])
+    assert seen == ["app"]
