@@ -497,7 +497,7 @@ def run_gui(argv: list[str]) -> int:
     if icon is not None:
         app.setWindowIcon(icon)
     try:
-        library = Library()
+        library = Library(source="app")  # the undo history tells the app's edits from the CLI's
     except (LibraryError, RuntimeError) as exc:
         QMessageBox.critical(None, "Shoebox", str(exc))
         return 1

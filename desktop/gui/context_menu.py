@@ -1,8 +1,8 @@
 """What can be done to selected photos: the right-click menu and the actions behind it.
 
 ``PhotoActions`` is shared by the context menu, the keyboard (digits rate,
-Delete removes) and the main window's menus, so every path does the same
-thing. Writes go through the ``Library`` (and so through its single writer),
+Delete moves to the trash, Shift+Delete removes from the library, L and R
+turn) and the main window's menus, so every path does the same thing. Writes go through the ``Library`` (and so through its single writer),
 run by the job runner so the GUI never waits behind a scan's batch commit;
 ``changed`` fires on the GUI thread once the catalog has the edit.
 
@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QWidget
 
-from desktop.core.library import Library, photo_tags
+from desktop.core.library import Library, TrashReport, photo_tags
 from desktop.gui.jobs import JobRunner
 
 STARS = ["No rating", "★", "★★", "★★★", "★★★★", "★★★★★"]
@@ -62,8 +62,8 @@ def inform(parent: QWidget | None, title: str, text: str) -> None:
 class PhotoActions(QObject):
     """Edits and file operations on a set of photos."""
 
-    changed = Signal(list)  # photo ids whose rating/tags/albums changed (catalog already updated)
-    removed = Signal(list)  # photo ids forgotten by the library
+    changed = Signal(list)  # photo ids whose rating/tags/albums/turn changed (catalog already updated)
+    removed = Signal(list)  # photo ids forgotten by the library (removed, or moved to the trash)
     find_similar_requested = Signal(int)  # photo id
     failed = Signal(str)  # a user-facing message
 
@@ -136,6 +136,39 @@ class PhotoActions(QObject):
             return False
         self._write("Remove from library", ids, lambda: self.library.remove_photos(ids), self.removed)
         return True
+
+    def trash(self, ids: Sequence[int], ask: bool = True) -> bool:
+        """Move the photos' files to the system trash (asked once, with the count); undoable."""
+        ids = list(ids)
+        if not ids:
+            return False
+        n = len(ids)
+        what = "this photo" if n == 1 else f"{n:,} photos"
+        if ask and not confirm(
+            self.parent_widget, "Move to Trash", f"Move {what} to the trash? You can undo this."
+        ):
+            return False
+
+        def _done(report: TrashReport) -> None:
+            if report.trashed:
+                self.removed.emit(ids)
+            if report.failed:
+                self.failed.emit(trash_failure_text(report))
+
+        self.runner.submit(
+            "Move to Trash",
+            lambda _c: self.library.trash_photos(ids),
+            on_result=_done,
+            on_error=self.failed.emit,
+            track=False,
+        )
+        return True
+
+    def rotate(self, ids: Sequence[int], degrees: int) -> None:
+        """Turn the photos a quarter turn (clockwise for positive ``degrees``), in the catalog only."""
+        ids = list(ids)
+        if ids:
+            self._write("Rotate", ids, lambda: self.library.rotate(ids, degrees % 360))
 
     # ---------------------------------------------------------- files
     def open_default(self, paths: Sequence[Path]) -> None:
@@ -210,14 +243,30 @@ class PhotoActions(QObject):
         rate_menu = menu.addMenu("Rate")
         for stars in range(6):
             rate_menu.addAction(f"{STARS[stars]}\t{stars}", lambda stars=stars: self.rate(ids, stars))
+        menu.addAction("Rotate left\tL", lambda: self.rotate(ids, -90))
+        menu.addAction("Rotate right\tR", lambda: self.rotate(ids, 90))
         menu.addSeparator()
         menu.addAction("Show in file manager", lambda: self.show_in_file_manager(paths))
         menu.addAction("Open with default application", lambda: self.open_default(paths))
         menu.addAction("Copy path" if n == 1 else f"Copy {n} paths", lambda: self.copy_paths(paths))
         menu.addSeparator()
+        trash_label = "Move to Trash…" if n == 1 else f"Move {n:,} photos to Trash…"
+        menu.addAction(f"{trash_label}\tDel", lambda: self.trash(ids))
         label = "Remove from library…" if n == 1 else f"Remove {n:,} photos from library…"
-        menu.addAction(label, lambda: self.remove_from_library(ids))
+        menu.addAction(f"{label}\tShift+Del", lambda: self.remove_from_library(ids))
         return menu
 
 
-__all__ = ["PhotoActions", "ask_text", "confirm", "inform"]
+def trash_failure_text(report: TrashReport) -> str:
+    """One sentence for the files that could not go to the trash: how many, why, and that they stay."""
+    path, reason = report.failed[0]
+    name = Path(path).name
+    if len(report.failed) == 1:
+        return f"{name} could not be moved to the trash ({reason}); it stays in the library."
+    return (
+        f"{len(report.failed):,} photos could not be moved to the trash ({name}: {reason}); "
+        "they stay in the library."
+    )
+
+
+__all__ = ["PhotoActions", "ask_text", "confirm", "inform", "trash_failure_text"]

@@ -147,6 +147,15 @@ def format_pixels(width: int | None, height: int | None) -> str | None:
     return f"{width} × {height} px" + (f" ({mp:.1f} MP)" if mp >= 0.1 else "")
 
 
+def _turned_pixels(rec: dict[str, Any]) -> str | None:
+    """The size as the photo is shown: a quarter turn in Shoebox swaps width and height."""
+    turn = int(rec.get("rotation") or 0) % 360
+    w, h = (rec["height"], rec["width"]) if turn % 180 else (rec["width"], rec["height"])
+    text = format_pixels(w, h)
+    way = {90: "right", 180: "upside down", 270: "left"}.get(turn)
+    return f"{text}, turned {way} in Shoebox" if text and way else text
+
+
 def _wrap_path(path: str) -> str:
     # A zero-width space after each separator lets the label wrap a long path between folders.
     return path.replace("/", "/\u200b")
@@ -169,6 +178,10 @@ class SelectionInfo:
     total_bytes: int = 0
     first_taken: str | None = None
     last_taken: str | None = None
+    title: str | None = None  # the photos' one title (None: none, or they differ)
+    titles_differ: bool = False
+    description: str | None = None
+    descriptions_differ: bool = False
 
 
 def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
@@ -189,20 +202,31 @@ def read_selection(library: Library, ids: Sequence[int]) -> SelectionInfo:
         info.rating = photo.rating or 0
         info.color_label = photo.color_label
         info.total_bytes = photo.size_bytes or 0
+        info.title, info.description = photo.title, photo.description
         return info
 
     tag_counts: Counter[str] = Counter()
     ratings: set[int] = set()
     labels: set[str | None] = set()
+    titles: set[str | None] = set()
+    descriptions: set[str | None] = set()
     found: list[int] = []
     for chunk in _chunks(ids):
         rows = Photo.select(
-            Photo.id, Photo.rating, Photo.color_label, Photo.size_bytes, Photo.taken_local
+            Photo.id,
+            Photo.rating,
+            Photo.color_label,
+            Photo.size_bytes,
+            Photo.taken_local,
+            Photo.title,
+            Photo.description,
         ).where(Photo.id.in_(chunk))
         for row in rows:
             found.append(row.id)
             ratings.add(row.rating or 0)
             labels.add(row.color_label)
+            titles.add(row.title or None)
+            descriptions.add(row.description or None)
             info.total_bytes += row.size_bytes or 0
             if row.taken_local:
                 if info.first_taken is None or row.taken_local < info.first_taken:
@@ -227,6 +251,10 @@ def read_selection(library: Library, ids: Sequence[int]) -> SelectionInfo:
         info.color_label = labels.pop()
     else:
         info.labels_differ = bool(labels)
+    info.title = titles.pop() if len(titles) == 1 else None
+    info.titles_differ = len(titles) > 1
+    info.description = descriptions.pop() if len(descriptions) == 1 else None
+    info.descriptions_differ = len(descriptions) > 1
     return info
 
 
@@ -525,6 +553,15 @@ class InfoPanel(QWidget):
         self.colors = ColorLabelPicker()
         self.colors.label_chosen.connect(self._on_color_label)
         ed.addRow("Label", self.colors)
+        # committed on Enter or when the field loses focus: one undoable step per edit, not per key
+        self.title_edit = QLineEdit()
+        self.title_edit.setObjectName("infoTitleEdit")
+        self.title_edit.editingFinished.connect(self._commit_title)
+        ed.addRow("Title", self.title_edit)
+        self.description_edit = QLineEdit()
+        self.description_edit.setObjectName("infoDescriptionEdit")
+        self.description_edit.editingFinished.connect(self._commit_description)
+        ed.addRow("Caption", self.description_edit)
         col.addWidget(self.editors)
 
         col.addWidget(self._section("Tags"))
@@ -566,8 +603,6 @@ class InfoPanel(QWidget):
             ("pixels", "Size"),
             ("file", "File"),
             ("place", "Place"),
-            ("title", "Title"),
-            ("description", "Caption"),
             ("keywords", "Keywords"),
             ("path", "Path"),
             ("dates", "Dates"),
@@ -595,6 +630,8 @@ class InfoPanel(QWidget):
 
     def set_photos(self, ids: Sequence[int]) -> None:
         """Show ``ids`` (an empty list shows "No photo selected")."""
+        self._commit_title()  # a title typed for the photos shown until now is theirs
+        self._commit_description()
         self._info = read_selection(self.library, list(dict.fromkeys(ids))) if ids else SelectionInfo(ids=[])
         self.tag_error.hide()
         self._render()
@@ -647,7 +684,34 @@ class InfoPanel(QWidget):
             self.library.set_color_label(self._info.ids, label)
             self._edited()
 
+    def set_title(self, text: str) -> None:
+        if self._info.ids:
+            self.library.set_title(self._info.ids, text)
+            self._edited()
+
+    def set_description(self, text: str) -> None:
+        if self._info.ids:
+            self.library.set_description(self._info.ids, text)
+            self._edited()
+
     # ------------------------------------------------------------------ editing
+    def _commit_title(self) -> None:
+        if self._typed(self.title_edit, self._info.title):
+            self.set_title(self.title_edit.text())
+
+    def _commit_description(self) -> None:
+        if self._typed(self.description_edit, self._info.description):
+            self.set_description(self.description_edit.text())
+
+    @staticmethod
+    def _typed(edit: QLineEdit, shown: str | None) -> bool:
+        """Whether the person changed ``edit`` since it showed ``shown`` (Enter and then leaving the
+        field finish the same edit twice; it counts once)."""
+        if not edit.isModified():
+            return False
+        edit.setModified(False)
+        return edit.text().strip() != (shown or "").strip()
+
     def _on_add_tag(self) -> None:
         if self.add_tags(self.tag_edit.text()):
             self.tag_edit.clear()
@@ -719,11 +783,9 @@ class InfoPanel(QWidget):
                 "exposure": format_exposure(
                     rec["exposure_time"], rec["f_number"], rec["iso"], rec["focal_length"]
                 ),
-                "pixels": format_pixels(rec["width"], rec["height"]),
+                "pixels": _turned_pixels(rec),
                 "file": fmt or None,
                 "place": format_coordinates(rec["gps_lat"], rec["gps_lon"], rec["gps_alt"]),
-                "title": rec["title"],
-                "description": rec["description"],
                 "keywords": ", ".join(rec["keywords"]) or None,
                 "path": _wrap_path(rec["path"]),
             }
@@ -743,11 +805,25 @@ class InfoPanel(QWidget):
             self.details.setRowVisible(label, bool(text))
         self.stars.set_rating(info.rating)
         self.colors.set_label(info.color_label, info.labels_differ)
+        self._render_texts()
         self.stars.setToolTip(
             "The selected photos have different ratings; click to give them all the same"
             if info.rating is None
             else "Rating: click a star; click it again to clear"
         )
+
+    def _render_texts(self) -> None:
+        info = self._info
+        many = len(info.ids) > 1
+        for edit, value, differ, what in (
+            (self.title_edit, info.title, info.titles_differ, "title"),
+            (self.description_edit, info.description, info.descriptions_differ, "caption"),
+        ):
+            edit.setText(value or "")  # resets isModified: nothing typed yet
+            if differ:
+                edit.setPlaceholderText(f"Different; type to give them all one {what}")
+            else:
+                edit.setPlaceholderText(f"Add a {what}" + (" to all of them" if many else ""))
 
     def _render_status(self, rec: dict[str, Any]) -> None:
         if rec["status"] == STATUS_MISSING:

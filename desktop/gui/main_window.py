@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMainWindow,
+    QMenu,
     QPushButton,
     QSlider,
     QSplitter,
@@ -45,6 +46,7 @@ from desktop.core.filters import PhotoFilter
 from desktop.core.library import LibraryError
 from desktop.gui.application import SEARCH_CHECKING, AppContext
 from desktop.gui.context_menu import PhotoActions
+from desktop.gui.edit_actions import EditHistory
 from desktop.gui.photo_delegate import MAX_ZOOM, MIN_ZOOM, PhotoGridView
 from desktop.gui.photo_model import (
     GROUP_DAY,
@@ -149,6 +151,7 @@ class MainWindow(QMainWindow):
         self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.actions = PhotoActions(self.library, self.runner, self)
         self.actions.similar_available = self._similar_unavailable_reason
+        self.edit_history = EditHistory(self.library, self.runner, self)
         self.search_bar = SearchBar(self)
         self.sidebar = Sidebar(self.library, self)
         self.status_panel = StatusPanel(self.runner, self)
@@ -174,6 +177,7 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_menus()
         self.statusBar().addPermanentWidget(self.status_panel, 1)
+        self.statusBar().insertPermanentWidget(0, self.edit_history.notice)
         self.statusBar().setSizeGripEnabled(True)
         self._connect()
         self._restore_state()
@@ -345,10 +349,13 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
 
         edit = m.addMenu("&Edit")
+        self._add_history_actions(edit)
         select_all = edit.addAction("Select all", self.select_all)
         select_all.setShortcut(QKeySequence.StandardKey.SelectAll)
         select_all.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.grid.addAction(select_all)
+        edit.addAction(self._trash_action())
+        edit.addSeparator()
         self.find_action = edit.addAction("Find", self.search_bar.focus)
         self.find_action.setShortcut(QKeySequence.StandardKey.Find)
         edit.addAction("Clear search", lambda: self.search_bar.set_text(""))
@@ -378,11 +385,73 @@ class MainWindow(QMainWindow):
             rate.addAction(
                 f"{'★' * n or 'No rating'}\t{n}", lambda n=n: self.actions.rate(self.selected_ids(), n)
             )
-        photo.addSeparator()
-        photo.addAction("Remove from library…", lambda: self.actions.remove_from_library(self.selected_ids()))
+        self._add_photo_edit_actions(photo)
 
         help_menu = m.addMenu("&Help")
         help_menu.addAction("About Shoebox", self._about)
+
+    # ------------------------------------------------ undo, trash, rotate
+    def _add_history_actions(self, edit: QMenu) -> None:
+        """Undo and Redo at the top of the Edit menu, named after what they would do."""
+        edit.addAction(self.edit_history.undo_action)
+        edit.addAction(self.edit_history.redo_action)
+        edit.addSeparator()
+        # the CLI may have changed the history since the last look
+        edit.aboutToShow.connect(self.edit_history.refresh)
+
+    def _trash_action(self) -> QAction:
+        """*Move to Trash…*, in the Edit and Photo menus (Delete in the grid; no window-wide key,
+        so Delete in the search field or the sidebar never trashes the grid's selection)."""
+        if not hasattr(self, "trash_action"):
+            self.trash_action = QAction("Move to Trash…\tDel", self)
+            self.trash_action.triggered.connect(lambda: self.actions.trash(self.selected_ids()))
+        return self.trash_action
+
+    def _add_photo_edit_actions(self, photo: QMenu) -> None:
+        photo.addSeparator()
+        self.rotate_left_action = photo.addAction("Rotate left", lambda: self.rotate_selected(-90))
+        self.rotate_left_action.setShortcuts([QKeySequence("Ctrl+["), QKeySequence("L")])
+        self.rotate_right_action = photo.addAction("Rotate right", lambda: self.rotate_selected(90))
+        self.rotate_right_action.setShortcuts([QKeySequence("Ctrl+]"), QKeySequence("R")])
+        for action in (self.rotate_left_action, self.rotate_right_action):
+            # the letters belong to the grid alone (typing in a field must stay typing)
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.grid.addAction(action)
+        photo.addSeparator()
+        photo.addAction(self._trash_action())
+        remove = photo.addAction(
+            "Remove from library…\tShift+Del", lambda: self.actions.remove_from_library(self.selected_ids())
+        )
+        remove.setToolTip("Forget the photos; the files stay on disk")
+
+    def rotate_selected(self, degrees: int) -> None:
+        self.actions.rotate(self.selected_ids(), degrees)
+
+    def _connect_edit_history(self) -> None:
+        self.grid.trash_requested.connect(lambda: self.actions.trash(self.selected_ids()))
+        self.actions.changed.connect(self.edit_history.after_edit)
+        self.actions.removed.connect(self.edit_history.after_edit)
+        if hasattr(self.info_panel, "user_data_changed"):
+            self.info_panel.user_data_changed.connect(lambda: self.edit_history.refresh())
+        self.ctx.catalog_changed.connect(lambda: self.edit_history.refresh())
+        self.edit_history.replayed.connect(self._after_replay)
+        self.edit_history.failed.connect(lambda msg: self.notice.show_message(msg))
+        self.edit_history.refresh()
+
+    def _after_replay(self, result: Any) -> None:
+        """An undo or redo changed the catalog: show the library as it is now."""
+        if result.action.kind == "remove_root":
+            self.ctx.restart_watcher()  # a folder came back (or left again)
+        self.refresh_all()
+        for viewer in self.viewers:
+            if hasattr(viewer, "reshow"):
+                viewer.reshow()
+
+    def _connect_viewer_edits(self, viewer: QWidget) -> None:
+        """Edits in a viewer show in the grid at once; Ctrl+Z there undoes like here."""
+        if hasattr(viewer, "edited"):
+            viewer.edited.connect(self.actions.changed)
+        viewer.addActions([self.edit_history.undo_action, self.edit_history.redo_action])
 
     def _connect(self) -> None:
         self.sidebar.view_selected.connect(self.show_view)
@@ -396,6 +465,7 @@ class MainWindow(QMainWindow):
         self.grid.open_requested.connect(self.open_viewer)
         self.grid.rate_requested.connect(lambda n: self.actions.rate(self.selected_ids(), n))
         self.grid.remove_requested.connect(lambda: self.actions.remove_from_library(self.selected_ids()))
+        self._connect_edit_history()
         self.grid.customContextMenuRequested.connect(self._grid_context_menu)
         self.grid.zoom_changed.connect(self.zoom_slider.setValue)
         self.zoom_slider.valueChanged.connect(self.grid.set_zoom)
@@ -818,6 +888,7 @@ class MainWindow(QMainWindow):
         if hasattr(viewer, "current_changed"):
             viewer.current_changed.connect(self._follow_viewer)
         viewer.destroyed.connect(lambda *_: self._viewer_closed(viewer))
+        self._connect_viewer_edits(viewer)
         self.viewers.append(viewer)
         viewer.show()
 
@@ -1103,6 +1174,7 @@ class MainWindow(QMainWindow):
         During a fling it waits until the fling is over: a reload mid-fling moves
         the grid under the person's hand and costs the frames they are looking at.
         """
+        self.edit_history.refresh()  # whatever changed the catalog may be undoable (a folder removed)
         if self.grid.is_scrolling():
             self._refresh_when_idle = True
             return

@@ -66,6 +66,7 @@ from desktop.gui.photo_model import (
     PhotoModel,
     PhotoRecord,
     RatingRole,
+    RotationRole,
     StatusRole,
 )
 from desktop.gui.thumbnail_loader import FAILED, FIT, SQUARE, ThumbnailLoader
@@ -124,6 +125,7 @@ class PhotoDelegate(QStyledItemDelegate):
             status=index.data(StatusRole) or "ok",
             width=None,
             height=None,
+            rotation=index.data(RotationRole) or 0,
         )
         self.paint_record(painter, option, rec)
 
@@ -149,12 +151,13 @@ class PhotoDelegate(QStyledItemDelegate):
         want = int(box * dpr)
         shape = SQUARE if self.fill_cells else FIT
         img: QImage | str | None
+        turn = rec.rotation
         if self.low_res:
-            img = self.loader.cached(rec.content_hash, want, shape) or self.loader.image(
-                rec.content_hash, rec.path, max(LOW_RES_MIN, want // LOW_RES_DIVISOR), shape
+            img = self.loader.cached(rec.content_hash, want, shape, turn) or self.loader.image(
+                rec.content_hash, rec.path, max(LOW_RES_MIN, want // LOW_RES_DIVISOR), shape, turn
             )
         else:
-            img = self.loader.image(rec.content_hash, rec.path, want, shape)
+            img = self.loader.image(rec.content_hash, rec.path, want, shape, turn)
         if img is None or img == FAILED:
             painter.drawImage(inner.topLeft(), self._placeholder_image(inner.size(), palette, img == FAILED))
         elif self.fill_cells and img.width() == want and img.height() == want:
@@ -276,7 +279,8 @@ class PhotoGridView(QAbstractItemView):
 
     open_requested = Signal(QModelIndex)  # Space / Enter / double-click
     rate_requested = Signal(int)  # digits 0–5
-    remove_requested = Signal()  # Delete
+    trash_requested = Signal()  # Delete, Backspace: move the files to the trash
+    remove_requested = Signal()  # Shift+Delete: forget the photos, the files stay
     first_paint = Signal()  # the first time cells (not just an empty viewport) were painted
     zoom_changed = Signal(int)
     scroll_idle = Signal()  # a fling is over (SETTLE_MS after its last step)
@@ -815,8 +819,11 @@ class PhotoGridView(QAbstractItemView):
                     self.open_requested.emit(self.currentIndex())
                 return
             if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
-                self.remove_requested.emit()
+                self.trash_requested.emit()
                 return
+        if mods == Qt.KeyboardModifier.ShiftModifier and key == Qt.Key.Key_Delete:
+            self.remove_requested.emit()
+            return
         super().keyPressEvent(event)
 
     def keyboardSearch(self, search: str) -> None:

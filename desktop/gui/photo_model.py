@@ -59,6 +59,7 @@ ColorLabelRole = Qt.ItemDataRole.UserRole + 6
 StatusRole = Qt.ItemDataRole.UserRole + 7
 ScoreRole = Qt.ItemDataRole.UserRole + 8
 SizeRole = Qt.ItemDataRole.UserRole + 9
+RotationRole = Qt.ItemDataRole.UserRole + 10  # the catalog-only clockwise turn: 0, 90, 180 or 270
 
 GROUP_NONE, GROUP_DAY, GROUP_MONTH = "none", "day", "month"
 SORT_DATE, SORT_RELEVANCE = "date", "relevance"
@@ -73,6 +74,7 @@ _ROLE_NAMES = {
     StatusRole: b"status",
     ScoreRole: b"score",
     SizeRole: b"pixelSize",
+    RotationRole: b"rotation",
 }
 
 ModelIndex = QModelIndex | QPersistentModelIndex
@@ -94,10 +96,17 @@ class PhotoRecord:
     width: int | None
     height: int | None
     score: float | None = None
+    rotation: int = 0  # clockwise degrees on top of the file's EXIF orientation (catalog only)
 
     @property
     def name(self) -> str:
         return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def shown_size(self) -> tuple[int, int]:
+        """Width and height as the photo is shown: a quarter turn swaps them."""
+        w, h = self.width or 0, self.height or 0
+        return (h, w) if self.rotation % 180 else (w, h)
 
     @staticmethod
     def from_photo(p: Photo, score: float | None = None) -> PhotoRecord:
@@ -112,6 +121,7 @@ class PhotoRecord:
             width=p.width,
             height=p.height,
             score=score,
+            rotation=p.rotation or 0,
         )
 
 
@@ -143,14 +153,18 @@ _COLUMNS = (
     Photo.status,
     Photo.width,
     Photo.height,
+    Photo.rotation,
 )
 
 
 def _records(query: pw.ModelSelect) -> list[PhotoRecord]:
-    return [
-        PhotoRecord(pid, f"{root.rstrip('/')}/{rel}", taken or "", h, rating or 0, label, status, w, hgt)
-        for pid, root, rel, taken, h, rating, label, status, w, hgt in query.tuples()
-    ]
+    out = []
+    for pid, root, rel, taken, h, rating, label, status, w, hgt, turn in query.tuples():
+        path = f"{root.rstrip('/')}/{rel}"
+        out.append(
+            PhotoRecord(pid, path, taken or "", h, rating or 0, label, status, w, hgt, None, turn or 0)
+        )
+    return out
 
 
 def keyset_page(
@@ -267,7 +281,7 @@ class PhotoModel(QAbstractListModel):
             if rec.taken_local:
                 lines.append(rec.taken_local[:19].replace("T", " "))
             if rec.width and rec.height:
-                lines.append(f"{rec.width} × {rec.height}")
+                lines.append("{} × {}".format(*rec.shown_size))
             if rec.rating:
                 lines.append("★" * rec.rating)
             if rec.status != "ok":
@@ -292,7 +306,9 @@ class PhotoModel(QAbstractListModel):
         if role == ScoreRole:
             return rec.score
         if role == SizeRole:
-            return (rec.width or 0, rec.height or 0)
+            return rec.shown_size
+        if role == RotationRole:
+            return rec.rotation
         return None
 
     def flags(self, index: ModelIndex) -> Qt.ItemFlag:
@@ -492,24 +508,26 @@ class PhotoModel(QAbstractListModel):
         self._run(load, apply, new_content=True)
 
     def reload_user_data(self, photo_ids: Sequence[int]) -> None:
-        """Re-read rating and colour label of loaded rows (after an edit) without a reset."""
+        """Re-read rating, colour label and turn of loaded rows (after an edit) without a reset."""
         rows = [self._row_of[i] for i in photo_ids if i in self._row_of]
         if not rows:
             return
         ids = [self._records[r].id for r in rows]
-        fresh: dict[int, tuple[int, str | None]] = {}
+        fresh: dict[int, tuple[int, str | None, int]] = {}
         for i in range(0, len(ids), _IN_CHUNK):
-            q = Photo.select(Photo.id, Photo.rating, Photo.color_label).where(
+            q = Photo.select(Photo.id, Photo.rating, Photo.color_label, Photo.rotation).where(
                 Photo.id.in_(ids[i : i + _IN_CHUNK])
             )
-            fresh.update({pid: (rating or 0, label) for pid, rating, label in q.tuples()})
+            fresh.update({pid: (rating or 0, label, turn or 0) for pid, rating, label, turn in q.tuples()})
         for r in rows:
             rec = self._records[r]
             if rec.id in fresh:
-                rating, label = fresh[rec.id]
-                self._records[r] = replace(rec, rating=rating, color_label=label)
+                rating, label, turn = fresh[rec.id]
+                self._records[r] = replace(rec, rating=rating, color_label=label, rotation=turn)
         lo, hi = min(rows), max(rows)
-        self.dataChanged.emit(self.index(lo), self.index(hi), [RatingRole, ColorLabelRole])
+        self.dataChanged.emit(
+            self.index(lo), self.index(hi), [RatingRole, ColorLabelRole, RotationRole, SizeRole]
+        )
 
     # ---------------------------------------------------------- accessors
     def record(self, row: int) -> PhotoRecord:

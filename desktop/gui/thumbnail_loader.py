@@ -11,6 +11,10 @@ ago. Workers read the scanner's JPEG from the on-disk cache with
 original only when the cache lost it. ``QImage`` (not ``QPixmap``) is used
 because only QImage may be created outside the GUI thread.
 
+A photo turned in the catalog (``Photo.rotation``) is turned here, on the
+worker, and its images are kept under their own key: the cached thumbnail
+stays the upright-per-EXIF one, shared by every turn of the same content.
+
 For the grid's square cells the worker also does what painting would
 otherwise do every frame: crop the middle square, scale it to the cell's exact
 pixel size and round its corners, so a cell paints with one unscaled blit.
@@ -28,7 +32,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QRect, QRectF, QRunnable, QSize, Qt, QThreadPool, Signal
-from PySide6.QtGui import QImage, QImageReader, QPainter, QPainterPath
+from PySide6.QtGui import QImage, QImageReader, QPainter, QPainterPath, QTransform
 
 from desktop.core.thumbnails import ThumbnailCache, ensure_thumbnail
 
@@ -38,7 +42,15 @@ FAILED = "failed"  # sentinel returned for a thumbnail that cannot be made
 FIT, SQUARE = "fit", "square"  # whole photo within size×size; middle square of exactly size×size
 CORNER_RADIUS = 3.0  # of a SQUARE cell image, in logical pixels
 
-Key = tuple[str, int, str]
+Key = tuple[str, int, str, int]  # content hash, pixel size, shape, clockwise quarter turns in degrees
+
+
+def turned(img: QImage, rotation: int) -> QImage:
+    """``img`` turned clockwise by ``rotation`` degrees (a multiple of 90; 0 returns it as is)."""
+    degrees = rotation % 360
+    if not degrees:
+        return img
+    return img.transformed(QTransform().rotate(degrees), Qt.TransformationMode.FastTransformation)
 
 
 def load_thumbnail(cache: ThumbnailCache, content_hash: str, source: str, size: int) -> QImage:
@@ -79,11 +91,18 @@ def square_cell(img: QImage, size: int, radius: float) -> QImage:
 
 
 def load_cell(
-    cache: ThumbnailCache, content_hash: str, source: str, size: int, shape: str, radius: float
+    cache: ThumbnailCache,
+    content_hash: str,
+    source: str,
+    size: int,
+    shape: str,
+    radius: float,
+    rotation: int = 0,
 ) -> QImage:
-    """The image a grid cell paints: ``FIT`` (whole photo, size rounded to a step) or ``SQUARE``."""
+    """The image a grid cell paints: ``FIT`` (whole photo, size rounded to a step) or ``SQUARE``,
+    turned clockwise by ``rotation`` degrees."""
     if shape != SQUARE:
-        img = load_thumbnail(cache, content_hash, source, size)
+        img = turned(load_thumbnail(cache, content_hash, source, size), rotation)
         return img.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
     path = cache.path_for(content_hash)
     if not cache.has(content_hash):
@@ -97,7 +116,9 @@ def load_cell(
     img = reader.read()
     if img.isNull():
         raise OSError(f"cannot decode thumbnail {path}: {reader.errorString()}")
-    return square_cell(img, size, radius)
+    # turned before the crop: the middle square of a turned picture is the turned middle square,
+    # but the rounded corners must stay where they are
+    return square_cell(turned(img, rotation), size, radius)
 
 
 class _Signals(QObject):
@@ -120,7 +141,7 @@ class _Worker(QRunnable):
         key, source = item
         try:
             radius = CORNER_RADIUS * self.loader.device_pixel_ratio
-            img = load_cell(self.loader.cache, key[0], source, key[1], key[2], radius)
+            img = load_cell(self.loader.cache, key[0], source, key[1], key[2], radius, key[3])
         except Exception as exc:  # a bad file must only cost its own cell
             self.loader._signals.failed.emit(key, str(exc))
         else:
@@ -146,7 +167,8 @@ class ThumbnailLoader(QObject):
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(max_threads)
         self._lru: OrderedDict[Key, QImage] = OrderedDict()
-        self._latest: dict[str, Key] = {}  # a hash's newest image, shown scaled while another size loads
+        # a photo's newest image (by hash and turn), shown scaled while another size loads
+        self._latest: dict[tuple[str, int], Key] = {}
         self.device_pixel_ratio = 1.0
         self._bytes = 0
         self._failed: dict[str, str] = {}
@@ -161,28 +183,31 @@ class ThumbnailLoader(QObject):
 
     # -------------------------------------------------------------- GUI side
     def image(
-        self, content_hash: str | None, source: str, size: int, shape: str = FIT
+        self, content_hash: str | None, source: str, size: int, shape: str = FIT, rotation: int = 0
     ) -> QImage | str | None:
         """The image for a cell, ``FAILED``, or ``None`` after queueing a load.
 
         ``SQUARE`` images are exactly ``size`` pixels wide; until one has
         loaded, another size of the same photo is returned (the caller scales
-        it), so changing the zoom never flashes placeholders.
+        it), so changing the zoom never flashes placeholders. A photo turned
+        since its image loaded gets a placeholder, never the old turn.
         """
         if not content_hash or content_hash in self._failed:
             return FAILED
-        img = self.cached(content_hash, size, shape)
+        img = self.cached(content_hash, size, shape, rotation)
         if img is not None:
             return img
-        self._request((content_hash, size, shape), source)
-        other = self._latest.get(content_hash)
+        self._request((content_hash, size, shape, rotation % 360), source)
+        other = self._latest.get((content_hash, rotation % 360))
         return self._lru.get(other) if other is not None else None
 
-    def cached(self, content_hash: str | None, size: int, shape: str = FIT) -> QImage | None:
-        """The image at exactly this size if it is in memory; never queues a load."""
+    def cached(
+        self, content_hash: str | None, size: int, shape: str = FIT, rotation: int = 0
+    ) -> QImage | None:
+        """The image at exactly this size (and turn) if it is in memory; never queues a load."""
         if not content_hash:
             return None
-        key = (content_hash, size, shape)
+        key = (content_hash, size, shape, rotation % 360)
         img = self._lru.get(key)
         if img is not None:
             self._lru.move_to_end(key)
@@ -211,7 +236,8 @@ class ThumbnailLoader(QObject):
         """Drop a thumbnail that changed on disk (e.g. the file was edited)."""
         for key in [k for k in self._lru if k[0] == content_hash]:
             self._bytes -= self._lru.pop(key).sizeInBytes()
-        self._latest.pop(content_hash, None)
+        for latest in [k for k in self._latest if k[0] == content_hash]:
+            del self._latest[latest]
         self._failed.pop(content_hash, None)
 
     def shutdown(self, timeout_ms: int = 5000) -> None:
@@ -247,13 +273,13 @@ class ThumbnailLoader(QObject):
         with self._lock:
             self._in_flight.discard(key)
         self._lru[key] = img
-        self._latest[key[0]] = key
+        self._latest[(key[0], key[3])] = key
         self._bytes += img.sizeInBytes()
         while self._bytes > self.max_bytes and len(self._lru) > 1:
             old_key, old = self._lru.popitem(last=False)
             self._bytes -= old.sizeInBytes()
-            if self._latest.get(old_key[0]) == old_key:
-                del self._latest[old_key[0]]
+            if self._latest.get((old_key[0], old_key[3])) == old_key:
+                del self._latest[(old_key[0], old_key[3])]
         self.loaded_count += 1
         self.ready.emit(key[0])
 
@@ -273,4 +299,5 @@ __all__ = [
     "load_cell",
     "load_thumbnail",
     "square_cell",
+    "turned",
 ]

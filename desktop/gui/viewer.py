@@ -9,6 +9,9 @@ Zooming past the preview's resolution loads the original at full size, so
 Zoom is kept in *original* pixels (``zoom() == 1.0`` is 100 %), whatever
 picture is on screen, so swapping the thumbnail for the preview or the preview
 for the full-size picture never moves the view.
+
+A photo turned in the catalog (``Photo.rotation``) is turned on screen: the
+decoded pictures stay upright per the file and are turned as they are shown.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from desktop.core.schema import STATUS_MISSING
 from desktop.gui.icons import app_icon, icon
 from desktop.gui.info_panel import InfoPanel
 from desktop.gui.jobs import JobRunner
+from desktop.gui.thumbnail_loader import turned
 
 log = logging.getLogger(__name__)
 
@@ -412,9 +416,10 @@ def _load_preview(library: Library, photo_id: int, content_hash: str | None, sou
     return _Loaded(photo_id, image, full=False)
 
 
-def _load_full(photo_id: int, source: Path) -> _Loaded:
+def _load_full(photo_id: int, source: Path, rotation: int = 0) -> _Loaded:
+    # turned here, on the worker: turning a full-size picture costs the GUI thread frames
     try:
-        return _Loaded(photo_id, qimage_from_pil(load_upright(source)), full=True)
+        return _Loaded(photo_id, turned(qimage_from_pil(load_upright(source)), rotation), full=True)
     except ImageError as exc:
         raise PhotoUnavailable(
             f"Shoebox can't show this photo at full size\n{source}\n{exc.reason}"
@@ -436,6 +441,7 @@ class ViewerWindow(QWidget):
     """A window showing ``photo_ids[index]`` large; the arrow keys move through ``photo_ids``."""
 
     current_changed = Signal(int)  # the photo id now shown
+    edited = Signal(list)  # photo ids whose user data or turn changed here (the catalog has it)
 
     def __init__(
         self,
@@ -459,11 +465,13 @@ class ViewerWindow(QWidget):
         self._full_loading = False
         self._full_size = QSizeF()
         self._record_source: Path | None = None
+        self._rotation = 0  # the shown photo's catalog-only turn, clockwise degrees
 
         self.canvas = ImageCanvas()
         self.canvas.zoom_changed.connect(self._update_bar)
         self.canvas.full_resolution_wanted.connect(self._load_full_resolution)
         self.info_panel = InfoPanel(library)
+        self.info_panel.user_data_changed.connect(self._info_edited)
         self.info_panel.setMinimumWidth(280)
 
         self.bar = QWidget()
@@ -581,7 +589,9 @@ class ViewerWindow(QWidget):
         self._record_source = source
         self.setWindowTitle(f"{source.name} — Shoebox")
         # Aspect ratio comes from the pixels; the catalog only says how many the original has.
-        self._full_size = QSizeF(photo.width or 0, photo.height or 0)
+        self._rotation = (photo.rotation or 0) % 360
+        w, h = photo.width or 0, photo.height or 0
+        self._full_size = QSizeF(h, w) if self._rotation % 180 else QSizeF(w, h)
         self._update_bar()
         if photo.status == STATUS_MISSING:
             self.canvas.set_message(
@@ -592,7 +602,8 @@ class ViewerWindow(QWidget):
         cached = self._memory.get(photo_id)
         if cached is not None:
             self._memory.move_to_end(photo_id)
-            self.canvas.set_picture(cached, self._full_for(cached))
+            shown = turned(cached, self._rotation)
+            self.canvas.set_picture(shown, self._full_for(shown))
             self._prefetch()
             return
         token = self._token
@@ -625,7 +636,8 @@ class ViewerWindow(QWidget):
             return
         if self.canvas.has_picture():
             return  # the preview won the race
-        self.canvas.set_picture(result.image, self._full_for(result.image))
+        shown = turned(result.image, self._rotation)
+        self.canvas.set_picture(shown, self._full_for(shown))
         self.canvas.set_busy(True)
 
     def _on_loaded(self, token: int, result: _Loaded) -> None:
@@ -635,7 +647,8 @@ class ViewerWindow(QWidget):
         if token != self._token:
             return
         had_thumbnail = self.canvas.has_picture()
-        self.canvas.set_picture(result.image, self._full_for(result.image), keep_view=had_thumbnail)
+        shown = turned(result.image, self._rotation)
+        self.canvas.set_picture(shown, self._full_for(shown), keep_view=had_thumbnail)
         self._update_bar()
         self._prefetch()
         if self.canvas.needs_full_resolution():
@@ -682,10 +695,11 @@ class ViewerWindow(QWidget):
             return
         self._full_loading = True
         token, source, photo_id = self._token, self._record_source, self.current_id() or 0
+        rotation = self._rotation
         self.canvas.set_busy(True)
         self.runner.submit(
             f"Viewer: {source.name} at full size",
-            lambda _c: _load_full(photo_id, source),
+            lambda _c: _load_full(photo_id, source, rotation),
             on_result=lambda r: self._on_full(token, r),
             on_error=lambda msg: self._on_full_failed(token, msg),
             track=False,
@@ -701,6 +715,38 @@ class ViewerWindow(QWidget):
             return
         log.warning("full-size view failed: %s", message)
         self.canvas.set_busy(False)  # keep showing the preview, which is still right
+
+    # ---------------------------------------------------------- edits
+    def rotate(self, degrees: int) -> None:
+        """Turn the shown photo a quarter turn (L, R), in the catalog only; undoable like any edit."""
+        photo_id = self.current_id()
+        if photo_id is None:
+            return
+
+        def _done(_r: object) -> None:
+            if self._closed:
+                return
+            self.edited.emit([photo_id])
+            if self.current_id() == photo_id:
+                self.reshow()
+
+        self.runner.submit(
+            "Rotate",
+            lambda _c: self.library.rotate([photo_id], degrees % 360),
+            on_result=_done,
+            on_error=lambda msg: log.warning("rotate failed: %s", msg),
+            track=False,
+        )
+
+    def reshow(self) -> None:
+        """Show the current photo as the catalog has it now (after a turn, an undo or a redo)."""
+        if not self._closed:
+            self._show_current()
+
+    def _info_edited(self) -> None:
+        photo_id = self.current_id()
+        if photo_id is not None:
+            self.edited.emit([photo_id])
 
     # ---------------------------------------------------------- chrome
     def _update_bar(self, *_: object) -> None:
@@ -752,6 +798,8 @@ class ViewerWindow(QWidget):
             k.Key_0: self.canvas.fit_to_window,
             k.Key_F: self.canvas.fit_to_window,
             k.Key_I: self.toggle_info,
+            k.Key_L: lambda: self.rotate(-90),
+            k.Key_R: lambda: self.rotate(90),
             k.Key_F11: self.toggle_full_screen,
         }
         action = actions.get(Qt.Key(key))

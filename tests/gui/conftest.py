@@ -28,6 +28,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.qt_log_ignore("does not support propagateSizeHints"))
 
 
+@pytest.fixture(autouse=True)
+def xdg_trash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private XDG trash for every GUI test: Delete moves files to the trash, never the real one.
+
+    send2trash reads its location at import time, so its module globals are patched too.
+    """
+    import os
+
+    import send2trash.plat_other as plat
+
+    data_home = tmp_path / "xdg-data"
+    data_home.mkdir()
+    monkeypatch.setenv("XDG_DATA_HOME", str(data_home))
+    monkeypatch.setattr(plat, "XDG_DATA_HOME", os.fsencode(data_home))
+    monkeypatch.setattr(plat, "HOMETRASH_B", os.fsencode(data_home / "Trash"))
+    return data_home / "Trash"
+
+
 @pytest.fixture
 def photos_dir(tmp_path: Path, make_jpeg: Any) -> Path:
     """Five JPEGs on three days, two cameras; one in a subfolder."""
@@ -53,8 +71,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def lib(home: Path, photos_dir: Path) -> Iterator[Library]:
-    """A Library under a tmp SHOEBOX_HOME with ``photos_dir`` added and scanned."""
-    library = Library(resolve_paths(home))
+    """A Library under a tmp SHOEBOX_HOME with ``photos_dir`` added and scanned (as the app opens it)."""
+    library = Library(resolve_paths(home), source="app")
     root = library.add_root(photos_dir)
     library.scan([root], workers=1)
     yield library
@@ -63,7 +81,7 @@ def lib(home: Path, photos_dir: Path) -> Iterator[Library]:
 
 @pytest.fixture
 def empty_lib(home: Path) -> Iterator[Library]:
-    library = Library(resolve_paths(home))
+    library = Library(resolve_paths(home), source="app")
     yield library
     library.close()
 

@@ -191,7 +191,7 @@ def test_smart_text_search_uses_the_service(lib: Library, make_window: Any, fake
 
 
 def test_keyboard_rating_select_all_delete(
-    lib: Library, make_window: Any, qtbot: Any, monkeypatch: Any
+    lib: Library, make_window: Any, qtbot: Any, monkeypatch: Any, xdg_trash: Path
 ) -> None:
     window = make_window(lib)
     grid = window.grid
@@ -206,19 +206,29 @@ def test_keyboard_rating_select_all_delete(
     qtbot.keyClick(grid, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     assert len(window.selected_ids()) == 5
 
+    # Shift+Delete forgets the photo; the file stays on disk
     victim = _select_rows(window, [4])
     path = Path(window.model.record(4).path)
     monkeypatch.setattr("desktop.gui.context_menu.confirm", lambda *a: True)
-    qtbot.keyClick(grid, Qt.Key.Key_Delete)
+    qtbot.keyClick(grid, Qt.Key.Key_Delete, Qt.KeyboardModifier.ShiftModifier)
     assert lib.photo(victim[0]) is None and lib.count() == 4
-    assert path.is_file()  # the file stays on disk
+    assert path.is_file()
     assert window.model.rowCount() == 4
+
+    # Delete moves the file to the (test's private) trash
+    victim = _select_rows(window, [3])
+    path = Path(window.model.record(3).path)
+    qtbot.keyClick(grid, Qt.Key.Key_Delete)
+    assert lib.photo(victim[0]) is None and lib.count() == 3
+    assert not path.exists() and (xdg_trash / "files" / path.name).is_file()
+    assert window.model.rowCount() == 3
 
     # declined: nothing happens
     _select_rows(window, [0])
     monkeypatch.setattr("desktop.gui.context_menu.confirm", lambda *a: False)
     qtbot.keyClick(grid, Qt.Key.Key_Delete)
-    assert lib.count() == 4
+    qtbot.keyClick(grid, Qt.Key.Key_Delete, Qt.KeyboardModifier.ShiftModifier)
+    assert lib.count() == 3
 
 
 def test_ctrl_f_focuses_search_and_space_opens_the_viewer(lib: Library, make_window: Any, qtbot: Any) -> None:

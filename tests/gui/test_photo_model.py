@@ -325,9 +325,9 @@ def test_a_fling_loads_quarter_size_cells_then_exact_ones_when_it_settles(lib: L
     requested: list[int] = []
     real_image = loader.image
 
-    def spy(h: Any, src: str, size: int, shape: str = SQUARE) -> Any:
+    def spy(h: Any, src: str, size: int, shape: str = SQUARE, rotation: int = 0) -> Any:
         requested.append(size)
-        return real_image(h, src, size, shape)
+        return real_image(h, src, size, shape, rotation)
 
     loader.image = spy  # type: ignore[method-assign]
     for v in (bar.maximum() // 2, bar.maximum()):  # more than a screen within a few ms
