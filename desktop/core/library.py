@@ -21,10 +21,10 @@ from typing import Any
 
 import peewee as pw
 
-from desktop.core.db import close_db, database, init_db
+from desktop.core.db import catalog_full_message, close_db, database, init_db, is_disk_full
 from desktop.core.filters import PhotoFilter, apply_filter
 from desktop.core.jobs import JobControl
-from desktop.core.paths import Paths, resolve_paths
+from desktop.core.paths import DataFolderError, Paths, resolve_paths
 from desktop.core.schema import (
     STATUS_ERROR,
     STATUS_MISSING,
@@ -118,10 +118,15 @@ class Library:
     """One open library (catalog + caches) under a ``Paths``."""
 
     def __init__(self, paths: Paths | None = None) -> None:
-        self.paths = (paths or resolve_paths()).ensure()
+        try:
+            self.paths = (paths or resolve_paths()).ensure()
+        except DataFolderError as exc:
+            raise LibraryError(str(exc)) from exc
         try:
             init_db(self.paths.catalog_db, self.paths.backups)
         except pw.DatabaseError as exc:
+            if is_disk_full(exc):  # the catalog is fine, there is no room to open it
+                raise LibraryError(catalog_full_message(self.paths.data)) from exc
             raise LibraryError(
                 f"The catalog at {self.paths.catalog_db} could not be opened ({exc}). "
                 f"Restore it from {self.paths.backups} or move it aside to start a new catalog."
