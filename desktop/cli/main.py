@@ -10,8 +10,13 @@ from collections.abc import Sequence
 
 from desktop.cli import edit_cmds, library_cmds, maintenance_cmds
 from desktop.cli.context import CliError, Context
+from desktop.core.db import DiskFull
 from desktop.core.jobs import Cancelled
 from desktop.core.library import LibraryError
+from desktop.core.logs import setup_logging
+from desktop.core.paths import resolve_paths
+
+log = logging.getLogger("desktop.cli")
 
 COMMAND_MODULES = [library_cmds, edit_cmds, maintenance_cmds]
 try:  # the smart-search commands are optional until that module lands
@@ -38,10 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 def run(argv: Sequence[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(list(argv))
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    log_file = setup_logging(resolve_paths(), logging.DEBUG if args.verbose else logging.WARNING)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -50,8 +52,9 @@ def run(argv: Sequence[str]) -> int:
         code = int(args.func(args, ctx) or 0)
         ctx.daily_backup()
         return code
-    except (LibraryError, CliError) as exc:
+    except (LibraryError, CliError, DiskFull) as exc:
         ctx.end_progress()
+        log.info("%s failed: %s", args.command, exc, exc_info=True)  # the traceback, for the log file only
         print(f"shoebox: {exc}", file=sys.stderr)
         return 1
     except Cancelled:
@@ -65,5 +68,15 @@ def run(argv: Sequence[str]) -> int:
     except BrokenPipeError:
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         return 0
+    except Exception as exc:  # a bug or a broken set-up nobody foresaw: one sentence here, the rest logged
+        ctx.end_progress()
+        if log_file is None:
+            raise  # nowhere to keep the traceback: show it
+        log.info("%s failed", args.command, exc_info=True)  # the log file only; stderr gets the sentence
+        print(
+            f"shoebox: {args.command} failed ({type(exc).__name__}: {exc}); the details are in {log_file}.",
+            file=sys.stderr,
+        )
+        return 1
     finally:
         ctx.close()

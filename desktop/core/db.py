@@ -10,7 +10,9 @@ the user their tags and ratings.
 
 from __future__ import annotations
 
+import errno
 import logging
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,6 +34,45 @@ PRAGMAS = {
     "cache_size": -32_000,
     "temp_store": "memory",
 }
+
+
+SQLITE_FULL = 13
+FULL_ERRNOS = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
+
+
+class DiskFull(Exception):
+    """A write failed because a disk is full; the message says which disk and what to do."""
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True when ``exc``, or an error it was raised while handling, is a full disk or quota.
+
+    SQLite rolls a whole transaction back by itself when the disk fills, so
+    the error that reaches a caller is often a later one ("no such
+    savepoint", "cannot rollback - no transaction is active") raised while
+    handling the real one: look down the chain.
+    """
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, OSError) and cur.errno in FULL_ERRNOS:
+            return True
+        if getattr(cur, "sqlite_errorcode", None) == SQLITE_FULL:
+            return True
+        if isinstance(cur, sqlite3.Error | peewee.DatabaseError) and "database or disk is full" in str(cur):
+            return True
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
+def catalog_full_message(folder: Path) -> str:
+    """The one sentence people see when a catalog write found its disk full."""
+    return (
+        f"The disk holding the catalog ({folder}) is full, so Shoebox stopped saving: free some space on it "
+        "(or move the thumbnail cache to another disk with Settings → Storage → Move…), then scan again "
+        "to catalogue the rest."
+    )
 
 
 # Each entry upgrades the schema from version N-1 to N. Version 1 is created
@@ -73,7 +114,8 @@ def init_db(path: Path, backups: Path | None = None) -> peewee.SqliteDatabase:
                 MIGRATIONS[step](db)
     with db.atomic():
         db.create_tables(schema.ALL_MODELS, safe=True)
-        db.execute_sql(f"PRAGMA user_version = {SCHEMA_VERSION}")  # type: ignore[no-untyped-call]
+        if version != SCHEMA_VERSION:  # written only when it changes: on a full disk, opening must not write
+            db.execute_sql(f"PRAGMA user_version = {SCHEMA_VERSION}")  # type: ignore[no-untyped-call]
     return db
 
 

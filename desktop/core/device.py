@@ -154,6 +154,8 @@ def describe_plan_elsewhere(device: str | None, precision: str | None, timeout_s
 
     code = (
         "import sys\n"
+        "from desktop.core.lifeline import die_with_parent\n"
+        "die_with_parent(int(sys.argv[3]), kernel_signal=True)\n"  # an app that was killed takes it along
         "from desktop.core.device import plan_device\n"
         "print(plan_device(sys.argv[1] or None, sys.argv[2] or None).describe())\n"
     )
@@ -161,7 +163,7 @@ def describe_plan_elsewhere(device: str | None, precision: str | None, timeout_s
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (repo, os.environ.get("PYTHONPATH")) if p))
     try:
         out = subprocess.run(
-            [sys.executable, "-c", code, device or "", precision or ""],
+            [sys.executable, "-c", code, device or "", precision or "", str(os.getpid())],
             capture_output=True,
             text=True,
             timeout=timeout_s,

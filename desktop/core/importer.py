@@ -140,12 +140,9 @@ def import_paths(
             except imaging.ImageError as exc:
                 report.skipped.append((str(src), exc.reason))
                 continue
-            twin = (
-                Photo.select(Photo, Root)
-                .join(Root)
-                .where((Photo.content_hash == digest) & (Photo.status != STATUS_ERROR))
-                .first()
-            )
+            # whatever its status: a file that could not be read is still in the library (listed with
+            # its reason), and copying it again made "name (1).jpg", "name (2).jpg"... on every import
+            twin = Photo.select(Photo, Root).join(Root).where(Photo.content_hash == digest).first()
             if twin is not None:
                 report.duplicates.append((str(src), str(Path(twin.root.path) / twin.rel_path)))
                 continue

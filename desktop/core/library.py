@@ -22,10 +22,10 @@ from typing import Any
 import peewee as pw
 
 from desktop.core import edits, history, trash
-from desktop.core.db import close_db, database, init_db
+from desktop.core.db import catalog_full_message, close_db, database, init_db, is_disk_full
 from desktop.core.filters import PhotoFilter, apply_filter, in_values
 from desktop.core.jobs import JobControl
-from desktop.core.paths import Paths, resolve_paths
+from desktop.core.paths import DataFolderError, Paths, resolve_paths
 from desktop.core.schema import (
     STATUS_ERROR,
     STATUS_MISSING,
@@ -139,10 +139,15 @@ class Library:
 
     def __init__(self, paths: Paths | None = None, source: str = "cli") -> None:
         self.source = source  # who makes this library's edits, as the undo history shows it: "app" or "cli"
-        self.paths = (paths or resolve_paths()).ensure()
+        try:
+            self.paths = (paths or resolve_paths()).ensure()
+        except DataFolderError as exc:
+            raise LibraryError(str(exc)) from exc
         try:
             init_db(self.paths.catalog_db, self.paths.backups)
         except pw.DatabaseError as exc:
+            if is_disk_full(exc):  # the catalog is fine, there is no room to open it
+                raise LibraryError(catalog_full_message(self.paths.data)) from exc
             raise LibraryError(
                 f"The catalog at {self.paths.catalog_db} could not be opened ({exc}). "
                 "Restore a backup with: python main.py restore (or move the file aside to start a new catalog)."

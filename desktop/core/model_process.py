@@ -58,6 +58,7 @@ from desktop.core.jobs import (
     at_least_background_priority,
     start_at_background_priority,
 )
+from desktop.core.lifeline import die_with_parent
 from desktop.core.thumbnails import ThumbnailCache
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,8 @@ def _child_main(
     nice: int,
 ) -> None:
     """The model process: load the model once, then answer requests until told to stop."""
+    # dies with the app even while loading (a thread that started it ended at once: no kernel signal)
+    die_with_parent()
     if nice:
         at_least_background_priority(nice)  # yield the CPU to the app's GUI thread, use every idle core
     send_lock = threading.Lock()

@@ -9,7 +9,9 @@ scripts get an isolated library.
 
 from __future__ import annotations
 
+import errno
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +19,10 @@ import platformdirs
 
 APP_NAME = "Shoebox"
 ENV_HOME = "SHOEBOX_HOME"
+
+
+class DataFolderError(Exception):
+    """A folder Shoebox must write to cannot be used; the message says which, why and what to do."""
 
 
 @dataclass(frozen=True)
@@ -68,18 +74,64 @@ class Paths:
         return self.logs / "shoebox.log"
 
     def ensure(self) -> Paths:
-        for d in (
+        """Create every folder, or raise ``DataFolderError`` saying in one sentence what is wrong.
+
+        The log folder is not required: without it Shoebox still works, it only
+        keeps no log file (``logs.setup_logging`` says nothing about it).
+        """
+        needed = (
             self.data,
             self.cache,
-            self.logs,
             self.backups,
             self.models,
             self.thumbnails,
             self.previews,
             self.index,
-        ):
-            d.mkdir(parents=True, exist_ok=True)
+        )
+        for d in needed:
+            try:
+                d.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DataFolderError(self.unusable(d, exc)) from exc
+        # an existing folder can still be read-only: the catalog and the thumbnails are written there
+        for d in (self.data, self.thumbnails):
+            try:
+                with tempfile.TemporaryFile(dir=d):
+                    pass
+            except OSError as exc:
+                raise DataFolderError(self.unusable(d, exc)) from exc
         return self
+
+    def unusable(self, folder: Path, exc: OSError) -> str:
+        """One sentence: which of Shoebox's folders cannot be used, why, and what to do about it."""
+        role, top = "data folder", self.data
+        if not self.isolated:
+            for name, candidate in (("cache folder", self.cache), ("log folder", self.logs)):
+                if folder == candidate or candidate in folder.parents:
+                    role, top = name, candidate
+        why, fix = _why_unusable(folder, top, exc)
+        if self.isolated:
+            todo = f"Point {ENV_HOME} at a folder you can write to, or unset it."
+        else:
+            todo = f"{fix}, or set {ENV_HOME} to a folder you can write to."
+        return f"Shoebox cannot use {top} as its {role}: {why}. {todo}"
+
+
+def _why_unusable(folder: Path, top: Path, exc: OSError) -> tuple[str, str]:
+    """Why ``folder`` (under ``top``) cannot be used, and what fixes it (where SHOEBOX_HOME is not set)."""
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR):
+        # somewhere on the way down is a file where a folder should be
+        for candidate in (folder, *folder.parents):
+            if candidate.exists() and not candidate.is_dir():
+                why = "it is a file" if candidate == top else f"{candidate} is a file, not a folder"
+                return why, f"Move {candidate} aside"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "it may not be written to (permission denied)", f"Fix the permissions of {top}"
+    if exc.errno == errno.EROFS:
+        return "it is on a read-only disk", "Make that disk writable"
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return "its disk is full", "Free some space on that disk"
+    return str(exc.strerror or exc).lower(), f"Check {top}"
 
 
 def resolve_paths(home: str | os.PathLike[str] | None = None) -> Paths:

@@ -47,6 +47,7 @@ class FileResult:
     content_hash: str | None = None
     error: str | None = None  # user-facing reason when the file can't be catalogued
     vanished: bool = False  # the file disappeared before we could read it
+    no_thumbnail: bool = False  # catalogued without a thumbnail: its disk is full (made again when shown)
     meta: dict[str, Any] = field(default_factory=dict)
 
 
@@ -120,7 +121,9 @@ def process_file(path_str: str, thumbnails_dir: str | None) -> FileResult:
             # identical bytes decode identically, so a cached thumbnail proves this file decodes
             if not _thumb_cache.has(result.content_hash):
                 upright = imaging.decode_upright(img, meta.orientation, imaging.THUMB_SHORT_SIDE)
-                _thumb_cache.write(result.content_hash, imaging.thumbnail_jpeg(upright))
+                # a full disk costs the thumbnail (a cache), never the photo
+                stored = _thumb_cache.write_if_room(result.content_hash, imaging.thumbnail_jpeg(upright))
+                result.no_thumbnail = not stored
     except imaging.ImageError as exc:
         result.error = exc.reason
     except MemoryError:

@@ -9,6 +9,11 @@ simply picks up the files that are still new. A file whose content hash
 matches a photo whose file is gone is a move: the row (and its tags, rating,
 albums) follows the file. Files that disappeared become ``missing`` at the end
 of a complete walk; they come back to ``ok`` when the file reappears.
+
+A full disk: a photo whose thumbnail finds no room is still catalogued (the
+report's warnings say so, once), and a catalog write that finds no room stops
+the scan with ``DiskFull``; what was committed stays, and the next scan
+catalogues the rest.
 """
 
 from __future__ import annotations
@@ -25,10 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from desktop.core.db import database
+from desktop.core.db import DiskFull, database, is_disk_full
 from desktop.core.jobs import Cancelled, JobControl, at_least_background_priority
+from desktop.core.lifeline import die_with_parent
 from desktop.core.scan_worker import FileResult, is_image_name, process_file, process_many
 from desktop.core.schema import STATUS_ERROR, STATUS_MISSING, STATUS_OK, Photo, Root
+from desktop.core.thumbnails import thumbnails_full_message
 
 if TYPE_CHECKING:
     from desktop.core.library import Library
@@ -91,6 +98,7 @@ class ScanReport:
     restored: int = 0
     errors: int = 0
     vanished: int = 0
+    no_thumbnails: int = 0  # catalogued without a thumbnail: the cache's disk is full
     cancelled: bool = False
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
@@ -242,8 +250,13 @@ def _empty_meta() -> dict[str, Any]:
     return fields
 
 
-def _background_priority() -> None:
-    """Scan workers yield the CPU to the app's GUI thread (they still use every idle core)."""
+def _start_worker(parent_pid: int) -> None:
+    """A scan worker dies with the app (even ``kill -9``) and yields the CPU to its GUI thread.
+
+    The kernel's parent-death signal is safe here: the pool's workers are
+    started by the scanning thread, which shuts the pool down before it ends.
+    """
+    die_with_parent(parent_pid, kernel_signal=True)
     at_least_background_priority()
 
 
@@ -251,7 +264,7 @@ class Scanner:
     def __init__(self, library: Library, workers: int | None = None) -> None:
         self.library = library
         self.workers = max(1, workers or (os.cpu_count() or 1))
-        self.thumbnails_dir = str(library.paths.thumbnails)
+        self.thumbnails_dir = str(library.thumbnails.root)  # where the person moved the cache, if they did
 
     # ----------------------------------------------------------------- public
     def scan(self, roots: Sequence[Root], control: JobControl | None = None) -> ScanReport:
@@ -336,7 +349,7 @@ class Scanner:
         chunks = [paths[i : i + chunk] for i in range(0, len(paths), chunk)]
         max_in_flight = self.workers * 4
         with cf.ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=ctx, initializer=_background_priority
+            max_workers=self.workers, mp_context=ctx, initializer=_start_worker, initargs=(os.getpid(),)
         ) as pool:
             pending: set[cf.Future[list[FileResult]]] = set()
             it = iter(chunks)
@@ -372,15 +385,21 @@ class Scanner:
                 root, rel = by_path[res.path]
                 batch.append((root, rel, res))
                 done += 1
+                report.no_thumbnails += res.no_thumbnail
                 if len(batch) >= BATCH_SIZE or time.monotonic() - last_flush > BATCH_SECONDS:
                     self._flush(batch, report)
                     batch = []
                     last_flush = time.monotonic()
                 control.report(done, total)
+        except DiskFull:
+            batch = []  # the catalog has no room: trying again now would only fail again
+            raise
         finally:
             # what finished before a cancel is kept
             if batch:
                 self._flush(batch, report)
+            if report.no_thumbnails:
+                report.warnings.insert(0, thumbnails_full_message(Path(self.thumbnails_dir)))
         control.report(done, total, force=True)
 
     def _flush(self, batch: list[tuple[Root, str, FileResult]], report: ScanReport) -> None:
@@ -405,14 +424,18 @@ class Scanner:
             try:
                 with database.atomic():
                     Scanner._insert_fresh(fresh, report, now)
-            except Exception:
+            except Exception as exc:
+                if is_disk_full(exc):
+                    raise  # row by row would fail the same way, once per file
                 log.warning("bulk insert of %d files failed; cataloguing them one by one", len(fresh))
                 rest = fresh + rest
         for root, rel, res in rest:
             try:
                 with database.atomic():  # a savepoint: one bad row never loses the rest of the batch
                     Scanner._apply_one(root, rel, res, report, now)
-            except Exception:
+            except Exception as exc:
+                if is_disk_full(exc):
+                    raise
                 log.exception("could not catalogue %s", res.path)
                 report.errors += 1
 

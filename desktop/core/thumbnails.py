@@ -9,12 +9,19 @@ worst a thumbnail that gets remade).
 
 Files are sharded by the first two byte pairs of the hash (``ab/cd/abcd...jpg``)
 so no directory grows beyond a few hundred entries even for 10^6 photos.
+
+A full disk never costs a photo: thumbnails stop being stored while fewer
+than ``RESERVE_BYTES`` are free (the catalog, often on the same disk, gets
+that room), and a photo without one gets it made from the original when it
+is shown, stored once there is room again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
+import logging
 import os
 import re
 import shutil
@@ -31,11 +38,42 @@ from desktop.core.imaging import (
     thumbnail_jpeg,
 )
 
-__all__ = ["PreviewCache", "ThumbnailCache", "ensure_thumbnail"]
+__all__ = [
+    "PreviewCache",
+    "ThumbnailCache",
+    "ensure_thumbnail",
+    "remake_thumbnail",
+    "thumbnails_full_message",
+]
+
+log = logging.getLogger(__name__)
 
 _HASH_RE: Final = re.compile(r"[0-9a-f]{4,128}")
 _TEMP_PREFIX: Final = ".tmp-"
 _JPEG_SOI: Final = b"\xff\xd8"
+RESERVE_BYTES = 16 * 1024**2  # left free for the catalog: its rows matter, thumbnails can be remade
+_FULL_ERRNOS: Final = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
+
+
+def thumbnails_full_message(folder: Path) -> str:
+    """The one sentence people see when thumbnails could not be stored for want of space."""
+    return (
+        f"The disk holding the thumbnail cache ({folder}) is (nearly) full, so some photos were catalogued "
+        "without thumbnails: free some space on it or move the cache to another disk (Settings → Storage → Move…); "
+        "the missing thumbnails are made again as the photos are shown."
+    )
+
+
+def _free_bytes(folder: Path) -> int | None:
+    """Free space on the disk that holds ``folder`` (made or not yet); None when it cannot be told."""
+    for candidate in (folder, *folder.parents):
+        try:
+            return shutil.disk_usage(candidate).free
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return None
+    return None
 
 
 class _ShardedStore:
@@ -116,6 +154,19 @@ class ThumbnailCache(_ShardedStore):
         """Store ``jpeg`` for ``content_hash`` (replacing any previous one) and return its path."""
         return self._write_file(self.path_for(content_hash), jpeg)
 
+    def write_if_room(self, content_hash: str, jpeg: bytes) -> bool:
+        """Store ``jpeg`` unless the cache's disk is (nearly) full; False when it was not stored."""
+        try:
+            free = _free_bytes(self.root)
+            if free is not None and free < RESERVE_BYTES + len(jpeg):
+                return False
+            self.write(content_hash, jpeg)
+        except OSError as exc:
+            if exc.errno in _FULL_ERRNOS:
+                return False
+            raise
+        return True
+
     def read(self, content_hash: str) -> bytes | None:
         """The thumbnail's JPEG bytes, or None when missing (or not a JPEG: treat as missing)."""
         return self._read_file(self.path_for(content_hash))
@@ -153,6 +204,24 @@ class PreviewCache(_ShardedStore):
 
     def remove(self, content_hash: str) -> None:
         self.path_for(content_hash).unlink(missing_ok=True)
+
+
+def remake_thumbnail(cache: ThumbnailCache, content_hash: str, source: Path) -> bytes:
+    """The thumbnail's JPEG bytes made from ``source``, stored in the cache when its disk has room.
+
+    Raises ``ImageError`` when ``source`` cannot be read or decoded.
+    """
+    try:
+        data = Path(source).read_bytes()
+    except OSError as exc:
+        raise ImageError(f"cannot read the file: {exc.strerror or exc}") from None
+    jpeg = thumbnail_jpeg(decode_upright(open_image(data), None, THUMB_SHORT_SIDE))
+    try:
+        if not cache.write_if_room(content_hash, jpeg):
+            log.info("no room to store the thumbnail of %s; it is made again next time", source)
+    except OSError as exc:  # an unwritable cache still shows the picture
+        log.warning("could not store the thumbnail of %s: %s", source, exc)
+    return jpeg
 
 
 def ensure_thumbnail(cache: ThumbnailCache, content_hash: str, source: Path) -> Path:

@@ -4,7 +4,9 @@ SQLite allows one writer at a time; funnelling writes through one thread
 keeps transactions short and ordered, and lets any number of reader threads
 (the GUI, search) use their own WAL connections without "database is locked".
 ``Writer.call(fn, ...)`` runs ``fn`` inside a transaction on the writer thread
-and returns its result (or raises its exception) in the caller.
+and returns its result (or raises its exception) in the caller. A write that
+finds the disk full raises ``DiskFull`` (a sentence for people) in the caller,
+and the writer goes on serving: SQLite rolled that transaction back.
 """
 
 from __future__ import annotations
@@ -14,12 +16,35 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any, TypeVar
 
-from desktop.core.db import database
+from desktop.core.db import DiskFull, catalog_full_message, database, is_disk_full
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+_NOTHING_TO_ROLL_BACK = "no transaction is active"
+
+
+def _what_failed(exc: BaseException) -> BaseException:
+    """The error a failed write hands its caller.
+
+    When the disk fills (and on some I/O errors) SQLite rolls the whole
+    transaction back by itself; ``atomic()``'s own rollback then fails with
+    "cannot rollback - no transaction is active", which would hide the real
+    error. That one is reported instead, and a full disk as ``DiskFull``.
+    """
+    if is_disk_full(exc):
+        log.info("a catalog write found the disk full", exc_info=exc)  # the chain, for the log file
+        full = DiskFull(catalog_full_message(Path(database.database).parent))
+        full.__cause__ = exc
+        return full
+    # the failed rollback comes twice (sqlite3's error, and Peewee's around it): skip both
+    while _NOTHING_TO_ROLL_BACK in str(exc) and exc.__context__ is not None:
+        exc = exc.__context__
+    return exc
 
 
 class Writer:
@@ -44,7 +69,7 @@ class Writer:
                 with database.atomic():
                     result = fn(*args)
             except BaseException as exc:  # handed back to the caller
-                fut.set_exception(exc)
+                fut.set_exception(_what_failed(exc))
             else:
                 fut.set_result(result)
         if not database.is_closed():

@@ -26,6 +26,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import PySide6
@@ -35,6 +36,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from desktop.core.changes import CatalogChangeMonitor
 from desktop.core.jobs import Cancelled, JobControl
 from desktop.core.library import Library, LibraryError
+from desktop.core.logs import setup_logging
+from desktop.core.paths import Paths, resolve_paths
 from desktop.gui.jobs import Job, JobRunner
 from desktop.gui.thumbnail_loader import ThumbnailLoader
 
@@ -478,11 +481,29 @@ def _app_icon() -> Any:
         return None
 
 
+def startup_error_text(exc: BaseException, paths: Paths, log_file: Path | None) -> str:
+    """What the dialog says when the library cannot be opened: what happened and what to do."""
+    if isinstance(exc, LibraryError | RuntimeError):
+        return str(exc)  # already a sentence with the path and what to do
+    where = f" The details are in {log_file}." if log_file is not None else ""
+    return (
+        f"Shoebox could not open its library in {paths.data} ({type(exc).__name__}: {exc}). "
+        f"Point SHOEBOX_HOME at another folder to start there, or move that folder aside.{where}"
+    )
+
+
+def show_startup_error(text: str) -> None:
+    """A dialog (the app has no window yet), and the same sentence on stderr for a terminal."""
+    print(f"shoebox: {text}", file=sys.stderr)
+    QMessageBox.critical(None, "Shoebox", text)
+
+
 def run_gui(argv: list[str]) -> int:
     """Open the app on the library of ``$SHOEBOX_HOME`` (or the platform default)."""
     bench = "--startup-benchmark" in argv
     argv = [a for a in argv if a != "--startup-benchmark"]
-    logging.basicConfig(level=os.environ.get("SHOEBOX_LOG", "WARNING"))
+    paths = resolve_paths()
+    log_file = setup_logging(paths, os.environ.get("SHOEBOX_LOG", "WARNING"))
     try:
         check_pyside_refcounts()
     except RuntimeError as exc:
@@ -497,9 +518,10 @@ def run_gui(argv: list[str]) -> int:
     if icon is not None:
         app.setWindowIcon(icon)
     try:
-        library = Library(source="app")  # the undo history tells the app's edits from the CLI's
-    except (LibraryError, RuntimeError) as exc:
-        QMessageBox.critical(None, "Shoebox", str(exc))
+        library = Library(paths, source="app")  # the undo history tells the app's edits from the CLI's
+    except Exception as exc:  # a bad data folder or catalog: a dialog that says so, not a silent exit
+        log.info("the library could not be opened", exc_info=True)  # the traceback, for the log file
+        show_startup_error(startup_error_text(exc, paths, log_file))
         return 1
     ctx, window = build_main_window(library)
     if bench:
@@ -548,4 +570,11 @@ def _attach_startup_benchmark(window: Any, quit_: Callable[[], None]) -> None:
     QTimer.singleShot(0, lambda: None if window.library.count() else _painted())
 
 
-__all__ = ["AppContext", "SearchState", "build_main_window", "run_gui"]
+__all__ = [
+    "AppContext",
+    "SearchState",
+    "build_main_window",
+    "run_gui",
+    "show_startup_error",
+    "startup_error_text",
+]

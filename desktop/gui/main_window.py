@@ -1053,6 +1053,8 @@ class MainWindow(QMainWindow):
                 text += " " + " ".join(warnings[:2])
             if getattr(report, "errors", 0):
                 self.notice.show_message(text, ("Show", lambda: self.sidebar.select_key("view:errors")))
+            elif getattr(report, "no_thumbnails", 0):  # the cache's disk is full: say which, and what to do
+                self.notice.show_message(text)
             self.ctx.start_embedding()
 
         return self.runner.submit(

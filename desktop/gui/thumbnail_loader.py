@@ -31,10 +31,22 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRect, QRectF, QRunnable, QSize, Qt, QThreadPool, Signal
+from PySide6.QtCore import (
+    QBuffer,
+    QByteArray,
+    QIODevice,
+    QObject,
+    QRect,
+    QRectF,
+    QRunnable,
+    QSize,
+    Qt,
+    QThreadPool,
+    Signal,
+)
 from PySide6.QtGui import QImage, QImageReader, QPainter, QPainterPath, QTransform
 
-from desktop.core.thumbnails import ThumbnailCache, ensure_thumbnail
+from desktop.core.thumbnails import ThumbnailCache, remake_thumbnail
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +65,20 @@ def turned(img: QImage, rotation: int) -> QImage:
     return img.transformed(QTransform().rotate(degrees), Qt.TransformationMode.FastTransformation)
 
 
+def _reader(cache: ThumbnailCache, content_hash: str, source: str) -> tuple[QImageReader, QBuffer | None]:
+    """A reader of the cached thumbnail, or of one made now from the original when the cache lost it
+    (or never had room for it: then it is read from memory). Keep the buffer while reading."""
+    if cache.has(content_hash):
+        return QImageReader(str(cache.path_for(content_hash))), None
+    buffer = QBuffer()
+    buffer.setData(QByteArray(remake_thumbnail(cache, content_hash, Path(source))))
+    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+    return QImageReader(buffer), buffer
+
+
 def load_thumbnail(cache: ThumbnailCache, content_hash: str, source: str, size: int) -> QImage:
     """Decode the cached thumbnail of ``content_hash`` to fit ``size``×``size`` (any thread)."""
-    path = cache.path_for(content_hash)
-    if not cache.has(content_hash):
-        path = ensure_thumbnail(cache, content_hash, Path(source))
-    reader = QImageReader(str(path))
+    reader, _buffer = _reader(cache, content_hash, source)
     # the scanner already applied the EXIF orientation to the cached thumbnail
     reader.setAutoTransform(False)
     native = reader.size()
@@ -66,7 +86,7 @@ def load_thumbnail(cache: ThumbnailCache, content_hash: str, source: str, size: 
         reader.setScaledSize(native.scaled(QSize(size, size), Qt.AspectRatioMode.KeepAspectRatio))
     img = reader.read()
     if img.isNull():
-        raise OSError(f"cannot decode thumbnail {path}: {reader.errorString()}")
+        raise OSError(f"cannot decode the thumbnail of {source}: {reader.errorString()}")
     return img
 
 
@@ -104,10 +124,7 @@ def load_cell(
     if shape != SQUARE:
         img = turned(load_thumbnail(cache, content_hash, source, size), rotation)
         return img.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
-    path = cache.path_for(content_hash)
-    if not cache.has(content_hash):
-        path = ensure_thumbnail(cache, content_hash, Path(source))
-    reader = QImageReader(str(path))
+    reader, _buffer = _reader(cache, content_hash, source)
     reader.setAutoTransform(False)
     native = reader.size()
     if native.isValid() and min(native.width(), native.height()) > size:
@@ -115,10 +132,8 @@ def load_cell(
         reader.setScaledSize(native.scaled(QSize(size, size), Qt.AspectRatioMode.KeepAspectRatioByExpanding))
     img = reader.read()
     if img.isNull():
-        raise OSError(f"cannot decode thumbnail {path}: {reader.errorString()}")
-    # turned before the crop: the middle square of a turned picture is the turned middle square,
-    # but the rounded corners must stay where they are
-    return square_cell(turned(img, rotation), size, radius)
+        raise OSError(f"cannot decode the thumbnail of {source}: {reader.errorString()}")
+    return square_cell(img, size, radius)
 
 
 class _Signals(QObject):
