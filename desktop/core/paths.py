@@ -45,12 +45,13 @@ class Paths:
         return self.data / "models"
 
     @property
-    def thumbnails(self) -> Path:
-        return self.cache / "thumbnails"
+    def default_picture_cache(self) -> Path:
+        """Where thumbnails and previews live until the person moves them.
 
-    @property
-    def previews(self) -> Path:
-        return self.cache / "previews"
+        Only ``Library`` reads this: it owns the caches' current location
+        (``library.thumbnails.root``, ``library.previews.root``), which a move changes.
+        """
+        return self.cache
 
     @property
     def index(self) -> Path:
@@ -74,8 +75,6 @@ class Paths:
             self.logs,
             self.backups,
             self.models,
-            self.thumbnails,
-            self.previews,
             self.index,
         ):
             d.mkdir(parents=True, exist_ok=True)

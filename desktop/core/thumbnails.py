@@ -31,7 +31,11 @@ from desktop.core.imaging import (
     thumbnail_jpeg,
 )
 
-__all__ = ["PreviewCache", "ThumbnailCache", "ensure_thumbnail"]
+__all__ = ["PREVIEWS_DIR", "THUMBNAILS_DIR", "PreviewCache", "ThumbnailCache", "ensure_thumbnail"]
+
+# The two caches' folder names inside the picture cache folder (``Library.picture_cache_dir``).
+THUMBNAILS_DIR: Final = "thumbnails"
+PREVIEWS_DIR: Final = "previews"
 
 _HASH_RE: Final = re.compile(r"[0-9a-f]{4,128}")
 _TEMP_PREFIX: Final = ".tmp-"
