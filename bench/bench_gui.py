@@ -311,8 +311,10 @@ def _throwaway_home(tmp: Path) -> Path:
     src.backup(dst)
     src.close()
     dst.close()
-    (home / "cache").mkdir()
-    os.symlink(HOME / "cache" / "thumbnails", home / "cache" / "thumbnails")
+    from desktop.core.thumbnails import THUMBNAILS_DIR
+
+    (home / "cache").mkdir()  # the bench home keeps its pictures in the default cache folder (never moved)
+    os.symlink(HOME / "cache" / THUMBNAILS_DIR, home / "cache" / THUMBNAILS_DIR)
     shutil.copytree(HOME / "cache" / "index", home / "cache" / "index")
     return home
 
@@ -331,9 +333,12 @@ def _forget_new_thumbnails(home: Path) -> int:
         ]
     finally:
         con.close()
+    from desktop.core.thumbnails import THUMBNAILS_DIR, ThumbnailCache
+
+    shared = ThumbnailCache(HOME / "cache" / THUMBNAILS_DIR)
     gone = 0
     for h in hashes:
-        p = HOME / "cache" / "thumbnails" / h[0:2] / h[2:4] / f"{h}.jpg"
+        p = shared.path_for(h)
         if p.exists():
             p.unlink()
             gone += 1

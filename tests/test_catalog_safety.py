@@ -105,8 +105,8 @@ def test_an_ancestor_holding_the_catalog_and_cache_is_merged_and_they_are_skippe
     files = _fill(library, tmp_path, make_jpeg)
     outside = make_jpeg(tmp_path / "card" / "imp.jpg", color=(5, 6, 7))
     library.import_paths([outside])  # lands in <home>/Imports: the person's photos inside the data folder
-    assert library.paths.data.is_relative_to(tmp_path) and library.paths.thumbnails.is_relative_to(tmp_path)
-    assert any(library.paths.thumbnails.rglob("*.jpg"))  # JPEGs a careless walk would catalogue
+    assert library.paths.data.is_relative_to(tmp_path) and library.thumbnails.root.is_relative_to(tmp_path)
+    assert any(library.thumbnails.root.rglob("*.jpg"))  # JPEGs a careless walk would catalogue
     before = _snapshot(library)
     top = library.add_root(tmp_path)
     assert [r.path for r in library.roots()] == [str(tmp_path.resolve())]
@@ -150,7 +150,7 @@ def test_symlinks_duplicates_and_overlaps(library: Library, tmp_path: Path, make
 
 def test_the_data_folder_and_folders_inside_it_are_refused(library: Library, tmp_path: Path) -> None:
     home = library.paths.data
-    for folder in (home, home / "backups", library.paths.cache, library.paths.thumbnails):
+    for folder in (home, home / "backups", library.paths.cache, library.thumbnails.root):
         folder.mkdir(parents=True, exist_ok=True)
         with pytest.raises(LibraryError) as err:
             library.add_root(folder)
@@ -257,7 +257,7 @@ def test_the_watcher_never_catalogues_the_cache_of_a_root_that_holds_it(
     watcher = LibraryWatcher(library, stable_seconds=0.1)
     watcher.start()
     try:
-        make_jpeg(library.paths.thumbnails / "zz" / "zz" / "fake-thumb.jpg")
+        make_jpeg(library.thumbnails.root / "zz" / "zz" / "fake-thumb.jpg")
         make_jpeg(tmp_path / "new" / "fresh.jpg")
         deadline = time.monotonic() + 10
         while library.count() < 1 and time.monotonic() < deadline:

@@ -298,7 +298,7 @@ def test_nested_roots_are_merged_without_duplicates(lib: Library, tmp_path: Path
 
 def test_the_real_camera_corpus(lib: Library, corpus: Path) -> None:
     """Every image file of the shared corpus is catalogued or listed with a reason."""
-    from desktop.core.scan_worker import is_image_name
+    from desktop.core.formats import is_image_name
 
     images = [p for p in corpus.rglob("*") if p.is_file() and is_image_name(p.name)]
     report = lib.scan([lib.add_root(corpus)], workers=2)

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from desktop.core import imaging
+from desktop.core.formats import is_image_name
 from desktop.core.jobs import Cancelled, JobControl
-from desktop.core.scan_worker import hash_bytes, is_image_name
+from desktop.core.scan_worker import hash_bytes
 from desktop.core.scanner import Scanner, storable_name
 from desktop.core.schema import STATUS_ERROR, Photo, Root
 

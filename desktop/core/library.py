@@ -153,11 +153,13 @@ class Library:
                 "Restore a backup with: python main.py restore (or move the file aside to start a new catalog)."
             ) from exc
         self.writer = Writer()
-        from desktop.core.thumbnails import PreviewCache, ThumbnailCache
+        from desktop.core.thumbnails import PREVIEWS_DIR, THUMBNAILS_DIR, PreviewCache, ThumbnailCache
 
+        # The one owner of the caches' location: every reader and writer (scanner, watcher,
+        # embedder, grid, viewer) goes through these objects, whose root a move changes.
         root = self.picture_cache_dir()
-        self.thumbnails = ThumbnailCache(root / "thumbnails")
-        self.previews = PreviewCache(root / "previews")
+        self.thumbnails = ThumbnailCache(root / THUMBNAILS_DIR)
+        self.previews = PreviewCache(root / PREVIEWS_DIR)
 
     def close(self) -> None:
         self.writer.close()
@@ -183,7 +185,7 @@ class Library:
     def picture_cache_dir(self) -> Path:
         """The folder holding ``thumbnails/`` and ``previews/`` (the cache dir unless the user moved them)."""
         configured = self.get_setting(SETTING_PICTURE_CACHE)
-        return Path(configured) if configured else self.paths.cache
+        return Path(configured) if configured else self.paths.default_picture_cache
 
     def move_picture_cache(self, target: Path, control: JobControl | None = None) -> int:
         """Move thumbnails and previews into ``target`` (say, a bigger disk); returns the files moved.

@@ -51,12 +51,13 @@ class Paths:
         return self.data / "models"
 
     @property
-    def thumbnails(self) -> Path:
-        return self.cache / "thumbnails"
+    def default_picture_cache(self) -> Path:
+        """Where thumbnails and previews live until the person moves them.
 
-    @property
-    def previews(self) -> Path:
-        return self.cache / "previews"
+        Only ``Library`` reads this: it owns the caches' current location
+        (``library.thumbnails.root``, ``library.previews.root``), which a move changes.
+        """
+        return self.cache
 
     @property
     def index(self) -> Path:
@@ -84,8 +85,6 @@ class Paths:
             self.cache,
             self.backups,
             self.models,
-            self.thumbnails,
-            self.previews,
             self.index,
         )
         for d in needed:
@@ -94,7 +93,7 @@ class Paths:
             except OSError as exc:
                 raise DataFolderError(self.unusable(d, exc)) from exc
         # an existing folder can still be read-only: the catalog and the thumbnails are written there
-        for d in (self.data, self.thumbnails):
+        for d in (self.data, self.cache):
             try:
                 with tempfile.TemporaryFile(dir=d):
                     pass

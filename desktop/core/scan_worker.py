@@ -10,7 +10,6 @@ writes the catalog.
 from __future__ import annotations
 
 import errno
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,25 +17,6 @@ from typing import Any
 import xxhash
 
 MAX_FILE_BYTES = 2 * 1024**3  # larger than any photo; refusing keeps a worker's memory bounded
-
-IMAGE_EXTENSIONS = frozenset(
-    {
-        ".jpg",
-        ".jpeg",
-        ".jpe",
-        ".jfif",
-        ".png",
-        ".tif",
-        ".tiff",
-        ".webp",
-        ".heic",
-        ".heif",
-        ".hif",
-        ".avif",
-        ".gif",
-        ".bmp",
-    }
-)
 
 
 @dataclass
@@ -49,10 +29,6 @@ class FileResult:
     vanished: bool = False  # the file disappeared before we could read it
     no_thumbnail: bool = False  # catalogued without a thumbnail: its disk is full (made again when shown)
     meta: dict[str, Any] = field(default_factory=dict)
-
-
-def is_image_name(name: str) -> bool:
-    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
 # Content identity, not security: XXH3-128 hashes a 3 MB photo in ~0.1 ms where

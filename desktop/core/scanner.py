@@ -31,9 +31,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from desktop.core.db import DiskFull, database, is_disk_full
+from desktop.core.formats import is_image_name
 from desktop.core.jobs import Cancelled, JobControl, at_least_background_priority
 from desktop.core.lifeline import die_with_parent
-from desktop.core.scan_worker import FileResult, is_image_name, process_file, process_many
+from desktop.core.scan_worker import FileResult, process_file, process_many
 from desktop.core.schema import STATUS_ERROR, STATUS_MISSING, STATUS_OK, Photo, Root
 from desktop.core.thumbnails import thumbnails_full_message
 
@@ -264,7 +265,6 @@ class Scanner:
     def __init__(self, library: Library, workers: int | None = None) -> None:
         self.library = library
         self.workers = max(1, workers or (os.cpu_count() or 1))
-        self.thumbnails_dir = str(library.thumbnails.root)  # where the person moved the cache, if they did
 
     # ----------------------------------------------------------------- public
     def scan(self, roots: Sequence[Root], control: JobControl | None = None) -> ScanReport:
@@ -337,11 +337,15 @@ class Scanner:
         return report
 
     # --------------------------------------------------------------- internals
+    def _thumbnails_dir(self) -> str:
+        """Where thumbnails go now: the library's cache, read per batch so a move made mid-scan is followed."""
+        return str(self.library.thumbnails.root)
+
     def _results(self, paths: list[str], control: JobControl) -> Iterator[FileResult]:
         if len(paths) < IN_PROCESS_BELOW or self.workers == 1:
             for p in paths:
                 control.checkpoint()
-                yield process_file(p, self.thumbnails_dir)
+                yield process_file(p, self._thumbnails_dir())
             return
         # spawn: forking a process that runs Qt or holds SQLite connections is unsafe
         ctx = multiprocessing.get_context("spawn")
@@ -359,7 +363,7 @@ class Scanner:
                         nxt = next(it, None)
                         if nxt is None:
                             break
-                        pending.add(pool.submit(process_many, nxt, self.thumbnails_dir))
+                        pending.add(pool.submit(process_many, nxt, self._thumbnails_dir()))
                     if not pending:
                         break
                     done, pending = cf.wait(pending, timeout=0.5, return_when=cf.FIRST_COMPLETED)
@@ -399,7 +403,7 @@ class Scanner:
             if batch:
                 self._flush(batch, report)
             if report.no_thumbnails:
-                report.warnings.insert(0, thumbnails_full_message(Path(self.thumbnails_dir)))
+                report.warnings.insert(0, thumbnails_full_message(Path(self._thumbnails_dir())))
         control.report(done, total, force=True)
 
     def _flush(self, batch: list[tuple[Root, str, FileResult]], report: ScanReport) -> None:

@@ -39,6 +39,8 @@ from desktop.core.imaging import (
 )
 
 __all__ = [
+    "PREVIEWS_DIR",
+    "THUMBNAILS_DIR",
     "PreviewCache",
     "ThumbnailCache",
     "ensure_thumbnail",
@@ -47,6 +49,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# The two caches' folder names inside the picture cache folder (``Library.picture_cache_dir``).
+THUMBNAILS_DIR: Final = "thumbnails"
+PREVIEWS_DIR: Final = "previews"
 
 _HASH_RE: Final = re.compile(r"[0-9a-f]{4,128}")
 _TEMP_PREFIX: Final = ".tmp-"

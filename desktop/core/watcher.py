@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from desktop.core.scan_worker import is_image_name
+from desktop.core.formats import is_image_name
 from desktop.core.scanner import SYSTEM_FOLDERS, Scanner, ScanReport, _is_skipped_dir, storable_name
 from desktop.core.schema import STATUS_ERROR, STATUS_MISSING, STATUS_OK, Photo, Root
 

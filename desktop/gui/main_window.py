@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.filters import PhotoFilter
+from desktop.core.formats import glob_patterns, is_image_file
 from desktop.core.library import LibraryError
 from desktop.gui.application import SEARCH_CHECKING, AppContext
 from desktop.gui.context_menu import PhotoActions
@@ -59,7 +60,7 @@ from desktop.gui.photo_model import (
     PathRole,
     PhotoModel,
 )
-from desktop.gui.search_bar import SearchBar, is_image_file
+from desktop.gui.search_bar import SearchBar
 from desktop.gui.sidebar import ALL_KEY, Sidebar, SidebarData, ViewSpec, gather
 from desktop.gui.status_panel import StatusPanel
 
@@ -83,6 +84,11 @@ def _pictures_dir() -> Path:
     """Where file choosers start: the Pictures folder when there is one, else home."""
     pictures = Path.home() / "Pictures"
     return pictures if pictures.is_dir() else Path.home()
+
+
+def import_dialog_filter() -> str:
+    """The import dialog's name filter: every format Shoebox reads, from the formats registry."""
+    return f"Images ({' '.join(glob_patterns())});;All files (*)"
 
 
 class NoticeBar(QFrame):
@@ -979,7 +985,7 @@ class MainWindow(QMainWindow):
             self,
             "Import photos",
             str(_pictures_dir()),
-            "Images (*.jpg *.jpeg *.png *.heic *.heif *.tif *.tiff *.webp);;All files (*)",
+            import_dialog_filter(),
         )
         if files:
             self.import_files([Path(f) for f in files])

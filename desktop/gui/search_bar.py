@@ -14,24 +14,9 @@ from PySide6.QtCore import QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeyEvent
 from PySide6.QtWidgets import QComboBox, QCompleter, QHBoxLayout, QLineEdit, QWidget
 
+from desktop.core.formats import is_image_file
+
 DEBOUNCE_MS = 250
-IMAGE_SUFFIXES = {
-    ".jpg",
-    ".jpeg",
-    ".png",
-    ".webp",
-    ".heic",
-    ".heif",
-    ".tif",
-    ".tiff",
-    ".bmp",
-    ".gif",
-    ".avif",
-}
-
-
-def is_image_file(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()
 
 
 class _QueryEdit(QLineEdit):
@@ -200,4 +185,4 @@ class SearchBar(QWidget):
         self.search_changed.emit(text)
 
 
-__all__ = ["SearchBar", "is_image_file"]
+__all__ = ["SearchBar"]

@@ -135,6 +135,51 @@ def test_image_dropped_on_the_search_field_searches_by_image(
     assert window.model.is_results and window.model.ids()[0] == snow.id
 
 
+@pytest.mark.parametrize("suffix", [".jfif", ".jpe", ".hif"])
+def test_dropping_a_file_of_any_supported_extension_imports_it(
+    lib: Library, make_window: Any, tmp_path: Path, make_jpeg: Any, suffix: str
+) -> None:
+    window = make_window(lib)
+    # a JPEG under the rarer name: what the drop accepts is the formats registry's, the same as `main.py import`
+    dropped = make_jpeg(tmp_path / "outside" / f"scan{suffix}", color=(3, 140, 7))
+    assert _drop(window, [dropped]).isAccepted()
+    assert lib.count() == 6
+    assert "1 imported" in window.notice.text()
+
+
+def test_an_outside_jfif_dropped_on_the_search_field_searches_by_image(
+    lib: Library, make_window: Any, fake_search: Any, tmp_path: Path, make_jpeg: Any
+) -> None:
+    window = make_window(lib, search=fake_search(lib))
+    outside = make_jpeg(tmp_path / "outside" / "query.JFIF", color=(9, 9, 9))
+    _drop(window.search_bar.edit, [outside])
+    assert window.search_bar.text().startswith(f'similar:"{outside}"')
+
+
+def test_the_import_dialog_offers_every_supported_format(
+    lib: Library, make_window: Any, tmp_path: Path, make_jpeg: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    from desktop.core.formats import SUPPORTED_EXTENSIONS
+
+    window = make_window(lib)
+    chosen = make_jpeg(tmp_path / "card" / "IMG_0001.jpe", color=(250, 1, 1))
+    asked: list[str] = []
+
+    def choose(_parent: Any, _caption: str, _folder: str, name_filter: str) -> tuple[list[str], str]:
+        asked.append(name_filter)
+        return [str(chosen)], name_filter
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", choose)
+    window.choose_import()
+    images = asked[0].split(";;")[0]
+    assert images.startswith("Images (") and set(images[len("Images (") : -1].split()) == {
+        f"*{ext}" for ext in SUPPORTED_EXTENSIONS
+    }
+    assert lib.count() == 6 and "1 imported" in window.notice.text()
+
+
 def test_find_similar_from_the_context_menu_and_refine(
     lib: Library, make_window: Any, fake_search: Any
 ) -> None:
