@@ -83,9 +83,19 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
-def sql_fold(value: object) -> object:
-    """``fold`` as the SQLite function ``fold(x)`` (registered in ``db.init_db``); NULL stays NULL."""
-    return fold(value) if isinstance(value, str) else value
+def sql_fold_has_any(value: object, needles: object) -> int:
+    """SQLite's ``fold_has_any(text, needles)``: 1 when the folded text contains any of the
+    newline-separated (folded) needles. One Python call a row, however many words are sought."""
+    if not isinstance(value, str) or not isinstance(needles, str) or not needles:
+        return 0
+    text = fold(value)
+    return int(any(n in text for n in needles.split("\n")))
+
+
+def fold_has_any(text: Any, needles: Iterable[str]) -> pw.Expression:
+    """The condition "``text`` contains one of ``needles``", accents and case ignored."""
+    result: pw.Expression = pw.fn.fold_has_any(text, "\n".join(fold(n) for n in needles)) == 1
+    return result
 
 
 def _tag_names() -> list[tuple[int, str, str]]:
@@ -226,15 +236,13 @@ def apply_filter(query: pw.ModelSelect[Photo], f: PhotoFilter) -> pw.ModelSelect
         )
         query = query.where(Photo.id.in_(in_album))
     if f.name:
-        query = query.where(pw.fn.fold(Photo.rel_path).contains(fold(f.name)))
-    if f.words:
-        tags = _tag_names()
-        text = pw.fn.fold(photo_text())
+        query = query.where(fold_has_any(Photo.rel_path, [f.name]))
+    tags = _tag_names() if f.words else []
     for word in f.words:
         key = fold(word)
         tag_ids = [tid for tid, _full, folded in tags if key in folded]
         tagged = PhotoTag.select(PhotoTag.photo).where(PhotoTag.tag.in_(tag_ids or [-1]))
-        query = query.where(text.contains(key) | Photo.id.in_(tagged))
+        query = query.where(fold_has_any(photo_text(), [key]) | Photo.id.in_(tagged))
     if f.imported_only:
         query = query.where(Photo.root.in_(Root.select(Root.id).where(Root.is_import_target == True)))  # noqa: E712
     if f.recent_days is not None:

@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import peewee as pw
 
 from desktop.core.clip_models import ModelSpec, ModelUnavailable, load_manifest
 from desktop.core.db import database
@@ -50,7 +49,15 @@ from desktop.core.embedder import (
     stored_vector,
     sync_index,
 )
-from desktop.core.filters import PhotoFilter, apply_filter, check_tags, fold, in_values, photo_text
+from desktop.core.filters import (
+    PhotoFilter,
+    apply_filter,
+    check_tags,
+    fold,
+    fold_has_any,
+    in_values,
+    photo_text,
+)
 from desktop.core.query import ParsedQuery, parse_query
 from desktop.core.schema import Embedding, Photo, PhotoTag, Root, Tag
 from desktop.core.wording import counted
@@ -513,12 +520,8 @@ class SearchService:
         if not terms:
             return {}
         found: dict[str, set[str]] = {}
-        # terms come folded (parse_query); the text is folded to match, accents and case ignored
-        folded_text = pw.fn.fold(photo_text())
-        text_cond: Any = None
-        for term in terms:
-            c = folded_text.contains(term)
-            text_cond = c if text_cond is None else (text_cond | c)
+        # the text is folded to match, accents and case ignored (the terms come folded)
+        text_cond = fold_has_any(photo_text(), terms)
         all_tags = {int(tid): fold(str(name)) for tid, name in rows_of(Tag.select(Tag.id, Tag.name))}
         tag_names = {tid: name for tid, name in all_tags.items() if any(t in name for t in terms)}
         text_cols = (Photo.content_hash, Photo.rel_path, Photo.title, Photo.description, Photo.keywords)
