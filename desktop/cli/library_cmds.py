@@ -10,9 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from desktop.cli.context import CliError, Context
-from desktop.core.filters import PhotoFilter, parse_date
-from desktop.core.library import photo_path, photo_to_dict
+from desktop.core.filters import FilterError, PhotoFilter, check_tags, parse_date
+from desktop.core.library import normalise_tag, photo_path, photo_to_dict
 from desktop.core.scanner import ScanReport
+from desktop.core.wording import (
+    counted,
+    format_bytes,
+    format_exposure_time,
+    format_f_number,
+    format_focal_length,
+    format_local_time,
+)
 
 Sub = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -98,7 +106,7 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
     print(f"Photos: {status['photos']}   could not read: {status['errors']}   missing: {status['missing']}")
     for root in status["roots"]:
         flag = "watched" if root["watched"] else "not watched"
-        print(f"  {root['path']}  ({root['photos']} photos, {flag})")
+        print(f"  {root['path']}  ({counted(root['photos'], 'photo')}, {flag})")
     if "model" in status:
         print(
             f"Smart search: {status.get('embedded', 0)} embedded, {status.get('pending_embeddings', 0)} pending"
@@ -119,6 +127,25 @@ def cmd_errors(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+# how ``info`` shows a field to a person (``--json`` keeps the raw numbers)
+_HUMAN: dict[str, Any] = {
+    "exposure_time": format_exposure_time,
+    "f_number": format_f_number,
+    "focal_length": format_focal_length,
+    "size_bytes": format_bytes,
+    "mtime": format_local_time,
+    "added_at": format_local_time,
+    "gps_alt": lambda m: f"{m:.0f} m",
+    "keywords": ", ".join,
+    "tags": ", ".join,
+}
+
+
+def human_value(key: str, value: Any) -> Any:
+    shown = _HUMAN.get(key)
+    return shown(value) if shown is not None else value
+
+
 def cmd_info(args: argparse.Namespace, ctx: Context) -> int:
     records = [ctx.library.info(Path(p)) for p in args.paths]
     if args.json:
@@ -127,7 +154,7 @@ def cmd_info(args: argparse.Namespace, ctx: Context) -> int:
         for rec in records:
             for key, value in rec.items():
                 if value not in (None, [], ""):
-                    print(f"{key:16} {value}")
+                    print(f"{key:16} {human_value(key, value)}")
             print()
     return 0
 
@@ -155,26 +182,58 @@ def cmd_tag(args: argparse.Namespace, ctx: Context) -> int:
                 print(f"{'  ' * depth}{t.name.rsplit('/', 1)[-1]}  ({t.count})")
         return 0
     if args.tag_command == "delete":
-        lib.delete_tag(args.name)
-        return 0
+        return _delete_tag(args, ctx)
     ids = _ids(ctx, args.paths)
     if args.tag_command == "add":
         tag = lib.add_tag(args.name, ids)
-        print(f"tagged {len(ids)} photo(s) with {tag.name}", file=sys.stderr)
+        print(f"Tagged {counted(len(set(ids)), 'photo')} with {tag.name}.", file=sys.stderr)
     else:
         n = lib.remove_tag(args.name, ids)
-        print(f"removed {args.name} from {n} photo(s)", file=sys.stderr)
+        print(f"Removed {args.name} from {counted(n, 'photo')}.", file=sys.stderr)
+    return 0
+
+
+def _delete_tag(args: argparse.Namespace, ctx: Context) -> int:
+    lib = ctx.library
+    full = normalise_tag(args.name)
+    key = full.lower()  # the names delete_tag removes: this tag and every tag below it
+    tags = lib.tags()
+    tag = next((t for t in tags if t.name.lower() == key), None)
+    if tag is None:
+        raise CliError(f"No tag named '{args.name}'; 'python main.py tag list' shows them.")
+    below = [t.name for t in tags if t.name.lower().startswith(key + "/")]
+    lib.delete_tag(full)
+    children = f" and {counted(len(below), 'tag')} below it" if below else ""
+    print(f"Deleted the tag {tag.name}{children} from {counted(tag.count, 'photo')}.", file=sys.stderr)
+    if args.json:
+        ctx.print_json({"deleted": [tag.name, *below], "photos": tag.count})
     return 0
 
 
 def cmd_rate(args: argparse.Namespace, ctx: Context) -> int:
-    ctx.library.set_rating(_ids(ctx, args.paths), args.stars)
+    ids = _ids(ctx, args.paths)
+    ctx.library.set_rating(ids, args.stars)
+    photos = counted(len(set(ids)), "photo")
+    if args.stars:
+        print(f"Rated {photos} {counted(args.stars, 'star')}.", file=sys.stderr)
+    else:
+        print(f"Cleared the rating of {photos}.", file=sys.stderr)
+    if args.json:
+        ctx.print_json({"photos": len(set(ids)), "rating": args.stars})
     return 0
 
 
 def cmd_label(args: argparse.Namespace, ctx: Context) -> int:
     label = None if args.label == "none" else args.label
-    ctx.library.set_color_label(_ids(ctx, args.paths), label)
+    ids = _ids(ctx, args.paths)
+    ctx.library.set_color_label(ids, label)
+    photos = counted(len(set(ids)), "photo")
+    if label:
+        print(f"Labelled {photos} {label}.", file=sys.stderr)
+    else:
+        print(f"Removed the colour label from {photos}.", file=sys.stderr)
+    if args.json:
+        ctx.print_json({"photos": len(set(ids)), "label": label})
     return 0
 
 
@@ -190,21 +249,34 @@ def cmd_album(args: argparse.Namespace, ctx: Context) -> int:
         return 0
     if args.album_command == "delete":
         n = lib.delete_album(args.name)
-        print(
-            f"Deleted album {args.name} ({n} photo{'s' if n != 1 else ''} stay in the library).",
-            file=sys.stderr,
-        )
+        print(f"Deleted the album {args.name}; its {counted(n, 'photo')} stay in the library.", file=sys.stderr)
+        if args.json:
+            ctx.print_json({"album": args.name, "deleted": True, "photos": n})
         return 0
-    ids = _ids(ctx, args.paths)
+    ids = set(_ids(ctx, args.paths))
+    members = lib.album_photo_ids(args.name)
+    # what adding skips and removing removes: these photos that are in the album already
+    already = len(ids & members) if members is not None else 0
     if args.album_command == "add":
-        lib.add_to_album(args.name, ids)
+        lib.add_to_album(args.name, sorted(ids))
+        added = len(ids) - already
+        note = f" ({counted(already, 'was', 'were')} in it already)" if already else ""
+        print(f"Added {counted(added, 'photo')} to the album {args.name.strip()}{note}.", file=sys.stderr)
+        result = {"album": args.name.strip(), "added": added, "already": already}
     else:
-        lib.remove_from_album(args.name, ids)
+        if members is None:
+            raise CliError(f"No album named '{args.name}'; 'python main.py album list' shows them.")
+        lib.remove_from_album(args.name, sorted(ids))
+        print(f"Removed {counted(already, 'photo')} from the album {args.name}.", file=sys.stderr)
+        result = {"album": args.name, "removed": already}
+    if args.json:
+        ctx.print_json(result)
     return 0
 
 
 def filter_from_args(args: argparse.Namespace) -> PhotoFilter:
     try:
+        check_tags(args.tag or [])  # "No tag named …" rather than an empty list
         return PhotoFilter(
             tags=list(args.tag or []),
             after=parse_date(args.after) if args.after else None,
@@ -214,7 +286,7 @@ def filter_from_args(args: argparse.Namespace) -> PhotoFilter:
             rating_min=args.rating,
             album=args.album,
         )
-    except ValueError as exc:
+    except (FilterError, ValueError) as exc:
         raise CliError(str(exc)) from exc
 
 
@@ -236,6 +308,8 @@ def cmd_ls(args: argparse.Namespace, ctx: Context) -> int:
     else:
         for p in photos:
             print(f"{(p.taken_at or '')[:19]:19}  {photo_path(p)}")
+        if not photos and not ctx.quiet:
+            print("No photos match.", file=sys.stderr)
     return 0
 
 
@@ -310,6 +384,7 @@ def register(sub: Any) -> None:
         tp.add_argument("paths", nargs="+", metavar="PATH")
     tp = tsub.add_parser("delete", help="delete a tag (and its children) from every photo")
     tp.add_argument("name", metavar="NAME")
+    tp.add_argument("--json", action="store_true", help="print the deleted tags and the photo count")
     tp = tsub.add_parser("list", help="all tags with counts")
     tp.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_tag)
@@ -317,11 +392,13 @@ def register(sub: Any) -> None:
     p = sub.add_parser("rate", help="set the star rating (0-5) of photos")
     p.add_argument("stars", type=int, choices=range(0, 6), metavar="STARS")
     p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_rate)
 
     p = sub.add_parser("label", help="set the colour label of photos")
     p.add_argument("label", choices=["red", "orange", "yellow", "green", "blue", "purple", "grey", "none"])
     p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_label)
 
     p = sub.add_parser("album", help="add photos to albums, remove them, list albums")
@@ -330,8 +407,10 @@ def register(sub: Any) -> None:
         ap = asub.add_parser(name)
         ap.add_argument("name", metavar="ALBUM")
         ap.add_argument("paths", nargs="+", metavar="PATH")
+        ap.add_argument("--json", action="store_true")
     ap = asub.add_parser("delete", help="delete an album (its photos stay in the library)")
     ap.add_argument("name", metavar="ALBUM")
+    ap.add_argument("--json", action="store_true")
     ap = asub.add_parser("list")
     ap.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_album)

@@ -17,15 +17,17 @@ from typing import Any
 
 from desktop.cli.context import CliError, Context
 from desktop.core.clip_models import ModelSpec, ModelUnavailable, spec_from_options
+from desktop.core.filters import FilterError
 from desktop.core.imaging import ImageError
 from desktop.core.query import QueryError
+from desktop.core.wording import counted
 
 
 @contextmanager
 def _user_errors() -> Iterator[None]:
     try:
         yield
-    except (ModelUnavailable, QueryError, FileNotFoundError) as exc:
+    except (ModelUnavailable, QueryError, FilterError, FileNotFoundError) as exc:
         raise CliError(str(exc)) from None
     except ImageError as exc:
         raise CliError(f"cannot use that image as a query: {exc.reason}") from None
@@ -153,7 +155,7 @@ def cmd_model_use(args: argparse.Namespace, ctx: Context) -> int:
     set_active_model(lib, spec)
     pending = pending_count(spec.model_id)
     print(
-        f"smart search now uses {spec.label()}; {pending} photos to embed "
+        f"smart search now uses {spec.label()}; {counted(pending, 'photo')} to embed "
         "(run 'python main.py index'; the previous model answers searches until then).",
         file=sys.stderr,
     )

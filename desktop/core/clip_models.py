@@ -26,9 +26,10 @@ import hashlib
 import json
 import logging
 import os
+import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from desktop.core.device import DevicePlan, configure_threads, plan_device, torch_dtype, verify_low_precision
+from desktop.core.wording import brief
 
 if TYPE_CHECKING:
     import torch
@@ -333,6 +335,76 @@ def offline_message(spec: ModelSpec, reason: str) -> str:
     )
 
 
+HUB_URL = "https://huggingface.co"
+CONNECT_TIMEOUT_S = 1.5
+
+
+def hub_address() -> tuple[str, int]:
+    """Where a download connects first: the proxy when one is set, else the hub (``HF_ENDPOINT``)."""
+    from urllib.parse import urlsplit
+    from urllib.request import getproxies
+
+    hub = urlsplit(os.environ.get("HF_ENDPOINT") or HUB_URL)
+    scheme = hub.scheme or "https"
+    proxy = getproxies().get(scheme)
+    if proxy:
+        via = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        if via.hostname:
+            return via.hostname, via.port or (443 if via.scheme == "https" else 80)
+    return hub.hostname or "huggingface.co", hub.port or (443 if scheme == "https" else 80)
+
+
+def hub_reachable(timeout: float = CONNECT_TIMEOUT_S) -> bool:
+    """Whether the model hub (or the proxy before it) takes a connection within ``timeout`` seconds.
+
+    The hub client, offline, retries each file for most of a minute before it gives up; this
+    answers in a second or two. Name lookup can hang past a socket timeout, so the attempt
+    runs on a thread that is waited for only that long.
+    """
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        return False
+    address = hub_address()
+    answer: list[bool] = []
+
+    def _connect() -> None:
+        try:
+            with socket.create_connection(address, timeout=timeout):
+                answer.append(True)
+        except OSError:
+            answer.append(False)
+
+    attempt = threading.Thread(target=_connect, name="hub-reachable", daemon=True)
+    attempt.start()
+    attempt.join(timeout + 0.5)
+    return bool(answer and answer[0])
+
+
+def no_connection_message(spec: ModelSpec) -> str:
+    entry = load_manifest().get(spec.name or f"{spec.arch}/{spec.pretrained}")
+    size = f" ({entry.download_mb} MB)" if entry else ""
+    name = spec.name or f"{spec.arch}/{spec.pretrained}"
+    host = hub_address()[0]
+    return (
+        f"There is no internet connection (Shoebox could not reach {host}), so {spec.label()}{size} cannot "
+        f"be downloaded now: connect and run 'python main.py model download {name}' again, or use a weights "
+        f"file you already have with 'python main.py model use {name} --weights FILE' (in the app: "
+        "Settings → Choose weights file…). Everything else in Shoebox works without it."
+    )
+
+
+@contextlib.contextmanager
+def _quiet_hub_client() -> Iterator[None]:
+    """The hub client logs each retry as a warning (twice on a terminal, through its own handler
+    and the root one); a failed download is reported once, by the message we raise."""
+    hub_log = logging.getLogger("huggingface_hub")
+    level = hub_log.level
+    hub_log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        hub_log.setLevel(level)
+
+
 def download_weights(spec: ModelSpec, models_dir: Path, progress: DownloadProgress | None = None) -> Path:
     """Fetch a named model's weights into ``models_dir`` (no-op when cached); reports bytes."""
     found = cached_weights(spec, models_dir)
@@ -342,6 +414,8 @@ def download_weights(spec: ModelSpec, models_dir: Path, progress: DownloadProgre
         raise ModelUnavailable(
             f"The weights file {spec.weights} is gone. Pick the file again with --weights."
         )
+    if not hub_reachable():  # before open_clip's import (seconds): offline is known in one
+        raise ModelUnavailable(no_connection_message(spec))
     cfg = _pretrained_cfg(spec)
     models_dir.mkdir(parents=True, exist_ok=True)
     entry = load_manifest().get(spec.name or f"{spec.arch}/{spec.pretrained}")
@@ -358,11 +432,12 @@ def download_weights(spec: ModelSpec, models_dir: Path, progress: DownloadProgre
     watcher = threading.Thread(target=_watch, name="model-download-progress", daemon=True)
     watcher.start()
     try:
-        path = _fetch_pretrained(cfg, str(models_dir))
+        with _quiet_hub_client():
+            path = _fetch_pretrained(cfg, str(models_dir))
     except ModelUnavailable:
         raise
     except Exception as exc:
-        raise ModelUnavailable(offline_message(spec, f"{exc.__class__.__name__}: {exc}"[:300])) from exc
+        raise ModelUnavailable(offline_message(spec, brief(f"{exc.__class__.__name__}: {exc}"))) from exc
     finally:
         stop.set()
         watcher.join(timeout=2)
@@ -444,7 +519,7 @@ def _build(
             raise
         except Exception as exc:
             raise ModelUnavailable(
-                f"{path.name} does not fit the {spec.arch} architecture ({str(exc)[:300]}). Check --model."
+                f"{path.name} does not fit the {spec.arch} architecture ({brief(str(exc))}). Check --model."
             ) from exc
         return model, header.preprocess, arch_name
     cfg = _pretrained_cfg(spec)
@@ -675,7 +750,7 @@ def load_model(
         tokenizer = open_clip.get_tokenizer(arch_name, cache_dir=str(models_dir))
     except Exception as exc:
         raise ModelUnavailable(
-            f"The text tokenizer of {spec.label()} could not be loaded ({str(exc)[:200]}). It may need extra "
+            f"The text tokenizer of {spec.label()} could not be loaded ({brief(str(exc), 200)}). It may need extra "
             f"packages: {', '.join(_requires(spec)) or 'see the model card'}."
         ) from exc
     size, mean, std, mode = _preprocess_settings(model, pre)

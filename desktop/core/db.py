@@ -94,9 +94,11 @@ def init_db(path: Path, backups: Path | None = None) -> peewee.SqliteDatabase:
     path.parent.mkdir(parents=True, exist_ok=True)
     existed = path.exists() and path.stat().st_size > 0
     db = peewee.SqliteDatabase(str(path), pragmas=PRAGMAS, thread_safe=True, check_same_thread=False)
-    from desktop.core.filters import haversine_km
+    from desktop.core.filters import haversine_km, sql_fold_has_any
 
     db.register_function(haversine_km, "haversine_km", 4)
+    # accent- and case-insensitive matching of names and text ("Zurich" finds "Zürich")
+    db.register_function(sql_fold_has_any, "fold_has_any", 2, deterministic=True)
     database.initialize(db)
     db.connect(reuse_if_open=True)
     version = int(db.execute_sql("PRAGMA user_version").fetchone()[0])  # type: ignore[no-untyped-call]

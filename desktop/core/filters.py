@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,9 +51,15 @@ _PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?$")
 def parse_date(text: str, end: bool = False) -> dt.date:
     """Parse ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``; ``end`` gives the day after the period."""
     m = _PARTIAL_DATE.match(text.strip())
-    if not m:
-        raise ValueError(f"not a date: {text!r} (use YYYY, YYYY-MM or YYYY-MM-DD)")
-    year, month, day = int(m.group(1)), m.group(2), m.group(3)
+    try:
+        if not m:
+            raise ValueError(text)
+        return _period(int(m.group(1)), m.group(2), m.group(3), end)
+    except ValueError:  # no such month or day either ("2019-13"): the same one hint
+        raise ValueError(f"not a date: {text!r} (use YYYY, YYYY-MM or YYYY-MM-DD)") from None
+
+
+def _period(year: int, month: str | None, day: str | None, end: bool) -> dt.date:
     if day is not None:
         d = dt.date(year, int(month or 1), int(day))
         return d + dt.timedelta(days=1) if end else d
@@ -64,12 +71,74 @@ def parse_date(text: str, end: bool = False) -> dt.date:
     return dt.date(year + 1, 1, 1) if end else dt.date(year, 1, 1)
 
 
+class FilterError(ValueError):
+    """A filter names something the catalog does not have (or several things); the message says which."""
+
+
+def fold(text: str) -> str:
+    """The form text is matched in: case and accents ignored, so "Zürich", "ZURICH" and "zurich" agree."""
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def sql_fold_has_any(value: object, needles: object) -> int:
+    """SQLite's ``fold_has_any(text, needles)``: 1 when the folded text contains any of the
+    newline-separated (folded) needles. One Python call a row, however many words are sought."""
+    if not isinstance(value, str) or not isinstance(needles, str) or not needles:
+        return 0
+    text = fold(value)
+    return int(any(n in text for n in needles.split("\n")))
+
+
+def fold_has_any(text: Any, needles: Iterable[str]) -> pw.Expression:
+    """The condition "``text`` contains one of ``needles``", accents and case ignored."""
+    result: pw.Expression = pw.fn.fold_has_any(text, "\n".join(fold(n) for n in needles)) == 1
+    return result
+
+
+def _tag_names() -> list[tuple[int, str, str]]:
+    """(id, name, folded name) of every tag; the tag table is small, so matching happens here."""
+    rows: list[tuple[int, str]] = list(Tag.select(Tag.id, Tag.name).tuples())  # type: ignore[arg-type]
+    return [(int(tid), str(name), fold(str(name))) for tid, name in rows]
+
+
+def _tag_matches(name: str, tags: list[tuple[int, str, str]]) -> list[str]:
+    """The full names ``name`` stands for: the tag of that name, else every tag whose trailing
+    part it is (``Paris`` for ``Places/Paris``), so a leaf name works when it is unambiguous."""
+    key = fold(name.strip().strip("/"))
+    exact = sorted({full for _tid, full, folded in tags if folded == key})
+    if exact or not key:
+        return exact
+    return sorted({full for _tid, full, folded in tags if folded.endswith("/" + key)})
+
+
+def resolve_tag(name: str) -> str:
+    """The full name of the tag ``name`` means; ``FilterError`` when there is none or several."""
+    found = _tag_matches(name, _tag_names())
+    if not found:
+        raise FilterError(f"No tag named '{name}'.")
+    if len(found) > 1 and len({fold(f) for f in found}) > 1:
+        raise FilterError(f"'{name}' could be any of the tags {', '.join(found)}: give the full name.")
+    return found[0]
+
+
+def check_tags(names: Iterable[str]) -> None:
+    """Raise ``FilterError`` for a tag filter that would silently match nothing."""
+    for name in names:
+        resolve_tag(name)
+
+
 def tag_ids_with_descendants(name: str) -> list[int]:
-    name = name.strip().strip("/")
-    query = Tag.select(Tag.id).where(
-        (pw.fn.lower(Tag.name) == name.lower()) | (pw.fn.lower(Tag.name).startswith(name.lower() + "/"))
-    )
-    return [t.id for t in query]
+    """Ids of the tag ``name`` means (see ``_tag_matches``) and of every tag below it;
+    none when the name is unknown or ambiguous."""
+    tags = _tag_names()
+    found = {fold(full) for full in _tag_matches(name, tags)}
+    if len(found) != 1:
+        return []
+    (base,) = found
+    return [tid for tid, _full, folded in tags if folded == base or folded.startswith(base + "/")]
 
 
 def _bbox(lat: float, lon: float, km: float) -> tuple[float, float, float, float]:
@@ -93,6 +162,17 @@ def in_values(column: Any, values: Iterable[Any]) -> pw.Expression:
     query, and the list had to be cut below SQLite's parameter limit too.
     """
     result: pw.Expression = column.in_(pw.SQL("(SELECT value FROM json_each(?))", [json.dumps(list(values))]))
+    return result
+
+
+def photo_text() -> pw.Expression:
+    """A photo's file name, title, description and keywords as one text (one ``fold`` call a row,
+    not four: the folding runs in Python)."""
+    parts = [pw.fn.coalesce(c, "") for c in (Photo.rel_path, Photo.title, Photo.description, Photo.keywords)]
+    text: Any = parts[0]
+    for part in parts[1:]:
+        text = text.concat(" ").concat(part)
+    result: pw.Expression = text
     return result
 
 
@@ -156,17 +236,13 @@ def apply_filter(query: pw.ModelSelect[Photo], f: PhotoFilter) -> pw.ModelSelect
         )
         query = query.where(Photo.id.in_(in_album))
     if f.name:
-        query = query.where(pw.fn.lower(Photo.rel_path).contains(f.name.lower()))
+        query = query.where(fold_has_any(Photo.rel_path, [f.name]))
+    tags = _tag_names() if f.words else []
     for word in f.words:
-        like = f"%{word.lower()}%"
-        tagged = PhotoTag.select(PhotoTag.photo).join(Tag).where(pw.fn.lower(Tag.name) ** like)
-        query = query.where(
-            (pw.fn.lower(Photo.rel_path) ** like)
-            | (pw.fn.lower(pw.fn.coalesce(Photo.title, "")) ** like)
-            | (pw.fn.lower(pw.fn.coalesce(Photo.description, "")) ** like)
-            | (pw.fn.lower(pw.fn.coalesce(Photo.keywords, "")) ** like)
-            | Photo.id.in_(tagged)
-        )
+        key = fold(word)
+        tag_ids = [tid for tid, _full, folded in tags if key in folded]
+        tagged = PhotoTag.select(PhotoTag.photo).where(PhotoTag.tag.in_(tag_ids or [-1]))
+        query = query.where(fold_has_any(photo_text(), [key]) | Photo.id.in_(tagged))
     if f.imported_only:
         query = query.where(Photo.root.in_(Root.select(Root.id).where(Root.is_import_target == True)))  # noqa: E712
     if f.recent_days is not None:

@@ -8,6 +8,7 @@ Long work (scan, import) takes a ``JobControl`` for progress and cancel.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import datetime as dt
 import json
@@ -23,7 +24,7 @@ import peewee as pw
 
 from desktop.core import edits, history, trash
 from desktop.core.db import catalog_full_message, close_db, database, init_db, is_disk_full
-from desktop.core.filters import PhotoFilter, apply_filter, in_values
+from desktop.core.filters import PhotoFilter, apply_filter, fold, in_values
 from desktop.core.jobs import JobControl
 from desktop.core.paths import DataFolderError, Paths, resolve_paths
 from desktop.core.schema import (
@@ -39,6 +40,7 @@ from desktop.core.schema import (
     Setting,
     Tag,
 )
+from desktop.core.wording import counted
 from desktop.core.writer import Writer
 
 log = logging.getLogger(__name__)
@@ -376,10 +378,24 @@ class Library:
     def info(self, path: Path) -> dict[str, Any]:
         photo = self.photo_by_path(path)
         if photo is None:
+            if Path(path).expanduser().is_dir():
+                raise LibraryError(self._folder_is_not_a_photo(Path(path)))
             raise LibraryError(
                 f"{path} is not in the library. Add its folder with 'add' or bring it in with 'import'."
             )
         return photo_to_dict(photo)
+
+    def _folder_is_not_a_photo(self, folder: Path) -> str:
+        """What to say when a folder is given where a photo is expected."""
+        n = self.count(PhotoFilter(folder=folder))
+        if n or self.root_for_path(folder.expanduser().resolve()) is not None:
+            return (
+                f"{folder} is a folder in the library ({counted(n, 'photo')}); give a photo's path, "
+                f"or use 'ls --folder {folder}'."
+            )
+        return (
+            f"{folder} is a folder outside the library; add it with 'add {folder}', or give a photo's path."
+        )
 
     def query(
         self,
@@ -522,7 +538,8 @@ class Library:
 
     def tags(self, include_missing: bool = True) -> list[TagInfo]:
         """Every tag with its photo count; ``include_missing=False`` counts only photos on disk
-        (what a tag's view shows)."""
+        (what a tag's view shows). A parent tag counts the photos under it and under its
+        descendants, each photo once: what ``ls --tag`` and the tag's view list."""
         cond = (Photo.status != STATUS_ERROR) if include_missing else (Photo.status == STATUS_OK)
         counts: dict[int, int] = dict(
             PhotoTag.select(PhotoTag.tag, pw.fn.COUNT(PhotoTag.photo))
@@ -531,7 +548,25 @@ class Library:
             .group_by(PhotoTag.tag)
             .tuples()  # type: ignore[arg-type]
         )
-        return [TagInfo(t.id, t.name, counts.get(t.id, 0)) for t in Tag.select().order_by(Tag.name)]
+        rows = list(Tag.select(Tag.id, Tag.name).order_by(Tag.name))
+        by_fold = sorted((fold(t.name), t.id) for t in rows)
+        keys = [k for k, _tid in by_fold]
+        out = []
+        for t in rows:
+            # the descendants sort between "name/" and "name0" ("0" follows "/")
+            f = fold(t.name)
+            lo, hi = bisect.bisect_left(keys, f + "/"), bisect.bisect_left(keys, f + "0")
+            below = [tid for _k, tid in by_fold[lo:hi]]
+            n = counts.get(t.id, 0)
+            if below:  # a photo tagged both Places and Places/Paris counts once
+                n = int(
+                    PhotoTag.select(pw.fn.COUNT(pw.fn.DISTINCT(PhotoTag.photo)))
+                    .join(Photo)
+                    .where(cond & PhotoTag.tag.in_([t.id, *below]))
+                    .scalar()
+                )
+            out.append(TagInfo(t.id, t.name, n))
+        return out
 
     # ----------------------------------------------------------------- albums
     def albums(self, include_missing: bool = True) -> list[tuple[str, int]]:
@@ -547,6 +582,16 @@ class Library:
         )
         rows: list[tuple[str, int]] = list(q.tuples())  # type: ignore[arg-type]
         return rows
+
+    def album_photo_ids(self, name: str) -> set[int] | None:
+        """The ids of the photos in the album ``name`` (exactly that name), None when there is none."""
+        album = Album.get_or_none(Album.name == name.strip())
+        if album is None:
+            return None
+        rows: list[tuple[int]] = list(
+            AlbumPhoto.select(AlbumPhoto.photo).where(AlbumPhoto.album == album.id).tuples()  # type: ignore[arg-type]
+        )
+        return {int(pid) for (pid,) in rows}
 
     def add_to_album(self, name: str, photo_ids: Iterable[int]) -> int:
         """Add photos to an album (created if new); returns how many were not in it yet."""

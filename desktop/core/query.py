@@ -21,17 +21,20 @@ free text that CLIP and the keyword match rank by)::
 
 Values with spaces go in double quotes: ``album:"Summer 2020"``. Keys are
 case-insensitive. A word with a colon whose key is not one of the above (a
-time like 10:30, a URL) stays part of the free text. ``parse_query`` raises
+time like 10:30, a URL) stays part of the free text, unless its key looks like
+a misspelt filter (``tga:family``): that is an error that names the filter
+meant, and quotes make it free text (``"tga:family"``). ``parse_query`` raises
 ``QueryError`` (a ``ValueError``) with a message that says how to fix a bad value.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from desktop.core.filters import PhotoFilter, parse_date
+from desktop.core.filters import PhotoFilter, fold, parse_date
 
 DEFAULT_RADIUS_KM = 10.0
 STOP_WORDS = frozenset(
@@ -70,6 +73,8 @@ STOP_WORDS = frozenset(
     ]
 )
 KEYS = {"tag", "after", "before", "camera", "folder", "rating", "album", "place", "name", "file"}
+# what a misspelt key is compared with: the filters, and the search field's similar:ID
+SUGGESTED_KEYS = sorted(KEYS | {"similar"})
 
 _TOKEN = re.compile(
     r'(?P<key>[A-Za-z]+)(?P<op>>=|<=|:|>|<|=)(?P<val>"[^"]*"?|\S*)'
@@ -136,6 +141,22 @@ def _rating(op: str, value: str) -> int:
     return n
 
 
+def _misspelt_filter(key: str, op: str, value: str) -> QueryError | None:
+    """An error naming the filter ``key`` was probably meant to be (``tga:`` → ``tag:``), or None
+    for a word that merely has a colon (a time, a URL, "note: ...")."""
+    if not value or key in SUGGESTED_KEYS:
+        return None
+    # typos rarely hit the first letter; without this "label:" would suggest "place:"
+    same_start = [k for k in SUGGESTED_KEYS if k[0] == key[0]]
+    close = difflib.get_close_matches(key, same_start, n=1, cutoff=0.6)
+    if not close:
+        return None
+    return QueryError(
+        f"Unknown filter '{key}{op}' — did you mean '{close[0]}{op}'? "
+        "(To search for the words themselves, put them in double quotes.)"
+    )
+
+
 def parse_query(query: str, base: PhotoFilter | None = None) -> ParsedQuery:
     """Split ``query`` into free text and a ``PhotoFilter`` (added to ``base`` if given)."""
     f = PhotoFilter(**vars(base)) if base is not None else PhotoFilter()
@@ -146,6 +167,9 @@ def parse_query(query: str, base: PhotoFilter | None = None) -> ParsedQuery:
             key, op, raw = m.group("key").lower(), m.group("op"), m.group("val")
             value = _unquote(raw)
             if key not in KEYS or (op != ":" and key != "rating"):
+                typo = _misspelt_filter(key, op, value)
+                if typo is not None:
+                    raise typo
                 words.append(m.group(0))
                 continue
             if not value:
@@ -172,18 +196,22 @@ def parse_query(query: str, base: PhotoFilter | None = None) -> ParsedQuery:
             except QueryError:
                 raise
             except ValueError as exc:
-                hint = " (write dates as YYYY, YYYY-MM or YYYY-MM-DD)" if key in ("after", "before") else ""
-                raise QueryError(f"{key}:{value}: {exc}{hint}") from None
+                if key in ("after", "before"):  # one hint, not parse_date's and ours
+                    raise QueryError(
+                        f"{key}:{value} is not a date; write YYYY, YYYY-MM or YYYY-MM-DD ({key}:2019-06)."
+                    ) from None
+                raise QueryError(f"{key}:{value}: {exc}") from None
         elif m.group("phrase") is not None:
             if m.group("phrase").strip():
                 words.append(m.group("phrase").strip())
         else:
             words.append(m.group("word"))
     text = " ".join(words).strip()
-    # stop words and short numbers would match half the file names ("IMG_0012"), not intent
+    # stop words and short numbers would match half the file names ("IMG_0012"), not intent;
+    # the terms are folded, as the text they are matched against is ("zurich" finds "Zürich")
     terms = [
         t
-        for t in re.findall(r"[\w'-]+", text.lower())
+        for t in re.findall(r"[\w'-]+", fold(text))
         if len(t) > 2 and t not in STOP_WORDS and not (t.isdigit() and len(t) < 4)
     ]
     return ParsedQuery(text=text, filter=f, terms=terms)

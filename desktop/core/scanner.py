@@ -37,6 +37,7 @@ from desktop.core.lifeline import die_with_parent
 from desktop.core.scan_worker import FileResult, process_file, process_many
 from desktop.core.schema import STATUS_ERROR, STATUS_MISSING, STATUS_OK, Photo, Root
 from desktop.core.thumbnails import thumbnails_full_message
+from desktop.core.wording import counted
 
 if TYPE_CHECKING:
     from desktop.core.library import Library
@@ -105,7 +106,7 @@ class ScanReport:
     warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        parts = [f"{self.seen} files", f"{self.added} new", f"{self.updated} updated"]
+        parts = [counted(self.seen, "file"), f"{self.added} new", f"{self.updated} updated"]
         if self.moved:
             parts.append(f"{self.moved} moved")
         if self.restored:
@@ -119,7 +120,7 @@ class ScanReport:
         if not read and not self.cancelled:
             gone = f"; {self.missing} missing" if self.missing else ""
             moved = f"; {self.moved} moved" if self.moved else ""
-            return f"{head} {self.seen:,} files in {self.seconds:.1f}s: nothing new{moved}{gone}"
+            return f"{head} {counted(self.seen, 'file')} in {self.seconds:.1f}s: nothing new{moved}{gone}"
         rate = read / self.seconds if self.seconds > 0 else 0.0
         return f"{head}: " + ", ".join(parts) + f" in {self.seconds:.1f}s ({rate:.0f} files/s)"
 
@@ -138,6 +139,13 @@ def storable_name(name: str) -> bool:
 
 def _is_skipped_dir(name: str) -> bool:
     return name.startswith(".") or name in SKIP_DIRS
+
+
+def folder_error(exc: OSError) -> str:
+    """The reason a folder the scan cannot enter shows under *Could not read*."""
+    if isinstance(exc, PermissionError):
+        return "Permission denied: cannot open this folder"
+    return f"{exc.strerror or exc}: cannot open this folder"
 
 
 def folder_keys(folders: Iterable[Path]) -> set[tuple[int, int]]:
@@ -177,6 +185,7 @@ def walk_images(
     skip: Iterable[tuple[int, int]] = (),
     enter: Collection[str] = (),
     checkpoint: Callable[[], None] | None = None,
+    unreadable: list[tuple[str, str]] | None = None,
 ) -> Iterator[tuple[str, int, float]]:
     """Yield (relative path, size, mtime) of image files under ``root``.
 
@@ -184,6 +193,9 @@ def walk_images(
     cache, system folders); ``enter``: relative folders entered although their name
     is hidden or a system folder's (see ``forced_dirs``); ``checkpoint`` is called every
     few hundred folders, so a walk of a huge tree with few photos can still be cancelled.
+    A folder that cannot be listed goes into ``unreadable`` as (relative path, reason)
+    when that list is given (else into ``warnings``): the catalog shows it with the
+    files it could not read, and its photos are not declared missing.
     """
     never = set(skip)
     seen_dirs: set[tuple[int, int]] = set()
@@ -208,7 +220,9 @@ def walk_images(
             with os.scandir(folder) as it:
                 entries = list(it)
         except OSError as exc:
-            if warnings is not None:
+            if unreadable is not None:
+                unreadable.append((rel, folder_error(exc)))
+            elif warnings is not None:
                 warnings.append(f"{folder}: cannot list folder ({exc.strerror or exc})")
             continue
         for entry in entries:
@@ -273,6 +287,7 @@ class Scanner:
         started = time.monotonic()
         todo: list[tuple[Root, str]] = []
         present: dict[int, set[str]] = {}
+        blind: dict[int, list[str]] = {}  # root id -> folders it could not list (their photos stay)
         try:
             control.report(0, 0, "looking for photos", force=True)
             skip = skip_keys(self.library)
@@ -293,7 +308,10 @@ class Scanner:
                     )
                     continue
                 seen: set[str] = set()
-                walk = walk_images(root_path, report.warnings, skip, forced_dirs(rows), control.checkpoint)
+                unreadable: list[tuple[str, str]] = []
+                walk = walk_images(
+                    root_path, report.warnings, skip, forced_dirs(rows), control.checkpoint, unreadable
+                )
                 for rel, size, mtime in walk:
                     seen.add(rel)
                     report.seen += 1
@@ -304,7 +322,11 @@ class Scanner:
                         todo.append((root, rel))
                     if report.seen % 5000 == 0:
                         control.checkpoint()
-                        control.report(0, 0, f"found {report.seen} files", force=True)
+                        control.report(0, 0, f"found {counted(report.seen, 'file')}", force=True)
+                if unreadable:
+                    self._record_unreadable(root, unreadable, report)
+                    seen.update(rel for rel, _reason in unreadable)
+                    blind[root.id] = [rel for rel, _reason in unreadable]
                 present[root.id] = seen
             self._process(todo, control, report)
             # files deleted while this scan ran were walked as present: look again at what we read
@@ -314,7 +336,7 @@ class Scanner:
             # only a complete walk and process may declare files missing
             for root in roots:
                 if root.id in present:
-                    self._mark_gone(root, present[root.id], report)
+                    self._mark_gone(root, present[root.id], report, blind.get(root.id, []))
             now = dt.datetime.now()
             ids = [r.id for r in roots if r.id in present]
             self.library.writer.call(lambda: Root.update(last_scan_at=now).where(Root.id.in_(ids)).execute())
@@ -579,12 +601,33 @@ class Scanner:
                 return cand
         return None
 
-    def _mark_gone(self, root: Root, present: set[str], report: ScanReport) -> None:
+    def _record_unreadable(self, root: Root, folders: list[tuple[str, str]], report: ScanReport) -> None:
+        """List folders the scan could not enter under *Could not read* (an error row each, which
+        the next scan that can enter the folder removes like any vanished error)."""
+        now = dt.datetime.now()
+
+        def _write() -> None:
+            for rel, reason in folders:
+                fields = {**_empty_meta(), "status": STATUS_ERROR, "error": reason, "updated_at": now}
+                Photo.insert(root=root.id, rel_path=rel, added_at=now, **fields).on_conflict(
+                    conflict_target=[Photo.root, Photo.rel_path], update=fields
+                ).execute()
+
+        self.library.writer.call(_write)
+        report.errors += len(folders)
+
+    def _mark_gone(
+        self, root: Root, present: set[str], report: ScanReport, blind: Sequence[str] = ()
+    ) -> None:
         rows: list[tuple[int, str, str]] = list(
             Photo.select(Photo.id, Photo.rel_path, Photo.status)
             .where((Photo.root == root.id) & (Photo.status != STATUS_MISSING))
             .tuples()  # type: ignore[arg-type]
         )
+        # files in a folder the scan could not list may well be there: they are not declared gone
+        prefixes = tuple("" if rel == "" else rel + "/" for rel in blind)
+        if prefixes:
+            rows = [r for r in rows if not r[1].startswith(prefixes)]
         gone_ok = [pid for pid, rel, status in rows if rel not in present and status == STATUS_OK]
         gone_err = [pid for pid, rel, status in rows if rel not in present and status == STATUS_ERROR]
 

@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import peewee as pw
 
 from desktop.core.clip_models import ModelSpec, ModelUnavailable, load_manifest
 from desktop.core.db import database
@@ -50,9 +49,18 @@ from desktop.core.embedder import (
     stored_vector,
     sync_index,
 )
-from desktop.core.filters import PhotoFilter, apply_filter, in_values
+from desktop.core.filters import (
+    PhotoFilter,
+    apply_filter,
+    check_tags,
+    fold,
+    fold_has_any,
+    in_values,
+    photo_text,
+)
 from desktop.core.query import ParsedQuery, parse_query
 from desktop.core.schema import Embedding, Photo, PhotoTag, Root, Tag
+from desktop.core.wording import counted
 
 if TYPE_CHECKING:
     from desktop.core.clip_models import ClipModel
@@ -439,6 +447,7 @@ class SearchService:
         """Free text + filters (``desktop.core.query`` syntax). Text-less queries list by date."""
         t0 = time.perf_counter()
         parsed = parse_query(query, base)
+        check_tags(parsed.filter.tags)  # "No tag named …" rather than silently nothing
         if not parsed.text:
             return self._filter_only(parsed, limit, t0)
         qvec = self.embed_text(parsed.text)
@@ -460,6 +469,7 @@ class SearchService:
         """
         t0 = time.perf_counter()
         parsed = parse_query(query)
+        check_tags(parsed.filter.tags)
         vec, _ = self.photo_vector(photo)
         q = vec.astype(np.float32).copy()
         extra_plus = [parsed.text] if parsed.text else []
@@ -510,19 +520,10 @@ class SearchService:
         if not terms:
             return {}
         found: dict[str, set[str]] = {}
-        fields = (Photo.rel_path, Photo.title, Photo.description, Photo.keywords)
-        text_cond: Any = None
-        tag_cond: Any = None
-        for term in terms:
-            like = f"%{term}%"
-            for fld in fields:
-                c = pw.fn.lower(fld) ** like
-                text_cond = c if text_cond is None else (text_cond | c)
-            t = pw.fn.lower(Tag.name) ** like
-            tag_cond = t if tag_cond is None else (tag_cond | t)
-        tag_names = {
-            int(tid): str(name).lower() for tid, name in rows_of(Tag.select(Tag.id, Tag.name).where(tag_cond))
-        }
+        # the text is folded to match, accents and case ignored (the terms come folded)
+        text_cond = fold_has_any(photo_text(), terms)
+        all_tags = {int(tid): fold(str(name)) for tid, name in rows_of(Tag.select(Tag.id, Tag.name))}
+        tag_names = {tid: name for tid, name in all_tags.items() if any(t in name for t in terms)}
         text_cols = (Photo.content_hash, Photo.rel_path, Photo.title, Photo.description, Photo.keywords)
         if self._photo_count() > KEYWORD_SCAN_MAX:
             # a big library: only the CLIP candidates, looked up by hash and matched here. (A LIKE
@@ -535,7 +536,7 @@ class SearchService:
             q = apply_filter(Photo.select(*text_cols), parsed.filter).where(Photo.content_hash.is_null(False))
             rows = list(rows_of(q.where(text_cond).limit(2000)))
         for h, *texts in rows:
-            blob = " ".join(str(x).lower() for x in texts if x)
+            blob = fold(" ".join(str(x) for x in texts if x))
             hit = {t for t in terms if t in blob}
             if hit:
                 found.setdefault(str(h), set()).update(hit)
@@ -598,7 +599,11 @@ class SearchService:
         notice = None
         pending = self._pending_count(idx.model_id)
         if pending:
-            notice = f"{pending} photos are not embedded yet; run 'python main.py index' (or wait) to include them."
+            are = "is" if pending == 1 else "are"
+            notice = (
+                f"{counted(pending, 'photo')} {are} not embedded yet; "
+                "run 'python main.py index' (or wait) to include them."
+            )
         return SearchResult(
             hits=kept[:limit],
             more=more + max(0, len(kept) - limit),
@@ -644,6 +649,7 @@ def keyword_search(library: Library, query: str, limit: int = 50, sort: str = "s
     keyword or tag. What ``search`` answers when no CLIP model is available."""
     t0 = time.perf_counter()
     parsed = parse_query(query)
+    check_tags(parsed.filter.tags)
     q = apply_filter(
         Photo.select(Photo.id, Photo.rel_path, Photo.content_hash, Photo.taken_local, Root.path).join(Root),
         replace(parsed.filter, words=tuple(parsed.terms)),

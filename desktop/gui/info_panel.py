@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.library import COLOR_LABELS, Library, LibraryError, photo_to_dict
 from desktop.core.schema import STATUS_ERROR, STATUS_MISSING, Photo, PhotoTag, Tag
+from desktop.core.wording import counted, format_bytes, format_exposure, format_exposure_time
 
 # SQLite's default limit is 32766 bound parameters; stay well below it.
 _CHUNK = 900
@@ -70,47 +71,6 @@ _DATE_SOURCES = {
 
 
 # ----------------------------------------------------------------------------- formatting
-
-
-def format_exposure_time(seconds: float | None) -> str | None:
-    """``1/250 s`` for fast shutters, ``0.5 s`` / ``2 s`` for slow ones."""
-    if seconds is None or seconds <= 0 or not math.isfinite(seconds):
-        return None
-    if seconds < 0.3:
-        return f"1/{round(1 / seconds):d} s"
-    if seconds < 10 and abs(seconds - round(seconds)) > 0.05:
-        return f"{seconds:.1f} s"
-    return f"{round(seconds):d} s"
-
-
-def format_exposure(
-    exposure_time: float | None, f_number: float | None, iso: int | None, focal_length: float | None
-) -> str | None:
-    """``1/250 s · f/2.8 · ISO 400 · 50 mm`` with whatever parts are known."""
-    parts: list[str] = []
-    shutter = format_exposure_time(exposure_time)
-    if shutter:
-        parts.append(shutter)
-    if f_number:
-        parts.append(f"f/{round(f_number, 1):g}")
-    if iso:
-        parts.append(f"ISO {iso}")
-    if focal_length:
-        parts.append(f"{focal_length:.0f} mm" if focal_length >= 10 else f"{focal_length:.1f} mm")
-    return " · ".join(parts) or None
-
-
-def format_bytes(n: int | None) -> str | None:
-    if n is None:
-        return None
-    size = float(n)
-    for unit in ("bytes", "KB", "MB", "GB", "TB"):
-        if size < 1000 or unit == "TB":
-            if unit == "bytes":
-                return f"{int(size)} bytes"
-            return f"{size:.0f} {unit}" if size >= 100 else f"{size:.1f} {unit}"
-        size /= 1000
-    return None  # unreachable
 
 
 def format_coordinates(lat: float | None, lon: float | None, alt: float | None = None) -> str | None:
@@ -791,7 +751,7 @@ class InfoPanel(QWidget):
             }
             self.fields["path"].setToolTip(rec["path"])
         else:
-            self.title.setText(f"{n} photos selected")
+            self.title.setText(f"{counted(n, 'photo')} selected")
             self.subtitle.setText("Tags, rating and label apply to all of them.")
             self.subtitle.show()
             dates = None

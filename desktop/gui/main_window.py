@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 from desktop.core.filters import PhotoFilter
 from desktop.core.formats import glob_patterns, is_image_file
 from desktop.core.library import LibraryError
+from desktop.core.wording import counted
 from desktop.gui.application import SEARCH_CHECKING, AppContext
 from desktop.gui.context_menu import PhotoActions
 from desktop.gui.edit_actions import EditHistory
@@ -560,7 +561,8 @@ class MainWindow(QMainWindow):
         if spec.errors:
             self.errors_model.reload()
             self.errors_header.setText(
-                f"{self.errors_model.rowCount():,} files Shoebox could not read, and why"
+                f"{counted(self.errors_model.rowCount(), 'file or folder', 'files or folders')} "
+                "Shoebox could not read, and why"
                 if self.errors_model.rowCount()
                 else "Every file was read. Nothing to report."
             )
@@ -593,18 +595,18 @@ class MainWindow(QMainWindow):
         n = self.model.rowCount()
         if self.model.is_results:
             total = self.model.total_count()
-            self.grid_count.setText(f"  {total:,} photo{'s' if total != 1 else ''}")
+            self.grid_count.setText(f"  {counted(total, 'photo')}")
         elif self.model.canFetchMore():
             self._show_total_count()
         else:
-            self.grid_count.setText(f"  {n:,} photo{'s' if n != 1 else ''}")
+            self.grid_count.setText(f"  {counted(n, 'photo')}")
 
     def _show_total_count(self) -> None:
         """The browsed view's size: a COUNT over 100k rows takes 100+ ms, so it runs off the GUI thread."""
         key = repr(self.model.filter)
         cache: dict[str, int] = self.__dict__.setdefault("_count_cache", {})
         if key in cache:
-            self.grid_count.setText(f"  {cache[key]:,} photos")
+            self.grid_count.setText(f"  {counted(cache[key], 'photo')}")
             return
         self.grid_count.setText(f"  {self.model.rowCount():,}+ photos")
         pending: set[str] = self.__dict__.setdefault("_count_pending", set())
@@ -617,7 +619,7 @@ class MainWindow(QMainWindow):
             pending.discard(key)
             cache[key] = int(n)
             if repr(self.model.filter) == key and not self.model.is_results and self.model.canFetchMore():
-                self.grid_count.setText(f"  {int(n):,} photos")
+                self.grid_count.setText(f"  {counted(int(n), 'photo')}")
 
         self.runner.submit(
             "Count photos",
@@ -727,9 +729,11 @@ class MainWindow(QMainWindow):
     def _parse(self, text: str) -> tuple[PhotoFilter, str, tuple[str, ...]]:
         """Filters, free text and its keyword terms; raises ``QueryError`` (a ``ValueError``) that says
         how to fix it."""
+        from desktop.core.filters import check_tags
         from desktop.core.query import parse_query
 
         parsed = parse_query(text)
+        check_tags(parsed.filter.tags)  # an unknown or ambiguous tag says so instead of showing nothing
         return parsed.filter, parsed.text, tuple(parsed.terms)
 
     def _similar_title(self, target: int | Path) -> str:
@@ -749,7 +753,7 @@ class MainWindow(QMainWindow):
             notes = [n for n in (getattr(result, "notice", None),) if n]
             more = getattr(result, "more", 0)
             if more:
-                notes.append(f"{more:,} weaker matches hidden.")
+                notes.append(f"{counted(more, 'weaker match', 'weaker matches')} hidden.")
             if notes:
                 action = ("Show all", self._show_all_results) if more else None
                 self.notice.show_message(" ".join(notes), action)
@@ -1099,7 +1103,7 @@ class MainWindow(QMainWindow):
             self.ctx.start_embedding()
 
         return self.runner.submit(
-            f"Importing {len(files)} file{'s' if len(files) != 1 else ''}",
+            f"Importing {counted(len(files), 'file')}",
             _import,
             on_result=_done,
             on_error=lambda m: self.notice.show_message(f"Import failed: {m}"),

@@ -50,6 +50,7 @@ from desktop.core.jobs import JobControl, Progress
 from desktop.core.library import Library, LibraryError
 from desktop.core.schema import STATUS_OK, Photo
 from desktop.core.search import SETTING_DEVICE, SETTING_PRECISION
+from desktop.core.wording import counted
 from desktop.gui.icons import app_icon, icon
 from desktop.gui.info_panel import format_bytes
 from desktop.gui.jobs import Job, JobRunner
@@ -290,7 +291,7 @@ class SettingsDialog(QDialog):
                 self,
                 "Remove folder from the library?",
                 f"Remove {root.path} from the library?\n\n"
-                f"Its {n:,} photos leave the catalog, with their tags and ratings. "
+                f"Its {counted(n, 'photo')} leave the catalog, with their tags and ratings. "
                 "The files themselves stay on disk; adding the folder again brings the photos back "
                 "(without their tags).",
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,

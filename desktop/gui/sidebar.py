@@ -81,13 +81,8 @@ def gather(library: Library) -> SidebarData:
         per_dir.setdefault(root_id, {})[(d or "").rstrip("/")] = n
     for root in library.roots():
         data.folders.append((root.id, root.path, bool(root.watched), per_dir.get(root.id, {})))
-    tags = library.tags(include_missing=False)  # the counts match what the views show
-    names = [t.name for t in tags]
-    direct = {t.name: t.count for t in tags}
-    for name in names:
-        has_children = any(other.startswith(name + "/") for other in names)
-        # a parent tag counts the photos of its children too (each photo once)
-        data.tags.append((name, library.count(PhotoFilter(tags=[name])) if has_children else direct[name]))
+    # the counts match what the views show (a parent tag counts its children's photos, each once)
+    data.tags = [(t.name, t.count) for t in library.tags(include_missing=False)]
     data.albums = library.albums(include_missing=False)
     return data
 

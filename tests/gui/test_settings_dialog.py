@@ -126,6 +126,8 @@ def test_model_section_without_a_model(qtbot, demo, runner, monkeypatch):
         raise OSError("Network is unreachable")
 
     monkeypatch.setattr(clip_models, "_fetch_pretrained", offline)
+    # the hub answers the first look (online or not here), then the download itself fails
+    monkeypatch.setattr(clip_models, "hub_reachable", lambda timeout=1.5: True)
     job = d.download_model(default.name)
     assert job is not None and job.state == "failed"
     assert d.model_message.isVisible()

@@ -1,0 +1,96 @@
+"""How numbers read in what the CLI and the GUI show: counted nouns ("1 photo", "3 photos"),
+shutter speeds, apertures, focal lengths, sizes and times (no Qt: both sides use them)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """``n`` with its noun in the right number and thousands separators: "1 photo", "1,200 photos"."""
+    word = singular if n == 1 else (plural if plural is not None else singular + "s")
+    return f"{n:,} {word}"
+
+
+def brief(text: str, limit: int = 300) -> str:
+    """``text`` on one line, cut to at most ``limit`` characters where a sentence or a word ends
+    (never in the middle of a word), with "…" where words were left out."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    sentence = max(cut.rfind(". "), cut.rfind("; "))
+    if sentence > limit // 2:  # a whole sentence, if one ends late enough
+        return cut[: sentence + 1] + " …"
+    space = cut.rfind(" ")
+    return (cut[:space] if space > 0 else cut).rstrip(",;:") + "…"
+
+
+def format_exposure_time(seconds: float | None) -> str | None:
+    """``1/250 s`` for fast shutters, ``0.5 s`` / ``2 s`` for slow ones."""
+    if seconds is None or seconds <= 0 or not math.isfinite(seconds):
+        return None
+    if seconds < 0.3:
+        return f"1/{round(1 / seconds):d} s"
+    if seconds < 10 and abs(seconds - round(seconds)) > 0.05:
+        return f"{seconds:.1f} s"
+    return f"{round(seconds):d} s"
+
+
+def format_exposure(
+    exposure_time: float | None, f_number: float | None, iso: int | None, focal_length: float | None
+) -> str | None:
+    """``1/250 s · f/2.8 · ISO 400 · 50 mm`` with whatever parts are known."""
+    parts: list[str] = []
+    shutter = format_exposure_time(exposure_time)
+    if shutter:
+        parts.append(shutter)
+    if f_number:
+        parts.append(format_f_number(f_number))
+    if iso:
+        parts.append(f"ISO {iso}")
+    if focal_length:
+        parts.append(format_focal_length(focal_length))
+    return " · ".join(parts) or None
+
+
+def format_bytes(n: int | None) -> str | None:
+    if n is None:
+        return None
+    size = float(n)
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            if unit == "bytes":
+                return counted(int(size), "byte")
+            return f"{size:.0f} {unit}" if size >= 100 else f"{size:.1f} {unit}"
+        size /= 1000
+    return None  # unreachable
+
+
+def format_f_number(f_number: float) -> str:
+    """``f/2.8``, ``f/11``."""
+    return f"f/{round(f_number, 1):g}"
+
+
+def format_focal_length(mm: float) -> str:
+    """``50 mm``; a phone's short lenses keep a decimal (``4.2 mm``)."""
+    return f"{mm:.0f} mm" if mm >= 10 else f"{mm:.1f} mm"
+
+
+def format_local_time(value: float | str | dt.datetime | None) -> str | None:
+    """An epoch (a file's mtime), an ISO text or a datetime as local ``YYYY-MM-DD HH:MM:SS``."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)):
+        when = dt.datetime.fromtimestamp(value)
+    elif isinstance(value, str):
+        try:
+            when = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    else:
+        when = value
+    if when.tzinfo is not None:
+        when = when.astimezone()
+    return when.strftime("%Y-%m-%d %H:%M:%S")
