@@ -318,6 +318,7 @@ class PhotoGridView(QAbstractItemView):
         self._header = HEADER_HEIGHT
         self._header_scale = 1.15
         self._layout_anchor: int | None = None  # the top row kept in place across a regrouping
+        self._kept_anchor: tuple[int, int] | None = None  # (that row, the scroll value it left)
         self._sec_starts: list[int] = []
         self._sec_titles: list[str] = []
         self._sec_y: list[int] = []  # top of each group's header, in content coordinates
@@ -391,7 +392,13 @@ class PhotoGridView(QAbstractItemView):
 
     def scroll_to_row_top(self, row: int) -> None:
         r = self._content_rect(row)
-        if r is not None:
+        if r is None:
+            return
+        if self._is_first_line(row):
+            # the group's header at the very top: no sliver of the previous group's photos above it
+            s = bisect.bisect_right(self._sec_starts, row) - 1
+            self.verticalScrollBar().setValue(self._sec_y[s])
+        else:
             self.verticalScrollBar().setValue(max(0, r.top() - self._header - MARGIN))
 
     # ------------------------------------------------------------- layout
@@ -629,7 +636,13 @@ class PhotoGridView(QAbstractItemView):
         self._relayout()
 
     def _before_layout_change(self) -> None:
-        self._layout_anchor = self._top_visible_row()
+        kept = self._kept_anchor
+        if kept is not None and kept[1] == self.verticalScrollBar().value():
+            # not scrolled since the last regrouping: the same photo, not the first of its line,
+            # or Years → Months → Days would drift back a line at each step
+            self._layout_anchor = kept[0]
+        else:
+            self._layout_anchor = self._top_visible_row()
 
     def _after_layout_change(self) -> None:
         """Regrouped: the photo that was at the top stays at the top, under its new header."""
@@ -637,9 +650,11 @@ class PhotoGridView(QAbstractItemView):
         self._relayout()
         if anchor is not None and anchor > 0:
             self.scroll_to_row_top(anchor)
+            self._kept_anchor = (anchor, self.verticalScrollBar().value())
 
     def reset(self) -> None:
         self._pending = QRegion()
+        self._kept_anchor = None  # a row number of the rows that were
         super().reset()
         self.loader.drop_pending()
         self._relayout()

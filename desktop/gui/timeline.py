@@ -98,6 +98,8 @@ class TimelineControls(QObject):
         self.sort_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.sort_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.sort_button.setToolTip("Show the newest or the oldest photos first")
+        # the style's corner arrow overlaps the text; the label carries its own ▾
+        self.sort_button.setStyleSheet("QToolButton::menu-indicator { image: none; width: 0px; }")
         menu = QMenu(self.sort_button)
         menu.addActions(list(self.sort_actions.values()))
         self.sort_button.setMenu(menu)
@@ -151,7 +153,7 @@ class TimelineControls(QObject):
         self.sort_actions[self.model.newest_first].setChecked(True)
         if self.sort_button is not None:
             newest = self.model.newest_first
-            self.sort_button.setText(f"{_SORT_ARROWS[newest]} {_SORT_LABELS[newest]}")
+            self.sort_button.setText(f"{_SORT_ARROWS[newest]} {_SORT_LABELS[newest]} ▾")
 
 
 __all__ = ["TimelineControls"]

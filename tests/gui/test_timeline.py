@@ -18,7 +18,7 @@ from desktop.core.filters import PhotoFilter
 from desktop.core.library import Library
 from desktop.core.paths import resolve_paths
 from desktop.core.schema import Photo
-from desktop.gui.photo_delegate import HEADER_HEIGHT, MARGIN
+from desktop.gui.photo_delegate import HEADER_HEIGHT
 from desktop.gui.photo_model import GROUP_DAY, GROUP_MONTH, GROUP_NONE, GROUP_YEAR, SORT_DATE, PhotoModel
 
 # (day, photos that day): 4 years, 7 days; one more photo has no date at all
@@ -193,11 +193,12 @@ def test_window_controls_shortcuts_header_zoom_and_memory(
     cell = grid.visualRect(window.model.index(first_2023))
     QTest.mouseClick(grid.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(20, cell.top() - 20))
     assert window.model.grouping == GROUP_MONTH
-    # July 2023's header at the top of the grid (a margin above it), its first photo under it
-    assert grid.visualRect(window.model.index(first_2023)).top() == HEADER_HEIGHT + MARGIN
+    # July 2023's header at the very top of the grid (no sliver of 2024 above it), its first photo under it
+    assert grid.visualRect(window.model.index(first_2023)).top() == HEADER_HEIGHT
+    assert grid.top_visible_row() == first_2023
 
     timeline.sort_actions[False].trigger()
-    assert timeline.sort_button is not None and timeline.sort_button.text() == "↑ Oldest first"
+    assert timeline.sort_button is not None and timeline.sort_button.text() == "↑ Oldest first ▾"
     assert window.model.ids() == [p.id for p in timeline_lib.query(newest_first=False)]
     window.sidebar.select_key("view:all")  # another view keeps the order
     assert not window.model.newest_first and window.model.record(0).taken_local == ""
@@ -210,4 +211,29 @@ def test_window_controls_shortcuts_header_zoom_and_memory(
         and again.timeline.sort_actions[False].isChecked()
     )
     assert again.model.ids() == [p.id for p in timeline_lib.query(newest_first=False)]
-    assert again.timeline.sort_button is not None and again.timeline.sort_button.text() == "↑ Oldest first"
+    assert again.timeline.sort_button is not None and again.timeline.sort_button.text() == "↑ Oldest first ▾"
+
+
+def test_regrouping_keeps_the_top_photo_in_place(timeline_lib: Library, qtbot: Any) -> None:
+    from desktop.gui.photo_delegate import PhotoGridView
+    from desktop.gui.thumbnail_loader import ThumbnailLoader
+
+    loader = ThumbnailLoader(timeline_lib.thumbnails)
+    model = PhotoModel(timeline_lib)
+    model.set_grouping(GROUP_DAY)
+    model.browse()
+    view = PhotoGridView(loader)
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.set_zoom(300)
+    view.resize(700, 400)
+    view.show()
+    qtbot.waitExposed(view)
+    view.scroll_to_row_top(6)  # Sat 1 July 2023
+    assert view.top_visible_row() == 6
+    for mode in (GROUP_YEAR, GROUP_MONTH, GROUP_DAY):
+        model.set_grouping(mode)
+        top = view.top_visible_row()
+        assert top is not None and top <= 6 < top + view.columns(), mode  # its line is the top line
+        assert 0 <= view.visualRect(model.index(6)).top() <= 60, mode
+    loader.shutdown()
