@@ -279,7 +279,12 @@ class PhotoModel(QAbstractListModel):
         self._fetching = False
         self.filter = PhotoFilter()
         self.title = "All photos"
-        self.newest_first = True
+        self.newest_first = True  # the order of the rows shown
+        # the order asked for: the next view and date-sorted results use it (it holds while a view
+        # is still being read, when newest_first is still the old view's)
+        self.order_newest_first = True
+        # the newest request for content, to read again in another order: (its sort, the request)
+        self._redo: tuple[str, Callable[[], None]] | None = None
         self.grouping = GROUP_MONTH
         self.sort = SORT_DATE
         self._records: list[PhotoRecord] = []
@@ -442,11 +447,12 @@ class PhotoModel(QAbstractListModel):
     ) -> None:
         """Show the catalog through ``f`` from its first page (read off the GUI thread).
 
-        In ``newest_first`` order, or the order the view has now when it is None.
+        In ``newest_first`` order, or the order asked for with ``set_newest_first`` when it is None.
         """
         f = f or PhotoFilter()
         size = self.page_size
-        newest = self.newest_first if newest_first is None else newest_first
+        newest = self.order_newest_first if newest_first is None else newest_first
+        self._redo = (SORT_DATE, lambda: self.browse(f, title, None, on_done))
 
         def load() -> tuple[list[PhotoRecord], dict[str, int]]:
             page = keyset_page(f, size, newest)
@@ -480,7 +486,8 @@ class PhotoModel(QAbstractListModel):
     ) -> None:
         """Show search results ``[(photo id, score), ...]`` (best first) in relevance or date order."""
         given = list(results)
-        size, newest = self.page_size, self.newest_first
+        size, newest = self.page_size, self.order_newest_first
+        self._redo = (sort, lambda: self.set_results(given, title, sort, on_done))
 
         def load() -> tuple[list[tuple[int, float]], list[PhotoRecord], int, dict[str, int]]:
             ordered, counts = given, {}
@@ -499,6 +506,7 @@ class PhotoModel(QAbstractListModel):
             self.sort = sort
             self._results = ordered
             self._result_pos = pos
+            self.newest_first = newest
             self._clear()
             self._set_all_counts(counts)
             self._append(page)
@@ -520,17 +528,14 @@ class PhotoModel(QAbstractListModel):
         self.layoutChanged.emit()
         self.loading_changed.emit()
 
-    def set_newest_first(self, newest_first: bool, on_done: Callable[[], None] | None = None) -> None:
-        """Newest or oldest photos first: a browsed view is read again from its (new) first page,
-        date-sorted results are reversed; results in relevance order keep it (for later views)."""
-        if newest_first == self.newest_first:
+    def set_newest_first(self, newest_first: bool) -> None:
+        """Newest or oldest photos first: the view (the one being read, if any) is read again from
+        its new first page; results in relevance order keep it (the order is for later views)."""
+        if newest_first == self.order_newest_first:
             return
-        if self._results is None:
-            self.browse(self.filter, self.title, newest_first, on_done)
-            return
-        self.newest_first = newest_first
-        if self.sort == SORT_DATE:
-            self.set_results(self._results, self.title, SORT_DATE, on_done)
+        self.order_newest_first = newest_first
+        if self._redo is not None and self._redo[0] == SORT_DATE:
+            self._redo[1]()
 
     def refresh(self, keep_rows: int | None = None, on_done: Callable[[], None] | None = None) -> None:
         """Reload after the catalog changed, keeping about as many rows as were loaded.

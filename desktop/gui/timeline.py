@@ -139,20 +139,21 @@ class TimelineControls(QObject):
         mode = self.settings.value("grid/grouping")
         if mode in _GROUP_LABELS:
             self.model.grouping = str(mode)
-        self.model.newest_first = self.settings.value("grid/newest_first", "true") in (True, "true")
+        newest = self.settings.value("grid/newest_first", "true") in (True, "true")
+        self.model.order_newest_first = self.model.newest_first = newest
         self._sync()
 
     def save(self) -> None:
         self.settings.setValue("grid/grouping", self.model.grouping)
-        self.settings.setValue("grid/newest_first", self.model.newest_first)
+        self.settings.setValue("grid/newest_first", self.model.order_newest_first)
 
     def _sync(self) -> None:
         """Check the actions (and label the order button) after the model's current choices."""
         if (action := self.group_actions.get(self.model.grouping)) is not None:
             action.setChecked(True)
-        self.sort_actions[self.model.newest_first].setChecked(True)
+        self.sort_actions[self.model.order_newest_first].setChecked(True)
         if self.sort_button is not None:
-            newest = self.model.newest_first
+            newest = self.model.order_newest_first
             self.sort_button.setText(f"{_SORT_ARROWS[newest]} {_SORT_LABELS[newest]} ▾")
 
 

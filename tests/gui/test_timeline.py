@@ -237,3 +237,26 @@ def test_regrouping_keeps_the_top_photo_in_place(timeline_lib: Library, qtbot: A
         assert top is not None and top <= 6 < top + view.columns(), mode  # its line is the top line
         assert 0 <= view.visualRect(model.index(6)).top() <= 60, mode
     loader.shutdown()
+
+
+def test_the_order_holds_for_a_view_still_being_read(timeline_lib: Library) -> None:
+    """Reads land later in the app: the order asked for shows at once on the controls and applies
+    to the view being read, not to the one it replaces."""
+    pending: list[tuple[Any, Any, Any]] = []
+
+    def land_all() -> None:
+        while pending:
+            load, done, _failed = pending.pop(0)
+            done(load())
+
+    model = PhotoModel(timeline_lib, executor=lambda load, done, failed: pending.append((load, done, failed)))
+    model.browse()
+    land_all()
+    model.browse(PhotoFilter(after=dt.date(2023, 1, 1)), "Since 2023")  # clicked; not read yet
+    model.set_newest_first(False)
+    assert model.order_newest_first is False and model.newest_first is True  # rows shown: still the old
+    land_all()
+    assert model.title == "Since 2023" and not model.newest_first
+    assert [model.record(r).taken_local[:7] for r in range(model.rowCount())] == ["2023-07"] * 3 + [
+        "2024-03"
+    ] * 4 + ["2024-08"]
