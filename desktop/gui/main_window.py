@@ -23,7 +23,6 @@ from typing import Any
 from PySide6.QtCore import QByteArray, QItemSelection, QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox,
     QFileDialog,
     QFrame,
     QHBoxLayout,
@@ -51,9 +50,6 @@ from desktop.gui.context_menu import PhotoActions
 from desktop.gui.edit_actions import EditHistory
 from desktop.gui.photo_delegate import MAX_ZOOM, MIN_ZOOM, PhotoGridView
 from desktop.gui.photo_model import (
-    GROUP_DAY,
-    GROUP_MONTH,
-    GROUP_NONE,
     SORT_DATE,
     SORT_RELEVANCE,
     ErrorsModel,
@@ -64,6 +60,7 @@ from desktop.gui.photo_model import (
 from desktop.gui.search_bar import SearchBar
 from desktop.gui.sidebar import ALL_KEY, Sidebar, SidebarData, ViewSpec, gather
 from desktop.gui.status_panel import StatusPanel
+from desktop.gui.timeline import TimelineControls
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +154,7 @@ class MainWindow(QMainWindow):
         self.grid.setModel(self.model)
         self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.actions = PhotoActions(self.library, self.runner, self)
+        self.timeline = TimelineControls(self.model, self.grid, ctx.settings, self)
         self.actions.similar_available = self._similar_unavailable_reason
         self.edit_history = EditHistory(self.library, self.runner, self)
         self.search_bar = SearchBar(self)
@@ -316,12 +314,7 @@ class MainWindow(QMainWindow):
         spacer = QWidget(self)
         spacer.setFixedWidth(12)
         bar.addWidget(spacer)
-        self.group_combo = QComboBox(self)
-        self.group_combo.addItem("By month", GROUP_MONTH)
-        self.group_combo.addItem("By day", GROUP_DAY)
-        self.group_combo.addItem("No dates", GROUP_NONE)
-        self.group_combo.setToolTip("Group photos under day or month headings")
-        bar.addWidget(self.group_combo)
+        bar.addWidget(self.timeline.toolbar_widget(self))
         self.zoom_slider = QSlider(Qt.Orientation.Horizontal, self)
         self.zoom_slider.setRange(MIN_ZOOM, MAX_ZOOM)
         self.zoom_slider.setValue(self.grid.zoom())
@@ -368,6 +361,8 @@ class MainWindow(QMainWindow):
         edit.addAction("Clear search", lambda: self.search_bar.set_text(""))
 
         view = m.addMenu("&View")
+        self.timeline.fill_view_menu(view)
+        view.addSeparator()
         zin = view.addAction(
             "Larger thumbnails", lambda: self.zoom_slider.setValue(self.zoom_slider.value() + 32)
         )
@@ -476,9 +471,6 @@ class MainWindow(QMainWindow):
         self.grid.customContextMenuRequested.connect(self._grid_context_menu)
         self.grid.zoom_changed.connect(self.zoom_slider.setValue)
         self.zoom_slider.valueChanged.connect(self.grid.set_zoom)
-        self.group_combo.currentIndexChanged.connect(
-            lambda _i: self.model.set_grouping(self.group_combo.currentData())
-        )
         self.model.loading_changed.connect(self._update_header)
         self.model.modelReset.connect(self._on_selection_changed)
         self.grid.selectionModel().selectionChanged.connect(self._on_selection_changed)
@@ -520,11 +512,7 @@ class MainWindow(QMainWindow):
                 self.grid.set_zoom(int(zoom))
             except (TypeError, ValueError):
                 pass
-        group = s.value("grid/grouping")
-        i = self.group_combo.findData(group)
-        if i >= 0:
-            self.group_combo.setCurrentIndex(i)
-            self.model.grouping = str(group)
+        self.timeline.restore()
         self.info_action.setChecked(s.value("window/info", "true") in (True, "true"))
         self.whole_action.setChecked(s.value("grid/whole", "false") in (True, "true"))
         self._toggle_whole()
@@ -539,7 +527,7 @@ class MainWindow(QMainWindow):
         s.setValue("window/state", self.saveState())
         s.setValue("window/splitter", self.splitter.saveState())
         s.setValue("grid/zoom", self.grid.zoom())
-        s.setValue("grid/grouping", self.group_combo.currentData())
+        self.timeline.save()
         s.setValue("window/info", self.info_action.isChecked())
         s.setValue("grid/whole", self.whole_action.isChecked())
         s.sync()

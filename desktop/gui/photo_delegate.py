@@ -38,6 +38,7 @@ from PySide6.QtGui import (
     QColor,
     QDrag,
     QFont,
+    QFontMetrics,
     QImage,
     QKeyEvent,
     QMouseEvent,
@@ -60,6 +61,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.gui.photo_model import (
+    GROUP_DAY,
+    GROUP_YEAR,
     ColorLabelRole,
     HashRole,
     PathRole,
@@ -68,6 +71,7 @@ from desktop.gui.photo_model import (
     RatingRole,
     RotationRole,
     StatusRole,
+    photo_count,
 )
 from desktop.gui.thumbnail_loader import FAILED, FIT, SQUARE, ThumbnailLoader
 
@@ -80,6 +84,8 @@ SETTLE_MS = 140  # this long after the last scroll step, exact thumbnails load
 MARGIN = 12
 SPACING = 4
 HEADER_HEIGHT = 36
+# a year's header reads as a landmark while scrolling years; a day's is quieter (there are many)
+HEADER_STYLE = {GROUP_YEAR: (48, 1.6), GROUP_DAY: (32, 1.0)}  # grouping: (height, font scale)
 
 LABEL_COLOURS = {
     "red": "#e5484d",
@@ -90,6 +96,13 @@ LABEL_COLOURS = {
     "purple": "#8e4ec6",
     "grey": "#8b8d98",
 }
+
+
+def header_font(base: QFont, scale: float) -> QFont:
+    font = QFont(base)
+    font.setPointSizeF(base.pointSizeF() * scale)
+    font.setBold(True)
+    return font
 
 
 class PhotoDelegate(QStyledItemDelegate):
@@ -226,17 +239,31 @@ class PhotoDelegate(QStyledItemDelegate):
             self._placeholders[key] = img
         return img
 
-    def paint_header(self, painter: QPainter, rect: QRect, title: str, palette: QPalette) -> None:
-        """A date group's heading, left-aligned over its photos."""
+    def paint_header(
+        self,
+        painter: QPainter,
+        rect: QRect,
+        title: str,
+        palette: QPalette,
+        count: int | None = None,
+        scale: float = 1.15,
+    ) -> None:
+        """A date group's heading, left-aligned over its photos, then its photo count in a quieter tone."""
         painter.save()
-        font = QFont(painter.font())
-        font.setPointSizeF(font.pointSizeF() * 1.15)
-        font.setBold(True)
+        base = QFont(painter.font())
+        font = header_font(base, scale)
         painter.setFont(font)
         painter.setPen(palette.color(QPalette.ColorRole.WindowText))
-        painter.drawText(
-            rect.adjusted(2, 0, 0, -6), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom, title
-        )
+        area = rect.adjusted(2, 0, 0, -6)
+        bottom_left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom
+        used = painter.drawText(area, bottom_left, title)
+        if count is not None:
+            painter.setFont(base)
+            painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
+            # on the title's baseline: raise the smaller text by the difference of their descents
+            rise = QFontMetrics(font).descent() - QFontMetrics(base).descent()
+            tail = area.adjusted(used.width() + 10, 0, 0, -rise)
+            painter.drawText(tail, bottom_left, f"· {photo_count(count)}")
         painter.restore()
 
     @staticmethod
@@ -284,6 +311,7 @@ class PhotoGridView(QAbstractItemView):
     first_paint = Signal()  # the first time cells (not just an empty viewport) were painted
     zoom_changed = Signal(int)
     scroll_idle = Signal()  # a fling is over (SETTLE_MS after its last step)
+    header_clicked = Signal(int)  # a date group's header, by the row its group starts at
 
     def __init__(self, loader: ThumbnailLoader, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -292,6 +320,9 @@ class PhotoGridView(QAbstractItemView):
         self._cols = 1
         self._cell = DEFAULT_ZOOM
         self._header = HEADER_HEIGHT
+        self._header_scale = 1.15
+        self._layout_anchor: int | None = None  # the top row kept in place across a regrouping
+        self._kept_anchor: tuple[int, int] | None = None  # (that row, the scroll value it left)
         self._sec_starts: list[int] = []
         self._sec_titles: list[str] = []
         self._sec_y: list[int] = []  # top of each group's header, in content coordinates
@@ -365,7 +396,13 @@ class PhotoGridView(QAbstractItemView):
 
     def scroll_to_row_top(self, row: int) -> None:
         r = self._content_rect(row)
-        if r is not None:
+        if r is None:
+            return
+        if self._is_first_line(row):
+            # the group's header at the very top: no sliver of the previous group's photos above it
+            s = bisect.bisect_right(self._sec_starts, row) - 1
+            self.verticalScrollBar().setValue(self._sec_y[s])
+        else:
             self.verticalScrollBar().setValue(max(0, r.top() - self._header - MARGIN))
 
     # ------------------------------------------------------------- layout
@@ -381,7 +418,8 @@ class PhotoGridView(QAbstractItemView):
         else:
             starts, titles = model.sections()
             self._sec_starts, self._sec_titles = list(starts), list(titles)
-            self._header = HEADER_HEIGHT if model.grouped else 0
+            height, self._header_scale = HEADER_STYLE.get(model.grouping, (HEADER_HEIGHT, 1.15))
+            self._header = height if model.grouped else 0
             n = model.rowCount()
             y = MARGIN // 2 if model.grouped else MARGIN
             ys: list[int] = []
@@ -597,11 +635,30 @@ class PhotoGridView(QAbstractItemView):
     def setModel(self, model: PhotoModel | None) -> None:  # type: ignore[override]
         super().setModel(model)
         if model is not None:
-            model.layoutChanged.connect(self._relayout)
+            model.layoutAboutToBeChanged.connect(self._before_layout_change)
+            model.layoutChanged.connect(self._after_layout_change)
         self._relayout()
+
+    def _before_layout_change(self) -> None:
+        kept = self._kept_anchor
+        if kept is not None and kept[1] == self.verticalScrollBar().value():
+            # not scrolled since the last regrouping: the same photo, not the first of its line,
+            # or Years → Months → Days would drift back a line at each step
+            self._layout_anchor = kept[0]
+        else:
+            self._layout_anchor = self._top_visible_row()
+
+    def _after_layout_change(self) -> None:
+        """Regrouped: the photo that was at the top stays at the top, under its new header."""
+        anchor, self._layout_anchor = self._layout_anchor, None
+        self._relayout()
+        if anchor is not None and anchor > 0:
+            self.scroll_to_row_top(anchor)
+            self._kept_anchor = (anchor, self.verticalScrollBar().value())
 
     def reset(self) -> None:
         self._pending = QRegion()
+        self._kept_anchor = None  # a row number of the rows that were
         super().reset()
         self.loader.drop_pending()
         self._relayout()
@@ -723,7 +780,10 @@ class PhotoGridView(QAbstractItemView):
                     MARGIN, self._sec_y[s] - offset, self.viewport().width() - 2 * MARGIN, self._header
                 )
                 if region.intersects(hrect):
-                    self.delegate.paint_header(painter, hrect, self._sec_titles[s], palette)
+                    count = model.section_count(s) if isinstance(model, PhotoModel) else None
+                    self.delegate.paint_header(
+                        painter, hrect, self._sec_titles[s], palette, count, self._header_scale
+                    )
                 s += 1
         sm = self.selectionModel()
         current_row = self.currentIndex().row() if self.hasFocus() else -1
@@ -768,8 +828,26 @@ class PhotoGridView(QAbstractItemView):
                 self._painted_cells = True
                 self.first_paint.emit()
 
+    def header_at(self, point: QPoint) -> int | None:
+        """The year or month group whose header title is under viewport ``point``: a click there
+        zooms into it (a day has nothing finer, so its header is just a label)."""
+        model = self.photo_model()
+        if model is None or not self._header or model.grouping == GROUP_DAY:
+            return None
+        y = point.y() + self.verticalOffset()
+        s = bisect.bisect_right(self._sec_y, y) - 1
+        if s < 0 or y >= self._sec_y[s] + self._header:
+            return None
+        width = QFontMetrics(header_font(self.font(), self._header_scale)).horizontalAdvance(
+            self._sec_titles[s]
+        )
+        return s if MARGIN <= point.x() <= MARGIN + width + 8 else None
+
     def mousePressEvent(self, event: QMouseEvent) -> None:
         pos = event.position().toPoint()
+        if event.button() == Qt.MouseButton.LeftButton and (s := self.header_at(pos)) is not None:
+            self.header_clicked.emit(self._sec_starts[s])
+            return
         if event.button() == Qt.MouseButton.LeftButton and not self.indexAt(pos).isValid():
             self._band_origin = pos + QPoint(0, self.verticalOffset())
             self._band_end = self._band_origin
@@ -777,6 +855,10 @@ class PhotoGridView(QAbstractItemView):
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         pos = event.position().toPoint()
+        over_header = self._band_origin is None and self.header_at(pos) is not None
+        self.viewport().setCursor(
+            Qt.CursorShape.PointingHandCursor if over_header else Qt.CursorShape.ArrowCursor
+        )
         if self._band_origin is not None:
             self._band_end = pos + QPoint(0, self.verticalOffset())
             self.viewport().update()

@@ -7,8 +7,14 @@ an OFFSET would make SQLite walk every earlier row. The same model also shows
 search results (a list of ids with scores), paged the same way, so the grid,
 its selection and its delegate do not care where the rows came from.
 
-Date groups (day or month) are kept as a list of ``(first row, title)`` that
-grows as pages arrive, so the view lays out headers in O(groups), not O(rows).
+Date groups (year, month or day) are kept as a list of ``(first row, title)``
+that grows as pages arrive, so the view lays out headers in O(groups), not
+O(rows). A header also says how many photos its group holds, though most of
+them may not be loaded yet: each page read also counts, per day, the photos of
+the years it reaches that were not counted yet (a range scan of the
+``(status, taken_local, id)`` index, bounded by those years), so the counts of
+every grouping come from the same day counts and a full count of the library
+is never needed to show a header.
 
 With an ``executor`` (the app gives it the job runner's quick pool) every
 SQLite read happens off the GUI thread: a page, a refresh or a new view is
@@ -23,7 +29,8 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -61,7 +68,9 @@ ScoreRole = Qt.ItemDataRole.UserRole + 8
 SizeRole = Qt.ItemDataRole.UserRole + 9
 RotationRole = Qt.ItemDataRole.UserRole + 10  # the catalog-only clockwise turn: 0, 90, 180 or 270
 
-GROUP_NONE, GROUP_DAY, GROUP_MONTH = "none", "day", "month"
+GROUP_NONE, GROUP_DAY, GROUP_MONTH, GROUP_YEAR = "none", "day", "month", "year"
+GROUPINGS = (GROUP_YEAR, GROUP_MONTH, GROUP_DAY)  # coarse to fine: the timeline's zoom levels
+_KEY_LENGTH = {GROUP_YEAR: 4, GROUP_MONTH: 7, GROUP_DAY: 10}
 SORT_DATE, SORT_RELEVANCE = "date", "relevance"
 
 _ROLE_NAMES = {
@@ -126,20 +135,26 @@ class PhotoRecord:
 
 
 def group_title(taken_local: str, mode: str) -> str:
-    """A header for the day or month ``taken_local`` falls in ("" means no date)."""
+    """A header for the year, month or day ``taken_local`` falls in ("" means no date)."""
     if not taken_local:
         return "No date"
+    if mode == GROUP_YEAR:
+        return taken_local[:4]
     try:
         d = dt.date.fromisoformat(taken_local[:10])
     except ValueError:
-        return taken_local[:10] if mode == GROUP_DAY else taken_local[:7]
+        return _group_key(taken_local, mode)
     if mode == GROUP_MONTH:
         return f"{d:%B %Y}"
-    return f"{d:%A} {d.day} {d:%B %Y}"
+    return f"{d:%a} {d.day} {d:%B %Y}"
 
 
 def _group_key(taken_local: str, mode: str) -> str:
-    return taken_local[:10] if mode == GROUP_DAY else taken_local[:7]
+    return taken_local[: _KEY_LENGTH.get(mode, 7)]
+
+
+def photo_count(n: int) -> str:
+    return f"{n:,} photo{'s' if n != 1 else ''}"
 
 
 _COLUMNS = (
@@ -186,6 +201,33 @@ def keyset_page(
     return list(_records(q.limit(limit)))
 
 
+def _prefix_range(prefix: str) -> pw.Expression:
+    """``taken_local`` starts with ``prefix``, as a range the index can seek ("" is undated)."""
+    if not prefix:
+        return Photo.taken_local == ""
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return (Photo.taken_local >= prefix) & (Photo.taken_local < upper)
+
+
+def day_counts(f: PhotoFilter, years: Iterable[str]) -> dict[str, int]:
+    """Photos of ``f`` per day (``"YYYY-MM-DD"``; ``""`` undated) over every day of ``years``.
+
+    One range scan of the date index per year, so it costs what those years
+    hold, not what the library holds.
+    """
+    day = pw.fn.substr(Photo.taken_local, 1, 10)
+    out: dict[str, int] = {}
+    for year in sorted(set(years)):
+        q = apply_filter(Photo.select(day, pw.fn.COUNT(Photo.id)), f).where(_prefix_range(year))
+        out.update((d or "", int(n)) for d, n in q.group_by(day).tuples())
+    return out
+
+
+def _years(records: Iterable[PhotoRecord], known: Iterable[str] = ()) -> set[str]:
+    """The year keys (``""`` undated) of ``records`` not in ``known``."""
+    return {r.taken_local[:4] for r in records} - set(known)
+
+
 def records_by_id(ids: Sequence[int]) -> dict[int, PhotoRecord]:
     """The grid records of ``ids`` (any status), in one query per 500 ids."""
     out: dict[int, PhotoRecord] = {}
@@ -209,22 +251,25 @@ def result_page(results: Sequence[tuple[int, float]], pos: int, size: int) -> tu
     return page, pos
 
 
-def sort_by_date(results: Sequence[tuple[int, float]]) -> list[tuple[int, float]]:
-    """Search results newest first (undated last), ties by id."""
-    ids = [pid for pid, _ in results]
+def taken_of(ids: Sequence[int]) -> dict[int, str]:
+    """``taken_local`` of each of ``ids`` that still exists."""
     taken: dict[int, str] = {}
     for i in range(0, len(ids), _IN_CHUNK):
-        q = Photo.select(Photo.id, Photo.taken_local).where(Photo.id.in_(ids[i : i + _IN_CHUNK]))
+        q = Photo.select(Photo.id, Photo.taken_local).where(Photo.id.in_(list(ids[i : i + _IN_CHUNK])))
         taken.update({pid: t or "" for pid, t in q.tuples()})
-    return sorted(results, key=lambda r: (taken.get(r[0], ""), r[0]), reverse=True)
+    return taken
 
 
-def existing_ids(ids: Sequence[int]) -> set[int]:
-    alive: set[int] = set()
-    for i in range(0, len(ids), _IN_CHUNK):
-        q = Photo.select(Photo.id).where(Photo.id.in_(list(ids[i : i + _IN_CHUNK])))
-        alive.update(pid for (pid,) in q.tuples())
-    return alive
+def sort_by_date(
+    results: Sequence[tuple[int, float]], newest_first: bool = True, taken: dict[int, str] | None = None
+) -> list[tuple[int, float]]:
+    """Search results newest first (undated last) or oldest first, ties by id, as a browsed view."""
+    taken = taken if taken is not None else taken_of([pid for pid, _ in results])
+    return sorted(results, key=lambda r: (taken.get(r[0], ""), r[0]), reverse=newest_first)
+
+
+def _results_day_counts(results: Sequence[tuple[int, float]], taken: dict[int, str]) -> dict[str, int]:
+    return dict(Counter(taken[pid][:10] for pid, _ in results if pid in taken))
 
 
 class PhotoModel(QAbstractListModel):
@@ -248,7 +293,12 @@ class PhotoModel(QAbstractListModel):
         self._fetching = False
         self.filter = PhotoFilter()
         self.title = "All photos"
-        self.newest_first = True
+        self.newest_first = True  # the order of the rows shown
+        # the order asked for: the next view and date-sorted results use it (it holds while a view
+        # is still being read, when newest_first is still the old view's)
+        self.order_newest_first = True
+        # the newest request for content, to read again in another order: (its sort, the request)
+        self._redo: tuple[str, Callable[[], None]] | None = None
         self.grouping = GROUP_MONTH
         self.sort = SORT_DATE
         self._records: list[PhotoRecord] = []
@@ -260,6 +310,10 @@ class PhotoModel(QAbstractListModel):
         self._section_starts: list[int] = []
         self._section_titles: list[str] = []
         self._section_keys: list[str] = []
+        # photos per day over every day of the years in _counted_years (all of them for results)
+        self._day_counts: dict[str, int] = {}
+        self._counted_years: set[str] = set()
+        self._mode_counts: dict[str, dict[str, int]] = {}  # per grouping, summed from _day_counts
 
     # ------------------------------------------------------------- Qt API
     def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
@@ -326,9 +380,9 @@ class PhotoModel(QAbstractListModel):
         self._fetching = True
         load = self._page_loader()
 
-        def apply(result: tuple[list[PhotoRecord], int]) -> None:
+        def apply(result: tuple[list[PhotoRecord], int, dict[str, int]]) -> None:
             self._fetching = False
-            page, pos = result
+            page, pos, counts = result
             if self._results is not None:
                 self._result_pos = pos
                 self._exhausted = pos >= len(self._results)
@@ -339,6 +393,7 @@ class PhotoModel(QAbstractListModel):
                 self._exhausted = True
             first = len(self._records)
             self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
+            self._add_counts(counts, page)
             self._append(page)
             self.endInsertRows()
             self.loading_changed.emit()
@@ -353,22 +408,24 @@ class PhotoModel(QAbstractListModel):
             return
         self._fetching = True
         results, pos, newest_first, f = self._results, self._result_pos, self.newest_first, self.filter
-        after = self._last_key()
+        after, counted = self._last_key(), frozenset(self._counted_years)
 
-        def load() -> tuple[list[PhotoRecord], int]:
+        def load() -> tuple[list[PhotoRecord], int, dict[str, int]]:
             if results is not None:
-                return result_page(results, pos, len(results))
-            return keyset_page(f, 10_000_000, newest_first, after), 0
+                return (*result_page(results, pos, len(results)), {})
+            page = keyset_page(f, 10_000_000, newest_first, after)
+            return page, 0, day_counts(f, _years(page, counted))
 
-        def apply(result: tuple[list[PhotoRecord], int]) -> None:
+        def apply(result: tuple[list[PhotoRecord], int, dict[str, int]]) -> None:
             self._fetching = False
-            page, _pos = result
+            page, _pos, counts = result
             if results is not None:
                 self._result_pos = len(results)
             self._exhausted = True
             if page:
                 first = len(self._records)
                 self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
+                self._add_counts(counts, page)
                 self._append(page)
                 self.endInsertRows()
                 self.loading_changed.emit()
@@ -401,24 +458,32 @@ class PhotoModel(QAbstractListModel):
         self,
         f: PhotoFilter | None = None,
         title: str = "All photos",
-        newest_first: bool = True,
+        newest_first: bool | None = None,
         on_done: Callable[[], None] | None = None,
     ) -> None:
-        """Show the catalog through ``f``, newest first, from its first page (read off the GUI thread)."""
+        """Show the catalog through ``f`` from its first page (read off the GUI thread).
+
+        In ``newest_first`` order, or the order asked for with ``set_newest_first`` when it is None.
+        """
         f = f or PhotoFilter()
         size = self.page_size
+        newest = self.order_newest_first if newest_first is None else newest_first
+        self._redo = (SORT_DATE, lambda: self.browse(f, title, None, on_done))
 
-        def load() -> list[PhotoRecord]:
-            return keyset_page(f, size, newest_first)
+        def load() -> tuple[list[PhotoRecord], dict[str, int]]:
+            page = keyset_page(f, size, newest)
+            return page, day_counts(f, _years(page))
 
-        def apply(page: list[PhotoRecord]) -> None:
+        def apply(result: tuple[list[PhotoRecord], dict[str, int]]) -> None:
+            page, counts = result
             self.beginResetModel()
             self.filter = f
             self.title = title
-            self.newest_first = newest_first
+            self.newest_first = newest
             self.sort = SORT_DATE
             self._results = None
             self._clear()
+            self._add_counts(counts, page)
             self._append(page)
             self._exhausted = len(page) < size
             self.endResetModel()
@@ -437,22 +502,29 @@ class PhotoModel(QAbstractListModel):
     ) -> None:
         """Show search results ``[(photo id, score), ...]`` (best first) in relevance or date order."""
         given = list(results)
-        size = self.page_size
+        size, newest = self.page_size, self.order_newest_first
+        self._redo = (sort, lambda: self.set_results(given, title, sort, on_done))
 
-        def load() -> tuple[list[tuple[int, float]], list[PhotoRecord], int]:
-            ordered = sort_by_date(given) if sort == SORT_DATE and given else given
+        def load() -> tuple[list[tuple[int, float]], list[PhotoRecord], int, dict[str, int]]:
+            ordered, counts = given, {}
+            if sort == SORT_DATE and given:
+                taken = taken_of([pid for pid, _ in given])
+                ordered = sort_by_date(given, newest, taken)
+                counts = _results_day_counts(ordered, taken)
             page, pos = result_page(ordered, 0, size)
-            return ordered, page, pos
+            return ordered, page, pos, counts
 
-        def apply(result: tuple[list[tuple[int, float]], list[PhotoRecord], int]) -> None:
-            ordered, page, pos = result
+        def apply(result: tuple[list[tuple[int, float]], list[PhotoRecord], int, dict[str, int]]) -> None:
+            ordered, page, pos, counts = result
             self.beginResetModel()
             self.filter = PhotoFilter()
             self.title = title
             self.sort = sort
             self._results = ordered
             self._result_pos = pos
+            self.newest_first = newest
             self._clear()
+            self._set_all_counts(counts)
             self._append(page)
             self._exhausted = pos >= len(ordered)
             self.endResetModel()
@@ -463,12 +535,23 @@ class PhotoModel(QAbstractListModel):
         self._run(load, apply, new_content=True)
 
     def set_grouping(self, mode: str) -> None:
+        """Group under year, month or day headers (or none); rows stay as they are, no read."""
         if mode == self.grouping:
             return
         self.layoutAboutToBeChanged.emit()
         self.grouping = mode
         self._rebuild_sections()
         self.layoutChanged.emit()
+        self.loading_changed.emit()
+
+    def set_newest_first(self, newest_first: bool) -> None:
+        """Newest or oldest photos first: the view (the one being read, if any) is read again from
+        its new first page; results in relevance order keep it (the order is for later views)."""
+        if newest_first == self.order_newest_first:
+            return
+        self.order_newest_first = newest_first
+        if self._redo is not None and self._redo[0] == SORT_DATE:
+            self._redo[1]()
 
     def refresh(self, keep_rows: int | None = None, on_done: Callable[[], None] | None = None) -> None:
         """Reload after the catalog changed, keeping about as many rows as were loaded.
@@ -479,20 +562,27 @@ class PhotoModel(QAbstractListModel):
         position by photo id.
         """
         want = max(self.page_size, min(keep_rows if keep_rows is not None else len(self._records), 5_000))
-        results, f, newest_first = self._results, self.filter, self.newest_first
+        results, f, newest_first, sort = self._results, self.filter, self.newest_first, self.sort
 
-        def load() -> tuple[list[tuple[int, float]] | None, list[PhotoRecord], int]:
+        def load() -> tuple[list[tuple[int, float]] | None, list[PhotoRecord], int, dict[str, int]]:
             if results is None:
-                return None, keyset_page(f, want, newest_first), 0
-            alive = existing_ids([pid for pid, _ in results])
-            kept = [r for r in results if r[0] in alive]
+                page = keyset_page(f, want, newest_first)
+                return None, page, 0, day_counts(f, _years(page))
+            taken = taken_of([pid for pid, _ in results])
+            kept = [r for r in results if r[0] in taken]
             page, pos = result_page(kept, 0, want)
-            return kept, page, pos
+            return kept, page, pos, _results_day_counts(kept, taken) if sort == SORT_DATE else {}
 
-        def apply(result: tuple[list[tuple[int, float]] | None, list[PhotoRecord], int]) -> None:
-            kept, page, pos = result
+        def apply(
+            result: tuple[list[tuple[int, float]] | None, list[PhotoRecord], int, dict[str, int]],
+        ) -> None:
+            kept, page, pos, counts = result
             self.beginResetModel()
             self._clear()
+            if kept is None:
+                self._add_counts(counts, page)
+            else:
+                self._set_all_counts(counts)
             self._append(page)
             if kept is not None:
                 self._results = kept
@@ -559,11 +649,46 @@ class PhotoModel(QAbstractListModel):
         starts, _ = self.sections()
         return max(0, bisect.bisect_right(starts, row) - 1)
 
+    def section_count(self, section: int) -> int | None:
+        """Photos in date group ``section``, loaded or not (None when not grouped or not known)."""
+        if not self.grouped or not 0 <= section < len(self._section_keys):
+            return None
+        counts = self._mode_counts.get(self.grouping)
+        if counts is None:
+            counts = self._mode_counts[self.grouping] = self._sum_counts(self.grouping)
+        return counts.get(self._section_keys[section])
+
+    def section_header(self, section: int) -> str:
+        """A group's header as one line: "2024 · 312 photos"."""
+        _, titles = self.sections()
+        n = self.section_count(section)
+        return titles[section] if n is None else f"{titles[section]} · {photo_count(n)}"
+
     # ----------------------------------------------------------- internals
     def _clear(self) -> None:
         self._records = []
         self._row_of = {}
         self._section_starts, self._section_titles, self._section_keys = [], [], []
+        self._day_counts, self._counted_years, self._mode_counts = {}, set(), {}
+
+    def _add_counts(self, counts: dict[str, int], page: Sequence[PhotoRecord]) -> None:
+        """Day counts read with ``page`` for its years not counted before."""
+        self._counted_years |= _years(page)
+        self._day_counts.update(counts)
+        self._mode_counts = {}
+
+    def _set_all_counts(self, counts: dict[str, int]) -> None:
+        """Day counts of every row of search results (all of them are known up front)."""
+        self._day_counts = dict(counts)
+        self._counted_years = {d[:4] for d in counts}
+        self._mode_counts = {}
+
+    def _sum_counts(self, mode: str) -> dict[str, int]:
+        out: Counter[str] = Counter()
+        n = _KEY_LENGTH.get(mode, 7)
+        for day, count in self._day_counts.items():
+            out[day[:n]] += count
+        return dict(out)
 
     def _append(self, page: list[PhotoRecord]) -> None:
         base = len(self._records)
@@ -595,13 +720,24 @@ class PhotoModel(QAbstractListModel):
         last = self._records[-1]
         return (last.taken_local, last.id)
 
-    def _page_loader(self) -> Callable[[], tuple[list[PhotoRecord], int]]:
-        """A function (safe on any thread) reading the page after what is loaded now."""
+    def _page_loader(self) -> Callable[[], tuple[list[PhotoRecord], int, dict[str, int]]]:
+        """A function (safe on any thread) reading the page after what is loaded now, with the day
+        counts of the years it reaches that are not counted yet."""
         size, results, pos = self.page_size, self._results, self._result_pos
         if results is not None:
-            return lambda: result_page(results, pos, size)
-        f, newest_first, after = self.filter, self.newest_first, self._last_key()
-        return lambda: (keyset_page(f, size, newest_first, after), 0)
+            return lambda: (*result_page(results, pos, size), {})
+        f, newest_first, after, counted = (
+            self.filter,
+            self.newest_first,
+            self._last_key(),
+            frozenset(self._counted_years),
+        )
+
+        def load() -> tuple[list[PhotoRecord], int, dict[str, int]]:
+            page = keyset_page(f, size, newest_first, after)
+            return page, 0, day_counts(f, _years(page, counted))
+
+        return load
 
     def _run(self, load: Callable[[], Any], apply: Callable[[Any], None], new_content: bool) -> None:
         """``apply(load())``: the load on the executor's thread when there is one."""
@@ -688,9 +824,11 @@ def error_count(library: Library) -> int:
 
 __all__ = [
     "ErrorsModel",
+    "GROUPINGS",
     "GROUP_DAY",
     "GROUP_MONTH",
     "GROUP_NONE",
+    "GROUP_YEAR",
     "PhotoModel",
     "PhotoRecord",
     "SORT_DATE",

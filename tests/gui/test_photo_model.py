@@ -86,7 +86,7 @@ def test_date_groups_follow_the_grouping(lib: Library) -> None:
     model.browse()
     model.set_grouping(GROUP_DAY)
     starts, titles = model.sections()
-    assert titles == ["Saturday 1 July 2023", "Saturday 24 December 2022", "Monday 3 May 2021"]
+    assert titles == ["Sat 1 July 2023", "Sat 24 December 2022", "Mon 3 May 2021"]
     assert starts == [0, 2, 3]
     model.set_grouping(GROUP_MONTH)
     assert model.sections()[1] == ["July 2023", "December 2022", "May 2021"]
