@@ -36,6 +36,22 @@ def corpus_copy(corpus: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def xdg_trash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private XDG trash under tmp_path: moving files to the trash never reaches the real one.
+
+    send2trash reads its location at import time, so its module globals are patched too.
+    """
+    import send2trash.plat_other as plat
+
+    data_home = tmp_path / "xdg-data"
+    data_home.mkdir()
+    monkeypatch.setenv("XDG_DATA_HOME", str(data_home))
+    monkeypatch.setattr(plat, "XDG_DATA_HOME", os.fsencode(data_home))
+    monkeypatch.setattr(plat, "HOMETRASH_B", os.fsencode(data_home / "Trash"))
+    return data_home / "Trash"
+
+
+@pytest.fixture
 def shoebox_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "shoebox-home"
     monkeypatch.setenv("SHOEBOX_HOME", str(home))

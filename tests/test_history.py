@@ -18,19 +18,6 @@ from tests.conftest import REPO, MakeJpeg
 
 
 @pytest.fixture
-def xdg_trash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private XDG trash (send2trash reads its location at import time, so patch it too)."""
-    import send2trash.plat_other as plat
-
-    data_home = tmp_path / "xdg-data"
-    data_home.mkdir()
-    monkeypatch.setenv("XDG_DATA_HOME", str(data_home))
-    monkeypatch.setattr(plat, "XDG_DATA_HOME", os.fsencode(data_home))
-    monkeypatch.setattr(plat, "HOMETRASH_B", os.fsencode(data_home / "Trash"))
-    return data_home / "Trash"
-
-
-@pytest.fixture
 def lib(library: Library, tmp_path: Path, make_jpeg: MakeJpeg) -> Library:
     folder = tmp_path / "photos"
     for i in range(6):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 from desktop.core import backups
@@ -43,6 +44,17 @@ class Context:
             backups.daily_backup(self._library.paths)
         except Exception:
             log.warning("the daily catalog backup failed", exc_info=True)
+
+    def photo_ids(self, paths: list[str]) -> list[int]:
+        """The catalog ids of photos given by path; one sentence naming any that are not in the library."""
+        ids, missing = self.library.photo_ids_for_paths(Path(p) for p in paths)
+        if missing:
+            raise CliError(
+                "not in the library: "
+                + ", ".join(str(m) for m in missing)
+                + " (add their folder with 'add' or bring them in with 'import')"
+            )
+        return ids
 
     def close(self) -> None:
         if self._library is not None:

@@ -9,22 +9,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
-from desktop.cli.context import CliError, Context
-from desktop.core.edits import plural
-
-
-def _ids(ctx: Context, paths: list[str]) -> list[int]:
-    ids, missing = ctx.library.photo_ids_for_paths(Path(p) for p in paths)
-    if missing:
-        raise CliError(
-            "not in the library: "
-            + ", ".join(str(m) for m in missing)
-            + " (add their folder with 'add' or bring them in with 'import')"
-        )
-    return ids
+from desktop.cli.context import Context
+from desktop.core.wording import counted
 
 
 def _replay(args: argparse.Namespace, ctx: Context, undo: bool) -> int:
@@ -76,7 +64,7 @@ def cmd_history(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_trash(args: argparse.Namespace, ctx: Context) -> int:
-    ids = _ids(ctx, args.paths)
+    ids = ctx.photo_ids(args.paths)
     report = ctx.library.trash_photos(ids)
     for path, reason in report.failed:
         print(f"not moved {path}: {reason}", file=sys.stderr)
@@ -85,7 +73,7 @@ def cmd_trash(args: argparse.Namespace, ctx: Context) -> int:
             {"trashed": report.trashed, "failed": [{"path": p, "reason": r} for p, r in report.failed]}
         )
     if report.trashed:
-        print(f"Moved {plural(report.trashed, 'photo')} to the trash (undo with: undo).", file=sys.stderr)
+        print(f"Moved {counted(report.trashed, 'photo')} to the trash (undo with: undo).", file=sys.stderr)
     return 1 if report.failed else 0
 
 
@@ -93,24 +81,24 @@ TURNS = {"right": 90, "left": 270, "180": 180}
 
 
 def cmd_rotate(args: argparse.Namespace, ctx: Context) -> int:
-    ids = _ids(ctx, args.paths)
+    ids = ctx.photo_ids(args.paths)
     ctx.library.rotate(ids, TURNS[args.way])
     print(
-        f"Turned {plural(len(ids), 'photo')} {args.way} (in the catalog; the files are unchanged).",
+        f"Turned {counted(len(ids), 'photo')} {args.way} (in the catalog; the files are unchanged).",
         file=sys.stderr,
     )
     return 0
 
 
 def cmd_title(args: argparse.Namespace, ctx: Context) -> int:
-    ids = _ids(ctx, args.paths)
+    ids = ctx.photo_ids(args.paths)
     if args.kind == "title":
         ctx.library.set_title(ids, args.text)
     else:
         ctx.library.set_description(ids, args.text)
     what = "title" if args.kind == "title" else "description"
     done = f"Set the {what} of" if args.text.strip() else f"Cleared the {what} of"
-    print(f"{done} {plural(len(ids), 'photo')}.", file=sys.stderr)
+    print(f"{done} {counted(len(ids), 'photo')}.", file=sys.stderr)
     return 0
 
 

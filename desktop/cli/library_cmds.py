@@ -159,17 +159,6 @@ def cmd_info(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
-def _ids(ctx: Context, paths: list[str]) -> list[int]:
-    ids, missing = ctx.library.photo_ids_for_paths(Path(p) for p in paths)
-    if missing:
-        raise CliError(
-            "not in the library: "
-            + ", ".join(str(m) for m in missing)
-            + " (add their folder with 'add' or bring them in with 'import')"
-        )
-    return ids
-
-
 def cmd_tag(args: argparse.Namespace, ctx: Context) -> int:
     lib = ctx.library
     if args.tag_command == "list":
@@ -183,7 +172,7 @@ def cmd_tag(args: argparse.Namespace, ctx: Context) -> int:
         return 0
     if args.tag_command == "delete":
         return _delete_tag(args, ctx)
-    ids = _ids(ctx, args.paths)
+    ids = ctx.photo_ids(args.paths)
     if args.tag_command == "add":
         tag = lib.add_tag(args.name, ids)
         print(f"Tagged {counted(len(set(ids)), 'photo')} with {tag.name}.", file=sys.stderr)
@@ -211,7 +200,7 @@ def _delete_tag(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_rate(args: argparse.Namespace, ctx: Context) -> int:
-    ids = _ids(ctx, args.paths)
+    ids = ctx.photo_ids(args.paths)
     ctx.library.set_rating(ids, args.stars)
     photos = counted(len(set(ids)), "photo")
     if args.stars:
@@ -225,7 +214,7 @@ def cmd_rate(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_label(args: argparse.Namespace, ctx: Context) -> int:
     label = None if args.label == "none" else args.label
-    ids = _ids(ctx, args.paths)
+    ids = ctx.photo_ids(args.paths)
     ctx.library.set_color_label(ids, label)
     photos = counted(len(set(ids)), "photo")
     if label:
@@ -249,11 +238,13 @@ def cmd_album(args: argparse.Namespace, ctx: Context) -> int:
         return 0
     if args.album_command == "delete":
         n = lib.delete_album(args.name)
-        print(f"Deleted the album {args.name}; its {counted(n, 'photo')} stay in the library.", file=sys.stderr)
+        print(
+            f"Deleted the album {args.name}; its {counted(n, 'photo')} stay in the library.", file=sys.stderr
+        )
         if args.json:
             ctx.print_json({"album": args.name, "deleted": True, "photos": n})
         return 0
-    ids = set(_ids(ctx, args.paths))
+    ids = set(ctx.photo_ids(args.paths))
     members = lib.album_photo_ids(args.name)
     # what adding skips and removing removes: these photos that are in the album already
     already = len(ids & members) if members is not None else 0

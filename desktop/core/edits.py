@@ -17,11 +17,7 @@ from desktop.core import history
 from desktop.core.filters import in_values
 from desktop.core.history import Step
 from desktop.core.schema import Album, AlbumPhoto, HistoryEntry, Photo, PhotoTag, Root, Tag
-
-
-def plural(n: int, one: str, many: str | None = None) -> str:
-    """``1 photo``, ``1,585 photos``."""
-    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+from desktop.core.wording import counted
 
 
 def commit(kind: str, label: str, steps: Sequence[Step | None], source: str) -> HistoryEntry | None:
@@ -62,7 +58,7 @@ def add_tag(full: str, ids: Sequence[int], source: str) -> tuple[Tag, HistoryEnt
     steps: list[Step | None] = [{"op": "create_tags", "names": missing} if missing else None]
     if new:
         steps.append({"op": "link_tag", "tag": name, "ids": new})
-    entry = commit("tag", f"Tagged {plural(len(new), 'photo')} “{name}”", steps, source)
+    entry = commit("tag", f"Tagged {counted(len(new), 'photo')} “{name}”", steps, source)
     return history.ensure_tag(name), entry
 
 
@@ -74,7 +70,9 @@ def remove_tag(full: str, ids: Sequence[int], source: str) -> tuple[int, History
     if not had:
         return 0, None
     step = {"op": "unlink_tag", "tag": tag.name, "ids": had}
-    return len(had), commit("untag", f"Removed “{tag.name}” from {plural(len(had), 'photo')}", [step], source)
+    return len(had), commit(
+        "untag", f"Removed “{tag.name}” from {counted(len(had), 'photo')}", [step], source
+    )
 
 
 def delete_tag(full: str, source: str) -> tuple[int, HistoryEntry | None]:
@@ -96,7 +94,7 @@ def delete_tag(full: str, source: str) -> tuple[int, HistoryEntry | None]:
     steps.append({"op": "delete_tags", "names": [t.name for t in tags]})
     name = min((t.name for t in tags), key=len)
     return len(photos), commit(
-        "delete_tag", f"Deleted tag “{name}” ({plural(len(photos), 'photo')})", steps, source
+        "delete_tag", f"Deleted tag “{name}” ({counted(len(photos), 'photo')})", steps, source
     )
 
 
@@ -125,7 +123,7 @@ def add_to_album(name: str, ids: Sequence[int], source: str) -> tuple[int, Histo
         steps.append(
             {"op": "link_album", "album": name, "rows": [[pid, start + i + 1] for i, pid in enumerate(new)]}
         )
-    return len(new), commit("album", f"Added {plural(len(new), 'photo')} to album “{name}”", steps, source)
+    return len(new), commit("album", f"Added {counted(len(new), 'photo')} to album “{name}”", steps, source)
 
 
 def remove_from_album(name: str, ids: Sequence[int], source: str) -> tuple[int, HistoryEntry | None]:
@@ -137,7 +135,7 @@ def remove_from_album(name: str, ids: Sequence[int], source: str) -> tuple[int, 
         return 0, None
     step = {"op": "unlink_album", "album": name, "rows": rows}
     return len(rows), commit(
-        "unalbum", f"Removed {plural(len(rows), 'photo')} from album “{name}”", [step], source
+        "unalbum", f"Removed {counted(len(rows), 'photo')} from album “{name}”", [step], source
     )
 
 
@@ -153,7 +151,7 @@ def delete_album(name: str, source: str) -> tuple[int, HistoryEntry | None]:
         {"op": "unlink_album", "album": name, "rows": rows} if rows else None,
         {"op": "delete_album", "album": name, "created_at": created},
     ]
-    label = f"Deleted album “{name}” ({plural(len(rows), 'photo')})"
+    label = f"Deleted album “{name}” ({counted(len(rows), 'photo')})"
     return len(rows), commit("delete_album", label, steps, source)
 
 
@@ -186,7 +184,7 @@ def remove_photos(ids: Sequence[int], source: str) -> tuple[int, HistoryEntry | 
     n = len(steps[-1]["rows"]) if steps and steps[-1]["op"] == "delete_photos" else 0
     if not n:
         return 0, None
-    return n, commit("remove", f"Removed {plural(n, 'photo')} from the library", steps, source)
+    return n, commit("remove", f"Removed {counted(n, 'photo')} from the library", steps, source)
 
 
 def remove_root(root_id: int, source: str) -> tuple[int, HistoryEntry | None]:
@@ -198,5 +196,5 @@ def remove_root(root_id: int, source: str) -> tuple[int, HistoryEntry | None]:
     steps.append(
         {"op": "delete_root", "root": history.raw_rows("SELECT * FROM root WHERE id = ?", [root_id])[0]}
     )
-    label = f"Removed folder {root.path} ({plural(len(ids), 'photo')}) from the library"
+    label = f"Removed folder {root.path} ({counted(len(ids), 'photo')}) from the library"
     return len(ids), commit("remove_root", label, steps, source)

@@ -472,7 +472,7 @@ class Library:
             raise LibraryError(f"A rating is 0 to 5 stars, not {rating}.")
         ids = list(photo_ids)
         stars = f"{rating} star{'s' if rating != 1 else ''}" if rating else "no stars"
-        label = f"Rated {edits.plural(len(ids), 'photo')} {stars}"
+        label = f"Rated {counted(len(ids), 'photo')} {stars}"
         self.writer.call(lambda: edits.photo_set("rating", ids, rating, "rate", label, self.source))
 
     def set_color_label(self, photo_ids: Sequence[int], label: str | None) -> None:
@@ -480,27 +480,27 @@ class Library:
             raise LibraryError(f"Unknown colour label '{label}'. Use one of: {', '.join(COLOR_LABELS)}.")
         ids = list(photo_ids)
         text = (
-            f"Labelled {edits.plural(len(ids), 'photo')} {label}"
+            f"Labelled {counted(len(ids), 'photo')} {label}"
             if label
-            else (f"Cleared the label of {edits.plural(len(ids), 'photo')}")
+            else (f"Cleared the label of {counted(len(ids), 'photo')}")
         )
         self.writer.call(lambda: edits.photo_set("color_label", ids, label, "label", text, self.source))
 
     def set_title(self, photo_ids: Sequence[int], title: str | None) -> None:
         ids, value = list(photo_ids), (title or "").strip() or None
         text = (
-            f"Titled {edits.plural(len(ids), 'photo')}"
+            f"Titled {counted(len(ids), 'photo')}"
             if value
-            else f"Cleared the title of {edits.plural(len(ids), 'photo')}"
+            else f"Cleared the title of {counted(len(ids), 'photo')}"
         )
         self.writer.call(lambda: edits.photo_set("title", ids, value, "title", text, self.source))
 
     def set_description(self, photo_ids: Sequence[int], description: str | None) -> None:
         ids, value = list(photo_ids), (description or "").strip() or None
         text = (
-            f"Described {edits.plural(len(ids), 'photo')}"
+            f"Described {counted(len(ids), 'photo')}"
             if value
-            else (f"Cleared the description of {edits.plural(len(ids), 'photo')}")
+            else (f"Cleared the description of {counted(len(ids), 'photo')}")
         )
         self.writer.call(lambda: edits.photo_set("description", ids, value, "describe", text, self.source))
 
@@ -517,7 +517,7 @@ class Library:
             now = dict(history.tuples(Photo.select(Photo.id, Photo.rotation).where(in_values(Photo.id, ids))))
             values = {pid: (int(r or 0) + degrees) % 360 for pid, r in now.items()}
             step = history.set_values_step("rotation", values)
-            edits.commit("rotate", f"Turned {edits.plural(len(values), 'photo')} {way}", [step], self.source)
+            edits.commit("rotate", f"Turned {counted(len(values), 'photo')} {way}", [step], self.source)
 
         self.writer.call(_rotate)
 
@@ -642,9 +642,7 @@ class Library:
                     "files": [{"id": r["id"], "path": files[r["id"]], "row": r} for r in last["rows"]],
                 }
                 steps.append(trash_step)
-                edits.commit(
-                    "trash", f"Moved {edits.plural(len(done), 'photo')} to the trash", steps, self.source
-                )
+                edits.commit("trash", f"Moved {counted(len(done), 'photo')} to the trash", steps, self.source)
 
             self.writer.call(_forget)
         return report

@@ -29,21 +29,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
-def xdg_trash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private XDG trash for every GUI test: Delete moves files to the trash, never the real one.
-
-    send2trash reads its location at import time, so its module globals are patched too.
-    """
-    import os
-
-    import send2trash.plat_other as plat
-
-    data_home = tmp_path / "xdg-data"
-    data_home.mkdir()
-    monkeypatch.setenv("XDG_DATA_HOME", str(data_home))
-    monkeypatch.setattr(plat, "XDG_DATA_HOME", os.fsencode(data_home))
-    monkeypatch.setattr(plat, "HOMETRASH_B", os.fsencode(data_home / "Trash"))
-    return data_home / "Trash"
+def _private_trash(xdg_trash: Path) -> Path:
+    """Every GUI test gets a private trash (tests/conftest.py): Delete never reaches the real one."""
+    return xdg_trash
 
 
 @pytest.fixture
