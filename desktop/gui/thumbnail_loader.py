@@ -133,7 +133,7 @@ def load_cell(
     img = reader.read()
     if img.isNull():
         raise OSError(f"cannot decode the thumbnail of {source}: {reader.errorString()}")
-    return square_cell(img, size, radius)
+    return square_cell(turned(img, rotation), size, radius)
 
 
 class _Signals(QObject):
