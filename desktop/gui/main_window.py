@@ -460,6 +460,8 @@ class MainWindow(QMainWindow):
         self.sidebar.add_folder_requested.connect(self.choose_folder)
         self.sidebar.rescan_requested.connect(lambda rid: self.scan_roots([rid]))
         self.sidebar.remove_root_requested.connect(self.remove_root)
+        self.sidebar.delete_tag_requested.connect(self.delete_tag)
+        self.sidebar.delete_album_requested.connect(self.delete_album)
         self.sidebar.watch_toggled.connect(self._set_watched)
         self.search_bar.search_changed.connect(self.run_search)
         self.search_bar.image_search_requested.connect(self.search_by_image)
@@ -1108,6 +1110,37 @@ class MainWindow(QMainWindow):
         self.library.remove_root(root_id)
         self.ctx.restart_watcher()
         self.sidebar.select_key(ALL_KEY, emit=True)
+        self.refresh_all()
+
+    def delete_tag(self, name: str) -> None:
+        """Delete a tag (and the tags below it) from every photo, after asking; undoable."""
+        from desktop.gui.context_menu import confirm
+
+        info = next((t for t in self.library.tags() if t.name == name), None)
+        if info is None:
+            return
+        below = sum(1 for t in self.library.tags() if t.name.startswith(name + "/"))
+        also = f" and {counted(below, 'tag')} below it" if below else ""
+        question = f"Delete the tag “{name}”{also} from {counted(info.count, 'photo')}?\n\nYou can undo this."
+        if confirm(self, "Delete tag", question):
+            self._delete_and_leave(f"tag:{name}", lambda: self.library.delete_tag(name))
+
+    def delete_album(self, name: str) -> None:
+        """Delete an album after asking (its photos stay in the library); undoable."""
+        from desktop.gui.context_menu import confirm
+
+        count = dict(self.library.albums()).get(name)
+        if count is None:
+            return
+        question = f"Delete the album “{name}”? Its {counted(count, 'photo')} stay in the library.\n\nYou can undo this."
+        if confirm(self, "Delete album", question):
+            self._delete_and_leave(f"album:{name}", lambda: self.library.delete_album(name))
+
+    def _delete_and_leave(self, key: str, delete: Callable[[], object]) -> None:
+        delete()
+        if self.sidebar.current_spec().key == key:  # its view is gone: show everything instead
+            self.sidebar.select_key(ALL_KEY, emit=True)
+        self.edit_history.refresh()
         self.refresh_all()
 
     def _set_watched(self, root_id: int, watched: bool) -> None:

@@ -134,6 +134,8 @@ class Sidebar(QWidget):
     remove_root_requested = Signal(int)
     watch_toggled = Signal(int, bool)
     add_folder_requested = Signal()
+    delete_tag_requested = Signal(str)  # full tag name
+    delete_album_requested = Signal(str)
 
     def __init__(self, library: Library, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -412,6 +414,14 @@ class Sidebar(QWidget):
             )
             menu.addSeparator()
             menu.addAction("Remove from library…", lambda: self.remove_root_requested.emit(root_id))
+            menu.addSeparator()
+        if key is not None and key.startswith("tag:"):
+            tag = key[len("tag:") :]
+            menu.addAction(f"Delete tag “{tag}”…", lambda: self.delete_tag_requested.emit(tag))
+            menu.addSeparator()
+        elif key is not None and key.startswith("album:"):
+            album = key[len("album:") :]
+            menu.addAction(f"Delete album “{album}”…", lambda: self.delete_album_requested.emit(album))
             menu.addSeparator()
         menu.addAction("Add a folder…", self.add_folder_requested.emit)
         menu.exec(self.tree.viewport().mapToGlobal(pos))

@@ -410,3 +410,28 @@ def test_the_app_opens_its_library_as_the_app(home: Path, monkeypatch: pytest.Mo
     with pytest.raises(Opened):
         application.run_gui([])
     assert seen == ["app"]
+
+
+def test_deleting_a_tag_and_an_album_from_the_sidebar_can_be_undone(
+    lib: Library, make_window: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window = make_window(lib)
+    ids = _select(window, [0, 1])
+    lib.add_tag("Places/Paris", ids)
+    lib.add_to_album("Trip", ids)
+    window.refresh_all()
+    asked: list[str] = []
+    monkeypatch.setattr("desktop.gui.context_menu.confirm", lambda _p, _t, text: asked.append(text) or True)
+    window.sidebar.select_key("tag:Places", emit=True)
+    window.sidebar.delete_tag_requested.emit("Places")
+    assert asked[-1].startswith("Delete the tag “Places” and 1 tag below it from 2 photos?")
+    assert all(photo_tags(i) == [] for i in ids)
+    assert window.sidebar.current_spec().key == "view:all"  # its view went with it
+    window.sidebar.delete_album_requested.emit("Trip")
+    assert "Trip" not in dict(lib.albums())
+    assert window.edit_history.undo_action.text() == "Undo Deleted album “Trip” (2 photos)"
+    window.edit_history.undo_action.trigger()
+    assert dict(lib.albums())["Trip"] == 2
+    window.edit_history.undo_action.trigger()
+    assert all(photo_tags(i) == ["Places/Paris"] for i in ids)
+    assert "Places/Paris" in [name for name, _count in window.sidebar.data.tags]
