@@ -436,8 +436,12 @@ def test_cli_backup_list_restore_check(tmp_path: Path, make_jpeg) -> None:
     restored = json.loads(sb(home, "restore", made.name, "--json").stdout)
     assert restored["restored"]["path"] == str(made) and restored["saved"]["kind"] == "before-restore"
     assert _tag_names(home) == []
-    text = sb(home, "restore").stdout  # the newest: the catalog the last restore replaced
-    assert "Restored the catalog from" in text and "saved as" in text
+    # a plain restore takes the newest real backup, never the copy the last restore set aside
+    # (two in a row would swap back and forth); that copy is restored by name
+    text = sb(home, "restore").stdout
+    assert f"Restored the catalog from {made}" in text and "saved as" in text
+    assert _tag_names(home) == []
+    sb(home, "restore", Path(restored["saved"]["path"]).name)
     assert _tag_names(home) == ["later"]
     assert json.loads(sb(home, "check", "--json").stdout)["healthy"] is True
     photo.unlink()

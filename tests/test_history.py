@@ -272,3 +272,36 @@ def test_migration_from_v1_keeps_user_data(tmp_path: Path) -> None:
         assert any(p.name.startswith("catalog-v1-") for p in (home / "backups").iterdir())
     finally:
         again.close()
+
+
+def test_undo_of_trash_never_takes_over_a_file_that_took_the_name(
+    lib: Library, xdg_trash: Path, make_jpeg: MakeJpeg
+) -> None:
+    a = ids(lib)[0]
+    lib.add_tag("keep", [a])
+    photo = lib.photo(a)
+    path = Path(photo.root.path) / photo.rel_path
+    original = path.read_bytes()
+    lib.trash_photos([a])
+    make_jpeg(path, color=(1, 2, 3))  # another picture now has the name
+    newcomer = path.read_bytes()
+    result = lib.undo()
+    assert result is not None
+    back = path.with_name(f"{path.stem} (restored){path.suffix}")
+    assert result.notes == [f"{path.name} came back as {back.name}: another file has its name now"]
+    assert path.read_bytes() == newcomer and back.read_bytes() == original
+    row = lib.photo(a)
+    assert row is not None and row.rel_path == back.name and lib_tags(a) == ["keep"]
+    lib.redo()  # trashes the photo's own file, not the newcomer
+    assert path.read_bytes() == newcomer and not back.exists()
+    lib.undo()
+    assert back.read_bytes() == original
+
+
+def test_a_photo_record_lists_its_albums(lib: Library) -> None:
+    from desktop.core.library import photo_to_dict
+
+    a = ids(lib)[0]
+    lib.add_to_album("Trip", [a])
+    lib.add_to_album("Best", [a])
+    assert photo_to_dict(lib.photo(a))["albums"] == ["Best", "Trip"]

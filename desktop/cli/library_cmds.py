@@ -235,6 +235,8 @@ def cmd_album(args: argparse.Namespace, ctx: Context) -> int:
         else:
             for n, c in albums:
                 print(f"{n}  ({c})")
+            if not albums:
+                print("No albums yet; make one with: python main.py album add NAME PHOTO...", file=sys.stderr)
         return 0
     if args.album_command == "delete":
         n = lib.delete_album(args.name)
@@ -293,6 +295,8 @@ def add_filter_options(p: argparse.ArgumentParser) -> None:
 
 def cmd_ls(args: argparse.Namespace, ctx: Context) -> int:
     lib = ctx.library
+    if args.album and lib.album_photo_ids(args.album) is None:  # as a tag that isn't there: say so
+        raise CliError(f"No album named '{args.album}'; 'python main.py album list' shows them.")
     photos = lib.query(filter_from_args(args), limit=args.limit, newest_first=not args.oldest_first)
     if args.json:
         ctx.print_json([photo_to_dict(p) for p in photos])
@@ -394,15 +398,18 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("album", help="add photos to albums, remove them, list albums")
     asub = p.add_subparsers(dest="album_command", required=True, metavar="ACTION")
-    for name in ("add", "remove"):
-        ap = asub.add_parser(name)
+    for name, text in (
+        ("add", "add photos to an album (made if new)"),
+        ("remove", "take photos out of an album"),
+    ):
+        ap = asub.add_parser(name, help=text)
         ap.add_argument("name", metavar="ALBUM")
         ap.add_argument("paths", nargs="+", metavar="PATH")
         ap.add_argument("--json", action="store_true")
     ap = asub.add_parser("delete", help="delete an album (its photos stay in the library)")
     ap.add_argument("name", metavar="ALBUM")
     ap.add_argument("--json", action="store_true")
-    ap = asub.add_parser("list")
+    ap = asub.add_parser("list", help="all albums with their photo counts")
     ap.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_album)
 

@@ -251,10 +251,15 @@ def _save_current(catalog: Path, folder: Path) -> Backup | None:
 
 
 def restore(paths: Paths, name: str | None = None) -> RestoreReport:
-    """Put backup ``name`` (default: the newest) in place of the catalog, saving the current one first."""
+    """Put backup ``name`` (default: the newest daily, manual or pre-upgrade one) in place of the catalog,
+    saving the current one first."""
     chosen = find_backup(paths.backups, name)  # chosen before the save below becomes the newest
-    if name is None:  # the newest sound one: the newest may be a damaged catalog a restore set aside
-        chosen = next((b for b in list_backups(paths.backups) if _sound(b.path)), chosen)
+    if name is None:
+        # the newest sound one (the newest may be a damaged catalog a restore set aside), and not
+        # the copy an earlier restore saved: two plain restores in a row must not swap back and forth
+        found = list_backups(paths.backups)
+        preferred = [b for b in found if b.kind != BEFORE_RESTORE] or found
+        chosen = next((b for b in preferred if _sound(b.path)), chosen)
     _verify(chosen.path)
     saved = _save_current(paths.catalog_db, paths.backups)
     paths.catalog_db.parent.mkdir(parents=True, exist_ok=True)

@@ -116,6 +116,7 @@ def photo_to_dict(photo: Photo, tags: list[str] | None = None) -> dict[str, Any]
         "color_label": photo.color_label,
         "rotation": photo.rotation,
         "tags": tags if tags is not None else photo_tags(photo.id),
+        "albums": photo_albums(photo.id),
         "content_hash": photo.content_hash,
         "size_bytes": photo.size_bytes,
         "mtime": photo.mtime,
@@ -126,6 +127,11 @@ def photo_to_dict(photo: Photo, tags: list[str] | None = None) -> dict[str, Any]
 def photo_tags(photo_id: int) -> list[str]:
     q = Tag.select(Tag.name).join(PhotoTag).where(PhotoTag.photo == photo_id).order_by(Tag.name)
     return [t.name for t in q]
+
+
+def photo_albums(photo_id: int) -> list[str]:
+    q = Album.select(Album.name).join(AlbumPhoto).where(AlbumPhoto.photo == photo_id).order_by(Album.name)
+    return [a.name for a in q]
 
 
 def normalise_tag(name: str) -> str:
@@ -664,9 +670,9 @@ class Library:
         entry = history.newest_done() if undo else history.oldest_undone()
         if entry is None:
             return None
-        steps = history.decode(entry.payload)
-        if undo:
-            steps = [history.inverse(s) for s in reversed(steps)]
+        recorded = history.decode(entry.payload)
+        steps = [history.inverse(s) for s in reversed(recorded)] if undo else recorded
+        renamed = False
         since = (
             entry.created_at - dt.timedelta(seconds=2) if isinstance(entry.created_at, dt.datetime) else None
         )
@@ -676,8 +682,16 @@ class Library:
             if step["op"] == "untrash":
                 for f in step["files"]:
                     back = trash.restore(Path(f["path"]), since)
-                    if not back.ok:
+                    if back.reason:
                         notes.append(back.reason)
+                    if back.ok and str(back.path) != f["path"]:
+                        # it came back under another name: the photo is that file now, in the
+                        # record too (the steps share these dicts), so a redo trashes it and not
+                        # the file that took its old name
+                        root_path = Root.get_by_id(f["row"]["root_id"]).path
+                        f["path"] = str(back.path)
+                        f["row"]["rel_path"] = os.path.relpath(back.path, root_path).replace(os.sep, "/")
+                        renamed = True
             elif step["op"] == "trash":
                 for f in step["files"]:
                     path = Path(f["path"])
@@ -688,6 +702,8 @@ class Library:
                             notes.append(f"{path}: {_trash_reason(exc)}")
             history.apply_step(step, remap)
         entry.state = history.STATE_UNDONE if undo else history.STATE_DONE
+        if renamed:
+            entry.payload = history.encode(recorded)
         entry.save()
         return UndoResult(history.as_action(entry), notes)
 

@@ -91,24 +91,45 @@ def _find(original: Path, since: dt.datetime | None) -> tuple[Path, Path] | None
     return (best[1], best[2]) if best else None
 
 
+def _free_name(path: Path) -> Path:
+    """``name (restored).ext``, ``name (restored 2).ext``, …: the first that does not exist."""
+    for n in range(1, 10_000):
+        label = "restored" if n == 1 else f"restored {n}"
+        cand = path.with_name(f"{path.stem} ({label}){path.suffix}")
+        if not cand.exists():
+            return cand
+    raise FileExistsError(path)
+
+
 def restore(original: Path, since: dt.datetime | None = None) -> Restored:
-    """Put a trashed file back at ``original`` (XDG trash); says where it is when it cannot."""
-    if original.exists():
-        return Restored(original, True)
+    """Put a trashed file back at ``original`` (XDG trash); says where it is when it cannot.
+
+    When another file now has that name, the trashed one comes back beside it under a
+    free name (``Restored.path`` says which), so nothing is overwritten and no photo's
+    tags land on a file that is not that photo.
+    """
     if not XDG:
+        if original.exists():  # put back by hand already
+            return Restored(original, True)
         place = "the Trash (Finder → Put Back)" if sys.platform == "darwin" else "the Recycle Bin (Restore)"
         return Restored(original, False, f"{original.name} is in {place}; put it back from there")
     found = _find(original, since)
     if found is None:
+        if original.exists():  # put back by hand already (a file manager's Restore)
+            return Restored(original, True)
         return Restored(original, False, f"{original.name} is no longer in the trash (it was emptied?)")
     stored, info = found
+    target = _free_name(original) if original.exists() or original.is_symlink() else original
     try:
-        original.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(stored), str(original))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(stored), str(target))
     except OSError as exc:
         return Restored(
             original, False, f"{original.name} could not be put back from {stored} ({exc.strerror or exc})"
         )
     with contextlib.suppress(OSError):  # the file is back; a stale info entry is harmless
         info.unlink()
+    if target != original:
+        why = f"{original.name} came back as {target.name}: another file has its name now"
+        return Restored(target, True, why)
     return Restored(original, True)

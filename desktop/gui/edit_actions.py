@@ -176,9 +176,10 @@ class EditHistory(QObject):
             action.setText(text)
             action.setEnabled(target is not None and not self._busy)
 
-    def after_edit(self, ids: list[int]) -> None:
-        """The app just changed ``ids``: update the menu; a change of many photos offers Undo."""
-        if len(ids) <= BULK:
+    def after_edit(self, ids: list[int], offer: bool = False) -> None:
+        """The app just changed ``ids``: update the menu; a change of many photos (or any removal,
+        ``offer``) shows what happened with an *Undo* button."""
+        if len(ids) <= BULK and not offer:
             self.refresh()
             return
 

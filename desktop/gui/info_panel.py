@@ -564,6 +564,7 @@ class InfoPanel(QWidget):
             ("file", "File"),
             ("place", "Place"),
             ("keywords", "Keywords"),
+            ("albums", "Albums"),
             ("path", "Path"),
             ("dates", "Dates"),
             ("total", "Total size"),
@@ -747,6 +748,7 @@ class InfoPanel(QWidget):
                 "file": fmt or None,
                 "place": format_coordinates(rec["gps_lat"], rec["gps_lon"], rec["gps_alt"]),
                 "keywords": ", ".join(rec["keywords"]) or None,
+                "albums": ", ".join(rec["albums"]) or None,
                 "path": _wrap_path(rec["path"]),
             }
             self.fields["path"].setToolTip(rec["path"])

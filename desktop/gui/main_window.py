@@ -432,7 +432,8 @@ class MainWindow(QMainWindow):
     def _connect_edit_history(self) -> None:
         self.grid.trash_requested.connect(lambda: self.actions.trash(self.selected_ids()))
         self.actions.changed.connect(self.edit_history.after_edit)
-        self.actions.removed.connect(self.edit_history.after_edit)
+        # photos leaving the grid (trash, remove): always say so, with Undo at hand
+        self.actions.removed.connect(lambda ids: self.edit_history.after_edit(ids, offer=True))
         if hasattr(self.info_panel, "user_data_changed"):
             self.info_panel.user_data_changed.connect(lambda: self.edit_history.refresh())
         self.ctx.catalog_changed.connect(lambda: self.edit_history.refresh())

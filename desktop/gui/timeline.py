@@ -121,10 +121,12 @@ class TimelineControls(QObject):
     def set_grouping(self, mode: str) -> None:
         self.model.set_grouping(mode)
         self._sync()
+        self.save()  # at once, not only at quit: a crash or a kill keeps the choice too
 
     def set_newest_first(self, newest_first: bool) -> None:
         self.model.set_newest_first(newest_first)
         self._sync()
+        self.save()
 
     def zoom_into(self, row: int) -> None:
         """A year's or month's header was clicked: show it one level finer, from its first photo."""

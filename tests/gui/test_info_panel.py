@@ -175,3 +175,14 @@ def test_missing_file_is_flagged(qtbot, demo):
     panel.set_photos([demo.ids[0]])
     assert panel.status_label.isVisible()
     assert "missing" in panel.status_label.text()
+
+
+def test_the_info_panel_shows_a_photos_albums(lib, qtbot) -> None:
+    from desktop.gui.info_panel import InfoPanel
+
+    pid = lib.query()[0].id
+    lib.add_to_album("Trip 2008", [pid])
+    panel = InfoPanel(lib)
+    qtbot.addWidget(panel)
+    panel.set_photos([pid])
+    assert panel.fields["albums"].text() == "Trip 2008"

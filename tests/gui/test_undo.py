@@ -112,6 +112,8 @@ def test_move_to_trash_asks_once_and_undo_brings_the_files_back(
     assert sorted(f.name for f in (xdg_trash / "files").iterdir()) == sorted(p.name for p in paths)
     assert window.model.rowCount() == 3 and lib.photo(ids[0]) is None
     assert window.edit_history.undo_action.text() == "Undo Moved 2 photos to the trash"
+    notice = window.edit_history.notice  # any removal says so, with Undo at hand
+    assert notice.text() == "Moved 2 photos to the trash" and notice.button.text() == "Undo"
 
     window.edit_history.undo_action.trigger()
     assert all(p.is_file() for p in paths)
