@@ -1139,10 +1139,16 @@ class MainWindow(QMainWindow):
 
     def _delete_and_leave(self, key: str, delete: Callable[[], object]) -> None:
         delete()
-        if self.sidebar.current_spec().key == key:  # its view is gone: show everything instead
-            self.sidebar.select_key(ALL_KEY, emit=True)
         self.edit_history.refresh()
-        self.refresh_all()
+        if self.sidebar.current_spec().key == key:
+            # its view is gone: show everything instead (that loads the grid; a refresh of the
+            # view being left would race it and could show the empty view again)
+            self.sidebar.select_key(ALL_KEY, emit=True)
+            self.refresh_sidebar()
+            if hasattr(self.info_panel, "refresh"):
+                self.info_panel.refresh()
+        else:
+            self.refresh_all()
 
     def _set_watched(self, root_id: int, watched: bool) -> None:
         self.library.set_watched(root_id, watched)
