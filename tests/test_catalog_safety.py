@@ -462,3 +462,12 @@ def test_the_app_makes_the_daily_backup_in_a_background_job(library: Library, qa
         assert len(backups.list_backups(library.paths.backups)) == 1
     finally:
         ctx.shutdown()
+
+
+def test_backup_commands_refuse_a_data_folder_that_is_a_file(tmp_path: Path) -> None:
+    home = tmp_path / "afile"
+    home.write_text("not a folder")
+    for args in (("backup",), ("backup", "list"), ("restore",)):
+        out = sb(home, *args, check=False)
+        assert out.returncode == 1
+        assert f"Shoebox cannot use {home} as its data folder: it is a file." in out.stderr

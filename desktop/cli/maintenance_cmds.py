@@ -7,16 +7,28 @@ so ``restore`` also mends a catalog too damaged to open.
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from typing import Any
 
 from desktop.cli.context import CliError, Context
 from desktop.core import backups
-from desktop.core.paths import resolve_paths
+from desktop.core.paths import Paths, resolve_paths
+
+
+def _paths() -> Paths:
+    """The library's paths, refusing a data folder that is a file (as every other command does).
+
+    Backups must work on a catalog too damaged to open, so these commands do not open the library.
+    """
+    paths = resolve_paths()
+    if paths.data.exists() and not paths.data.is_dir():
+        raise CliError(paths.unusable(paths.data, NotADirectoryError(errno.ENOTDIR, "Not a directory")))
+    return paths
 
 
 def cmd_backup(args: argparse.Namespace, ctx: Context) -> int:
-    paths = resolve_paths()
+    paths = _paths()
     if args.action == "list":
         found = backups.list_backups(paths.backups)
         if args.json:
@@ -38,7 +50,7 @@ def cmd_backup(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_restore(args: argparse.Namespace, ctx: Context) -> int:
-    paths = resolve_paths()
+    paths = _paths()
     try:
         report = backups.restore(paths, args.backup)
     except backups.BackupError as exc:
