@@ -24,6 +24,7 @@ import json
 import logging
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -273,6 +274,9 @@ def _start_worker(parent_pid: int) -> None:
     """
     die_with_parent(parent_pid, kernel_signal=True)
     at_least_background_priority()
+    # Ctrl+C in a terminal reaches the whole process group: the command stops the scan itself
+    # (and says so once); workers that took it too printed a traceback each
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class Scanner:
