@@ -37,12 +37,14 @@ def _spec(args: argparse.Namespace) -> ModelSpec | None:
     return spec_from_options(getattr(args, "model", None), getattr(args, "weights", None))
 
 
-def _print_hits(args: argparse.Namespace, ctx: Context, result: Any) -> int:
+def _print_hits(args: argparse.Namespace, ctx: Context, result: Any, scored: bool = True) -> int:
+    """The hits, best first; ``scored=False`` (word and filter matches without a model) leaves out
+    the scores, which would only say "matched" or "not"."""
     if args.json:
         ctx.print_json([h.as_dict() for h in result.hits])
     else:
         for h in result.hits:
-            print(f"{h.score:7.4f}  {h.path}")
+            print(f"{h.score:7.4f}  {h.path}" if scored else str(h.path))
     if not ctx.quiet:
         if result.more and not args.all:
             print(f"{result.more} more below the relevance cutoff; add --all to see them.", file=sys.stderr)
@@ -84,9 +86,11 @@ def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
     with _user_errors():
         # searching never starts a 600 MB download: that is 'model download', asked for explicitly
         service = SearchService(ctx.library, _spec(args), allow_download=False)
+        scored = True
         try:
             result = service.search(args.query, limit=limit, sort=args.sort, everything=args.all)
         except ModelUnavailable as exc:
+            scored = False
             from desktop.core.search import keyword_search
 
             result = keyword_search(ctx.library, args.query, limit=limit, sort=args.sort)
@@ -98,7 +102,7 @@ def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
                 )
         finally:
             service.close()
-    return _print_hits(args, ctx, result)
+    return _print_hits(args, ctx, result, scored)
 
 
 def cmd_similar(args: argparse.Namespace, ctx: Context) -> int:

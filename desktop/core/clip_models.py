@@ -324,6 +324,17 @@ def _fetch_pretrained(cfg: dict[str, Any], cache_dir: str) -> str:
     return str(download_pretrained(cfg, cache_dir=cache_dir))
 
 
+def not_downloaded_message(spec: ModelSpec) -> str:
+    """The model was never downloaded (and this call may not download it): how to get it."""
+    entry = load_manifest().get(spec.name or f"{spec.arch}/{spec.pretrained}")
+    size = f" ({entry.download_mb} MB)" if entry else ""
+    return (
+        f"Smart search needs the model {spec.label()}{size}, which is not downloaded yet: get it with "
+        f"'python main.py model download {spec.name or spec.arch + '/' + str(spec.pretrained)}', or use a "
+        "checkpoint file you have: --model ARCH --weights FILE. Everything else in Shoebox works without it."
+    )
+
+
 def offline_message(spec: ModelSpec, reason: str) -> str:
     entry = load_manifest().get(spec.name or f"{spec.arch}/{spec.pretrained}")
     size = f" ({entry.download_mb} MB)" if entry else ""
@@ -526,7 +537,8 @@ def _build(
     found = cached_weights(spec, models_dir)
     if found is None:
         if not allow_download:
-            raise ModelUnavailable(offline_message(spec, "downloads are off for this call"))
+            # searches and scans never start a 600 MB download by themselves: 'model download' does
+            raise ModelUnavailable(not_downloaded_message(spec))
         found = download_weights(spec, models_dir, progress)
     pre: dict[str, Any] = {k: cfg[k] for k in ("mean", "std", "interpolation", "resize_mode") if k in cfg}
     # a file path (not the tag) so open_clip never asks the network whether the cache is current
