@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,20 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 CORPUS = SHARED / "corpus" / "exif-samples"
 MAKE_LIBRARY = SHARED / "tools" / "make_library.py"
+
+
+def run_cli(home: Path, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run ``python main.py ARGS`` as a person would, on the library at ``home``.
+
+    ``check=True`` fails the test, with the output, when the command does not exit 0.
+    """
+    env = dict(os.environ, SHOEBOX_HOME=str(home))
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "main.py"), *args], capture_output=True, text=True, env=env, timeout=120
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\nstdout: {proc.stdout}\nstderr: {proc.stderr}")
+    return proc
 
 
 @pytest.fixture

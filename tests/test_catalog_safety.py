@@ -29,6 +29,7 @@ from desktop.core.health import check_library
 from desktop.core.library import Library, LibraryError
 from desktop.core.schema import STATUS_OK, Album, AlbumPhoto, Photo, Root
 from desktop.core.watcher import LibraryWatcher
+from tests.conftest import run_cli
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -317,13 +318,7 @@ def test_cli_interrupted_add_of_an_enclosing_folder_keeps_everything(tmp_path: P
 
 # ------------------------------------------------------------------------ backups
 def sb(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, SHOEBOX_HOME=str(home))
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "main.py"), *args], capture_output=True, text=True, env=env, timeout=120
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"exit {proc.returncode}\nstdout: {proc.stdout}\nstderr: {proc.stderr}")
-    return proc
+    return run_cli(home, *args, check=check)
 
 
 def test_daily_backups_once_a_day_keep_seven_and_spare_the_others(library: Library) -> None:

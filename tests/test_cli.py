@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_cli
+
 REPO = Path(__file__).resolve().parent.parent
 
 INFO_KEYS = {
@@ -41,13 +43,7 @@ INFO_KEYS = {
 
 
 def sb(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, SHOEBOX_HOME=str(home))
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "main.py"), *args], capture_output=True, text=True, env=env, timeout=120
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"exit {proc.returncode}\nstdout: {proc.stdout}\nstderr: {proc.stderr}")
-    return proc
+    return run_cli(home, *args, check=check)
 
 
 @pytest.fixture

@@ -12,9 +12,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from desktop.core.db import DiskFull, catalog_full_message, database
 from desktop.core.library import Library
 from desktop.core.schema import STATUS_OK, Photo, Tag
 from desktop.core.thumbnails import ThumbnailCache, thumbnails_full_message
+from tests.conftest import run_cli
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -147,10 +146,7 @@ def test_a_scan_writes_thumbnails_where_the_cache_was_moved(library: Library, tm
 
 # ------------------------------------------------------- a real small disk (root)
 def sb(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, SHOEBOX_HOME=str(home))
-    return subprocess.run(
-        [sys.executable, str(REPO / "main.py"), *args], capture_output=True, text=True, env=env, timeout=120
-    )
+    return run_cli(home, *args)
 
 
 @contextlib.contextmanager

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +12,7 @@ from desktop.core import history
 from desktop.core.library import Library
 from desktop.core.paths import resolve_paths
 from desktop.core.schema import Album, Photo
-from tests.conftest import REPO, MakeJpeg
+from tests.conftest import MakeJpeg, run_cli
 
 
 @pytest.fixture
@@ -220,10 +218,7 @@ def test_undo_when_a_rescan_already_brought_the_photo_back(lib: Library) -> None
 
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SHOEBOX_HOME": str(home)}
-    return subprocess.run(
-        [sys.executable, str(REPO / "main.py"), *args], capture_output=True, text=True, env=env, timeout=120
-    )
+    return run_cli(home, *args)
 
 
 def test_cli_undoes_what_the_app_did_and_says_so(tmp_path: Path, make_jpeg: MakeJpeg) -> None:

@@ -12,7 +12,6 @@ import logging
 import os
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,15 +19,13 @@ import pytest
 
 from desktop.core.logs import setup_logging
 from desktop.core.paths import Paths, resolve_paths
+from tests.conftest import run_cli
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def sb(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, SHOEBOX_HOME=str(home))
-    return subprocess.run(
-        [sys.executable, str(REPO / "main.py"), *args], capture_output=True, text=True, env=env, timeout=120
-    )
+    return run_cli(home, *args)
 
 
 def one_sentence(proc: subprocess.CompletedProcess[str]) -> str:
