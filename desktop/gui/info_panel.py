@@ -385,12 +385,18 @@ class StarRating(QWidget):
         gold = QColor("#f5a524")
         empty = self.palette().color(QPalette.ColorRole.Mid)
         shown = self._hover or (self._rating or 0)
+        mixed = self._rating is None and not self._hover  # the selected photos' ratings differ
         for n in range(1, 6):
             path = _star_path(QPointF(self.star_center(n)), self.STAR * 0.45)
             if n <= shown:
                 fill = gold.lighter(115) if self._hover else gold
                 p.fillPath(path, fill)
                 p.setPen(QPen(gold.darker(130), 1))
+            elif mixed:  # dashed, half-tone gold: neither "no stars" nor any one rating
+                faded = QColor(gold)
+                faded.setAlpha(70)
+                p.fillPath(path, faded)
+                p.setPen(QPen(gold.darker(130), 1, Qt.PenStyle.DashLine))
             else:
                 p.setPen(QPen(empty, 1.3))
             p.drawPath(path)

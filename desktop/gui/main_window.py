@@ -662,6 +662,10 @@ class MainWindow(QMainWindow):
         try:
             parsed_filter, free_text, terms = self._parse(rest)
         except ValueError as exc:
+            # the query finds nothing until it is fixed: the last query's photos must not stay up
+            # under this one's title
+            self._searched_with = None
+            self.model.browse(PhotoFilter(photo_ids=[]), f"“{text}”")
             self.notice.show_message(str(exc))
             return
         sort = self.search_bar.sort_mode()

@@ -186,3 +186,16 @@ def test_the_info_panel_shows_a_photos_albums(lib, qtbot) -> None:
     qtbot.addWidget(panel)
     panel.set_photos([pid])
     assert panel.fields["albums"].text() == "Trip 2008"
+
+
+def test_mixed_ratings_look_neither_unrated_nor_rated(qtbot) -> None:
+    from desktop.gui.info_panel import StarRating
+
+    stars = StarRating()
+    qtbot.addWidget(stars)
+    stars.resize(stars.sizeHint())
+    looks = {}
+    for rating in (0, None, 5):
+        stars.set_rating(rating)
+        looks[rating] = stars.grab().toImage()
+    assert looks[None] != looks[0] and looks[None] != looks[5]

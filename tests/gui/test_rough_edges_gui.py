@@ -31,10 +31,13 @@ def test_the_sidebar_counts_a_parent_tag_as_its_view_lists(lib: Library) -> None
 
 def test_a_query_hint_is_shown_once(lib: Library, make_window: Any) -> None:
     window = make_window(lib)
+    window.search_bar.set_text("road")
+    assert window.model.rowCount() > 0
     window.search_bar.set_text("beach after:banana")
     text = window.notice.label.text()
     assert window.notice.isVisible() and "after:banana" in text
     assert text.count("YYYY-MM-DD") == 1
+    assert window.model.rowCount() == 0  # the last query's photos do not stay up under this one
 
 
 def test_a_misspelt_filter_or_unknown_tag_is_named_not_searched(lib: Library, make_window: Any) -> None:
