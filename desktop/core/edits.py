@@ -23,7 +23,7 @@ from desktop.core.wording import counted
 def commit(kind: str, label: str, steps: Sequence[Step | None], source: str) -> HistoryEntry | None:
     """Apply ``steps`` and record them as one action (writer thread)."""
     real = [s for s in steps if s is not None]
-    remap: dict[int, int] = {}
+    remap = history.Remap()
     for step in real:
         history.apply_step(step, remap)
     return history.record(kind, label, real, source)

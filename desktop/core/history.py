@@ -92,9 +92,28 @@ def tuples(query: Any) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in query.tuples()]
 
 
+ROOT_PATH = "_root_path"  # kept beside a forgotten photo's row: its folder, found by path when it returns
+
+
 def photo_rows(ids: Sequence[int]) -> list[dict[str, Any]]:
-    """Whole photo rows (raw column values), for steps that delete photos."""
-    return raw_rows("SELECT * FROM photo WHERE id IN (SELECT value FROM json_each(?))", [_ids_param(ids)])
+    """Whole photo rows (raw column values) with their folder's path, for steps that delete photos.
+
+    Row and folder ids are not for ever: SQLite gives a deleted highest id to the next new row,
+    so a photo coming back finds its folder by path (see ``_place``).
+    """
+    return raw_rows(
+        f"SELECT photo.*, root.path AS {ROOT_PATH} FROM photo JOIN root ON root.id = photo.root_id "
+        "WHERE photo.id IN (SELECT value FROM json_each(?))",
+        [_ids_param(ids)],
+    )
+
+
+class Remap:
+    """What one replay learnt: photos that came back under other ids, and notes for the person."""
+
+    def __init__(self) -> None:
+        self.photos: dict[int, int] = {}
+        self.notes: list[str] = []
 
 
 def existing_ids(ids: Iterable[int]) -> list[int]:
@@ -217,12 +236,12 @@ def _tag(name: str) -> Tag | None:
     return tag
 
 
-def apply_step(step: Step, remap: dict[int, int]) -> None:
-    """Apply one step (on the writer thread). ``remap`` maps photo ids that came back under a new id."""
+def apply_step(step: Step, remap: Remap) -> None:
+    """Apply one step (on the writer thread). ``remap`` collects photo ids that came back under new ones."""
     op = step["op"]
 
     def ids_of(pids: Iterable[int]) -> list[int]:
-        return [remap.get(int(p), int(p)) for p in pids]
+        return [remap.photos.get(int(p), int(p)) for p in pids]
 
     if op == "set":
         col = getattr(Photo, step["col"])
@@ -253,9 +272,9 @@ def apply_step(step: Step, remap: dict[int, int]) -> None:
         album, _ = Album.get_or_create(name=step["album"])  # type: ignore[no-untyped-call]
         present = set(existing_ids(ids_of(pid for pid, _pos in step["rows"])))
         rows = [
-            (album.id, remap.get(pid, pid), pos)
+            (album.id, remap.photos.get(pid, pid), pos)
             for pid, pos in step["rows"]
-            if remap.get(pid, pid) in present
+            if remap.photos.get(pid, pid) in present
         ]
         database.cursor().executemany(
             "INSERT OR IGNORE INTO album_photo (album_id, photo_id, position) VALUES (?, ?, ?)", rows
@@ -274,8 +293,9 @@ def apply_step(step: Step, remap: dict[int, int]) -> None:
         Album.delete().where(Album.name == step["album"]).execute()
     elif op == "insert_root":
         row = step["root"]
-        if Root.get_or_none(Root.path == row["path"]) is None:
-            _insert_raw("root", row, keep_id=Root.get_or_none(Root.id == row["id"]) is None)
+        # by path, under a fresh id; not at all when a folder now holds it (its photos go there)
+        if _place(row["path"]) is None and not _encloses_roots(row["path"]):
+            _insert_raw("root", row, keep_id=False)
     elif op == "delete_root":
         Root.delete().where(Root.path == step["root"]["path"]).execute()
     elif op == "insert_photos" or op == "untrash":
@@ -297,20 +317,54 @@ def _insert_raw(table: str, row: dict[str, Any], keep_id: bool) -> int:
     return int(cur.lastrowid)
 
 
-def _insert_photos(rows: list[dict[str, Any]], remap: dict[int, int]) -> None:
-    """Put deleted photo rows back: under their old ids where free, else merged or under new ids.
+def _place(folder: str) -> tuple[int, str] | None:
+    """The library folder that holds ``folder`` now: (its root id, the prefix to its photos' paths)."""
+    best: tuple[int, str] | None = None
+    best_len = -1
+    for rid, path in database.execute_sql("SELECT id, path FROM root").fetchall():
+        rp = str(path).rstrip("/")
+        if folder == path:
+            return int(rid), ""
+        if (folder.startswith(rp + "/") or rp == "") and len(rp) > best_len:
+            best, best_len = (int(rid), folder[len(rp) :].strip("/") + "/"), len(rp)
+    return best
 
-    A file may have come back by itself meanwhile (a rescan catalogued it again):
-    then its user data goes onto that row, which keeps the file facts it has now.
-    Raw SQL in bulk: building a Peewee query per row cost 30 ms a photo.
+
+def _encloses_roots(folder: str) -> bool:
+    prefix = folder.rstrip("/") + "/"
+    return any(str(p).startswith(prefix) for (p,) in database.execute_sql("SELECT path FROM root").fetchall())
+
+
+def _insert_photos(rows: list[dict[str, Any]], remap: Remap) -> None:
+    """Put forgotten photo rows back: under their old ids where free, else merged or under new ids.
+
+    A photo finds its folder by path: the folder may have come back under another id, or be
+    inside a folder added since. A file may have come back by itself meanwhile (a rescan
+    catalogued it again): then its user data goes onto that row, which keeps the file facts it
+    has now. Raw SQL in bulk: building a Peewee query per row cost 30 ms a photo.
     """
-    if not rows:
+    placed: list[dict[str, Any]] = []
+    homeless: list[str] = []
+    for r in rows:
+        r = dict(r)
+        folder = r.pop(ROOT_PATH, None)
+        where = _place(folder) if folder is not None else (int(r["root_id"]), "")
+        if where is None:
+            homeless.append(str(folder) + "/" + r["rel_path"])
+            continue
+        r["root_id"], r["rel_path"] = where[0], where[1] + r["rel_path"]
+        placed.append(r)
+    if homeless:
+        remap.notes.append(
+            f"{len(homeless):,} photo(s) did not come back because their folder is no longer in the "
+            f"library (e.g. {homeless[0]}); add the folder again, then undo once more"
+        )
+    if not placed:
         return
     roots = dict(database.execute_sql("SELECT id, path FROM root").fetchall())
-    rows = [r for r in rows if r["root_id"] in roots]  # a folder that left for good has nowhere to go
     twins: dict[tuple[int, str], int] = {}
     by_root: dict[int, list[str]] = {}
-    for r in rows:
+    for r in placed:
         by_root.setdefault(r["root_id"], []).append(r["rel_path"])
     for root_id, rels in by_root.items():
         cur = database.execute_sql(
@@ -318,16 +372,16 @@ def _insert_photos(rows: list[dict[str, Any]], remap: dict[int, int]) -> None:
             [root_id, json.dumps(rels)],
         )
         twins.update({(root_id, rel): pid for pid, rel in cur.fetchall()})
-    taken = set(existing_ids(r["id"] for r in rows))
-    user_cols = [c for c in SETTABLE if c not in ("taken_at", "taken_local") and c in rows[0]]
+    taken = set(existing_ids(r["id"] for r in placed))
+    user_cols = [c for c in SETTABLE if c not in ("taken_at", "taken_local") and c in placed[0]]
     merge: list[tuple[Any, ...]] = []
     fresh: list[dict[str, Any]] = []
-    for r in rows:
+    for r in placed:
         twin = twins.get((r["root_id"], r["rel_path"]))
         if twin is not None:
             merge.append((*[r[c] for c in user_cols], twin))
             if twin != r["id"]:
-                remap[int(r["id"])] = twin
+                remap.photos[int(r["id"])] = twin
             continue
         if r.get("status") == STATUS_OK and not os.path.exists(
             os.path.join(roots[r["root_id"]], r["rel_path"])
@@ -347,7 +401,47 @@ def _insert_photos(rows: list[dict[str, Any]], remap: dict[int, int]) -> None:
         )
     for r in fresh:
         if r["id"] in taken:  # its id went to another photo meanwhile: it comes back under a new one
-            remap[int(r["id"])] = _insert_raw("photo", r, keep_id=False)
+            remap.photos[int(r["id"])] = _insert_raw("photo", r, keep_id=False)
+
+
+def remap_steps(steps: list[Step], photos: dict[int, int]) -> list[Step]:
+    """``steps`` with photo ids changed as ``photos`` says (a photo that came back under a new id)."""
+
+    def m(pid: int) -> int:
+        return photos.get(int(pid), int(pid))
+
+    out: list[Step] = []
+    for step in steps:
+        s = dict(step)
+        op = s["op"]
+        if op == "set":
+            s["before"] = [[v, [m(p) for p in ids]] for v, ids in s["before"]]
+            s["after"] = [[v, [m(p) for p in ids]] for v, ids in s["after"]]
+        elif op in ("link_tag", "unlink_tag"):
+            s["ids"] = [m(p) for p in s["ids"]]
+        elif op in ("link_album", "unlink_album"):
+            s["rows"] = [[m(p), pos] for p, pos in s["rows"]]
+        elif op in ("insert_photos", "delete_photos"):
+            s["rows"] = [{**r, "id": m(r["id"])} for r in s["rows"]]
+        elif op in ("trash", "untrash"):
+            s["files"] = [
+                {**f, "id": m(f["id"]), "row": {**f["row"], "id": m(f["row"]["id"])}} for f in s["files"]
+            ]
+        out.append(s)
+    return out
+
+
+def carry_remap(up_to: int, photos: dict[int, int]) -> None:
+    """Write ids that changed in a replay into every entry recorded up to entry ``up_to``.
+
+    Those entries name the photos by the ids they had then; entries recorded later name the
+    photos that hold those ids now, and stay as they are.
+    """
+    if not photos:
+        return
+    for e in HistoryEntry.select().where(HistoryEntry.id <= up_to):
+        e.payload = encode(remap_steps(decode(e.payload), photos))
+        e.save()
 
 
 def _chunks(items: list[Any], size: int = 900) -> Iterable[list[Any]]:

@@ -15,10 +15,10 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import peewee as pw
 
@@ -44,6 +44,7 @@ from desktop.core.wording import counted
 from desktop.core.writer import Writer
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 COLOR_LABELS = ("red", "orange", "yellow", "green", "blue", "purple", "grey")
 SETTING_IMPORT_DIR = "import_dir"
@@ -64,6 +65,13 @@ class TrashReport:
 class UndoResult:
     action: history.Action
     notes: list[str]  # what could not be put back, and where it is
+
+
+def _immediate(fn: Callable[[], T]) -> Callable[[], T]:
+    """Mark a write to run under BEGIN IMMEDIATE (see ``Writer``): undo reads the history, then moves
+    files; no other process may commit in between, or the catalog and the disk would disagree."""
+    fn.immediate = True  # type: ignore[attr-defined]
+    return fn
 
 
 def _trash_reason(exc: OSError) -> str:
@@ -660,11 +668,11 @@ class Library:
 
     def undo(self) -> UndoResult | None:
         """Revert the newest action, whoever made it; None when there is nothing to undo."""
-        return self.writer.call(lambda: self._replay(undo=True))
+        return self.writer.call(_immediate(lambda: self._replay(undo=True)))
 
     def redo(self) -> UndoResult | None:
         """Re-apply the oldest undone action; None when there is nothing to redo."""
-        return self.writer.call(lambda: self._replay(undo=False))
+        return self.writer.call(_immediate(lambda: self._replay(undo=False)))
 
     def _replay(self, undo: bool) -> UndoResult | None:
         entry = history.newest_done() if undo else history.oldest_undone()
@@ -676,21 +684,21 @@ class Library:
         since = (
             entry.created_at - dt.timedelta(seconds=2) if isinstance(entry.created_at, dt.datetime) else None
         )
-        notes: list[str] = []
-        remap: dict[int, int] = {}
+        index = trash.TrashIndex(since)
+        remap = history.Remap()
         for step in steps:
             if step["op"] == "untrash":
                 for f in step["files"]:
-                    back = trash.restore(Path(f["path"]), since)
+                    back = trash.restore(Path(f["path"]), since, index)
                     if back.reason:
-                        notes.append(back.reason)
+                        remap.notes.append(back.reason)
                     if back.ok and str(back.path) != f["path"]:
                         # it came back under another name: the photo is that file now, in the
                         # record too (the steps share these dicts), so a redo trashes it and not
                         # the file that took its old name
-                        root_path = Root.get_by_id(f["row"]["root_id"]).path
+                        folder = f["row"].get(history.ROOT_PATH) or Root.get_by_id(f["row"]["root_id"]).path
                         f["path"] = str(back.path)
-                        f["row"]["rel_path"] = os.path.relpath(back.path, root_path).replace(os.sep, "/")
+                        f["row"]["rel_path"] = os.path.relpath(back.path, folder).replace(os.sep, "/")
                         renamed = True
             elif step["op"] == "trash":
                 for f in step["files"]:
@@ -699,13 +707,15 @@ class Library:
                         try:
                             trash.move_to_trash(path)
                         except OSError as exc:
-                            notes.append(f"{path}: {_trash_reason(exc)}")
+                            remap.notes.append(f"{path}: {_trash_reason(exc)}")
             history.apply_step(step, remap)
         entry.state = history.STATE_UNDONE if undo else history.STATE_DONE
         if renamed:
             entry.payload = history.encode(recorded)
         entry.save()
-        return UndoResult(history.as_action(entry), notes)
+        # photos that came back under other ids: the older entries (and this one) must name them so
+        history.carry_remap(entry.id, remap.photos)
+        return UndoResult(history.as_action(entry), remap.notes)
 
     # ------------------------------------------------------------- embeddings
     def embedded_count(self, model_id: str) -> int:

@@ -66,7 +66,9 @@ class Writer:
             if not fut.set_running_or_notify_cancel():
                 continue
             try:
-                with database.atomic():
+                # BEGIN IMMEDIATE for a write that reads, then acts outside SQLite (undo moves files):
+                # the lock is taken first, so no other process commits between its read and its write
+                with database.atomic("IMMEDIATE") if getattr(fn, "immediate", False) else database.atomic():
                     result = fn(*args)
             except BaseException as exc:  # handed back to the caller
                 fut.set_exception(_what_failed(exc))
