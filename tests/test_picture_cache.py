@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,17 +11,9 @@ from desktop.core import scanner
 from desktop.core.library import Library
 from desktop.core.paths import resolve_paths
 from desktop.core.watcher import LibraryWatcher
+from tests.test_watcher import wait_for
 
 MakeJpeg = Callable[..., Path]
-
-
-def _wait_for(cond: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def _thumbs(folder: Path) -> set[str]:
@@ -90,7 +81,7 @@ def test_the_watcher_started_before_a_move_follows_it(
     try:
         lib.move_picture_cache(tmp_path / "moved")
         make_jpeg(folder / "dropped.jpg", color=(0, 200, 0))
-        _wait_for(lambda: lib.photo_by_path(folder / "dropped.jpg") is not None)
+        wait_for(lambda: lib.photo_by_path(folder / "dropped.jpg") is not None)
     finally:
         watcher.stop()
     (h,) = _new_hashes(lib, ["dropped.jpg"], folder)

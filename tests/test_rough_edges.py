@@ -40,10 +40,8 @@ def pics(tmp_path: Path, make_jpeg: Any) -> Path:
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    h = tmp_path / "home"
-    monkeypatch.setenv("SHOEBOX_HOME", str(h))
-    return h
+def home(shoebox_home: Path) -> Path:
+    return shoebox_home
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

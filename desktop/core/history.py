@@ -9,8 +9,9 @@ stored as a list of *steps*, each of which has an exact inverse, so undo is
 
 Steps name photos by id and tags and albums by name (ids of tags and albums
 change when they are recreated). Photo rows that an action deletes are kept
-whole (raw column values) so that undo puts them back with the same id and the
-same user data. Applying a step tolerates rows that vanished since (a photo
+whole (raw column values, with their folder's path) so that undo puts them back
+with their user data, under the same id where it is still free; ids that change
+are written into the older entries (``carry_remap``). Applying a step tolerates rows that vanished since (a photo
 removed by a later rescan is simply skipped), so undo never fails half-way on
 a library that moved on.
 
@@ -67,7 +68,8 @@ class Action:
     undone: bool
 
 
-def _entry_to_action(e: HistoryEntry) -> Action:
+def as_action(e: HistoryEntry) -> Action:
+    """The entry as people see it."""
     created = (
         e.created_at.isoformat(timespec="seconds")
         if isinstance(e.created_at, dt.datetime)
@@ -129,22 +131,7 @@ def set_step(column: str, ids: Sequence[int], value: Any) -> Step | None:
 
     Photos that already hold ``value`` are left out; None when nothing changes.
     """
-    if column not in SETTABLE:
-        raise ValueError(f"not a settable photo column: {column}")
-    groups: dict[str, list[int]] = {}
-    for chunk in _chunks(list(ids)):
-        cur = database.execute_sql(
-            f"SELECT id, {column} FROM photo WHERE id IN (SELECT value FROM json_each(?))",
-            [_ids_param(chunk)],
-        )
-        for pid, old in cur.fetchall():
-            if old != value:
-                groups.setdefault(json.dumps(old), []).append(int(pid))
-    if not groups:
-        return None
-    before = [[json.loads(k), v] for k, v in groups.items()]
-    changed = [pid for _old, pids in before for pid in pids]
-    return {"op": "set", "col": column, "before": before, "after": [[value, changed]]}
+    return set_values_step(column, dict.fromkeys(ids, value))
 
 
 def set_values_step(column: str, values: dict[int, Any]) -> Step | None:
@@ -223,7 +210,7 @@ def ensure_tag(name: str) -> Tag:
     parts = name.split("/")
     for i in range(len(parts)):
         full = "/".join(parts[: i + 1])
-        tag = Tag.get_or_none(pw.fn.lower(Tag.name) == full.lower())
+        tag = find_tag(full)
         if tag is None:
             tag = Tag.create(name=full, parent=parent)
         parent = tag
@@ -231,7 +218,8 @@ def ensure_tag(name: str) -> Tag:
     return parent
 
 
-def _tag(name: str) -> Tag | None:
+def find_tag(name: str) -> Tag | None:
+    """The tag called ``name``, whatever its case."""
     tag: Tag | None = Tag.get_or_none(pw.fn.lower(Tag.name) == name.lower())
     return tag
 
@@ -255,7 +243,7 @@ def apply_step(step: Step, remap: Remap) -> None:
             "INSERT OR IGNORE INTO photo_tag (photo_id, tag_id) VALUES (?, ?)", [(p, tag.id) for p in alive]
         )
     elif op == "unlink_tag":
-        found = _tag(step["tag"])
+        found = find_tag(step["tag"])
         if found is not None:
             PhotoTag.delete().where(
                 (PhotoTag.tag == found.id) & in_values(PhotoTag.photo, ids_of(step["ids"]))
@@ -317,11 +305,17 @@ def _insert_raw(table: str, row: dict[str, Any], keep_id: bool) -> int:
     return int(cur.lastrowid)
 
 
-def _place(folder: str) -> tuple[int, str] | None:
+def _roots() -> list[tuple[int, str]]:
+    return [
+        (int(rid), str(path)) for rid, path in database.execute_sql("SELECT id, path FROM root").fetchall()
+    ]
+
+
+def _place(folder: str, roots: list[tuple[int, str]] | None = None) -> tuple[int, str] | None:
     """The library folder that holds ``folder`` now: (its root id, the prefix to its photos' paths)."""
     best: tuple[int, str] | None = None
     best_len = -1
-    for rid, path in database.execute_sql("SELECT id, path FROM root").fetchall():
+    for rid, path in roots if roots is not None else _roots():
         rp = str(path).rstrip("/")
         if folder == path:
             return int(rid), ""
@@ -332,7 +326,7 @@ def _place(folder: str) -> tuple[int, str] | None:
 
 def _encloses_roots(folder: str) -> bool:
     prefix = folder.rstrip("/") + "/"
-    return any(str(p).startswith(prefix) for (p,) in database.execute_sql("SELECT path FROM root").fetchall())
+    return any(path.startswith(prefix) for _rid, path in _roots())
 
 
 def _insert_photos(rows: list[dict[str, Any]], remap: Remap) -> None:
@@ -345,10 +339,14 @@ def _insert_photos(rows: list[dict[str, Any]], remap: Remap) -> None:
     """
     placed: list[dict[str, Any]] = []
     homeless: list[str] = []
+    roots = _roots()
+    places: dict[str, tuple[int, str] | None] = {}  # one lookup per folder, not per photo
     for r in rows:
         r = dict(r)
         folder = r.pop(ROOT_PATH, None)
-        where = _place(folder) if folder is not None else (int(r["root_id"]), "")
+        if folder is not None and folder not in places:
+            places[folder] = _place(folder, roots)
+        where = places[folder] if folder is not None else (int(r["root_id"]), "")
         if where is None:
             homeless.append(str(folder) + "/" + r["rel_path"])
             continue
@@ -361,7 +359,7 @@ def _insert_photos(rows: list[dict[str, Any]], remap: Remap) -> None:
         )
     if not placed:
         return
-    roots = dict(database.execute_sql("SELECT id, path FROM root").fetchall())
+    root_paths = dict(roots)
     twins: dict[tuple[int, str], int] = {}
     by_root: dict[int, list[str]] = {}
     for r in placed:
@@ -384,7 +382,7 @@ def _insert_photos(rows: list[dict[str, Any]], remap: Remap) -> None:
                 remap.photos[int(r["id"])] = twin
             continue
         if r.get("status") == STATUS_OK and not os.path.exists(
-            os.path.join(roots[r["root_id"]], r["rel_path"])
+            os.path.join(root_paths[r["root_id"]], r["rel_path"])
         ):
             r = {**r, "status": STATUS_MISSING}  # still in the trash (or gone): back when the file is
         fresh.append(r)
@@ -444,11 +442,6 @@ def carry_remap(up_to: int, photos: dict[int, int]) -> None:
         e.save()
 
 
-def _chunks(items: list[Any], size: int = 900) -> Iterable[list[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
 # ------------------------------------------------------------- the record
 def record(kind: str, label: str, steps: Sequence[Step], source: str) -> HistoryEntry | None:
     """Store an action that was just applied (writer thread): drops the redo tail, keeps the newest ``KEEP``."""
@@ -494,8 +487,4 @@ def oldest_undone() -> HistoryEntry | None:
 
 def entries(limit: int = KEEP) -> list[Action]:
     q = HistoryEntry.select().order_by(HistoryEntry.id.desc()).limit(limit)
-    return [_entry_to_action(e) for e in q]
-
-
-def as_action(e: HistoryEntry) -> Action:
-    return _entry_to_action(e)
+    return [as_action(e) for e in q]
