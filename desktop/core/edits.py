@@ -176,6 +176,25 @@ def forget_steps(ids: Sequence[int]) -> list[Step]:
     return steps
 
 
+def forget_trashed(files: dict[int, str], source: str) -> HistoryEntry | None:
+    """Forget photos whose files just went to the trash (``files``: id → path), as one action whose
+    undo brings the files back (``Library._replay`` moves them)."""
+    steps = forget_steps(list(files))
+    last = steps.pop()  # the delete_photos step becomes a trash step carrying the files
+    steps.append(
+        {"op": "trash", "files": [{"id": r["id"], "path": files[r["id"]], "row": r} for r in last["rows"]]}
+    )
+    return commit("trash", f"Moved {counted(len(files), 'photo')} to the trash", steps, source)
+
+
+def rotate(ids: Sequence[int], degrees: int, way: str, source: str) -> HistoryEntry | None:
+    """Turn each photo ``degrees`` further clockwise than it is now (catalog only)."""
+    q = Photo.select(Photo.id, Photo.rotation).where(in_values(Photo.id, ids))
+    values = {pid: (int(r or 0) + degrees) % 360 for pid, r in history.tuples(q)}
+    step = history.set_values_step("rotation", values)
+    return commit("rotate", f"Turned {counted(len(values), 'photo')} {way}", [step], source)
+
+
 def remove_photos(ids: Sequence[int], source: str) -> tuple[int, HistoryEntry | None]:
     steps = forget_steps(list(ids))
     n = len(steps[-1]["rows"]) if steps and steps[-1]["op"] == "delete_photos" else 0

@@ -527,13 +527,7 @@ class Library:
         if way is None:
             return
 
-        def _rotate() -> None:
-            now = dict(history.tuples(Photo.select(Photo.id, Photo.rotation).where(in_values(Photo.id, ids))))
-            values = {pid: (int(r or 0) + degrees) % 360 for pid, r in now.items()}
-            step = history.set_values_step("rotation", values)
-            edits.commit("rotate", f"Turned {counted(len(values), 'photo')} {way}", [step], self.source)
-
-        self.writer.call(_rotate)
+        self.writer.call(lambda: edits.rotate(ids, degrees, way, self.source))
 
     def add_tag(self, name: str, photo_ids: Iterable[int]) -> Tag:
         full = normalise_tag(name)
@@ -633,8 +627,7 @@ class Library:
         is reported with the reason; a photo whose file is already gone is simply forgotten.
         """
         report = TrashReport()
-        done: list[int] = []
-        files: dict[int, str] = {}
+        files: dict[int, str] = {}  # photo id: the file now in the trash
         for p in Photo.select(Photo, Root).join(Root).where(in_values(Photo.id, photo_ids)):
             path = photo_path(p)
             try:
@@ -643,22 +636,10 @@ class Library:
             except OSError as exc:
                 report.failed.append((str(path), _trash_reason(exc)))
                 continue
-            done.append(p.id)
             files[p.id] = str(path)
-        report.trashed = len(done)
-        if done:
-
-            def _forget() -> None:
-                steps = edits.forget_steps(done)
-                last = steps.pop()  # the delete_photos step becomes a trash step carrying the files
-                trash_step = {
-                    "op": "trash",
-                    "files": [{"id": r["id"], "path": files[r["id"]], "row": r} for r in last["rows"]],
-                }
-                steps.append(trash_step)
-                edits.commit("trash", f"Moved {counted(len(done), 'photo')} to the trash", steps, self.source)
-
-            self.writer.call(_forget)
+        report.trashed = len(files)
+        if files:
+            self.writer.call(lambda: edits.forget_trashed(files, self.source))
         return report
 
     # ------------------------------------------------------------------ undo
