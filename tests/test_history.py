@@ -373,3 +373,33 @@ def test_undo_of_a_trash_whose_folder_was_merged_into_its_parent(
     back = library.photo_by_path(tmp_path / "P" / "sub" / "s1.jpg")
     assert back is not None and back.status == "ok" and lib_tags(back.id) == ["Kids"]
     assert [r.path for r in library.roots()] == [str(tmp_path / "P")]  # no nested folder again
+
+
+def test_an_undo_that_breaks_half_way_changes_nothing_and_can_be_run_again(
+    lib: Library, xdg_trash: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The catalog side of an undo is one transaction; files it already put back count as back."""
+    a, b, *_ = ids(lib)
+    lib.add_tag("keep", [a, b])
+    lib.add_to_album("Trip", [a])
+    before = snapshot(lib)
+    paths = [Path(lib.photo(i).root.path) / lib.photo(i).rel_path for i in (a, b)]
+    lib.trash_photos([a, b])
+    trashed = snapshot(lib)
+    real_apply = history.apply_step
+
+    def breaks_after_the_photos_return(step: history.Step, remap: history.Remap) -> None:
+        real_apply(step, remap)
+        if step["op"] == "untrash":
+            raise OSError(5, "Input/output error")  # a disk fault, a kill: anything half-way
+
+    monkeypatch.setattr(history, "apply_step", breaks_after_the_photos_return)
+    with pytest.raises(OSError):
+        lib.undo()
+    assert snapshot(lib) == trashed  # no half-restored rows, tags or albums
+    assert all(p.exists() for p in paths)  # the files did come back: they stay back
+    assert lib.history()[0].undone is False
+    monkeypatch.setattr(history, "apply_step", real_apply)
+    result = lib.undo()  # the files are where they belong: the undo completes
+    assert result is not None and result.notes == []
+    assert snapshot(lib) == before
