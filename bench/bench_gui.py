@@ -102,12 +102,12 @@ def build_library(n: int = N_PHOTOS) -> dict[str, Any]:
     import numpy as np
 
     from bench.bench_search import _random_vitb32
-    from desktop.core import clip_models as cm
-    from desktop.core.embedder import forget_indexes, open_catalog_index
+    from desktop.core.catalog.schema import Embedding, Photo, PhotoTag, Tag
     from desktop.core.library import Library
-    from desktop.core.paths import resolve_paths
-    from desktop.core.schema import Embedding, Photo, PhotoTag, Tag
-    from desktop.core.search import _mark_serving, index_library
+    from desktop.core.runtime.paths import resolve_paths
+    from desktop.core.semantic import clip_models as cm
+    from desktop.core.semantic.embedder import forget_indexes, open_catalog_index
+    from desktop.core.semantic.search import _mark_serving, index_library
 
     t_all = time.perf_counter()
     real_dir = _make(f"gui-tiny-{REAL_COUNT}", REAL_COUNT, 1)
@@ -311,7 +311,7 @@ def _throwaway_home(tmp: Path) -> Path:
     src.backup(dst)
     src.close()
     dst.close()
-    from desktop.core.thumbnails import THUMBNAILS_DIR
+    from desktop.core.imaging.thumbnails import THUMBNAILS_DIR
 
     (home / "cache").mkdir()  # the bench home keeps its pictures in the default cache folder (never moved)
     os.symlink(HOME / "cache" / THUMBNAILS_DIR, home / "cache" / THUMBNAILS_DIR)
@@ -333,7 +333,7 @@ def _forget_new_thumbnails(home: Path) -> int:
         ]
     finally:
         con.close()
-    from desktop.core.thumbnails import THUMBNAILS_DIR, ThumbnailCache
+    from desktop.core.imaging.thumbnails import THUMBNAILS_DIR, ThumbnailCache
 
     shared = ThumbnailCache(HOME / "cache" / THUMBNAILS_DIR)
     gone = 0

@@ -18,7 +18,7 @@ from typing import Any
 
 from bench.common import machine, made_library, peak_rss_mb, print_table, write_result
 from desktop.core.library import Library
-from desktop.core.paths import resolve_paths
+from desktop.core.runtime.paths import resolve_paths
 
 
 def _fresh_library(tmp: Path) -> Library:
@@ -58,7 +58,7 @@ def bench_rescan_100k(n: int) -> dict[str, Any]:
     the timed part, a real ``Library.scan`` over all n, does what a rescan does
     on a user's machine: walk, stat, compare with the catalog, re-read nothing.
     """
-    from desktop.core.schema import Photo
+    from desktop.core.catalog.schema import Photo
 
     seed = made_library("seed", 20, "tiny")
     sample = next(seed.rglob("*.jpg")).read_bytes()
@@ -74,12 +74,12 @@ def bench_rescan_100k(n: int) -> dict[str, Any]:
         lib = _fresh_library(Path(tmp))
         root = lib.add_root(root_dir, watched=False)
         # catalogue everything for real, but only the first files run the full pipeline
-        from desktop.core.scanner import walk_images
+        from desktop.core.ingest.scanner import walk_images
 
         entries = list(walk_images(root_dir))
         real_part = entries[:2000]
         lib.scanner_report = None
-        from desktop.core.scanner import Scanner
+        from desktop.core.ingest.scanner import Scanner
 
         Scanner(lib).process_paths(root, [r for r, _, _ in real_part])
         template = Photo.select().where(Photo.root == root.id).first().__data__
@@ -115,7 +115,7 @@ def bench_rescan_100k(n: int) -> dict[str, Any]:
 
 
 def bench_watch_latency(samples: int = 8) -> dict[str, Any]:
-    from desktop.core.watcher import LibraryWatcher
+    from desktop.core.ingest.watcher import LibraryWatcher
 
     src = made_library("scan", 60, "12mp")
     files = sorted(src.rglob("*.jpg"))[:samples]

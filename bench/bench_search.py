@@ -71,7 +71,7 @@ def _random_vitb32(out: Path) -> Path:
     import open_clip
     import torch
 
-    from desktop.core.clip_models import save_checkpoint
+    from desktop.core.semantic.clip_models import save_checkpoint
 
     path = out / "vit-b-32-random.safetensors"
     if not path.is_file():
@@ -85,7 +85,7 @@ def bench_inference(batch: int = 16) -> dict[str, Any]:
     import open_clip
     import torch
 
-    from desktop.core.device import cpu_has_fast_bf16, min_cosine
+    from desktop.core.semantic.device import cpu_has_fast_bf16, min_cosine
 
     torch.manual_seed(0)
     model = open_clip.create_model("ViT-B-32", pretrained=None).eval()
@@ -114,8 +114,8 @@ def bench_inference(batch: int = 16) -> dict[str, Any]:
         for _ in range(10):
             model.encode_text(tok)
         out["text_fp32_full77_ms"] = round((time.perf_counter() - t) * 100, 1)
-    from desktop.core.clip_models import ClipModel, ModelSpec
-    from desktop.core.device import DevicePlan
+    from desktop.core.semantic.clip_models import ClipModel, ModelSpec
+    from desktop.core.semantic.device import DevicePlan
 
     clip = ClipModel(
         ModelSpec("ViT-B-32", "random"),
@@ -138,12 +138,12 @@ def bench_inference(batch: int = 16) -> dict[str, Any]:
 
 # ------------------------------------------------------------------ pipeline
 def bench_pipeline(work: Path, ckpt: Path, count: int = 120, plain_n: int = 24) -> dict[str, Any]:
-    from desktop.core import clip_models as cm
-    from desktop.core.embedder import forget_indexes
+    from desktop.core.catalog.schema import Embedding
     from desktop.core.library import Library
-    from desktop.core.paths import resolve_paths
-    from desktop.core.schema import Embedding
-    from desktop.core.search import index_library
+    from desktop.core.runtime.paths import resolve_paths
+    from desktop.core.semantic import clip_models as cm
+    from desktop.core.semantic.embedder import forget_indexes
+    from desktop.core.semantic.search import index_library
 
     src = made_library("scan", count, "12mp")
     files = sorted(p for p in src.rglob("*.jpg"))
@@ -213,7 +213,7 @@ def clustered(n: int, seed: int = 0, clusters: int = 1000) -> np.ndarray:
 
 
 def bench_index(n: int, work: Path) -> dict[str, Any]:
-    from desktop.core.vector_index import VectorIndex
+    from desktop.core.semantic.vector_index import VectorIndex
 
     vecs = clustered(n)
     hashes = [f"{i:064x}" for i in range(n)]
@@ -256,13 +256,13 @@ def bench_index(n: int, work: Path) -> dict[str, Any]:
 
 def bench_service(n: int, work: Path, ckpt: Path) -> dict[str, Any]:
     """Full text-query latency through SearchService on a catalog of ``n`` photos."""
-    from desktop.core import clip_models as cm
-    from desktop.core.embedder import forget_indexes
+    from desktop.core.catalog.schema import Embedding, Photo, Root
     from desktop.core.library import Library
-    from desktop.core.paths import resolve_paths
-    from desktop.core.schema import Embedding, Photo, Root
-    from desktop.core.search import SearchService, _mark_serving, set_active_model
-    from desktop.core.vector_index import VectorIndex, index_dir_name
+    from desktop.core.runtime.paths import resolve_paths
+    from desktop.core.semantic import clip_models as cm
+    from desktop.core.semantic.embedder import forget_indexes
+    from desktop.core.semantic.search import SearchService, _mark_serving, set_active_model
+    from desktop.core.semantic.vector_index import VectorIndex, index_dir_name
 
     forget_indexes()
     lib = Library(resolve_paths(work / f"svc-{n}"))

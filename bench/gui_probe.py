@@ -29,7 +29,7 @@ from PySide6.QtCore import QEventLoop, Qt, QTimer  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from desktop.gui.application import build_main_window, check_pyside_refcounts, process_age_ms  # noqa: E402
+from desktop.gui.app.application import build_main_window, check_pyside_refcounts, process_age_ms  # noqa: E402
 
 STALL_MS = 50.0
 SAMPLE_LATE_MS = 40.0

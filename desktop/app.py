@@ -12,6 +12,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         from desktop.cli.main import run
 
         return run(args)
-    from desktop.gui.application import run_gui
+    from desktop.gui.app.application import run_gui
 
     return run_gui([a for a in args if a != "--gui"])

@@ -163,7 +163,7 @@ def tiny_clip_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import open_clip
     import torch
 
-    from desktop.core import clip_models as cm
+    from desktop.core.semantic import clip_models as cm
 
     torch.manual_seed(0)
     model = open_clip.model.CLIP(**TINY_CLIP_CFG).eval()  # type: ignore[arg-type]
@@ -175,9 +175,9 @@ def tiny_clip_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def library(tmp_path: Path) -> Iterator[Any]:
     """A Library in a fresh home under tmp_path, with no index left over from another test."""
-    from desktop.core.embedder import forget_indexes
     from desktop.core.library import Library
-    from desktop.core.paths import resolve_paths
+    from desktop.core.runtime.paths import resolve_paths
+    from desktop.core.semantic.embedder import forget_indexes
 
     forget_indexes()
     lib = Library(resolve_paths(tmp_path / "home"))

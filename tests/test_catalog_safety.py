@@ -23,12 +23,12 @@ from typing import Any
 
 import pytest
 
-from desktop.core import backups
 from desktop.core import library as library_module
-from desktop.core.health import check_library
+from desktop.core.catalog import backups
+from desktop.core.catalog.schema import STATUS_OK, Album, AlbumPhoto, Photo, Root
+from desktop.core.ingest.health import check_library
+from desktop.core.ingest.watcher import LibraryWatcher
 from desktop.core.library import Library, LibraryError
-from desktop.core.schema import STATUS_OK, Album, AlbumPhoto, Photo, Root
-from desktop.core.watcher import LibraryWatcher
 from tests.conftest import run_cli
 
 REPO = Path(__file__).resolve().parent.parent
@@ -242,7 +242,7 @@ def test_results_for_a_root_merged_during_a_scan_are_dropped_not_errors(
     make_jpeg(tmp_path / "top" / "inner" / "n.jpg")
     inner = library.add_root(tmp_path / "top" / "inner")
     library.add_root(tmp_path / "top")  # merges inner while a scan still holds it
-    from desktop.core.scanner import Scanner
+    from desktop.core.ingest.scanner import Scanner
 
     report = Scanner(library, workers=1).process_paths(inner, ["n.jpg"])
     assert report.errors == 0 and library.count() == 0
@@ -447,7 +447,7 @@ def test_cli_backup_list_restore_check(tmp_path: Path, make_jpeg) -> None:
 
 
 def test_the_app_makes_the_daily_backup_in_a_background_job(library: Library, qapp: Any) -> None:
-    from desktop.gui.application import AppContext
+    from desktop.gui.app.application import AppContext
 
     ctx = AppContext(library, synchronous=True, watch=False, smart_search=False)
     try:

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from desktop.core.changes import CatalogChangeMonitor
+from desktop.core.catalog.changes import CatalogChangeMonitor
 
 
 def _settle(lib: Any, monitor: CatalogChangeMonitor) -> None:

@@ -217,9 +217,9 @@ def test_kill_mid_scan_then_resume_loses_nothing(home: Path, tmp_path: Path, mak
 def test_recent_imports_view_shows_only_imported_photos(
     home: Path, pics: Path, tmp_path: Path, make_jpeg
 ) -> None:
-    from desktop.core.filters import PhotoFilter
+    from desktop.core.catalog.filters import PhotoFilter
     from desktop.core.library import Library
-    from desktop.core.paths import resolve_paths
+    from desktop.core.runtime.paths import resolve_paths
 
     sb(home, "add", "--no-watch", str(pics))
     make_jpeg(tmp_path / "card" / "new.jpg", color=(3, 200, 3))

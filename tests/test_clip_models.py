@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from desktop.core import clip_models as cm
-from desktop.core.device import DevicePlan, cpu_has_fast_bf16, plan_device
+from desktop.core.semantic import clip_models as cm
+from desktop.core.semantic.device import DevicePlan, cpu_has_fast_bf16, plan_device
 
 REPO = Path(__file__).resolve().parent.parent
 TINY_CFG: dict[str, Any] = {
@@ -200,7 +200,7 @@ def test_offline_cli_search_fails_cleanly_and_the_app_still_works(tmp_path: Path
 
 def test_search_modules_import_without_torch() -> None:
     code = (
-        "import sys; import desktop.core.search, desktop.core.embedder, desktop.core.vector_index, "
+        "import sys; import desktop.core.semantic.search, desktop.core.semantic.embedder, desktop.core.semantic.vector_index, "
         "desktop.cli.search_cmds, desktop.cli.main; "
         "assert 'torch' not in sys.modules and 'open_clip' not in sys.modules"
     )
@@ -219,7 +219,7 @@ def test_device_choice(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_bf16_is_verified_against_fp32(
     tiny_ckpt: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from desktop.core import device
+    from desktop.core.semantic import device
 
     spec = cm.spec_from_options(None, tiny_ckpt)
     assert spec is not None

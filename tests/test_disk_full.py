@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 
-from desktop.core import scanner as scanner_mod
-from desktop.core import thumbnails as thumbnails_mod
-from desktop.core.db import DiskFull, catalog_full_message, database
+from desktop.core.catalog.db import DiskFull, catalog_full_message, database
+from desktop.core.catalog.schema import STATUS_OK, Photo, Tag
+from desktop.core.imaging.decode import thumbnails as thumbnails_mod
+from desktop.core.imaging.thumbnails import ThumbnailCache, thumbnails_full_message
+from desktop.core.ingest import scanner as scanner_mod
 from desktop.core.library import Library
-from desktop.core.schema import STATUS_OK, Photo, Tag
-from desktop.core.thumbnails import ThumbnailCache, thumbnails_full_message
 from tests.conftest import run_cli
 
 REPO = Path(__file__).resolve().parent.parent

@@ -14,18 +14,18 @@ from typing import Any
 import numpy as np
 import pytest
 
-from desktop.core import clip_models as cm
-from desktop.core.device import DevicePlan
-from desktop.core.embedder import (
+from desktop.core.catalog.schema import Embedding, Photo
+from desktop.core.library import Library
+from desktop.core.runtime.jobs import JobControl
+from desktop.core.semantic import clip_models as cm
+from desktop.core.semantic.device import DevicePlan
+from desktop.core.semantic.embedder import (
     Embedder,
     open_catalog_index,
     pending_count,
     pending_items,
 )
-from desktop.core.jobs import JobControl
-from desktop.core.library import Library
-from desktop.core.schema import Embedding, Photo
-from desktop.core.search import index_library
+from desktop.core.semantic.search import index_library
 
 REPO = Path(__file__).resolve().parent.parent
 TINY_CFG: dict[str, Any] = {
@@ -168,11 +168,11 @@ def test_killed_process_resumes_without_duplicates(library: Library, tiny_ckpt: 
     script = textwrap.dedent(f"""
         import os, signal, sys
         from pathlib import Path
-        from desktop.core import clip_models as cm
-        from desktop.core.device import DevicePlan
-        from desktop.core.embedder import Embedder
+        from desktop.core.semantic import clip_models as cm
+        from desktop.core.semantic.device import DevicePlan
+        from desktop.core.semantic.embedder import Embedder
         from desktop.core.library import Library
-        from desktop.core.paths import resolve_paths
+        from desktop.core.runtime.paths import resolve_paths
         lib = Library(resolve_paths({str(home)!r}))
         spec = cm.spec_from_options(None, {str(tiny_ckpt)!r})
         clip = cm.load_model(spec, lib.paths.models, plan=DevicePlan("cpu", "fp32", "t"))

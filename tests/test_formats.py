@@ -1,13 +1,13 @@
-"""desktop.core.formats: the one list of supported formats, and the scan that follows it."""
+"""desktop.core.ingest.formats: the one list of supported formats, and the scan that follows it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
-from desktop.core.formats import BY_EXTENSION, FORMATS, SUPPORTED_EXTENSIONS, format_for, is_image_name
+from desktop.core.ingest.formats import BY_EXTENSION, FORMATS, SUPPORTED_EXTENSIONS, format_for, is_image_name
 from desktop.core.library import Library
-from desktop.core.paths import resolve_paths
+from desktop.core.runtime.paths import resolve_paths
 
 MakeJpeg = Callable[..., Path]
 

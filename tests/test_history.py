@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from desktop.core import history
+from desktop.core.catalog import history
+from desktop.core.catalog.schema import Album, Photo
 from desktop.core.library import Library
-from desktop.core.paths import resolve_paths
-from desktop.core.schema import Album, Photo
+from desktop.core.runtime.paths import resolve_paths
 from tests.conftest import MakeJpeg, run_cli
 
 
@@ -190,7 +190,7 @@ def test_undo_of_trash_when_the_file_cannot_come_back(lib: Library, xdg_trash: P
 
 
 def test_trash_failure_keeps_the_photo(lib: Library, monkeypatch: pytest.MonkeyPatch) -> None:
-    from desktop.core import trash
+    from desktop.core.ingest import trash
 
     def refuse(path: Path) -> None:
         raise PermissionError(13, "Permission denied", str(path))

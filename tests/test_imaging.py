@@ -1,4 +1,4 @@
-"""desktop.core.imaging: upright, colour-managed, fast and safe decoding."""
+"""desktop.core.imaging.decode: upright, colour-managed, fast and safe decoding."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from desktop.core import imaging
-from desktop.core.imaging import (
+from desktop.core.imaging import decode as imaging
+from desktop.core.imaging.decode import (
     MAX_PIXELS,
     THUMB_SHORT_SIDE,
     ImageError,

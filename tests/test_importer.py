@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from desktop.core.catalog.schema import STATUS_ERROR, Photo
 from desktop.core.library import Library
-from desktop.core.schema import STATUS_ERROR, Photo
 
 
 def test_a_truncated_file_imported_twice_is_copied_once(

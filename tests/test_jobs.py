@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from desktop.core.jobs import JobControl, Progress
+from desktop.core.runtime.jobs import JobControl, Progress
 
 
 class Clock:

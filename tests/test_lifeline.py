@@ -78,9 +78,9 @@ def test_scan_workers_die_when_the_app_is_killed(tmp_path: Path) -> None:
         import json, multiprocessing, sys, time
         from pathlib import Path
         from PIL import Image
-        from desktop.core.jobs import JobControl
+        from desktop.core.runtime.jobs import JobControl
         from desktop.core.library import Library
-        from desktop.core.scanner import Scanner
+        from desktop.core.ingest.scanner import Scanner
 
         pics = Path({str(tmp_path / "pics")!r})
         pics.mkdir()
@@ -112,9 +112,9 @@ def test_the_model_process_dies_with_the_app_even_while_it_loads(tmp_path: Path)
         import json
         import time
         from pathlib import Path
-        from desktop.core.clip_models import ModelSpec
-        from desktop.core.model_process import ModelProcess
-        from desktop.core.thumbnails import ThumbnailCache
+        from desktop.core.semantic.clip_models import ModelSpec
+        from desktop.core.semantic.model_process import ModelProcess
+        from desktop.core.imaging.thumbnails import ThumbnailCache
 
         spec = ModelSpec(arch="ViT-B-32", weights={str(fifo)!r}, fingerprint="stuck")
         proc = ModelProcess(spec, Path({str(tmp_path)!r}), ThumbnailCache(Path({str(tmp_path / "t")!r})))
@@ -133,7 +133,7 @@ def test_a_plain_subprocess_that_asks_to_die_with_its_parent_does(tmp_path: Path
         import json, os, subprocess, sys, time
         child = subprocess.Popen([sys.executable, "-c",
             "import sys, time\\n"
-            "from desktop.core.lifeline import die_with_parent\\n"
+            "from desktop.core.runtime.lifeline import die_with_parent\\n"
             "die_with_parent(int(sys.argv[1]), kernel_signal=True)\\n"
             "print('up', flush=True)\\n"
             "time.sleep(600)\\n", str(os.getpid())], stdout=subprocess.PIPE, text=True)
@@ -146,9 +146,7 @@ def test_a_plain_subprocess_that_asks_to_die_with_its_parent_does(tmp_path: Path
 
 
 def test_a_child_whose_parent_is_already_gone_exits_at_once(tmp_path: Path) -> None:
-    code = (
-        "from desktop.core.lifeline import die_with_parent; die_with_parent(1); import time; time.sleep(60)"
-    )
+    code = "from desktop.core.runtime.lifeline import die_with_parent; die_with_parent(1); import time; time.sleep(60)"
     started = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=30, check=False

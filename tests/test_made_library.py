@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from desktop.core.library import Library
-from desktop.core.paths import resolve_paths
+from desktop.core.runtime.paths import resolve_paths
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""desktop.core.metadata: agreement with exiftool on the corpus, dates, GPS, captions, robustness."""
+"""desktop.core.ingest.metadata: agreement with exiftool on the corpus, dates, GPS, captions, robustness."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 from PIL.TiffImagePlugin import IFDRational
 
-from desktop.core.metadata import PhotoMetadata, read_metadata
+from desktop.core.ingest.metadata import PhotoMetadata, read_metadata
 
 try:
     import pillow_heif

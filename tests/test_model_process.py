@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 from test_embedder import FP32, add_photos, model
 
-from desktop.core import clip_models as cm
-from desktop.core.embedder import pending_count
-from desktop.core.jobs import JobControl
+from desktop.core.catalog.schema import Embedding
 from desktop.core.library import Library
-from desktop.core.model_process import ModelProcess, WorkerDied
-from desktop.core.schema import Embedding
-from desktop.core.search import SearchService, index_library
+from desktop.core.runtime.jobs import JobControl
+from desktop.core.semantic import clip_models as cm
+from desktop.core.semantic.embedder import pending_count
+from desktop.core.semantic.model_process import ModelProcess, WorkerDied
+from desktop.core.semantic.search import SearchService, index_library
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -66,7 +66,7 @@ def test_embedding_and_queries_through_the_model_process_match_in_process(
     rows = {r.content_hash: r.vector for r in Embedding.select()}
     from PIL import Image
 
-    from desktop.core.embedder import pending_items  # noqa: F401  (the same inputs: thumbnails)
+    from desktop.core.semantic.embedder import pending_items  # noqa: F401  (the same inputs: thumbnails)
 
     for h, blob in list(rows.items())[:3]:
         with Image.open(library.thumbnails.path_for(h)) as im:
@@ -133,10 +133,10 @@ def test_the_app_process_never_imports_torch(tmp_path: Path, tiny_clip_file: Pat
         import sys
         from pathlib import Path
         from test_embedder import FP32, add_photos
-        from desktop.core import clip_models as cm
+        from desktop.core.semantic import clip_models as cm
         from desktop.core.library import Library
-        from desktop.core.paths import resolve_paths
-        from desktop.core.search import SearchService, index_library
+        from desktop.core.runtime.paths import resolve_paths
+        from desktop.core.semantic.search import SearchService, index_library
         lib = Library(resolve_paths(Path({str(tmp_path / "home")!r})))
         add_photos(lib, Path({str(tmp_path / "pics")!r}), 6)
         spec = cm.spec_from_options(None, {str(tiny_clip_file)!r})
@@ -202,7 +202,7 @@ def test_a_model_that_failed_to_load_is_not_retried_by_the_same_service(
 def test_a_complete_active_model_becomes_the_serving_one_without_a_process(
     library: Library, service: SearchService, tmp_path: Path
 ) -> None:
-    from desktop.core.search import serving_spec, set_active_model
+    from desktop.core.semantic.search import serving_spec, set_active_model
 
     spec = _embedded(library, service, tmp_path, 3)
     set_active_model(library, spec)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core import scanner
+from desktop.core.ingest import scanner
+from desktop.core.ingest.watcher import LibraryWatcher
 from desktop.core.library import Library
-from desktop.core.paths import resolve_paths
-from desktop.core.watcher import LibraryWatcher
+from desktop.core.runtime.paths import resolve_paths
 from tests.test_watcher import wait_for
 
 MakeJpeg = Callable[..., Path]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.filters import PhotoFilter
-from desktop.core.query import DEFAULT_RADIUS_KM, QueryError, parse_query
+from desktop.core.catalog.filters import PhotoFilter
+from desktop.core.catalog.query import DEFAULT_RADIUS_KM, QueryError, parse_query
 
 
 def test_issue_example() -> None:

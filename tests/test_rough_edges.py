@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 
 from desktop.cli.main import run
-from desktop.core import clip_models as cm
-from desktop.core import scanner as scanner_module
+from desktop.core.catalog.query import QueryError, parse_query
+from desktop.core.catalog.schema import Photo
+from desktop.core.ingest import scanner as scanner_module
 from desktop.core.library import Library
-from desktop.core.paths import resolve_paths
-from desktop.core.query import QueryError, parse_query
-from desktop.core.schema import Photo
-from desktop.core.search import SearchService, keyword_search
+from desktop.core.runtime.paths import resolve_paths
+from desktop.core.semantic import clip_models as cm
+from desktop.core.semantic.search import SearchService, keyword_search
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -108,7 +108,7 @@ def test_a_leaf_name_finds_its_tag_and_an_ambiguous_or_unknown_one_says_so(
 
 
 def test_tag_filters_in_search_queries_use_leaf_names_too(lib: Library) -> None:
-    from desktop.core.filters import FilterError, resolve_tag
+    from desktop.core.catalog.filters import FilterError, resolve_tag
 
     lib.add_tag("Places/Zürich", _ids(lib, "Zürich.jpg"))
     lib.add_tag("People/Anna", _ids(lib, "tokyo.jpg"))
@@ -149,7 +149,7 @@ def test_info_formats_exposure_sizes_and_times_and_json_keeps_the_numbers(
 
 
 def test_slow_shutter_speeds_read_in_seconds() -> None:
-    from desktop.core.wording import format_exposure_time
+    from desktop.core.runtime.wording import format_exposure_time
 
     assert format_exposure_time(1 / 500) == "1/500 s"
     assert format_exposure_time(0.8) == "0.8 s"
@@ -167,7 +167,7 @@ def test_info_on_a_library_folder_says_what_to_do(added: Path, capsys: pytest.Ca
 
 # ------------------------------------------------------------------- counted nouns
 def test_counts_are_singular_or_plural(tmp_path: Path, home: Path, make_jpeg: Any, capsys: Any) -> None:
-    from desktop.core.wording import counted
+    from desktop.core.runtime.wording import counted
 
     assert counted(1, "photo") == "1 photo" and counted(0, "photo") == "0 photos"
     assert counted(1200, "photo") == "1,200 photos" and counted(2, "match", "matches") == "2 matches"
@@ -181,7 +181,7 @@ def test_counts_are_singular_or_plural(tmp_path: Path, home: Path, make_jpeg: An
 
 # ------------------------------------------------------------------- accents
 def test_keyword_matching_ignores_accents_both_ways(lib: Library) -> None:
-    from desktop.core.filters import fold
+    from desktop.core.catalog.filters import fold
 
     assert fold("Zürich") == "zurich" and fold("ZÜRICH") == fold("zurich")
     assert [Path(h.path).name for h in keyword_search(lib, "Zurich").hits] == ["Zürich.jpg"]
@@ -346,7 +346,7 @@ def test_a_real_chmod_000_folder_is_listed(lib: Library, pics: Path, make_jpeg: 
 
 # ------------------------------------------------------------------- offline model download
 def test_messages_are_cut_where_words_end() -> None:
-    from desktop.core.wording import brief
+    from desktop.core.runtime.wording import brief
 
     text = "Please check your connection and try again or make sure the repository exists. " * 6
     short = brief(text, 120)

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core import scan_worker
-from desktop.core.jobs import Cancelled, JobControl
+from desktop.core.catalog.schema import Photo
+from desktop.core.ingest import scan_worker
+from desktop.core.ingest.scanner import walk_images
 from desktop.core.library import Library
-from desktop.core.paths import resolve_paths
-from desktop.core.scanner import walk_images
-from desktop.core.schema import Photo
+from desktop.core.runtime.jobs import Cancelled, JobControl
+from desktop.core.runtime.paths import resolve_paths
 
 
 @pytest.fixture
@@ -70,7 +70,9 @@ def test_rescan_is_incremental(lib: Library, tmp_path: Path, make_jpeg, monkeypa
     lib.scan([lib.add_root(folder)])
     calls: list[str] = []
     real = scan_worker.process_file
-    monkeypatch.setattr("desktop.core.scanner.process_file", lambda p, t: calls.append(p) or real(p, t))
+    monkeypatch.setattr(
+        "desktop.core.ingest.scanner.process_file", lambda p, t: calls.append(p) or real(p, t)
+    )
     report = lib.scan()
     assert report.unchanged == 4 and calls == []
     # touching one file re-reads only that one
@@ -221,7 +223,7 @@ def test_file_vanishing_mid_scan_is_not_an_error(
             files[2].unlink()
         return real(p, t)
 
-    monkeypatch.setattr("desktop.core.scanner.process_file", vanish)
+    monkeypatch.setattr("desktop.core.ingest.scanner.process_file", vanish)
     report = lib.scan([lib.add_root(folder)])
     assert report.added == 2 and report.errors == 0 and report.vanished == 1
 
@@ -231,7 +233,7 @@ def test_cancel_keeps_finished_work_and_rescan_resumes(
 ) -> None:
     folder = tmp_path / "pics"
     _photos(folder, make_jpeg, 10)
-    monkeypatch.setattr("desktop.core.scanner.BATCH_SIZE", 2)
+    monkeypatch.setattr("desktop.core.ingest.scanner.BATCH_SIZE", 2)
     control = JobControl("scan")
     seen = 0
     real = scan_worker.process_file
@@ -243,7 +245,7 @@ def test_cancel_keeps_finished_work_and_rescan_resumes(
             control.cancel()
         return real(p, t)
 
-    monkeypatch.setattr("desktop.core.scanner.process_file", counting)
+    monkeypatch.setattr("desktop.core.ingest.scanner.process_file", counting)
     report = lib.scan([lib.add_root(folder)], control)
     assert report.cancelled
     kept = Photo.select().count()
@@ -298,7 +300,7 @@ def test_nested_roots_are_merged_without_duplicates(lib: Library, tmp_path: Path
 
 def test_the_real_camera_corpus(lib: Library, corpus: Path) -> None:
     """Every image file of the shared corpus is catalogued or listed with a reason."""
-    from desktop.core.formats import is_image_name
+    from desktop.core.ingest.formats import is_image_name
 
     images = [p for p in corpus.rglob("*") if p.is_file() and is_image_name(p.name)]
     report = lib.scan([lib.add_root(corpus)], workers=2)
@@ -336,7 +338,7 @@ def test_bulk_insert_writes_what_the_row_by_row_path_writes(
     shoebox_home: Path, tmp_path: Path, make_jpeg, monkeypatch
 ) -> None:
     """A first scan inserts new files in one statement; the rows must equal the careful path's."""
-    from desktop.core.scanner import Scanner
+    from desktop.core.ingest.scanner import Scanner
 
     folder = tmp_path / "pics"
     _photos(folder, make_jpeg, 4)

@@ -14,13 +14,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from desktop.core import clip_models as cm
-from desktop.core.device import DevicePlan
-from desktop.core.embedder import forget_indexes, pending_count
+from desktop.core.catalog.schema import Embedding, Photo
 from desktop.core.library import Library
-from desktop.core.paths import resolve_paths
-from desktop.core.schema import Embedding, Photo
-from desktop.core.search import (
+from desktop.core.runtime.paths import resolve_paths
+from desktop.core.semantic import clip_models as cm
+from desktop.core.semantic.device import DevicePlan
+from desktop.core.semantic.embedder import forget_indexes, pending_count
+from desktop.core.semantic.search import (
     SearchService,
     active_spec,
     extra_status,
@@ -192,7 +192,7 @@ def test_keywords_in_a_big_library_are_matched_among_the_clip_candidates(
 ) -> None:
     """Past KEYWORD_SCAN_MAX photos names are matched within the CLIP candidates (looked up by hash),
     tags across the library; a filter still applies to what comes back."""
-    from desktop.core import search as search_mod
+    from desktop.core.semantic import search as search_mod
 
     monkeypatch.setattr(search_mod, "KEYWORD_SCAN_MAX", 10)
     s = service(lib)
@@ -208,7 +208,7 @@ def test_keywords_in_a_big_library_are_matched_among_the_clip_candidates(
 def test_in_values_takes_more_values_than_sqlite_has_parameters(
     lib: Library, catalog: dict[str, Any]
 ) -> None:
-    from desktop.core.filters import in_values
+    from desktop.core.catalog.filters import in_values
 
     ids = list(catalog["ids"].values()) + list(range(10_000_000, 10_005_000))  # 5,000 more than exist
     assert Photo.select().where(in_values(Photo.id, ids)).count() == len(catalog["ids"])
@@ -307,7 +307,7 @@ def test_cli_index_search_similar(
 
 def test_cutoff_never_splits_a_tie_at_the_top(lib: Library, catalog: dict[str, Any], monkeypatch) -> None:
     """Even when the relevance cutoff would drop everything, a photo's exact duplicates stay with it."""
-    import desktop.core.search as search_mod
+    import desktop.core.semantic.search as search_mod
 
     monkeypatch.setattr(search_mod, "CUTOFF_Z", 1e6)  # a cutoff no score can reach
     monkeypatch.setattr(search_mod, "MIN_BACKGROUND", 1)

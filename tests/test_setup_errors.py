@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.logs import setup_logging
-from desktop.core.paths import Paths, resolve_paths
+from desktop.core.runtime.logs import setup_logging
+from desktop.core.runtime.paths import Paths, resolve_paths
 from tests.conftest import run_cli
 
 REPO = Path(__file__).resolve().parent.parent
@@ -142,7 +142,7 @@ def test_the_platform_folders_get_their_own_names_and_fixes(tmp_path: Path) -> N
     cache = tmp_path / "cache"
     cache.write_text("a file where the cache folder should be")
     paths = Paths(data=tmp_path / "data", cache=cache, logs=tmp_path / "logs")
-    from desktop.core.paths import DataFolderError
+    from desktop.core.runtime.paths import DataFolderError
 
     with pytest.raises(DataFolderError) as info:
         paths.ensure()

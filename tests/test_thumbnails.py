@@ -1,4 +1,4 @@
-"""desktop.core.thumbnails: the content-hash keyed thumbnail and preview caches."""
+"""desktop.core.imaging.thumbnails: the content-hash keyed thumbnail and preview caches."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from desktop.core import thumbnails
-from desktop.core.imaging import ImageError
-from desktop.core.thumbnails import PreviewCache, ThumbnailCache, ensure_thumbnail
+from desktop.core.imaging.decode import ImageError, thumbnails
+from desktop.core.imaging.thumbnails import PreviewCache, ThumbnailCache, ensure_thumbnail
 
 MakeJpeg = Callable[..., Path]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from desktop.core.vector_index import VectorIndex
+from desktop.core.semantic.vector_index import VectorIndex
 
 
 def unit(rows: np.ndarray) -> np.ndarray:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from desktop.core.catalog.schema import Photo
+from desktop.core.ingest.watcher import LibraryWatcher
 from desktop.core.library import Library
-from desktop.core.paths import resolve_paths
-from desktop.core.schema import Photo
-from desktop.core.watcher import LibraryWatcher
+from desktop.core.runtime.paths import resolve_paths
 
 
 def wait_for(cond: Callable[[], bool], timeout: float = 15.0) -> None:

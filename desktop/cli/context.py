@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from desktop.core import backups
-from desktop.core.jobs import JobControl, Progress
+from desktop.core.catalog import backups
 from desktop.core.library import Library
+from desktop.core.runtime.jobs import JobControl, Progress
 
 log = logging.getLogger(__name__)
 

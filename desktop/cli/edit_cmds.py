@@ -12,7 +12,7 @@ import sys
 from typing import Any
 
 from desktop.cli.context import Context
-from desktop.core.wording import counted
+from desktop.core.runtime.wording import counted
 
 
 def _replay(args: argparse.Namespace, ctx: Context, undo: bool) -> int:

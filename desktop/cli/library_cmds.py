@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from desktop.cli.context import CliError, Context
-from desktop.core.filters import FilterError, PhotoFilter, check_tags, parse_date
+from desktop.core.catalog.filters import FilterError, PhotoFilter, check_tags, parse_date
+from desktop.core.ingest.scanner import ScanReport
 from desktop.core.library import normalise_tag, photo_path, photo_to_dict
-from desktop.core.scanner import ScanReport
-from desktop.core.wording import (
+from desktop.core.runtime.wording import (
     counted,
     format_bytes,
     format_exposure_time,
@@ -88,7 +88,7 @@ def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
 
 def _extra_status(lib: Any) -> dict[str, Any]:
     try:
-        from desktop.core.search import extra_status
+        from desktop.core.semantic.search import extra_status
     except ImportError:
         return {}
     result: dict[str, Any] = extra_status(lib)
@@ -309,7 +309,7 @@ def cmd_ls(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_watch(args: argparse.Namespace, ctx: Context) -> int:
-    from desktop.core.watcher import LibraryWatcher
+    from desktop.core.ingest.watcher import LibraryWatcher
 
     lib = ctx.library
     stop = threading.Event()

@@ -10,11 +10,11 @@ from collections.abc import Sequence
 
 from desktop.cli import edit_cmds, library_cmds, maintenance_cmds
 from desktop.cli.context import CliError, Context
-from desktop.core.db import DiskFull
-from desktop.core.jobs import Cancelled
+from desktop.core.catalog.db import DiskFull
 from desktop.core.library import LibraryError
-from desktop.core.logs import setup_logging
-from desktop.core.paths import resolve_paths
+from desktop.core.runtime.jobs import Cancelled
+from desktop.core.runtime.logs import setup_logging
+from desktop.core.runtime.paths import resolve_paths
 
 log = logging.getLogger("desktop.cli")
 

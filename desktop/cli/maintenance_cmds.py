@@ -12,8 +12,8 @@ import sys
 from typing import Any
 
 from desktop.cli.context import CliError, Context
-from desktop.core import backups
-from desktop.core.paths import Paths, resolve_paths
+from desktop.core.catalog import backups
+from desktop.core.runtime.paths import Paths, resolve_paths
 
 
 def _paths() -> Paths:
@@ -71,7 +71,7 @@ def cmd_restore(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
-    from desktop.core.health import check_library
+    from desktop.core.ingest.health import check_library
 
     report = check_library(ctx.library, ctx.control("check"))
     ctx.end_progress()

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from desktop.cli.context import CliError, Context
-from desktop.core.clip_models import ModelSpec, ModelUnavailable, spec_from_options
-from desktop.core.filters import FilterError
-from desktop.core.imaging import ImageError
-from desktop.core.query import QueryError
-from desktop.core.wording import counted
+from desktop.core.catalog.filters import FilterError
+from desktop.core.catalog.query import QueryError
+from desktop.core.imaging.decode import ImageError
+from desktop.core.runtime.wording import counted
+from desktop.core.semantic.clip_models import ModelSpec, ModelUnavailable, spec_from_options
 
 
 @contextmanager
@@ -56,7 +56,7 @@ def _print_hits(args: argparse.Namespace, ctx: Context, result: Any, scored: boo
 
 
 def cmd_index(args: argparse.Namespace, ctx: Context) -> int:
-    from desktop.core.search import index_library
+    from desktop.core.semantic.search import index_library
 
     with _user_errors():
         spec = _spec(args)
@@ -80,7 +80,7 @@ def cmd_index(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
-    from desktop.core.search import SearchService
+    from desktop.core.semantic.search import SearchService
 
     limit = args.limit or (1_000_000 if args.all else 50)
     with _user_errors():
@@ -91,7 +91,7 @@ def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
             result = service.search(args.query, limit=limit, sort=args.sort, everything=args.all)
         except ModelUnavailable as exc:
             scored = False
-            from desktop.core.search import keyword_search
+            from desktop.core.semantic.search import keyword_search
 
             result = keyword_search(ctx.library, args.query, limit=limit, sort=args.sort)
             if not ctx.quiet:
@@ -106,7 +106,7 @@ def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_similar(args: argparse.Namespace, ctx: Context) -> int:
-    from desktop.core.search import SearchService
+    from desktop.core.semantic.search import SearchService
 
     with _user_errors():
         target = Path(args.path).expanduser()
@@ -127,7 +127,7 @@ def cmd_similar(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_model_list(args: argparse.Namespace, ctx: Context) -> int:
-    from desktop.core.search import model_list
+    from desktop.core.semantic.search import model_list
 
     rows = model_list(ctx.library)
     if args.json:
@@ -149,8 +149,8 @@ def cmd_model_list(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_model_use(args: argparse.Namespace, ctx: Context) -> int:
-    from desktop.core.embedder import pending_count
-    from desktop.core.search import set_active_model
+    from desktop.core.semantic.embedder import pending_count
+    from desktop.core.semantic.search import set_active_model
 
     with _user_errors():
         spec = spec_from_options(args.name, args.weights)
@@ -181,7 +181,7 @@ def _download_progress(ctx: Context) -> Callable[[int, int], None]:
 
 
 def cmd_model_download(args: argparse.Namespace, ctx: Context) -> int:
-    from desktop.core.clip_models import download_weights
+    from desktop.core.semantic.clip_models import download_weights
 
     with _user_errors():
         spec = spec_from_options(args.name, None)

@@ -22,12 +22,10 @@ from typing import Any, TypeVar
 
 import peewee as pw
 
-from desktop.core import edits, history, trash
-from desktop.core.db import catalog_full_message, close_db, database, init_db, is_disk_full
-from desktop.core.filters import PhotoFilter, apply_filter, fold, in_values
-from desktop.core.jobs import JobControl
-from desktop.core.paths import DataFolderError, Paths, resolve_paths
-from desktop.core.schema import (
+from desktop.core.catalog import edits, history
+from desktop.core.catalog.db import catalog_full_message, close_db, database, init_db, is_disk_full
+from desktop.core.catalog.filters import PhotoFilter, apply_filter, fold, in_values
+from desktop.core.catalog.schema import (
     STATUS_ERROR,
     STATUS_MISSING,
     STATUS_OK,
@@ -40,8 +38,11 @@ from desktop.core.schema import (
     Setting,
     Tag,
 )
-from desktop.core.wording import counted
-from desktop.core.writer import Writer
+from desktop.core.catalog.writer import Writer
+from desktop.core.ingest import trash
+from desktop.core.runtime.jobs import JobControl
+from desktop.core.runtime.paths import DataFolderError, Paths, resolve_paths
+from desktop.core.runtime.wording import counted
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -169,7 +170,7 @@ class Library:
                 "Restore a backup with: python main.py restore (or move the file aside to start a new catalog)."
             ) from exc
         self.writer = Writer()
-        from desktop.core.thumbnails import PREVIEWS_DIR, THUMBNAILS_DIR, PreviewCache, ThumbnailCache
+        from desktop.core.imaging.thumbnails import PREVIEWS_DIR, THUMBNAILS_DIR, PreviewCache, ThumbnailCache
 
         # The one owner of the caches' location: every reader and writer (scanner, watcher,
         # embedder, grid, viewer) goes through these objects, whose root a move changes.
@@ -475,7 +476,7 @@ class Library:
         return [{"path": str(photo_path(p)), "reason": p.error or "unknown error", "id": p.id} for p in q]
 
     # -------------------------------------------------------------- user data
-    # Every edit below is one undoable action in the shared history (desktop.core.history).
+    # Every edit below is one undoable action in the shared history (desktop.core.catalog.history).
     def remove_photos(self, photo_ids: Sequence[int]) -> int:
         """Forget photos (the files stay on disk); undo brings them back with their tags."""
         ids = list(photo_ids)
@@ -711,12 +712,12 @@ class Library:
     def scan(
         self, roots: Sequence[Root] | None = None, control: Any = None, workers: int | None = None
     ) -> Any:
-        from desktop.core.scanner import Scanner
+        from desktop.core.ingest.scanner import Scanner
 
         return Scanner(self, workers=workers).scan(roots if roots is not None else self.roots(), control)
 
     def import_paths(self, sources: Sequence[Path], control: Any = None) -> Any:
-        from desktop.core.importer import import_paths
+        from desktop.core.ingest.importer import import_paths
 
         return import_paths(self, sources, control)
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from desktop.core.library import Library
-from desktop.core.paths import resolve_paths
+from desktop.core.runtime.paths import resolve_paths
 
 GUI_DIR = Path(__file__).resolve().parent
 
@@ -127,7 +127,7 @@ class FakeSearch:
 @pytest.fixture
 def runner() -> Iterator[Any]:
     """A job runner that runs each job inline (order matters in these tests)."""
-    from desktop.gui.jobs import JobRunner
+    from desktop.gui.app.jobs import JobRunner
 
     r = JobRunner(synchronous=True)
     yield r
@@ -137,7 +137,7 @@ def runner() -> Iterator[Any]:
 @pytest.fixture
 def make_window(qtbot: Any) -> Iterator[Any]:
     """make_window(library, search=None) -> MainWindow, shown, with a synchronous job runner."""
-    from desktop.gui.application import build_main_window
+    from desktop.gui.app.application import build_main_window
 
     made: list[Any] = []
 

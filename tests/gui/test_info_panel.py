@@ -12,7 +12,7 @@ from PySide6.QtGui import QFocusEvent
 from PySide6.QtWidgets import QApplication
 
 from desktop.core.library import photo_tags
-from desktop.gui.info_panel import (
+from desktop.gui.panels.info_panel import (
     InfoPanel,
     format_bytes,
     format_coordinates,
@@ -178,7 +178,7 @@ def test_missing_file_is_flagged(qtbot, demo):
 
 
 def test_the_info_panel_shows_a_photos_albums(lib, qtbot) -> None:
-    from desktop.gui.info_panel import InfoPanel
+    from desktop.gui.panels.info_panel import InfoPanel
 
     pid = lib.query()[0].id
     lib.add_to_album("Trip 2008", [pid])
@@ -189,7 +189,7 @@ def test_the_info_panel_shows_a_photos_albums(lib, qtbot) -> None:
 
 
 def test_mixed_ratings_look_neither_unrated_nor_rated(qtbot) -> None:
-    from desktop.gui.info_panel import StarRating
+    from desktop.gui.panels.info_panel import StarRating
 
     stars = StarRating()
     qtbot.addWidget(stars)

@@ -2,7 +2,7 @@
 
 The command line runs for real, as a subprocess on the same SHOEBOX_HOME, while
 the window is open; the app notices its commits through ``PRAGMA data_version``
-(``desktop/core/changes.py``) and refreshes what is on screen.
+(``desktop/core/catalog/changes.py``) and refreshes what is on screen.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def test_the_apps_own_writes_are_not_taken_for_outside_ones(
 def test_a_burst_of_outside_commits_refreshes_at_once_then_at_most_once_per_gap(
     lib: Library, make_window: Any, qtbot: Any, monkeypatch: Any
 ) -> None:
-    monkeypatch.setattr("desktop.gui.application.OUTSIDE_REFRESH_GAP_MS", 300)
+    monkeypatch.setattr("desktop.gui.app.application.OUTSIDE_REFRESH_GAP_MS", 300)
     window = make_window(lib)
     ctx = window.ctx
     refreshes: list[bool] = []

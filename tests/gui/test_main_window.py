@@ -14,9 +14,9 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from desktop.core.filters import PhotoFilter
+from desktop.core.catalog.filters import PhotoFilter
 from desktop.core.library import Library, photo_tags
-from desktop.core.paths import resolve_paths
+from desktop.core.runtime.paths import resolve_paths
 
 # Qt 6 keeps QDragEnterEvent's QPoint constructor (the only one) but PySide flags it deprecated
 pytestmark = pytest.mark.filterwarnings("ignore:Function.*QDragEnterEvent:DeprecationWarning")
@@ -161,7 +161,7 @@ def test_the_import_dialog_offers_every_supported_format(
 ) -> None:
     from PySide6.QtWidgets import QFileDialog
 
-    from desktop.core.formats import SUPPORTED_EXTENSIONS
+    from desktop.core.ingest.formats import SUPPORTED_EXTENSIONS
 
     window = make_window(lib)
     chosen = make_jpeg(tmp_path / "card" / "IMG_0001.jpe", color=(250, 1, 1))
@@ -254,7 +254,7 @@ def test_keyboard_rating_select_all_delete(
     # Shift+Delete forgets the photo; the file stays on disk
     victim = _select_rows(window, [4])
     path = Path(window.model.record(4).path)
-    monkeypatch.setattr("desktop.gui.context_menu.confirm", lambda *a: True)
+    monkeypatch.setattr("desktop.gui.main.context_menu.confirm", lambda *a: True)
     qtbot.keyClick(grid, Qt.Key.Key_Delete, Qt.KeyboardModifier.ShiftModifier)
     assert lib.photo(victim[0]) is None and lib.count() == 4
     assert path.is_file()
@@ -270,7 +270,7 @@ def test_keyboard_rating_select_all_delete(
 
     # declined: nothing happens
     _select_rows(window, [0])
-    monkeypatch.setattr("desktop.gui.context_menu.confirm", lambda *a: False)
+    monkeypatch.setattr("desktop.gui.main.context_menu.confirm", lambda *a: False)
     qtbot.keyClick(grid, Qt.Key.Key_Delete)
     qtbot.keyClick(grid, Qt.Key.Key_Delete, Qt.KeyboardModifier.ShiftModifier)
     assert lib.count() == 3
@@ -287,7 +287,7 @@ def test_ctrl_f_focuses_search_and_space_opens_the_viewer(lib: Library, make_win
     window.grid.setFocus()
     qtbot.keyClick(window.grid, Qt.Key.Key_Space)
     try:
-        from desktop.gui.viewer import ViewerWindow  # noqa: F401
+        from desktop.gui.viewer.viewer import ViewerWindow  # noqa: F401
     except ImportError:
         pytest.skip("the viewer is not in this tree yet")
     assert window.viewers
@@ -300,7 +300,7 @@ def test_tags_and_ratings_survive_reopening(
 ) -> None:
     window = make_window(lib)
     ids = _select_rows(window, [0, 2])
-    monkeypatch.setattr("desktop.gui.context_menu.ask_text", lambda *a, **k: "Trips/Road")
+    monkeypatch.setattr("desktop.gui.main.context_menu.ask_text", lambda *a, **k: "Trips/Road")
     menu = window.context_menu()
     next(a for a in menu.actions() if a.text() == "Add tag…").trigger()
     rate = next(a for a in menu.actions() if a.text() == "Rate").menu()
@@ -358,9 +358,9 @@ def test_smart_search_runs_in_a_model_process_and_stops_with_the_app(
     """The real engine: the app's search service starts a model process, embeds the library through
     it, answers a query typed before it started (issue 9: that one stayed empty) with it, and stops it
     on quit (no torch in the app's process needed)."""
-    from desktop.core import clip_models as cm
-    from desktop.core.embedder import pending_count
-    from desktop.core.search import set_active_model
+    from desktop.core.semantic import clip_models as cm
+    from desktop.core.semantic.embedder import pending_count
+    from desktop.core.semantic.search import set_active_model
 
     spec = cm.spec_from_options(None, tiny_clip_file)
     assert spec is not None
@@ -384,7 +384,7 @@ def test_smart_search_runs_in_a_model_process_and_stops_with_the_app(
 def test_switching_models_cancels_the_old_embedding_then_restarts_it(lib: Library, make_window: Any) -> None:
     """Settings → another model or device: the job using the old model process stops first, the old
     service is closed after it, and embedding starts again with the new one."""
-    from desktop.gui.jobs import RUNNING, Job
+    from desktop.gui.app.jobs import RUNNING, Job
 
     window = make_window(lib)
     ctx = window.ctx
@@ -453,7 +453,7 @@ def test_at_start_watched_folders_are_checked_for_what_changed_while_closed(
 
 def test_tag_counts_in_the_sidebar_match_the_views(lib: Library, make_window: Any, photos_dir: Path) -> None:
     """A tagged photo whose file went missing keeps its tag, but no longer counts in the tag's view."""
-    from desktop.gui.sidebar import gather
+    from desktop.gui.panels.sidebar import gather
 
     beach = lib.photo_by_path(photos_dir / "beach.jpg")
     dune = lib.photo_by_path(photos_dir / "dune.jpg")
@@ -469,7 +469,7 @@ def test_tag_counts_in_the_sidebar_match_the_views(lib: Library, make_window: An
 def test_add_tag_starts_with_an_empty_field(qtbot: Any, lib: Library) -> None:
     from PySide6.QtWidgets import QInputDialog
 
-    from desktop.gui.context_menu import ask_text
+    from desktop.gui.main.context_menu import ask_text
 
     lib.add_tag("Places", [lib.query()[0].id])
     seen: list[str] = []

@@ -36,7 +36,7 @@ def test_the_status_bar_says_a_scan_finished_then_clears(
     lib: Library, make_window: Any, qtbot: Any, monkeypatch: Any
 ) -> None:
     """It still said "Scanning lib150: …" after the scan had finished."""
-    monkeypatch.setattr("desktop.gui.status_panel.FINISHED_SHOWN_MS", 200)
+    monkeypatch.setattr("desktop.gui.panels.status_panel.FINISHED_SHOWN_MS", 200)
     window = make_window(lib)
     window.scan_roots()  # synchronous runner: finished when this returns
     text = window.status_panel.label.text()
@@ -47,7 +47,7 @@ def test_the_status_bar_says_a_scan_finished_then_clears(
 def test_a_failed_task_stays_in_the_status_bar(
     lib: Library, make_window: Any, qtbot: Any, monkeypatch: Any
 ) -> None:
-    monkeypatch.setattr("desktop.gui.status_panel.FINISHED_SHOWN_MS", 100)
+    monkeypatch.setattr("desktop.gui.panels.status_panel.FINISHED_SHOWN_MS", 100)
     window = make_window(lib)
 
     def fail(_control: Any) -> None:

@@ -10,11 +10,11 @@ import pytest
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QRect, Qt
 from PySide6.QtWidgets import QApplication
 
-from desktop.core.filters import PhotoFilter
+from desktop.core.catalog.filters import PhotoFilter
 from desktop.core.library import Library
-from desktop.gui.jobs import JobRunner
-from desktop.gui.photo_delegate import PhotoGridView
-from desktop.gui.photo_model import (
+from desktop.gui.app.jobs import JobRunner
+from desktop.gui.grid.photo_delegate import PhotoGridView
+from desktop.gui.grid.photo_model import (
     GROUP_DAY,
     GROUP_MONTH,
     GROUP_NONE,
@@ -24,8 +24,8 @@ from desktop.gui.photo_model import (
     PhotoModel,
     RatingRole,
 )
-from desktop.gui.status_panel import JobListModel
-from desktop.gui.thumbnail_loader import FAILED, ThumbnailLoader
+from desktop.gui.grid.thumbnail_loader import FAILED, ThumbnailLoader
+from desktop.gui.panels.status_panel import JobListModel
 
 
 def test_photo_model_contract_browsing(lib: Library, qtmodeltester: Any) -> None:
@@ -190,8 +190,8 @@ def test_grid_geometry_round_trips(lib: Library, qtbot: Any) -> None:
 
 
 def test_keyset_pages_match_library_query_with_undated_photos(lib: Library) -> None:
-    from desktop.core.schema import Photo
-    from desktop.gui.photo_model import keyset_page
+    from desktop.core.catalog.schema import Photo
+    from desktop.gui.grid.photo_model import keyset_page
 
     undated = [p.id for p in lib.query()][1::2]
     lib.writer.call(lambda: Photo.update(taken_local="").where(Photo.id.in_(undated)).execute())
@@ -281,7 +281,7 @@ def test_a_failed_read_leaves_the_grid_usable(lib: Library, monkeypatch: pytest.
     model = PhotoModel(lib, page_size=2, executor=reads)
     model.browse()
     reads.land()
-    import desktop.gui.photo_model as pm
+    import desktop.gui.grid.photo_model as pm
 
     def boom(*_a: Any, **_k: Any) -> Any:
         raise pw.OperationalError("database is locked")
@@ -297,7 +297,7 @@ def test_a_failed_read_leaves_the_grid_usable(lib: Library, monkeypatch: pytest.
 
 
 def test_square_cells_arrive_cropped_to_the_exact_size(lib: Library, qtbot: Any) -> None:
-    from desktop.gui.thumbnail_loader import SQUARE
+    from desktop.gui.grid.thumbnail_loader import SQUARE
 
     loader = ThumbnailLoader(lib.thumbnails)
     model = PhotoModel(lib)
@@ -316,8 +316,8 @@ def test_square_cells_arrive_cropped_to_the_exact_size(lib: Library, qtbot: Any)
 
 def test_a_fling_loads_quarter_size_cells_then_exact_ones_when_it_settles(lib: Library, qtbot: Any) -> None:
     """Decoding every cell that flies past cost a core; a fling loads small images instead."""
-    from desktop.gui.photo_delegate import LOW_RES_DIVISOR, SETTLE_MS
-    from desktop.gui.thumbnail_loader import SQUARE
+    from desktop.gui.grid.photo_delegate import LOW_RES_DIVISOR, SETTLE_MS
+    from desktop.gui.grid.thumbnail_loader import SQUARE
 
     loader, model, view = _grid(lib, qtbot, 420, 150, zoom=360)  # one cell a row: five photos scroll
     bar = view.verticalScrollBar()

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from desktop.core import scanner as scanner_module
-from desktop.core.filters import PhotoFilter
+from desktop.core.catalog.filters import PhotoFilter
+from desktop.core.ingest import scanner as scanner_module
 from desktop.core.library import Library
-from desktop.gui.sidebar import gather
+from desktop.gui.panels.sidebar import gather
 
 
 def _ids(lib: Library, *names: str) -> list[int]:

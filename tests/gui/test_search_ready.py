@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from desktop.core.library import Library
-from desktop.gui.application import SEARCH_READY, SearchState
+from desktop.gui.app.application import SEARCH_READY, SearchState
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def serve(monkeypatch: pytest.MonkeyPatch) -> Any:
 
     def _serve(service: Any) -> None:
         state = SearchState(SEARCH_READY, "", model_name="Fake")
-        monkeypatch.setattr("desktop.gui.application._load_search", lambda _lib, _c: (service, state))
+        monkeypatch.setattr("desktop.gui.app.application._load_search", lambda _lib, _c: (service, state))
 
     return _serve
 

@@ -10,9 +10,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from desktop.core import clip_models
-from desktop.core.search import SETTING_MODEL
-from desktop.gui.settings_dialog import SETTING_DEVICE, SETTING_PRECISION, SettingsDialog
+from desktop.core.semantic import clip_models
+from desktop.core.semantic.search import SETTING_MODEL
+from desktop.gui.dialogs.settings_dialog import SETTING_DEVICE, SETTING_PRECISION, SettingsDialog
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from helpers_viewer import DemoLibrary, make_demo_library  # noqa: E402
@@ -228,7 +228,7 @@ def test_cache_cannot_move_into_itself(qtbot, demo, runner, monkeypatch):
 
 
 def test_first_run_widgets(qtbot):
-    from desktop.gui.empty_state import EmptyState, ModelMissingNotice
+    from desktop.gui.main.empty_state import EmptyState, ModelMissingNotice
 
     empty = EmptyState()
     qtbot.addWidget(empty)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from desktop.gui.sidebar import Sidebar, SidebarData, ViewSpec
+from desktop.gui.panels.sidebar import Sidebar, SidebarData, ViewSpec
 
 
 def _data(per_dir: dict[str, int]) -> SidebarData:

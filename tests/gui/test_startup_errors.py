@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from desktop.core.paths import resolve_paths
-from desktop.gui import application
-from desktop.gui.application import run_gui, startup_error_text
+from desktop.core.runtime.paths import resolve_paths
+from desktop.gui.app import application
+from desktop.gui.app.application import run_gui, startup_error_text
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from desktop.core.thumbnails import ThumbnailCache
-from desktop.gui.thumbnail_loader import SQUARE, load_cell, load_thumbnail
+from desktop.core.imaging.thumbnails import ThumbnailCache
+from desktop.gui.grid.thumbnail_loader import SQUARE, load_cell, load_thumbnail
 
 
 def test_cells_are_made_from_the_original_when_the_cache_has_no_room(

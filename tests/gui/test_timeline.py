@@ -14,12 +14,12 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QToolButton
 
-from desktop.core.filters import PhotoFilter
+from desktop.core.catalog.filters import PhotoFilter
+from desktop.core.catalog.schema import Photo
 from desktop.core.library import Library
-from desktop.core.paths import resolve_paths
-from desktop.core.schema import Photo
-from desktop.gui.photo_delegate import HEADER_HEIGHT
-from desktop.gui.photo_model import GROUP_DAY, GROUP_MONTH, GROUP_NONE, GROUP_YEAR, SORT_DATE, PhotoModel
+from desktop.core.runtime.paths import resolve_paths
+from desktop.gui.grid.photo_delegate import HEADER_HEIGHT
+from desktop.gui.grid.photo_model import GROUP_DAY, GROUP_MONTH, GROUP_NONE, GROUP_YEAR, SORT_DATE, PhotoModel
 
 # (day, photos that day): 4 years, 7 days; one more photo has no date at all
 DAYS = [
@@ -215,8 +215,8 @@ def test_window_controls_shortcuts_header_zoom_and_memory(
 
 
 def test_regrouping_keeps_the_top_photo_in_place(timeline_lib: Library, qtbot: Any) -> None:
-    from desktop.gui.photo_delegate import PhotoGridView
-    from desktop.gui.thumbnail_loader import ThumbnailLoader
+    from desktop.gui.grid.photo_delegate import PhotoGridView
+    from desktop.gui.grid.thumbnail_loader import ThumbnailLoader
 
     loader = ThumbnailLoader(timeline_lib.thumbnails)
     model = PhotoModel(timeline_lib)

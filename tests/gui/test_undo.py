@@ -15,15 +15,15 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QMenu
 
-from desktop.core.db import database
-from desktop.core.filters import PhotoFilter
-from desktop.core.history import raw_rows
+from desktop.core.catalog.db import database
+from desktop.core.catalog.filters import PhotoFilter
+from desktop.core.catalog.history import raw_rows
+from desktop.core.imaging.thumbnails import ThumbnailCache
 from desktop.core.library import Library, TrashReport, photo_tags
-from desktop.core.paths import resolve_paths
-from desktop.core.thumbnails import ThumbnailCache
-from desktop.gui.context_menu import trash_failure_text
-from desktop.gui.edit_actions import BULK
-from desktop.gui.thumbnail_loader import FIT, SQUARE, load_cell
+from desktop.core.runtime.paths import resolve_paths
+from desktop.gui.grid.thumbnail_loader import FIT, SQUARE, load_cell
+from desktop.gui.main.context_menu import trash_failure_text
+from desktop.gui.main.edit_actions import BULK
 from tests.conftest import REPO
 
 
@@ -102,7 +102,9 @@ def test_move_to_trash_asks_once_and_undo_brings_the_files_back(
 ) -> None:
     window = make_window(lib)
     asked: list[str] = []
-    monkeypatch.setattr("desktop.gui.context_menu.confirm", lambda _p, _t, text: asked.append(text) or True)
+    monkeypatch.setattr(
+        "desktop.gui.main.context_menu.confirm", lambda _p, _t, text: asked.append(text) or True
+    )
     ids = _select(window, [0, 1])
     paths = [Path(window.model.record(r).path) for r in (0, 1)]
     window.grid.setFocus()
@@ -127,7 +129,7 @@ def test_undo_says_where_a_file_is_that_cannot_come_back(
     lib: Library, make_window: Any, monkeypatch: pytest.MonkeyPatch, xdg_trash: Path
 ) -> None:
     window = make_window(lib)
-    monkeypatch.setattr("desktop.gui.context_menu.confirm", lambda *_a: True)
+    monkeypatch.setattr("desktop.gui.main.context_menu.confirm", lambda *_a: True)
     _select(window, [0])
     name = Path(window.model.record(0).path).name
     window.trash_action.trigger()  # the Edit menu's Move to Trash…
@@ -144,7 +146,7 @@ def test_a_file_that_cannot_be_trashed_is_reported_in_one_sentence(
     lib: Library, make_window: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     window = make_window(lib)
-    monkeypatch.setattr("desktop.gui.context_menu.confirm", lambda *_a: True)
+    monkeypatch.setattr("desktop.gui.main.context_menu.confirm", lambda *_a: True)
     ids = _select(window, [0, 1])
     stuck = Path(window.model.record(0).path)
 
@@ -153,7 +155,7 @@ def test_a_file_that_cannot_be_trashed_is_reported_in_one_sentence(
             raise PermissionError(13, "Permission denied")
         path.unlink()
 
-    monkeypatch.setattr("desktop.core.trash.move_to_trash", refuse)
+    monkeypatch.setattr("desktop.core.ingest.trash.move_to_trash", refuse)
     window.actions.trash(ids)
     assert window.notice.text() == (
         f"{stuck.name} could not be moved to the trash "
@@ -174,7 +176,7 @@ def test_remove_from_library_is_a_separate_action_and_undoable(
     lib: Library, make_window: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     window = make_window(lib)
-    monkeypatch.setattr("desktop.gui.context_menu.confirm", lambda *_a: True)
+    monkeypatch.setattr("desktop.gui.main.context_menu.confirm", lambda *_a: True)
     ids = _select(window, [2])
     path = Path(window.model.record(2).path)
     texts = [a.text() for a in window.context_menu().actions()]
@@ -379,7 +381,7 @@ def test_removing_a_folder_can_be_undone_at_once(
     lib: Library, make_window: Any, monkeypatch: pytest.MonkeyPatch, photos_dir: Path
 ) -> None:
     window = make_window(lib)
-    monkeypatch.setattr("desktop.gui.context_menu.confirm", lambda *_a: True)
+    monkeypatch.setattr("desktop.gui.main.context_menu.confirm", lambda *_a: True)
     root = lib.roots()[0]
     window.remove_root(root.id)
     assert lib.count() == 0
@@ -396,7 +398,7 @@ def test_removing_a_folder_can_be_undone_at_once(
 
 def test_the_app_opens_its_library_as_the_app(home: Path, monkeypatch: pytest.MonkeyPatch, qapp: Any) -> None:
     """The history marks the app's edits as the app's (the CLI's say "from the command line")."""
-    from desktop.gui import application
+    from desktop.gui.app import application
 
     class Opened(Exception):
         pass
@@ -423,7 +425,9 @@ def test_deleting_a_tag_and_an_album_from_the_sidebar_can_be_undone(
     lib.add_to_album("Trip", ids)
     window.refresh_all()
     asked: list[str] = []
-    monkeypatch.setattr("desktop.gui.context_menu.confirm", lambda _p, _t, text: asked.append(text) or True)
+    monkeypatch.setattr(
+        "desktop.gui.main.context_menu.confirm", lambda _p, _t, text: asked.append(text) or True
+    )
     window.sidebar.select_key("tag:Places", emit=True)
     window.sidebar.delete_tag_requested.emit("Places")
     assert asked[-1].startswith("Delete the tag “Places” and 1 tag below it from 2 photos?")

@@ -11,8 +11,8 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from desktop.gui.jobs import JobRunner
-from desktop.gui.viewer import SETTING_INFO_VISIBLE, ViewerWindow
+from desktop.gui.app.jobs import JobRunner
+from desktop.gui.viewer.viewer import SETTING_INFO_VISIBLE, ViewerWindow
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from helpers_viewer import DemoLibrary, make_demo_library  # noqa: E402

@@ -1,0 +1,173 @@
+"""Catalog tables: library roots, photos with their metadata, user data, caches.
+
+User data (tags, ratings, colour labels, titles, rotation, albums, the undo
+history) lives on ``Photo`` rows, their link tables and ``HistoryEntry``, which a rescan updates in place and never deletes: a file
+that disappears becomes ``missing`` and a file that moves keeps its row. Only
+``Embedding`` is a rebuildable cache (keyed by content hash and model id).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import peewee as pw
+
+from desktop.core.catalog.db import database
+
+STATUS_OK = "ok"
+STATUS_ERROR = "error"
+STATUS_MISSING = "missing"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now()
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class Root(BaseModel):
+    """A folder the user pointed Shoebox at."""
+
+    id = pw.AutoField()
+    path = pw.TextField(unique=True)
+    watched = pw.BooleanField(default=True)
+    is_import_target = pw.BooleanField(default=False)
+    added_at = pw.DateTimeField(default=_now)
+    last_scan_at = pw.DateTimeField(null=True)
+
+
+class Photo(BaseModel):
+    """One file in a root; metadata columns are filled by the scanner."""
+
+    id = pw.AutoField()
+    root = pw.ForeignKeyField(Root, backref="photos", on_delete="CASCADE")
+    rel_path = pw.TextField()
+    size_bytes = pw.IntegerField(default=0)
+    mtime = pw.FloatField(default=0.0)
+    content_hash = pw.CharField(max_length=64, null=True, index=True)
+    status = pw.CharField(max_length=8, default=STATUS_OK, index=True)
+    error = pw.TextField(null=True)
+    added_at = pw.DateTimeField(default=_now, index=True)
+    updated_at = pw.DateTimeField(default=_now)
+
+    # Metadata, as displayed (width/height with the EXIF orientation applied).
+    width = pw.IntegerField(null=True)
+    height = pw.IntegerField(null=True)
+    orientation = pw.IntegerField(null=True)
+    format = pw.CharField(max_length=16, null=True)
+    color_space = pw.TextField(null=True)
+    # taken_at: ISO 8601 as recorded (with offset when known); taken_local:
+    # naive local time "YYYY-MM-DDTHH:MM:SS.ffffff", the sort and filter key.
+    taken_at = pw.TextField(null=True)
+    taken_local = pw.CharField(max_length=32, default="")  # "" when unknown (errors)
+    taken_at_source = pw.CharField(max_length=24, null=True)
+    camera_make = pw.TextField(null=True)
+    camera_model = pw.TextField(null=True)
+    lens = pw.TextField(null=True)
+    focal_length = pw.FloatField(null=True)
+    f_number = pw.FloatField(null=True)
+    exposure_time = pw.FloatField(null=True)
+    iso = pw.IntegerField(null=True)
+    gps_lat = pw.FloatField(null=True)
+    gps_lon = pw.FloatField(null=True)
+    gps_alt = pw.FloatField(null=True)
+    title = pw.TextField(null=True)
+    description = pw.TextField(null=True)
+    keywords = pw.TextField(null=True)  # JSON list, as written in the file
+    file_rating = pw.IntegerField(null=True)
+
+    # User data: never touched by a rescan.
+    rating = pw.IntegerField(default=0)
+    color_label = pw.CharField(max_length=16, null=True)
+    # Clockwise quarter turns the person asked for, on top of the file's own orientation
+    # (0, 90, 180, 270); the file is left as it is.
+    rotation = pw.IntegerField(default=0, constraints=[pw.SQL("DEFAULT 0")])
+
+    class Meta:
+        indexes = (
+            (("root", "rel_path"), True),
+            (("taken_local", "id"), False),
+            (("status", "taken_local", "id"), False),
+        )
+
+
+class Tag(BaseModel):
+    """A hierarchical tag; ``name`` is the full path, e.g. ``Places/Paris``."""
+
+    id = pw.AutoField()
+    name = pw.TextField(unique=True)
+    parent = pw.ForeignKeyField("self", null=True, backref="children", on_delete="CASCADE")
+
+
+class PhotoTag(BaseModel):
+    photo = pw.ForeignKeyField(Photo, backref="photo_tags", on_delete="CASCADE")
+    tag = pw.ForeignKeyField(Tag, backref="photo_tags", on_delete="CASCADE")
+
+    class Meta:
+        primary_key = pw.CompositeKey("photo", "tag")
+        indexes = ((("tag", "photo"), False),)
+
+
+class Album(BaseModel):
+    id = pw.AutoField()
+    name = pw.TextField(unique=True)
+    created_at = pw.DateTimeField(default=_now)
+
+
+class AlbumPhoto(BaseModel):
+    album = pw.ForeignKeyField(Album, backref="entries", on_delete="CASCADE")
+    photo = pw.ForeignKeyField(Photo, backref="album_entries", on_delete="CASCADE")
+    position = pw.IntegerField(default=0)
+
+    class Meta:
+        primary_key = pw.CompositeKey("album", "photo")
+
+
+class Setting(BaseModel):
+    """Small key/value settings (active model, import folder pattern, ...)."""
+
+    key = pw.CharField(primary_key=True)
+    value = pw.TextField()
+
+
+class Embedding(BaseModel):
+    """Rebuildable cache: one vector per (file content, model)."""
+
+    content_hash = pw.CharField(max_length=64)
+    model_id = pw.CharField(max_length=128)
+    vector = pw.BlobField()  # float16, L2-normalised
+    created_at = pw.DateTimeField(default=_now)
+
+    class Meta:
+        primary_key = pw.CompositeKey("content_hash", "model_id")
+        indexes = ((("model_id", "content_hash"), False),)
+
+
+class HistoryEntry(BaseModel):
+    """One user action that can be undone (see ``desktop.core.catalog.history``); user data, never a cache."""
+
+    id = pw.AutoField()
+    created_at = pw.DateTimeField(default=_now)
+    kind = pw.CharField(max_length=32)
+    label = pw.TextField()
+    photos = pw.IntegerField(default=0)
+    source = pw.CharField(max_length=16, default="cli")  # "app" or "cli": who did it
+    state = pw.CharField(max_length=8, default="done", index=True)  # "done" or "undone"
+    payload = pw.BlobField()  # zlib-compressed JSON list of steps
+
+
+ALL_MODELS: list[type[BaseModel]] = [
+    Root,
+    Photo,
+    Tag,
+    PhotoTag,
+    Album,
+    AlbumPhoto,
+    Setting,
+    Embedding,
+    HistoryEntry,
+]

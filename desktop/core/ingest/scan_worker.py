@@ -1,0 +1,113 @@
+"""Per-file work of a scan, run in worker processes: hash, metadata, thumbnail.
+
+Kept free of database code so it can run in a process pool: it reads the file
+once, hashes those bytes, opens them with Pillow (no decode), reads metadata,
+decodes once in JPEG draft mode for the thumbnail and writes the thumbnail to
+the on-disk cache. It returns a picklable ``FileResult``; the parent process
+writes the catalog.
+"""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import xxhash
+
+MAX_FILE_BYTES = 2 * 1024**3  # larger than any photo; refusing keeps a worker's memory bounded
+
+
+@dataclass
+class FileResult:
+    path: str  # absolute
+    size: int = 0
+    mtime: float = 0.0
+    content_hash: str | None = None
+    error: str | None = None  # user-facing reason when the file can't be catalogued
+    vanished: bool = False  # the file disappeared before we could read it
+    no_thumbnail: bool = False  # catalogued without a thumbnail: its disk is full (made again when shown)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+# Content identity, not security: XXH3-128 hashes a 3 MB photo in ~0.1 ms where
+# BLAKE2b takes ~4 ms, which is a tenth of the whole per-photo scan budget.
+def hash_bytes(data: bytes) -> str:
+    return str(xxhash.xxh3_128_hexdigest(data))
+
+
+def hash_file(path: Path) -> str:
+    h = xxhash.xxh3_128()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied: Shoebox cannot read this file (check its permissions)"
+    if exc.errno == errno.ENAMETOOLONG:
+        return "path too long for this system"
+    if exc.errno == errno.EISDIR:
+        return "this is a folder, not a file"
+    return f"could not read the file: {exc.strerror or exc}"
+
+
+_thumb_cache: Any = None
+
+
+def process_file(path_str: str, thumbnails_dir: str | None) -> FileResult:
+    """Catalogue one file; never raises (every problem becomes ``error``)."""
+    from desktop.core.imaging import decode as imaging
+    from desktop.core.ingest.metadata import read_metadata
+
+    global _thumb_cache
+    result = FileResult(path=path_str)
+    path = Path(path_str)
+    try:
+        st = path.stat()
+        result.size, result.mtime = st.st_size, st.st_mtime
+        if st.st_size == 0:
+            result.error = "empty file (0 bytes)"
+            return result
+        if st.st_size > MAX_FILE_BYTES:
+            result.error = f"too large: {st.st_size / 1024**3:.1f} GB is more than any photo Shoebox reads"
+            return result
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        result.vanished = True
+        return result
+    except OSError as exc:
+        result.error = _os_reason(exc)
+        return result
+    result.content_hash = hash_bytes(data)
+    try:
+        imaging.register_formats()
+        img = imaging.open_image(data)
+        meta = read_metadata(data, img, result.mtime)
+        result.meta = asdict(meta)
+        if thumbnails_dir is not None:
+            if _thumb_cache is None or str(_thumb_cache.root) != thumbnails_dir:
+                from desktop.core.imaging.thumbnails import ThumbnailCache
+
+                _thumb_cache = ThumbnailCache(Path(thumbnails_dir))
+            # identical bytes decode identically, so a cached thumbnail proves this file decodes
+            if not _thumb_cache.has(result.content_hash):
+                upright = imaging.decode_upright(img, meta.orientation, imaging.THUMB_SHORT_SIDE)
+                # a full disk costs the thumbnail (a cache), never the photo
+                stored = _thumb_cache.write_if_room(result.content_hash, imaging.thumbnail_jpeg(upright))
+                result.no_thumbnail = not stored
+    except imaging.ImageError as exc:
+        result.error = exc.reason
+    except MemoryError:
+        result.error = "too large: not enough memory to decode this image"
+    except Exception as exc:  # a decoder bug must not stop the scan of other files
+        result.error = f"could not read the image: {type(exc).__name__}: {exc}"
+    return result
+
+
+def process_many(paths: list[str], thumbnails_dir: str | None) -> list[FileResult]:
+    return [process_file(p, thumbnails_dir) for p in paths]

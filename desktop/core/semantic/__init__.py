@@ -1,0 +1,1 @@
+"""Semantic search: the model manifest and loading, device planning, the model process, the embedder, the vector index and the search service. torch is imported only inside functions that run a model."""

@@ -1,0 +1,1 @@
+"""The GUI's composition root (application start-up, services, shutdown) and its job runner."""

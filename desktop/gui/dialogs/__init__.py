@@ -1,0 +1,1 @@
+"""Dialogs: settings, one page per class."""
