@@ -61,7 +61,7 @@ def test_manifest_weights_locations_match_open_clip() -> None:
 
 def test_download_check_of_a_manifest_model_does_not_import_open_clip(tmp_path: Path) -> None:
     script = (
-        "import sys; from pathlib import Path; from desktop.core import clip_models as cm; "
+        "import sys; from pathlib import Path; from desktop.core.semantic import clip_models as cm; "
         "spec = cm.load_manifest().default_entry().spec(); "
         f"print(cm.model_status(spec, Path({str(tmp_path)!r}))['downloaded'], "
         "'open_clip' in sys.modules, 'torch' in sys.modules)"

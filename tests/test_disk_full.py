@@ -21,7 +21,7 @@ import pytest
 
 from desktop.core.catalog.db import DiskFull, catalog_full_message, database
 from desktop.core.catalog.schema import STATUS_OK, Photo, Tag
-from desktop.core.imaging.decode import thumbnails as thumbnails_mod
+from desktop.core.imaging import thumbnails as thumbnails_mod
 from desktop.core.imaging.thumbnails import ThumbnailCache, thumbnails_full_message
 from desktop.core.ingest import scanner as scanner_mod
 from desktop.core.library import Library

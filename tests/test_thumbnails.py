@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from desktop.core.imaging.decode import ImageError, thumbnails
+from desktop.core.imaging import thumbnails
+from desktop.core.imaging.decode import ImageError
 from desktop.core.imaging.thumbnails import PreviewCache, ThumbnailCache, ensure_thumbnail
 
 MakeJpeg = Callable[..., Path]

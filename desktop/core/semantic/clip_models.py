@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MANIFEST_FILE = Path(__file__).resolve().parents[2] / "models" / "manifest.json"
+MANIFEST_FILE = Path(__file__).resolve().parents[3] / "models" / "manifest.json"
 CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin", ".ckpt")
 META_ARCH = "shoebox.arch"
 META_CONFIG = "shoebox.open_clip_config"

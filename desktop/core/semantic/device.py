@@ -159,7 +159,7 @@ def describe_plan_elsewhere(device: str | None, precision: str | None, timeout_s
         "from desktop.core.semantic.device import plan_device\n"
         "print(plan_device(sys.argv[1] or None, sys.argv[2] or None).describe())\n"
     )
-    repo = str(Path(__file__).resolve().parents[2])
+    repo = str(Path(__file__).resolve().parents[3])
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (repo, os.environ.get("PYTHONPATH")) if p))
     try:
         out = subprocess.run(

@@ -46,36 +46,30 @@ from desktop.core.ingest.formats import glob_patterns, is_image_file
 from desktop.core.library import LibraryError
 from desktop.core.runtime.wording import counted
 from desktop.gui.app.application import SEARCH_CHECKING, AppContext
+from desktop.gui.dialogs.settings_dialog import SettingsDialog
 from desktop.gui.grid.photo_delegate import MAX_ZOOM, MIN_ZOOM, PhotoGridView
 from desktop.gui.grid.photo_model import (
     SORT_DATE,
     SORT_RELEVANCE,
     ErrorsModel,
     IdRole,
-    PathRole,
     PhotoModel,
 )
 from desktop.gui.grid.timeline import TimelineControls
 from desktop.gui.main.context_menu import PhotoActions
 from desktop.gui.main.edit_actions import EditHistory
+from desktop.gui.main.empty_state import EmptyState, ModelMissingNotice
 from desktop.gui.main.search_bar import SearchBar
+from desktop.gui.panels.info_panel import InfoPanel
 from desktop.gui.panels.sidebar import ALL_KEY, Sidebar, SidebarData, ViewSpec, gather
 from desktop.gui.panels.status_panel import StatusPanel
+from desktop.gui.viewer.viewer import ViewerWindow
+from desktop.gui.widgets.icons import icon
 
 log = logging.getLogger(__name__)
 
 SEARCH_LIMIT = 1000
 _SIMILAR = re.compile(r'(?i)\bsimilar:("[^"]*"|\S+)')
-
-
-def _optional(module: str, name: str) -> Any:
-    """A class from a sibling module that may not exist yet (another engineer's widget)."""
-    try:
-        mod = __import__(f"desktop.gui.{module}", fromlist=[name])
-        return getattr(mod, name)
-    except Exception as exc:
-        log.warning("desktop.gui.%s.%s is not available: %s", module, name, exc)
-        return None
 
 
 def _pictures_dir() -> Path:
@@ -230,12 +224,8 @@ class MainWindow(QMainWindow):
         ecol.addWidget(self.errors_header)
         ecol.addWidget(self.errors_view, 1)
 
-        empty_cls = _optional("empty_state", "EmptyState")
-        if empty_cls is not None:
-            self.empty_state: QWidget = empty_cls(self)
-            self.empty_state.add_folder_requested.connect(self.choose_folder)
-        else:
-            self.empty_state = self._fallback_empty_state()
+        self.empty_state = EmptyState(self)
+        self.empty_state.add_folder_requested.connect(self.choose_folder)
 
         self.stack = QStackedWidget(self)
         self.stack.addWidget(grid_page)
@@ -243,23 +233,15 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.empty_state)
         self._grid_page, self._errors_page = grid_page, errors_page
 
-        info_cls = _optional("info_panel", "InfoPanel")
-        if info_cls is not None:
-            self.info_panel: QWidget = info_cls(self.library, self)
-            self.info_panel.user_data_changed.connect(self._on_info_edit)
-        else:
-            self.info_panel = QLabel("The info panel is not available in this build.", self)
-            self.info_panel.setWordWrap(True)
+        self.info_panel = InfoPanel(self.library, self)
+        self.info_panel.user_data_changed.connect(self._on_info_edit)
         self.info_panel.setMinimumWidth(240)
 
-        notice_cls = _optional("empty_state", "ModelMissingNotice")
-        self.model_notice: QWidget | None = None
-        if notice_cls is not None:
-            self.model_notice = notice_cls(parent=self)
-            self.model_notice.download_requested.connect(lambda: self.open_settings("model"))
-            self.model_notice.choose_file_requested.connect(self._choose_weights_file)
-            self.model_notice.dismissed.connect(self._model_notice_dismissed)
-            self.model_notice.hide()
+        self.model_notice = ModelMissingNotice(parent=self)
+        self.model_notice.download_requested.connect(lambda: self.open_settings("model"))
+        self.model_notice.choose_file_requested.connect(self._choose_weights_file)
+        self.model_notice.dismissed.connect(self._model_notice_dismissed)
+        self.model_notice.hide()
 
         center = QWidget(self)
         ccol = QVBoxLayout(center)
@@ -281,32 +263,14 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes([240, 760, 300])
         self.setCentralWidget(self.splitter)
 
-    def _fallback_empty_state(self) -> QWidget:
-        w = QWidget(self)
-        col = QVBoxLayout(w)
-        col.addStretch(1)
-        title = QLabel("Your library is empty", w)
-        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        col.addWidget(title)
-        button = QPushButton("Add a folder…", w)
-        button.clicked.connect(self.choose_folder)
-        col.addWidget(button, 0, Qt.AlignmentFlag.AlignHCenter)
-        hint = QLabel("or drop a folder anywhere in this window", w)
-        hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        col.addWidget(hint)
-        col.addStretch(2)
-        return w
-
     def _build_toolbar(self) -> None:
         bar = QToolBar("Main", self)
         bar.setObjectName("mainToolbar")
         bar.setMovable(False)
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.addToolBar(bar)
-        icon_fn = _optional("icons", "icon")
         self.add_folder_action = QAction("Add folder…", self)
-        if icon_fn is not None:
-            self.add_folder_action.setIcon(icon_fn("folder-add"))
+        self.add_folder_action.setIcon(icon("folder-add"))
         self.add_folder_action.triggered.connect(self.choose_folder)
         bar.addAction(self.add_folder_action)
         bar.addSeparator()
@@ -883,15 +847,10 @@ class MainWindow(QMainWindow):
     def open_viewer(self, index: QModelIndex) -> None:
         if not index.isValid():
             return
-        viewer_cls = _optional("viewer", "ViewerWindow")
-        if viewer_cls is None:
-            self.actions.open_default([Path(index.data(PathRole))])
-            return
         ids = self.model.ids()
-        viewer = viewer_cls(self.library, self.runner, ids, index.row(), self)
+        viewer = ViewerWindow(self.library, self.runner, ids, index.row(), self)
         viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
-        if hasattr(viewer, "current_changed"):
-            viewer.current_changed.connect(self._follow_viewer)
+        viewer.current_changed.connect(self._follow_viewer)
         viewer.destroyed.connect(lambda *_: self._viewer_closed(viewer))
         self._connect_viewer_edits(viewer)
         self.viewers.append(viewer)
@@ -913,15 +872,9 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------- settings
     def open_settings(self, page: str | None = None) -> Any:
-        dialog_cls = _optional("settings_dialog", "SettingsDialog")
-        if dialog_cls is None:
-            self.notice.show_message("The settings dialog is not available in this build.")
-            return None
-        dialog = dialog_cls(self.library, self.runner, self)
-        if hasattr(dialog, "roots_changed"):
-            dialog.roots_changed.connect(self._roots_changed)
-        if hasattr(dialog, "model_changed"):
-            dialog.model_changed.connect(self.ctx.check_search)
+        dialog = SettingsDialog(self.library, self.runner, self)
+        dialog.roots_changed.connect(self._roots_changed)
+        dialog.model_changed.connect(self.ctx.check_search)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         dialog.show()
         self._settings_dialog = dialog

@@ -15,7 +15,7 @@ from pathlib import Path
 from PySide6.QtGui import QIcon, QImageReader
 from PySide6.QtWidgets import QApplication, QStyle
 
-RESOURCES = Path(__file__).resolve().parent.parent.parent / "resources"
+RESOURCES = Path(__file__).resolve().parents[3] / "resources"
 APP_ICON_SVG = RESOURCES / "shoebox.svg"
 APP_ICON_PNG = RESOURCES / "shoebox-256.png"
 
