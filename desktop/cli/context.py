@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from desktop.core.catalog import backups
 from desktop.core.library import Library
 from desktop.core.runtime.jobs import JobControl, Progress
 
 log = logging.getLogger(__name__)
+
+# what each command module's ``register`` adds its sub-commands to (``add_subparsers()``)
+Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 class CliError(Exception):

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
-from desktop.cli.context import Context
+from desktop.cli.context import Context, Subcommands
 from desktop.core.runtime.wording import counted
 
 
@@ -102,7 +101,7 @@ def cmd_title(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("undo", help="undo the newest change to the library (made here or in the app)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_undo)

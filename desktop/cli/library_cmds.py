@@ -9,10 +9,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from desktop.cli.context import CliError, Context
+from desktop.cli.context import CliError, Context, Subcommands
 from desktop.core.catalog.filters import FilterError, PhotoFilter, check_tags, parse_date
+from desktop.core.catalog.schema import Root
 from desktop.core.ingest.scanner import ScanReport
-from desktop.core.library import normalise_tag, photo_path, photo_to_dict
+from desktop.core.library import Library, normalise_tag, photo_path, photo_to_dict
 from desktop.core.runtime.wording import (
     counted,
     format_bytes,
@@ -21,8 +22,6 @@ from desktop.core.runtime.wording import (
     format_focal_length,
     format_local_time,
 )
-
-Sub = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def _print_scan(ctx: Context, report: ScanReport) -> None:
@@ -34,7 +33,7 @@ def _print_scan(ctx: Context, report: ScanReport) -> None:
         print("  see them with: python main.py errors", file=sys.stderr)
 
 
-def _scan_and_report(args: argparse.Namespace, ctx: Context, roots: list[Any]) -> int:
+def _scan_and_report(args: argparse.Namespace, ctx: Context, roots: list[Root]) -> int:
     report = ctx.library.scan(roots, ctx.control("scan"))
     _print_scan(ctx, report)
     if args.json:
@@ -86,7 +85,7 @@ def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
     return 0 if not report.skipped or report.imported else 1
 
 
-def _extra_status(lib: Any) -> dict[str, Any]:
+def _extra_status(lib: Library) -> dict[str, Any]:
     try:
         from desktop.core.semantic.search import extra_status
     except ImportError:
@@ -239,12 +238,13 @@ def cmd_album(args: argparse.Namespace, ctx: Context) -> int:
                 print("No albums yet; make one with: python main.py album add NAME PHOTO...", file=sys.stderr)
         return 0
     if args.album_command == "delete":
-        n = lib.delete_album(args.name)
+        kept = lib.delete_album(args.name)
         print(
-            f"Deleted the album {args.name}; its {counted(n, 'photo')} stay in the library.", file=sys.stderr
+            f"Deleted the album {args.name}; its {counted(kept, 'photo')} stay in the library.",
+            file=sys.stderr,
         )
         if args.json:
-            ctx.print_json({"album": args.name, "deleted": True, "photos": n})
+            ctx.print_json({"album": args.name, "deleted": True, "photos": kept})
         return 0
     ids = set(ctx.photo_ids(args.paths))
     members = lib.album_photo_ids(args.name)
@@ -340,7 +340,7 @@ def cmd_watch(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("add", help="add folders to the library and scan them")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--no-watch", action="store_true", help="do not watch these folders for changes")

@@ -9,9 +9,8 @@ from __future__ import annotations
 import argparse
 import errno
 import sys
-from typing import Any
 
-from desktop.cli.context import CliError, Context
+from desktop.cli.context import CliError, Context, Subcommands
 from desktop.core.catalog import backups
 from desktop.core.runtime.paths import Paths, resolve_paths
 
@@ -85,7 +84,7 @@ def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
     return 0 if report.healthy else 1
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("backup", help="back up the catalog now and print its path; 'backup list' lists them")
     p.add_argument("action", nargs="?", choices=["list"], help="list the backups, newest first")
     p.add_argument("--json", action="store_true")

@@ -13,14 +13,17 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from desktop.cli.context import CliError, Context
+from desktop.cli.context import CliError, Context, Subcommands
 from desktop.core.catalog.filters import FilterError
 from desktop.core.catalog.query import QueryError
 from desktop.core.imaging.decode import ImageError
 from desktop.core.runtime.wording import counted
 from desktop.core.semantic.clip_models import ModelSpec, ModelUnavailable, spec_from_options
+
+if TYPE_CHECKING:
+    from desktop.core.semantic.search import SearchResult
 
 
 @contextmanager
@@ -37,7 +40,7 @@ def _spec(args: argparse.Namespace) -> ModelSpec | None:
     return spec_from_options(getattr(args, "model", None), getattr(args, "weights", None))
 
 
-def _print_hits(args: argparse.Namespace, ctx: Context, result: Any, scored: bool = True) -> int:
+def _print_hits(args: argparse.Namespace, ctx: Context, result: SearchResult, scored: bool = True) -> int:
     """The hits, best first; ``scored=False`` (word and filter matches without a model) leaves out
     the scores, which would only say "matched" or "not"."""
     if args.json:
@@ -200,7 +203,7 @@ def _model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", metavar="FILE", help="local checkpoint (.safetensors, or a torch state_dict)")
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("index", help="embed every photo that has no smart-search embedding yet")
     _model_options(p)
     p.add_argument("--batch-size", type=int, default=32)

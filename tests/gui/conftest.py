@@ -8,14 +8,22 @@ binding mistake or a model that breaks its contract cannot hide in the log.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from desktop.core.library import Library
+from desktop.core.catalog.filters import PhotoFilter
+from desktop.core.library import Library, photo_path
+from desktop.core.runtime.jobs import JobControl
 from desktop.core.runtime.paths import resolve_paths
+from desktop.core.semantic.clip_models import ModelSpec, ModelUnavailable
+from desktop.core.semantic.search import SearchHit, SearchResult
+
+if TYPE_CHECKING:
+    from desktop.core.semantic.embedder import BatchEncoder
+    from desktop.core.semantic.service import SmartSearch
 
 GUI_DIR = Path(__file__).resolve().parent
 
@@ -74,54 +82,73 @@ def empty_lib(home: Path) -> Iterator[Library]:
     library.close()
 
 
-class FakeHit:
-    def __init__(self, photo_id: int, score: float) -> None:
-        self.photo_id = photo_id
-        self.score = score
-
-
-class FakeResult:
-    def __init__(self, hits: list[FakeHit]) -> None:
-        self.hits = hits
-        self.more = 0
-        self.notice = None
-
-
 class FakeSearch:
-    """Stands in for ``SearchService`` (no model weights here): similarity by colour distance of ids.
+    """Stands in for ``SearchService`` (no model weights here): similarity by the distance of ids.
 
-    It records its calls so tests can check what the GUI asked for.
+    It implements the app's ``SmartSearch`` Protocol with the real signatures (mypy checks it,
+    below), answers with real ``SearchResult``s, and records its calls so tests can check what
+    the GUI asked for.
     """
 
     def __init__(self, library: Library) -> None:
         self.library = library
         self.calls: list[tuple[str, Any, dict[str, Any]]] = []
+        self.closed = False
+
+    @property
+    def uses_model_process(self) -> bool:
+        return False  # embedding never asks this fake for a model process
+
+    def model_process(self, spec: ModelSpec, control: JobControl | None = None) -> BatchEncoder:
+        raise ModelUnavailable(f"FakeSearch runs no model process (asked for {spec.label()}).")
+
+    def _hits(self, ids: list[int], scores: list[float]) -> list[SearchHit]:
+        photos = {p.id: p for p in self.library.query()}
+        return [
+            SearchHit(i, str(photo_path(photos[i])), s, photos[i].content_hash or "", photos[i].taken_local)
+            for i, s in zip(ids, scores, strict=True)
+        ]
 
     def _all_ids(self) -> list[int]:
         return [p.id for p in self.library.query()]
 
     def similar(
-        self, photo: Any, limit: int = 50, query: str = "", sort: str = "score", **kw: Any
-    ) -> FakeResult:
+        self,
+        photo: int | Path | str,
+        limit: int = 50,
+        plus: Sequence[str] = (),
+        minus: Sequence[str] = (),
+        query: str = "",
+        sort: str = "score",
+        everything: bool = False,
+    ) -> SearchResult:
         self.calls.append(("similar", photo, {"query": query, "sort": sort, "limit": limit}))
         ids = self._all_ids()
         target = photo if isinstance(photo, int) else ids[0]
-        ordered = sorted(ids, key=lambda i: (i != target, abs(i - target)))
-        return FakeResult([FakeHit(i, 1.0 - 0.1 * n) for n, i in enumerate(ordered[:limit])])
+        ordered = sorted(ids, key=lambda i: (i != target, abs(i - target)))[:limit]
+        return SearchResult(self._hits(ordered, [1.0 - 0.1 * n for n in range(len(ordered))]))
 
     def search(
-        self, query: str, limit: int = 50, sort: str = "score", everything: bool = False, **kw: Any
-    ) -> FakeResult:
+        self,
+        query: str,
+        limit: int = 50,
+        sort: str = "score",
+        everything: bool = False,
+        base: PhotoFilter | None = None,
+    ) -> SearchResult:
         self.calls.append(("search", query, {"sort": sort, "limit": limit}))
         ids = self._all_ids()
         if everything:
-            return FakeResult([FakeHit(i, 0.5 - 0.01 * n) for n, i in enumerate(ids)])
-        result = FakeResult([FakeHit(i, 0.5) for i in ids[:2]])
-        result.more = len(ids) - 2  # the rest are "under the relevance cutoff"
-        return result
+            return SearchResult(self._hits(ids, [0.5 - 0.01 * n for n in range(len(ids))]))
+        # two above the relevance cutoff, the rest under it
+        return SearchResult(self._hits(ids[:2], [0.5, 0.5]), more=len(ids) - 2)
 
     def close(self) -> None:
-        pass
+        self.closed = True
+
+
+if TYPE_CHECKING:  # mypy checks here that the fake is what the app's Protocol says
+    _IS_SMART_SEARCH: type[SmartSearch] = FakeSearch
 
 
 @pytest.fixture

@@ -108,13 +108,16 @@ def init_db(path: Path, backups: Path | None = None) -> peewee.SqliteDatabase:
             f"The catalog at {path} was written by a newer Shoebox (schema v{version}, this one knows "
             f"v{SCHEMA_VERSION}). Update Shoebox, or point SHOEBOX_HOME at another folder."
         )
-    if existed and 0 < version < SCHEMA_VERSION:
+    migrate = existed and 0 < version < SCHEMA_VERSION
+    if migrate:
         target = backup_before_migration(path, backups or path.parent / "backups", version)
         log.info("backed up the catalog to %s before migrating from v%d", target, version)
-        with db.atomic():
+    # one transaction for the steps, the new tables and the version: an upgrade that fails anywhere
+    # leaves the catalog as it was, at its old version, so the next start runs the same steps again
+    with db.atomic():
+        if migrate:
             for step in range(version + 1, SCHEMA_VERSION + 1):
                 MIGRATIONS[step](db)
-    with db.atomic():
         db.create_tables(schema.ALL_MODELS, safe=True)
         if version != SCHEMA_VERSION:  # written only when it changes: on a full disk, opening must not write
             db.execute_sql(f"PRAGMA user_version = {SCHEMA_VERSION}")  # type: ignore[no-untyped-call]

@@ -197,9 +197,12 @@ def apply_filter(query: pw.ModelSelect[Photo], f: PhotoFilter) -> pw.ModelSelect
         query = query.where(
             (pw.fn.lower(Photo.camera_make).contains(f.camera.lower()))
             | (pw.fn.lower(Photo.camera_model) ** like)
+            # "fujifilm x-t3": make and model joined with || (SQL's + adds numbers, and gave 0)
             | (
                 pw.fn.lower(
-                    pw.fn.coalesce(Photo.camera_make, "") + " " + pw.fn.coalesce(Photo.camera_model, "")
+                    pw.fn.coalesce(Photo.camera_make, "")
+                    .concat(" ")
+                    .concat(pw.fn.coalesce(Photo.camera_model, ""))
                 )
                 ** like
             )

@@ -7,6 +7,8 @@ keeps transactions short and ordered, and lets any number of reader threads
 and returns its result (or raises its exception) in the caller. A write that
 finds the disk full raises ``DiskFull`` (a sentence for people) in the caller,
 and the writer goes on serving: SQLite rolled that transaction back.
+``close()`` lets the work already queued run, then stops; a call made after
+that raises ``RuntimeError`` rather than waiting for a thread that is gone.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ class Writer:
         )
         self._thread = threading.Thread(target=self._loop, name="catalog-writer", daemon=True)
         self._closed = False
+        # held while checking ``_closed`` and queueing, so no call is queued behind the stop marker
+        self._lock = threading.Lock()
         self.writes = 0  # calls so far: a command that made none changed nothing (no backup due)
         self._thread.start()
 
@@ -78,26 +82,29 @@ class Writer:
             database.close()
 
     def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
-        if self._closed:
-            raise RuntimeError("the catalog writer is closed")
         fut: Future[T] = Future()
-        self.writes += 1
         if threading.current_thread() is self._thread:
             # Re-entrant use (a write that calls another write): run inline.
+            self.writes += 1
             try:
                 fut.set_result(fn(*args))
             except BaseException as exc:
                 fut.set_exception(exc)
             return fut
-        self._queue.put((fn, args, fut))
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the catalog writer is closed")
+            self.writes += 1
+            self._queue.put((fn, args, fut))
         return fut
 
     def call(self, fn: Callable[..., T], *args: Any) -> T:
         return self.submit(fn, *args).result()
 
     def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._queue.put(None)
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put(None)
         self._thread.join(timeout=30)

@@ -4,21 +4,26 @@ Files land in ``<import folder>/YYYY/MM/`` by date taken. A file whose exact
 content is already in the catalog is skipped and reported, an existing name
 is never overwritten (``name (1).jpg``), and each copy is written to a
 temporary name and renamed, so an interrupted import never leaves half a photo.
+Each source is read once: the bytes that were hashed and checked are the bytes
+written, so a card pulled out half-way cannot leave a copy that differs from
+what was checked, or stop the import of the files after it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PIL import Image
+
 from desktop.core.catalog.schema import STATUS_ERROR, Photo, Root
 from desktop.core.imaging import decode as imaging
 from desktop.core.ingest.formats import is_image_name
+from desktop.core.ingest.metadata import read_metadata
 from desktop.core.ingest.scan_worker import hash_bytes
 from desktop.core.ingest.scanner import Scanner, storable_name
 from desktop.core.runtime.jobs import Cancelled, JobControl
@@ -78,23 +83,31 @@ def _expand(sources: Sequence[Path], report: ImportReport) -> list[Path]:
     return files
 
 
-def _date_folder(path: Path) -> str:
+def _date_folder(data: bytes, image: Image.Image, mtime: float) -> str:
     """YYYY/MM of the date taken (EXIF), else of the file's modification time."""
     when: dt.datetime | None = None
     try:
-        from desktop.core.imaging import decode as imaging
-        from desktop.core.ingest.metadata import read_metadata
-
-        data = path.read_bytes()
-        img = imaging.open_image(data)
-        meta = read_metadata(data, img, path.stat().st_mtime)
+        meta = read_metadata(data, image, mtime)
         if meta.taken_local:
             when = dt.datetime.fromisoformat(meta.taken_local)
     except Exception:  # an unreadable file still gets imported (and listed with its reason)
         when = None
     if when is None:
-        when = dt.datetime.fromtimestamp(path.stat().st_mtime)
+        when = dt.datetime.fromtimestamp(mtime)
     return f"{when:%Y}/{when:%m}"
+
+
+def _read_source(path: Path) -> tuple[bytes, os.stat_result]:
+    """The file's bytes and its stat, taken from one open file (so they belong together)."""
+    with path.open("rb") as f:
+        return f.read(), os.fstat(f.fileno())
+
+
+def _write_copy(data: bytes, tmp: Path, st: os.stat_result) -> None:
+    """Write ``data`` to ``tmp`` with the source's times (the fallback date and the scanner read them)."""
+    with tmp.open("wb") as out:  # a temporary left by a killed import is written over
+        out.write(data)
+    os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
 def _free_name(folder: Path, name: str) -> Path:
@@ -131,13 +144,13 @@ def import_paths(
                 report.in_library.append(str(src))
                 continue
             try:
-                data = src.read_bytes()
+                data, st = _read_source(src)
             except OSError as exc:
                 report.skipped.append((str(src), f"could not read the file: {exc.strerror or exc}"))
                 continue
             digest = hash_bytes(data)
             try:
-                imaging.open_image(data)  # never copy what is plainly not a photo into the library
+                image = imaging.open_image(data)  # never copy what is plainly not a photo into the library
             except imaging.ImageError as exc:
                 report.skipped.append((str(src), exc.reason))
                 continue
@@ -150,12 +163,12 @@ def import_paths(
             if digest in seen_hashes:
                 report.duplicates.append((str(src), seen_hashes[digest]))
                 continue
-            folder = dest_root_path / _date_folder(src)
-            folder.mkdir(parents=True, exist_ok=True)
+            folder = dest_root_path / _date_folder(data, image, st.st_mtime)
             target = _free_name(folder, src.name)
             tmp = target.with_name(f".{target.name}.importing")
             try:
-                shutil.copy2(src, tmp)
+                folder.mkdir(parents=True, exist_ok=True)
+                _write_copy(data, tmp, st)
                 os.replace(tmp, target)
             except OSError as exc:
                 tmp.unlink(missing_ok=True)

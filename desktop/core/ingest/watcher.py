@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
@@ -46,6 +46,27 @@ class _Handler(FileSystemEventHandler):
 
 def _str(p: Any) -> str:
     return p.decode("utf-8", "surrogateescape") if isinstance(p, bytes) else str(p)
+
+
+class FolderWatcher(Protocol):
+    """What the desktop app asks of the folder watcher (``LibraryWatcher``)."""
+
+    def start(self) -> None:
+        """Watch every watched root from now on."""
+        ...
+
+    def restart(self) -> None:
+        """Pick up roots added, removed or (un)watched since ``start``."""
+        ...
+
+    def stop(self) -> None:
+        """Stop watching, once the batch being catalogued is done."""
+        ...
+
+    @property
+    def watched_paths(self) -> list[str]:
+        """The roots being watched."""
+        ...
 
 
 class LibraryWatcher:
@@ -276,3 +297,7 @@ class _Created:
 
 
 __all__ = ["LibraryWatcher", "STATUS_OK"]
+
+
+if TYPE_CHECKING:  # mypy checks here that the watcher is what the app's Protocol says
+    _IS_FOLDER_WATCHER: type[FolderWatcher] = LibraryWatcher

@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     from desktop.core.semantic.clip_models import ClipModel
     from desktop.core.semantic.device import DevicePlan
     from desktop.core.semantic.model_process import ModelProcess
+    from desktop.core.semantic.service import SmartSearch
     from desktop.core.semantic.vector_index import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -642,6 +643,10 @@ class SearchService:
             SearchHit(int(pid), join(root, rel), scores[h], h, taken, h in keyword)
             for pid, rel, h, taken, root, _status in found
         ]
+
+
+if TYPE_CHECKING:  # mypy checks here that the service is what the app's Protocol says
+    _IS_SMART_SEARCH: type[SmartSearch] = SearchService
 
 
 def keyword_search(library: Library, query: str, limit: int = 50, sort: str = "score") -> SearchResult:

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import PySide6
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
@@ -40,6 +40,10 @@ from desktop.core.runtime.logs import setup_logging
 from desktop.core.runtime.paths import Paths, resolve_paths
 from desktop.gui.app.jobs import Job, JobRunner
 from desktop.gui.grid.thumbnail_loader import ThumbnailLoader
+
+if TYPE_CHECKING:  # the watcher module imports watchdog: loaded when the watcher starts
+    from desktop.core.ingest.watcher import FolderWatcher
+    from desktop.core.semantic.service import SmartSearch
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +133,7 @@ class AppContext(QObject):
         synchronous: bool = False,
         watch: bool = True,
         smart_search: bool = True,
-        search_service: Any = None,
+        search_service: SmartSearch | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -137,7 +141,7 @@ class AppContext(QObject):
         self.runner = JobRunner(max_threads=2, parent=self, synchronous=synchronous)
         self.thumbnails = ThumbnailLoader(library.thumbnails, max_threads=2, parent=self)
         self.settings = QSettings(str(library.paths.data / "gui.ini"), QSettings.Format.IniFormat, self)
-        self.search: Any = search_service
+        self.search: SmartSearch | None = search_service
         self.search_state = SearchState()
         self._smart_search = smart_search
         self._embed_job: Job | None = None
@@ -147,7 +151,7 @@ class AppContext(QObject):
             self.search_state = SearchState(
                 SEARCH_UNAVAILABLE, "Smart search needs a model: it is turned off."
             )
-        self.watcher: Any = None
+        self.watcher: FolderWatcher | None = None
         self._watch = watch
         self._bridge = _WatchBridge(self)
         self._bridge.changed.connect(self._on_watch_change)
@@ -453,7 +457,7 @@ def build_main_window(
     synchronous: bool = False,
     watch: bool = True,
     smart_search: bool = True,
-    search_service: Any = None,
+    search_service: SmartSearch | None = None,
 ) -> tuple[AppContext, Any]:
     """A context and a main window for ``library`` (tests and the benchmark; not shown yet).
 
