@@ -10,12 +10,13 @@ from typing import Any
 
 from desktop.core.catalog import backups
 from desktop.core.library import Library
+from desktop.core.runtime.errors import ShoeboxError
 from desktop.core.runtime.jobs import JobControl, Progress
 
 log = logging.getLogger(__name__)
 
 
-class CliError(Exception):
+class CliError(ShoeboxError):
     """Printed to stderr as is; exit code 1."""
 
 
