@@ -30,6 +30,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from desktop.core.runtime import messages
 from desktop.core.runtime.errors import ShoeboxError
 from desktop.core.runtime.jobs import Cancelled, JobControl, Progress, lower_thread_priority
+from desktop.core.runtime.wording import brief
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ class Job(QObject):
         self.name = name
         self.state = QUEUED
         self.last_progress: Progress | None = None
-        self.error: str | None = None
+        self.error: str | None = None  # why it failed, in brief (the task list shows it)
         self.result: Any = None
         self.control = JobControl(name, self._progress_from_worker)
         # its owner was destroyed: the callbacks it was given are not called any more
@@ -120,6 +121,10 @@ class _Runnable(QRunnable):
             self.bridge.err.emit(exc)
         else:
             self.bridge.ok.emit(result)
+
+
+def _brief_reason(exc: BaseException) -> str:
+    return brief(str(exc) or type(exc).__name__, limit=200)
 
 
 def _owner_destroyed(jobs: dict[Job, bool]) -> None:
@@ -204,7 +209,10 @@ class JobRunner(QObject):
             cancelled = isinstance(exc, Cancelled)
             message = None if cancelled else self._failure_sentence(job, exc, tell=on_error is None)
             job.state = CANCELLED if cancelled or job.dropped else FAILED
-            job.error = message
+            # the task list's short "name: failed — why"; the sentence (with the log's path) goes to the notice
+            job.error = (
+                None if cancelled else (exc.message if isinstance(exc, ShoeboxError) else _brief_reason(exc))
+            )
             self._finish(job, bridge)
             if message is not None and not job.dropped:
                 job.failed.emit(message)
