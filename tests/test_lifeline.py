@@ -45,6 +45,9 @@ def _kill_parent_and_wait_for(
     assert children and all(_alive(pid) for pid in children)
     parent.send_signal(signal.SIGKILL)
     parent.wait(timeout=10)
+    for pipe in (parent.stdout, parent.stderr):  # a killed parent's pipes are still ours to close
+        if pipe is not None:
+            pipe.close()
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline and any(_alive(pid) for pid in children):
         time.sleep(0.1)

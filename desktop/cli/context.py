@@ -11,6 +11,7 @@ from typing import Any, TypeAlias
 
 from desktop.core.catalog import backups
 from desktop.core.library import Library
+from desktop.core.runtime.errors import ShoeboxError
 from desktop.core.runtime.jobs import JobControl, Progress
 
 log = logging.getLogger(__name__)
@@ -19,7 +20,7 @@ log = logging.getLogger(__name__)
 Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
-class CliError(Exception):
+class CliError(ShoeboxError):
     """Printed to stderr as is; exit code 1."""
 
 

@@ -1,4 +1,10 @@
-"""Parse the command line and run one command."""
+"""Parse the command line and run one command.
+
+A ``ShoeboxError`` (a full disk, a folder that cannot be used, a query that
+does not parse ...) prints its own sentence; any other exception is a bug:
+one sentence that points to the log file, the traceback in that file. What
+any layer posts through the message bridge is printed to stderr the same way.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +15,9 @@ import sys
 from collections.abc import Sequence
 
 from desktop.cli import edit_cmds, library_cmds, maintenance_cmds
-from desktop.cli.context import CliError, Context
-from desktop.core.catalog.db import DiskFull
-from desktop.core.library import LibraryError
+from desktop.cli.context import Context
+from desktop.core.runtime import messages
+from desktop.core.runtime.errors import ShoeboxError
 from desktop.core.runtime.jobs import Cancelled
 from desktop.core.runtime.logs import setup_logging
 from desktop.core.runtime.paths import resolve_paths
@@ -48,14 +54,20 @@ def run(argv: Sequence[str]) -> int:
         parser.print_help()
         return 2
     ctx = Context(quiet=args.quiet)
+
+    def show(_level: messages.Level, text: str) -> None:
+        ctx.end_progress()
+        print(f"shoebox: {text}", file=sys.stderr)
+
+    stop_showing = messages.register(show)
     try:
         code = int(args.func(args, ctx) or 0)
         ctx.daily_backup()
         return code
-    except (LibraryError, CliError, DiskFull) as exc:
+    except ShoeboxError as exc:
         ctx.end_progress()
         log.info("%s failed: %s", args.command, exc, exc_info=True)  # the traceback, for the log file only
-        print(f"shoebox: {exc}", file=sys.stderr)
+        print(f"shoebox: {exc.message}", file=sys.stderr)
         return 1
     except Cancelled:
         ctx.end_progress()
@@ -72,11 +84,9 @@ def run(argv: Sequence[str]) -> int:
         ctx.end_progress()
         if log_file is None:
             raise  # nowhere to keep the traceback: show it
-        log.info("%s failed", args.command, exc_info=True)  # the log file only; stderr gets the sentence
-        print(
-            f"shoebox: {args.command} failed ({type(exc).__name__}: {exc}); the details are in {log_file}.",
-            file=sys.stderr,
-        )
+        # the traceback goes to the log file only; stderr gets the sentence that points there
+        messages.error(messages.unexpected(args.command, exc), exc)
         return 1
     finally:
+        stop_showing()
         ctx.close()

@@ -40,6 +40,7 @@ from desktop.core.catalog.schema import (
 )
 from desktop.core.catalog.writer import Writer
 from desktop.core.ingest import trash
+from desktop.core.runtime.errors import ShoeboxError
 from desktop.core.runtime.jobs import JobControl
 from desktop.core.runtime.paths import DataFolderError, Paths, resolve_paths
 from desktop.core.runtime.wording import counted
@@ -52,7 +53,7 @@ SETTING_IMPORT_DIR = "import_dir"
 SETTING_PICTURE_CACHE = "picture_cache_dir"  # thumbnails and previews, when moved from the default
 
 
-class LibraryError(Exception):
+class LibraryError(ShoeboxError):
     """A user-facing error: the message says what happened and what to do."""
 
 

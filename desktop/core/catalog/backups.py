@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from desktop.core.runtime.errors import ShoeboxError
 from desktop.core.runtime.paths import Paths
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ _NAME = re.compile(
 _BUSY_MS = 10_000
 
 
-class BackupError(Exception):
+class BackupError(ShoeboxError):
     """A backup or restore that cannot be done; the message says why and what to do."""
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import peewee
 
 from desktop.core.catalog.backups import backup_before_migration
+from desktop.core.runtime.errors import ShoeboxError
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ SQLITE_FULL = 13
 FULL_ERRNOS = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
 
 
-class DiskFull(Exception):
+class DiskFull(ShoeboxError):
     """A write failed because a disk is full; the message says which disk and what to do."""
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import peewee as pw
 
 from desktop.core.catalog.schema import STATUS_OK, Album, AlbumPhoto, Photo, PhotoTag, Root, Tag
+from desktop.core.runtime.errors import ShoeboxError
 
 
 @dataclass
@@ -71,7 +72,7 @@ def _period(year: int, month: str | None, day: str | None, end: bool) -> dt.date
     return dt.date(year + 1, 1, 1) if end else dt.date(year, 1, 1)
 
 
-class FilterError(ValueError):
+class FilterError(ShoeboxError, ValueError):
     """A filter names something the catalog does not have (or several things); the message says which."""
 
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from desktop.core.catalog.filters import PhotoFilter, fold, parse_date
+from desktop.core.runtime.errors import ShoeboxError
 
 DEFAULT_RADIUS_KM = 10.0
 STOP_WORDS = frozenset(
@@ -88,7 +89,7 @@ _PLACE = re.compile(
 )
 
 
-class QueryError(ValueError):
+class QueryError(ShoeboxError, ValueError):
     """A filter value that does not parse; the message says how to write it."""
 
 

@@ -33,6 +33,8 @@ from typing import Final
 import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
 
+from desktop.core.runtime.errors import ShoeboxError
+
 __all__ = [
     "MAX_PIXELS",
     "THUMB_SHORT_SIDE",
@@ -79,7 +81,7 @@ _FAST_RESAMPLE: Final = Image.Resampling.BILINEAR
 _TRUNCATED_REASON: Final = "truncated: the file ends before the image data does"
 
 
-class ImageError(Exception):
+class ImageError(ShoeboxError):
     """A file that cannot be shown; ``reason`` says why in words a user understands."""
 
     def __init__(self, reason: str) -> None:

@@ -23,6 +23,8 @@ BACKUPS = 3
 FILE_LEVEL = logging.INFO
 CONSOLE_FORMAT = "%(levelname)s %(name)s: %(message)s"
 FILE_FORMAT = "%(asctime)s %(process)d %(threadName)s %(levelname)s %(name)s: %(message)s"
+# set on a log record (``extra={SHOWN: True}``) whose sentence a front end has shown already
+SHOWN = "shoebox_shown"
 
 
 class _LogFile(logging.handlers.RotatingFileHandler):
@@ -41,7 +43,16 @@ class _LogFile(logging.handlers.RotatingFileHandler):
 
 
 class _Console(logging.StreamHandler):  # type: ignore[type-arg]
-    """stderr, as ``logging.basicConfig`` would have set it up (told apart from other handlers)."""
+    """stderr, as ``logging.basicConfig`` would have set it up (told apart from other handlers).
+
+    A record the message bridge already showed the person (the command line
+    printed its sentence) is left out here, so stderr says it once.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, SHOWN, False):
+            return False
+        return bool(super().filter(record))
 
 
 def _level(level: int | str) -> int:
@@ -67,14 +78,28 @@ def setup_logging(paths: Paths | None, console_level: int | str = logging.WARNIN
         handler.setLevel(console)
         handler.setFormatter(logging.Formatter(CONSOLE_FORMAT))
         root.addHandler(handler)
+    close_log_file()
+    file_handler = _open_log_file(paths) if paths is not None else None
+    if file_handler is not None:
+        root.addHandler(file_handler)
+    root.setLevel(min(console, FILE_LEVEL) if file_handler is not None else console)
+    return Path(file_handler.baseFilename) if file_handler is not None else None
+
+
+def log_file() -> Path | None:
+    """The log file records go to now (None before ``setup_logging`` or without one)."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, _LogFile):
+            return Path(handler.baseFilename)
+    return None
+
+
+def close_log_file() -> None:
+    """Stop writing the log file (tests that set one up in a temporary folder)."""
+    root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, _LogFile)]:
         root.removeHandler(old)
         old.close()
-    log_file = _open_log_file(paths) if paths is not None else None
-    if log_file is not None:
-        root.addHandler(log_file)
-    root.setLevel(min(console, FILE_LEVEL) if log_file is not None else console)
-    return Path(log_file.baseFilename) if log_file is not None else None
 
 
 def _open_log_file(paths: Paths) -> _LogFile | None:
@@ -88,4 +113,4 @@ def _open_log_file(paths: Paths) -> _LogFile | None:
     return handler
 
 
-__all__ = ["setup_logging"]
+__all__ = ["SHOWN", "close_log_file", "log_file", "setup_logging"]

@@ -17,11 +17,13 @@ from pathlib import Path
 
 import platformdirs
 
+from desktop.core.runtime.errors import ShoeboxError
+
 APP_NAME = "Shoebox"
 ENV_HOME = "SHOEBOX_HOME"
 
 
-class DataFolderError(Exception):
+class DataFolderError(ShoeboxError):
     """A folder Shoebox must write to cannot be used; the message says which, why and what to do."""
 
 

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from desktop.core.runtime.errors import ShoeboxError
 from desktop.core.runtime.wording import brief
 from desktop.core.semantic.device import (
     DevicePlan,
@@ -60,7 +61,7 @@ META_PREPROCESS = "shoebox.preprocess"
 DownloadProgress = Callable[[int, int], None]  # (bytes done, bytes expected; 0 when unknown)
 
 
-class ModelUnavailable(Exception):
+class ModelUnavailable(ShoeboxError):
     """No usable model: the message says what is missing and how to get it."""
 
 

@@ -34,11 +34,13 @@ from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desktop.core.catalog.changes import CatalogChangeMonitor
-from desktop.core.library import Library, LibraryError
+from desktop.core.library import Library
+from desktop.core.runtime.errors import ShoeboxError
 from desktop.core.runtime.jobs import Cancelled, JobControl
 from desktop.core.runtime.logs import setup_logging
 from desktop.core.runtime.paths import Paths, resolve_paths
 from desktop.gui.app.jobs import Job, JobRunner
+from desktop.gui.app.notices import GuiMessages, install_excepthooks
 from desktop.gui.grid.thumbnail_loader import ThumbnailLoader
 
 if TYPE_CHECKING:  # the watcher module imports watchdog: loaded when the watcher starts
@@ -139,6 +141,8 @@ class AppContext(QObject):
         super().__init__(parent)
         self.library = library
         self.runner = JobRunner(max_threads=2, parent=self, synchronous=synchronous)
+        # what any layer tells the person (messages.error ...), delivered here on the GUI thread
+        self.messages = GuiMessages(self)
         self.thumbnails = ThumbnailLoader(library.thumbnails, max_threads=2, parent=self)
         self.settings = QSettings(str(library.paths.data / "gui.ini"), QSettings.Format.IniFormat, self)
         self.search: SmartSearch | None = search_service
@@ -346,6 +350,7 @@ class AppContext(QObject):
         if self._closed:
             return
         self._closed = True
+        self.messages.close()
         self._changed_timer.stop()
         self._poll_timer.stop()
         self._outside_gap.stop()
@@ -487,7 +492,7 @@ def _app_icon() -> Any:
 
 def startup_error_text(exc: BaseException, paths: Paths, log_file: Path | None) -> str:
     """What the dialog says when the library cannot be opened: what happened and what to do."""
-    if isinstance(exc, LibraryError | RuntimeError):
+    if isinstance(exc, ShoeboxError | RuntimeError):
         return str(exc)  # already a sentence with the path and what to do
     where = f" The details are in {log_file}." if log_file is not None else ""
     return (
@@ -528,6 +533,7 @@ def run_gui(argv: list[str]) -> int:
         show_startup_error(startup_error_text(exc, paths, log_file))
         return 1
     ctx, window = build_main_window(library)
+    restore_hooks = install_excepthooks()
     if bench:
         _attach_startup_benchmark(window, app.quit)
     window.show()
@@ -541,6 +547,7 @@ def run_gui(argv: list[str]) -> int:
     finally:
         ctx.shutdown()
         library.close()
+        restore_hooks()
     return int(code)
 
 

@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 from desktop.core.catalog.filters import PhotoFilter
 from desktop.core.ingest.formats import glob_patterns, is_image_file
 from desktop.core.library import LibraryError
+from desktop.core.runtime.logs import log_file
 from desktop.core.runtime.wording import counted
 from desktop.gui.app.application import SEARCH_CHECKING, AppContext
 from desktop.gui.dialogs.settings_dialog import SettingsDialog
@@ -155,6 +156,7 @@ class MainWindow(QMainWindow):
         self.sidebar = Sidebar(self.library, self)
         self.status_panel = StatusPanel(self.runner, self)
         self.notice = NoticeBar(self)
+        ctx.messages.posted.connect(self.notice.show_message)  # what any layer tells the person
         self.errors_model = ErrorsModel(self.library, self)
         self.viewers: list[QWidget] = []
         self._search_token = 0
@@ -354,6 +356,7 @@ class MainWindow(QMainWindow):
         self._add_photo_edit_actions(photo)
 
         help_menu = m.addMenu("&Help")
+        help_menu.addAction("Show log", self.show_log)
         help_menu.addAction("About Shoebox", self._about)
 
     # ------------------------------------------------ undo, trash, rotate
@@ -1208,6 +1211,17 @@ class MainWindow(QMainWindow):
         self.grid.selectionModel().clearSelection()
         self.refresh_sidebar()
         self._update_empty()
+
+    def show_log(self) -> None:
+        """Open the log file (where the details of every failure are) in the system's viewer."""
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+
+        path = log_file() or self.library.paths.log_file
+        if not path.exists():
+            self.notice.show_message(f"There is no log file yet: Shoebox writes one to {path} when it runs.")
+            return
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
     def _about(self) -> None:
         from PySide6.QtWidgets import QMessageBox

@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
 from desktop.core.catalog.schema import STATUS_MISSING
 from desktop.core.imaging.decode import ImageError, load_upright
 from desktop.core.library import Library, photo_path
+from desktop.core.runtime.errors import ShoeboxError
 from desktop.gui.app.jobs import JobRunner
 from desktop.gui.grid.thumbnail_loader import turned
 from desktop.gui.panels.info_panel import InfoPanel
@@ -392,7 +393,7 @@ class _Loaded:
     full: bool  # the original at full size, not the preview
 
 
-class PhotoUnavailable(Exception):
+class PhotoUnavailable(ShoeboxError):
     """The photo cannot be shown; the message is written for the person looking at the viewer."""
 
 
@@ -459,7 +460,6 @@ class ViewerWindow(QWidget):
         self.runner = runner
         self.photo_ids = list(photo_ids)
         self.index = max(0, min(index, len(self.photo_ids) - 1)) if self.photo_ids else 0
-        self._closed = False
         self._token = 0  # bumps on every navigation; late results for other photos are not shown
         self._memory: OrderedDict[int, QImage] = OrderedDict()
         self._full_loading = False
@@ -615,6 +615,7 @@ class ViewerWindow(QWidget):
                 lambda _c: _load_thumbnail(self.library, photo_id, content_hash),
                 on_result=lambda r: self._on_thumbnail(token, r),
                 track=False,
+                owner=self,
             )
         self.runner.submit(
             f"Viewer: {source.name}",
@@ -622,6 +623,7 @@ class ViewerWindow(QWidget):
             on_result=lambda r: self._on_loaded(token, r),
             on_error=lambda msg: self._on_failed(token, msg),
             track=False,
+            owner=self,
         )
 
     def _full_for(self, image: QImage) -> QSizeF:
@@ -632,7 +634,7 @@ class ViewerWindow(QWidget):
         return QSizeF(image.width() * factor, image.height() * factor)
 
     def _on_thumbnail(self, token: int, result: _Loaded | None) -> None:
-        if self._closed or token != self._token or result is None or not self.canvas.busy():
+        if token != self._token or result is None or not self.canvas.busy():
             return
         if self.canvas.has_picture():
             return  # the preview won the race
@@ -641,8 +643,6 @@ class ViewerWindow(QWidget):
         self.canvas.set_busy(True)
 
     def _on_loaded(self, token: int, result: _Loaded) -> None:
-        if self._closed:
-            return
         self._remember(result.photo_id, result.image)
         if token != self._token:
             return
@@ -655,7 +655,7 @@ class ViewerWindow(QWidget):
             self._load_full_resolution()
 
     def _on_failed(self, token: int, message: str) -> None:
-        if self._closed or token != self._token:
+        if token != self._token:
             return
         title, _, detail = message.partition("\n")
         self.canvas.set_message(title, detail)
@@ -678,16 +678,13 @@ class ViewerWindow(QWidget):
                 continue
             src, h = photo_path(photo), photo.content_hash
 
-            def _store(r: _Loaded) -> None:
-                if not self._closed:
-                    self._remember(r.photo_id, r.image)
-
             self.runner.submit(
                 "Viewer: prefetch",
                 lambda _c, pid=pid, h=h, src=src: _load_preview(self.library, pid, h, src),
-                on_result=_store,
+                on_result=lambda r: self._remember(r.photo_id, r.image),
                 on_error=lambda _m: None,  # shown (with its reason) if the person goes there
                 track=False,
+                owner=self,
             )
 
     def _load_full_resolution(self) -> None:
@@ -703,15 +700,16 @@ class ViewerWindow(QWidget):
             on_result=lambda r: self._on_full(token, r),
             on_error=lambda msg: self._on_full_failed(token, msg),
             track=False,
+            owner=self,
         )
 
     def _on_full(self, token: int, result: _Loaded) -> None:
-        if self._closed or token != self._token:
+        if token != self._token:
             return
         self.canvas.set_full_image(result.image)
 
     def _on_full_failed(self, token: int, message: str) -> None:
-        if self._closed or token != self._token:
+        if token != self._token:
             return
         log.warning("full-size view failed: %s", message)
         self.canvas.set_busy(False)  # keep showing the preview, which is still right
@@ -724,8 +722,6 @@ class ViewerWindow(QWidget):
             return
 
         def _done(_r: object) -> None:
-            if self._closed:
-                return
             self.edited.emit([photo_id])
             if self.current_id() == photo_id:
                 self.reshow()
@@ -736,12 +732,13 @@ class ViewerWindow(QWidget):
             on_result=_done,
             on_error=lambda msg: log.warning("rotate failed: %s", msg),
             track=False,
+            owner=self,
+            cancel_with_owner=False,  # the turn the person asked for happens even if the viewer closes
         )
 
     def reshow(self) -> None:
         """Show the current photo as the catalog has it now (after a turn, an undo or a redo)."""
-        if not self._closed:
-            self._show_current()
+        self._show_current()
 
     def _info_edited(self) -> None:
         photo_id = self.current_id()
@@ -750,8 +747,6 @@ class ViewerWindow(QWidget):
 
     # ---------------------------------------------------------- chrome
     def _update_bar(self, *_: object) -> None:
-        if self._closed:
-            return
         n = len(self.photo_ids)
         self.position_label.setText(f"{self.index + 1} / {n}" if n else "")
         self.name_label.setText(self._record_source.name if self._record_source else "")
@@ -816,7 +811,6 @@ class ViewerWindow(QWidget):
             super().keyPressEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        self._closed = True
         self._memory.clear()
         super().closeEvent(event)
 
