@@ -31,7 +31,11 @@ def test_the_manifest_with_the_default_active_and_nothing_downloaded(library: An
     assert [c.name for c in choices if c.active] == [manifest.default]
     default = manifest.default_entry()
     first = next(c for c in choices if c.name == default.name)
-    assert (first.arch, first.download_mb, first.licence) == (default.arch, default.download_mb, default.licence)
+    assert (first.arch, first.download_mb, first.licence) == (
+        default.arch,
+        default.download_mb,
+        default.licence,
+    )
     rows = search.model_list(library)
     assert [list(r) for r in rows] == [MANIFEST_KEYS] * len(rows)
     assert rows == [c.as_dict() for c in choices]

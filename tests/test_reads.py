@@ -119,7 +119,10 @@ def test_selection_summarises_what_photos_share(lib: Library) -> None:
     assert summary.tag_counts == (("Places/Coast", 2), ("summer", 1))
     assert summary.ratings == {3} and summary.labels == {None}
     assert summary.titles == {"Holiday"} and summary.descriptions == {None}
-    assert summary.first_taken == "2023-07-01T10:00:00.000000" and summary.last_taken == "2023-07-01T11:00:00.000000"
+    assert (
+        summary.first_taken == "2023-07-01T10:00:00.000000"
+        and summary.last_taken == "2023-07-01T11:00:00.000000"
+    )
     sizes = {Path(p.rel_path).name: p.size_bytes for p in lib.query()}
     assert summary.total_bytes == sizes["beach.jpg"] + sizes["dune.jpg"]
     mixed = lib.reads.selection([beach, snow])

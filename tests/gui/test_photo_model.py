@@ -264,6 +264,7 @@ def test_a_failed_read_leaves_the_grid_usable(lib: Library, monkeypatch: pytest.
     model = PhotoModel(lib, page_size=2, executor=reads)
     model.browse()
     reads.land()
+
     def boom(*_a: Any, **_k: Any) -> Any:
         raise pw.OperationalError("database is locked")
 

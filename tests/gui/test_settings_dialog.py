@@ -59,7 +59,9 @@ def test_adding_a_missing_folder_says_why(qtbot, demo, runner, tmp_path):
     d = make_dialog(qtbot, demo.library, runner)
     with qtbot.assertNotEmitted(d.roots_changed):
         assert d.folders_page.add_folder(tmp_path / "nope") is None
-    assert d.folders_page.folder_message.isVisible() and "does not exist" in d.folders_page.folder_message.text()
+    assert (
+        d.folders_page.folder_message.isVisible() and "does not exist" in d.folders_page.folder_message.text()
+    )
 
 
 def test_remove_folder_keeps_files(qtbot, demo, runner, monkeypatch):
@@ -140,7 +142,9 @@ def test_model_section_without_a_model(qtbot, demo, runner, monkeypatch):
     spec = clip_models.ModelSpec.from_json(demo.library.get_setting(SETTING_MODEL))
     assert spec.name == "vit-b-16"
     assert "not downloaded yet" in d.model_page.model_message.text()
-    active = [d.model_page.models.topLevelItem(i).text(2) for i in range(d.model_page.models.topLevelItemCount())]
+    active = [
+        d.model_page.models.topLevelItem(i).text(2) for i in range(d.model_page.models.topLevelItemCount())
+    ]
     assert sum("active" in s for s in active) == 1
 
 
@@ -176,7 +180,10 @@ def test_device_and_precision_persist(qtbot, demo, runner):
     lib = demo.reopen()
     assert lib.get_setting(SETTING_DEVICE) == "cpu" and lib.get_setting(SETTING_PRECISION) == "fp32"
     d = make_dialog(qtbot, lib, runner)
-    assert d.device_page.device_combo.currentData() == "cpu" and d.device_page.precision_combo.currentData() == "fp32"
+    assert (
+        d.device_page.device_combo.currentData() == "cpu"
+        and d.device_page.precision_combo.currentData() == "fp32"
+    )
 
 
 def test_cache_size_and_clear(qtbot, demo, runner):
@@ -246,3 +253,25 @@ def test_first_run_widgets(qtbot):
     with qtbot.waitSignal(notice.dismissed):
         qtbot.mouseClick(notice.close_button, Qt.MouseButton.LeftButton)
     assert notice.isHidden()
+
+
+def test_each_subject_is_its_own_page_and_open_settings_scrolls_to_it(qtbot, demo, runner, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog, QScrollArea
+
+    d = make_dialog(qtbot, demo.library, runner)
+    assert list(d.pages) == ["folders", "import", "model", "device", "storage"]
+    assert d.pages["storage"] is d.storage_page and d.storage_page.title() == "Storage"
+    d.resize(820, 300)  # too short to show every page at once
+    qtbot.waitUntil(lambda: d.findChild(QScrollArea).verticalScrollBar().maximum() > 0)
+    bar = d.findChild(QScrollArea).verticalScrollBar()
+    assert bar.value() == 0
+    assert d.show_page("storage") is d.storage_page
+    at_storage = bar.value()
+    assert at_storage > 0 and not d.storage_page.visibleRegion().isEmpty()
+    assert d.show_page("nope") is None
+    # the main window's "Choose file…" opens the model page's file chooser
+    asked: list[str] = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (asked.append(a[1]), ("", ""))[1])
+    d._choose_weights()
+    assert asked == ["Choose a CLIP weights file"]
+    assert bar.value() < at_storage  # scrolled back up to the model page
