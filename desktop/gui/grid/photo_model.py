@@ -49,7 +49,7 @@ from PySide6.QtCore import (
 )
 
 from desktop.core.catalog.filters import PhotoFilter
-from desktop.core.catalog.reads import STATUS_ERROR, CatalogReads, PhotoRecord
+from desktop.core.catalog.reads import STATUS_ERROR, STATUS_OK, CatalogReads, PhotoRecord
 from desktop.core.library import Library
 
 log = logging.getLogger(__name__)
@@ -211,7 +211,7 @@ class PhotoModel(QAbstractListModel):
                 lines.append("{} × {}".format(*rec.shown_size))
             if rec.rating:
                 lines.append("★" * rec.rating)
-            if rec.status != "ok":
+            if rec.status != STATUS_OK:
                 lines.append(f"Status: {rec.status}")
             if rec.score is not None:
                 lines.append(f"Score: {rec.score:.3f}")
