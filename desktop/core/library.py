@@ -25,6 +25,7 @@ import peewee as pw
 from desktop.core.catalog import edits, history
 from desktop.core.catalog.db import catalog_full_message, close_db, database, init_db, is_disk_full
 from desktop.core.catalog.filters import PhotoFilter, apply_filter, fold, in_values
+from desktop.core.catalog.reads import CatalogReads, by_date
 from desktop.core.catalog.schema import (
     STATUS_ERROR,
     STATUS_MISSING,
@@ -171,6 +172,8 @@ class Library:
                 "Restore a backup with: python main.py restore (or move the file aside to start a new catalog)."
             ) from exc
         self.writer = Writer()
+        # the typed reads the app's widgets use (pages, counts, selections): records, never rows
+        self.reads = CatalogReads()
         from desktop.core.imaging.thumbnails import PREVIEWS_DIR, THUMBNAILS_DIR, PreviewCache, ThumbnailCache
 
         # The one owner of the caches' location: every reader and writer (scanner, watcher,
@@ -371,6 +374,11 @@ class Library:
         row: Photo | None = Photo.select(Photo, Root).join(Root).where(Photo.id == photo_id).first()
         return row
 
+    def photo_info(self, photo_id: int) -> dict[str, Any] | None:
+        """The ``info --json`` record of one photo (what the info panel shows), None when it is gone."""
+        photo = self.photo(photo_id)
+        return photo_to_dict(photo) if photo is not None else None
+
     def photo_by_path(self, path: Path) -> Photo | None:
         p = Path(path).expanduser()
         candidates = [p.absolute()]
@@ -421,16 +429,10 @@ class Library:
         after_key: tuple[str, int] | None = None,
     ) -> list[Photo]:
         """Photos matching ``f`` ordered by date taken; keyset-paged with ``after_key``."""
-        q = apply_filter(Photo.select(Photo, Root).join(Root), f or PhotoFilter())
         # the scanner never leaves taken_local NULL, so this walks the (taken_local, id) index
-        key = Photo.taken_local
-        if after_key is not None:
-            k, pid = after_key
-            if newest_first:
-                q = q.where(pw.Tuple(key, Photo.id) < pw.Tuple(k, pid))
-            else:
-                q = q.where(pw.Tuple(key, Photo.id) > pw.Tuple(k, pid))
-        q = q.order_by(key.desc(), Photo.id.desc()) if newest_first else q.order_by(key, Photo.id)
+        q = by_date(
+            apply_filter(Photo.select(Photo, Root).join(Root), f or PhotoFilter()), newest_first, after_key
+        )
         if limit is not None:
             q = q.limit(limit)
         return list(q)

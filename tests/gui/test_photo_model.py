@@ -189,23 +189,6 @@ def test_grid_geometry_round_trips(lib: Library, qtbot: Any) -> None:
     loader.shutdown()
 
 
-def test_keyset_pages_match_library_query_with_undated_photos(lib: Library) -> None:
-    from desktop.core.catalog.schema import Photo
-    from desktop.gui.grid.photo_model import keyset_page
-
-    undated = [p.id for p in lib.query()][1::2]
-    lib.writer.call(lambda: Photo.update(taken_local="").where(Photo.id.in_(undated)).execute())
-    for newest in (True, False):
-        expected = [p.id for p in lib.query(newest_first=newest)]
-        for size in (1, 2, 3):
-            got: list[int] = []
-            after = None
-            while page := keyset_page(PhotoFilter(), size, newest, after):
-                got += [r.id for r in page]
-                after = (page[-1].taken_local, page[-1].id)
-            assert got == expected, (newest, size)
-
-
 class DeferredReads:
     """An executor that holds each read until the test lets it land, in any order (like a pool)."""
 
@@ -281,12 +264,11 @@ def test_a_failed_read_leaves_the_grid_usable(lib: Library, monkeypatch: pytest.
     model = PhotoModel(lib, page_size=2, executor=reads)
     model.browse()
     reads.land()
-    import desktop.gui.grid.photo_model as pm
 
     def boom(*_a: Any, **_k: Any) -> Any:
         raise pw.OperationalError("database is locked")
 
-    monkeypatch.setattr(pm, "keyset_page", boom)
+    monkeypatch.setattr(lib.reads, "page", boom)
     model.fetchMore()
     reads.land()
     assert model.rowCount() == 2 and model.canFetchMore()  # the next scroll tries again

@@ -680,8 +680,47 @@ def embedded_hashes(model_id: str) -> int:
     return int(Embedding.select().where(Embedding.model_id == model_id).count())
 
 
-def model_list(library: Library) -> list[dict[str, Any]]:
-    """The manifest with what is downloaded and what is active/serving (imports open_clip)."""
+@dataclass(frozen=True)
+class ModelChoice:
+    """A model people can pick (a manifest entry, or the weights file they chose) and its state here."""
+
+    name: str
+    arch: str
+    pretrained: str | None
+    downloaded: bool
+    active: bool
+    serving: bool
+    in_manifest: bool = True
+    embed_dim: int = 0
+    download_mb: int = 0
+    licence: str = ""
+    note: str = ""
+    requires: tuple[str, ...] = ()
+    weights: str | None = None  # the chosen weights file (not in the manifest)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The record ``model list --json`` prints."""
+        head: dict[str, Any] = {"name": self.name, "arch": self.arch, "pretrained": self.pretrained}
+        if not self.in_manifest:
+            state = {"downloaded": self.downloaded, "active": self.active, "serving": self.serving}
+            return {**head, "weights": self.weights, **state}
+        return {
+            **head,
+            "embed_dim": self.embed_dim,
+            "download_mb": self.download_mb,
+            "licence": self.licence,
+            "note": self.note,
+            "requires": list(self.requires),
+            "downloaded": self.downloaded,
+            "active": self.active,
+            "serving": self.serving,
+        }
+
+
+def model_choices(library: Library) -> list[ModelChoice]:
+    """The manifest with what is downloaded and what is active/serving, then the active model when
+    the manifest does not hold it (a chosen weights file). The one model list: ``model list`` and
+    the app's settings both show it. Checking what is downloaded may import open_clip."""
     from desktop.core.semantic.clip_models import model_status
 
     active = active_spec(library)
@@ -691,33 +730,39 @@ def model_list(library: Library) -> list[dict[str, Any]]:
         spec = e.spec()
         st = model_status(spec, library.paths.models)
         out.append(
-            {
-                "name": e.name,
-                "arch": e.arch,
-                "pretrained": e.pretrained,
-                "embed_dim": e.embed_dim,
-                "download_mb": e.download_mb,
-                "licence": e.licence,
-                "note": e.note,
-                "requires": list(e.requires),
-                "downloaded": st["downloaded"],
-                "active": spec.model_id == active.model_id,
-                "serving": serving is not None and spec.model_id == serving.model_id,
-            }
+            ModelChoice(
+                name=e.name,
+                arch=e.arch,
+                pretrained=e.pretrained,
+                downloaded=bool(st["downloaded"]),
+                active=spec.model_id == active.model_id,
+                serving=serving is not None and spec.model_id == serving.model_id,
+                embed_dim=e.embed_dim,
+                download_mb=e.download_mb,
+                licence=e.licence,
+                note=e.note,
+                requires=e.requires,
+            )
         )
-    if active.weights or not any(r["active"] for r in out):
+    if active.weights or not any(c.active for c in out):
         out.append(
-            {
-                "name": active.label(),
-                "arch": active.arch,
-                "pretrained": active.pretrained,
-                "weights": active.weights,
-                "downloaded": bool(active.weights and Path(active.weights).is_file()),
-                "active": True,
-                "serving": serving is not None and serving.model_id == active.model_id,
-            }
+            ModelChoice(
+                name=active.label(),
+                arch=active.arch,
+                pretrained=active.pretrained,
+                downloaded=bool(active.weights and Path(active.weights).is_file()),
+                active=True,
+                serving=serving is not None and serving.model_id == active.model_id,
+                in_manifest=False,
+                weights=active.weights,
+            )
         )
     return out
+
+
+def model_list(library: Library) -> list[dict[str, Any]]:
+    """``model_choices`` as ``model list --json`` prints them."""
+    return [c.as_dict() for c in model_choices(library)]
 
 
 def spec_summary(spec: ModelSpec) -> str:

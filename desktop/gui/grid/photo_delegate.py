@@ -60,6 +60,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core.catalog.reads import STATUS_MISSING, STATUS_OK
 from desktop.gui.grid.photo_model import (
     GROUP_DAY,
     GROUP_YEAR,
@@ -135,7 +136,7 @@ class PhotoDelegate(QStyledItemDelegate):
             content_hash=index.data(HashRole),
             rating=index.data(RatingRole) or 0,
             color_label=index.data(ColorLabelRole),
-            status=index.data(StatusRole) or "ok",
+            status=index.data(StatusRole) or STATUS_OK,
             width=None,
             height=None,
             rotation=index.data(RotationRole) or 0,
@@ -201,10 +202,10 @@ class PhotoDelegate(QStyledItemDelegate):
                 painter.drawImage(target, img)
                 inner = target
 
-        if rec.status != "ok" or rec.rating or rec.color_label in LABEL_COLOURS:
+        if rec.status != STATUS_OK or rec.rating or rec.color_label in LABEL_COLOURS:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-            if rec.status != "ok":
-                self._badge(painter, inner, "Missing" if rec.status == "missing" else "Unreadable")
+            if rec.status != STATUS_OK:
+                self._badge(painter, inner, "Missing" if rec.status == STATUS_MISSING else "Unreadable")
             if rec.rating:
                 self._stars(painter, inner, rec.rating)
             if rec.color_label in LABEL_COLOURS:

@@ -14,7 +14,8 @@ them may not be loaded yet: each page read also counts, per day, the photos of
 the years it reaches that were not counted yet (a range scan of the
 ``(status, taken_local, id)`` index, bounded by those years), so the counts of
 every grouping come from the same day counts and a full count of the library
-is never needed to show a header.
+is never needed to show a header. The pages, counts and records come from
+core's typed reads (``Library.reads``), the same keyset ordering ``ls`` uses.
 
 With an ``executor`` (the app gives it the job runner's quick pool) every
 SQLite read happens off the GUI thread: a page, a refresh or a new view is
@@ -31,11 +32,10 @@ import datetime as dt
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import peewee as pw
 from PySide6.QtCore import (
     QAbstractListModel,
     QAbstractTableModel,
@@ -48,14 +48,13 @@ from PySide6.QtCore import (
     Signal,
 )
 
-from desktop.core.catalog.filters import PhotoFilter, apply_filter
-from desktop.core.catalog.schema import STATUS_ERROR, Photo, Root
-from desktop.core.library import Library, photo_path
+from desktop.core.catalog.filters import PhotoFilter
+from desktop.core.catalog.reads import STATUS_ERROR, STATUS_OK, CatalogReads, PhotoRecord
+from desktop.core.library import Library
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 400
-_IN_CHUNK = 500  # ids per IN (...) query: far below SQLite's variable limit
 
 IdRole = Qt.ItemDataRole.UserRole + 1
 PathRole = Qt.ItemDataRole.UserRole + 2
@@ -91,49 +90,6 @@ ModelIndex = QModelIndex | QPersistentModelIndex
 Executor = Callable[[Callable[[], Any], Callable[[Any], None], Callable[[str], None]], None]
 
 
-@dataclass(frozen=True, slots=True)
-class PhotoRecord:
-    """What the grid needs of one photo (a few hundred bytes, not a Peewee row)."""
-
-    id: int
-    path: str
-    taken_local: str
-    content_hash: str | None
-    rating: int
-    color_label: str | None
-    status: str
-    width: int | None
-    height: int | None
-    score: float | None = None
-    rotation: int = 0  # clockwise degrees on top of the file's EXIF orientation (catalog only)
-
-    @property
-    def name(self) -> str:
-        return self.path.rsplit("/", 1)[-1]
-
-    @property
-    def shown_size(self) -> tuple[int, int]:
-        """Width and height as the photo is shown: a quarter turn swaps them."""
-        w, h = self.width or 0, self.height or 0
-        return (h, w) if self.rotation % 180 else (w, h)
-
-    @staticmethod
-    def from_photo(p: Photo, score: float | None = None) -> PhotoRecord:
-        return PhotoRecord(
-            id=p.id,
-            path=str(photo_path(p)),
-            taken_local=p.taken_local or "",
-            content_hash=p.content_hash,
-            rating=p.rating or 0,
-            color_label=p.color_label,
-            status=p.status,
-            width=p.width,
-            height=p.height,
-            score=score,
-            rotation=p.rotation or 0,
-        )
-
-
 def group_title(taken_local: str, mode: str) -> str:
     """A header for the year, month or day ``taken_local`` falls in ("" means no date)."""
     if not taken_local:
@@ -157,87 +113,14 @@ def photo_count(n: int) -> str:
     return f"{n:,} photo{'s' if n != 1 else ''}"
 
 
-_COLUMNS = (
-    Photo.id,
-    Root.path,
-    Photo.rel_path,
-    Photo.taken_local,
-    Photo.content_hash,
-    Photo.rating,
-    Photo.color_label,
-    Photo.status,
-    Photo.width,
-    Photo.height,
-    Photo.rotation,
-)
-
-
-def _records(query: pw.ModelSelect) -> list[PhotoRecord]:
-    out = []
-    for pid, root, rel, taken, h, rating, label, status, w, hgt, turn in query.tuples():
-        path = f"{root.rstrip('/')}/{rel}"
-        out.append(
-            PhotoRecord(pid, path, taken or "", h, rating or 0, label, status, w, hgt, None, turn or 0)
-        )
-    return out
-
-
-def keyset_page(
-    f: PhotoFilter, limit: int, newest_first: bool = True, after: tuple[str, int] | None = None
-) -> list[PhotoRecord]:
-    """One page of ``f`` in ``Library.query``'s order, by keyset on the ``(taken_local, id)`` index.
-
-    ``taken_local`` is never NULL (undated rows hold ""), so the raw tuple order
-    walks the index: ~ms per page at 100k rows, where OFFSET paging costs seconds.
-    """
-    q = apply_filter(Photo.select(*_COLUMNS).join(Root), f)
-    key = pw.Tuple(Photo.taken_local, Photo.id)
-    if after is not None:
-        q = q.where(key < pw.Tuple(*after) if newest_first else key > pw.Tuple(*after))
-    if newest_first:
-        q = q.order_by(Photo.taken_local.desc(), Photo.id.desc())
-    else:
-        q = q.order_by(Photo.taken_local, Photo.id)
-    return list(_records(q.limit(limit)))
-
-
-def _prefix_range(prefix: str) -> pw.Expression:
-    """``taken_local`` starts with ``prefix``, as a range the index can seek ("" is undated)."""
-    if not prefix:
-        return Photo.taken_local == ""
-    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    return (Photo.taken_local >= prefix) & (Photo.taken_local < upper)
-
-
-def day_counts(f: PhotoFilter, years: Iterable[str]) -> dict[str, int]:
-    """Photos of ``f`` per day (``"YYYY-MM-DD"``; ``""`` undated) over every day of ``years``.
-
-    One range scan of the date index per year, so it costs what those years
-    hold, not what the library holds.
-    """
-    day = pw.fn.substr(Photo.taken_local, 1, 10)
-    out: dict[str, int] = {}
-    for year in sorted(set(years)):
-        q = apply_filter(Photo.select(day, pw.fn.COUNT(Photo.id)), f).where(_prefix_range(year))
-        out.update((d or "", int(n)) for d, n in q.group_by(day).tuples())
-    return out
-
-
 def _years(records: Iterable[PhotoRecord], known: Iterable[str] = ()) -> set[str]:
     """The year keys (``""`` undated) of ``records`` not in ``known``."""
     return {r.taken_local[:4] for r in records} - set(known)
 
 
-def records_by_id(ids: Sequence[int]) -> dict[int, PhotoRecord]:
-    """The grid records of ``ids`` (any status), in one query per 500 ids."""
-    out: dict[int, PhotoRecord] = {}
-    for i in range(0, len(ids), _IN_CHUNK):
-        q = Photo.select(*_COLUMNS).join(Root).where(Photo.id.in_(list(ids[i : i + _IN_CHUNK])))
-        out.update((r.id, r) for r in _records(q))
-    return out
-
-
-def result_page(results: Sequence[tuple[int, float]], pos: int, size: int) -> tuple[list[PhotoRecord], int]:
+def result_page(
+    reads: CatalogReads, results: Sequence[tuple[int, float]], pos: int, size: int
+) -> tuple[list[PhotoRecord], int]:
     """Up to ``size`` records of ``results`` from ``pos`` on, and the position after them.
 
     Ids deleted since the search ran are skipped; it keeps reading until the page is full.
@@ -246,25 +129,15 @@ def result_page(results: Sequence[tuple[int, float]], pos: int, size: int) -> tu
     while len(page) < size and pos < len(results):
         chunk = results[pos : pos + size - len(page)]
         pos += len(chunk)
-        found = records_by_id([pid for pid, _ in chunk])
+        found = reads.records([pid for pid, _ in chunk])
         page.extend(replace(found[pid], score=score) for pid, score in chunk if pid in found)
     return page, pos
 
 
-def taken_of(ids: Sequence[int]) -> dict[int, str]:
-    """``taken_local`` of each of ``ids`` that still exists."""
-    taken: dict[int, str] = {}
-    for i in range(0, len(ids), _IN_CHUNK):
-        q = Photo.select(Photo.id, Photo.taken_local).where(Photo.id.in_(list(ids[i : i + _IN_CHUNK])))
-        taken.update({pid: t or "" for pid, t in q.tuples()})
-    return taken
-
-
 def sort_by_date(
-    results: Sequence[tuple[int, float]], newest_first: bool = True, taken: dict[int, str] | None = None
+    results: Sequence[tuple[int, float]], taken: dict[int, str], newest_first: bool = True
 ) -> list[tuple[int, float]]:
     """Search results newest first (undated last) or oldest first, ties by id, as a browsed view."""
-    taken = taken if taken is not None else taken_of([pid for pid, _ in results])
     return sorted(results, key=lambda r: (taken.get(r[0], ""), r[0]), reverse=newest_first)
 
 
@@ -338,7 +211,7 @@ class PhotoModel(QAbstractListModel):
                 lines.append("{} × {}".format(*rec.shown_size))
             if rec.rating:
                 lines.append("★" * rec.rating)
-            if rec.status != "ok":
+            if rec.status != STATUS_OK:
                 lines.append(f"Status: {rec.status}")
             if rec.score is not None:
                 lines.append(f"Score: {rec.score:.3f}")
@@ -409,12 +282,13 @@ class PhotoModel(QAbstractListModel):
         self._fetching = True
         results, pos, newest_first, f = self._results, self._result_pos, self.newest_first, self.filter
         after, counted = self._last_key(), frozenset(self._counted_years)
+        reads = self.library.reads
 
         def load() -> tuple[list[PhotoRecord], int, dict[str, int]]:
             if results is not None:
-                return (*result_page(results, pos, len(results)), {})
-            page = keyset_page(f, 10_000_000, newest_first, after)
-            return page, 0, day_counts(f, _years(page, counted))
+                return (*result_page(reads, results, pos, len(results)), {})
+            page = reads.page(f, 10_000_000, newest_first, after)
+            return page, 0, reads.day_counts(f, _years(page, counted))
 
         def apply(result: tuple[list[PhotoRecord], int, dict[str, int]]) -> None:
             self._fetching = False
@@ -470,9 +344,11 @@ class PhotoModel(QAbstractListModel):
         newest = self.order_newest_first if newest_first is None else newest_first
         self._redo = (SORT_DATE, lambda: self.browse(f, title, None, on_done))
 
+        reads = self.library.reads
+
         def load() -> tuple[list[PhotoRecord], dict[str, int]]:
-            page = keyset_page(f, size, newest)
-            return page, day_counts(f, _years(page))
+            page = reads.page(f, size, newest)
+            return page, reads.day_counts(f, _years(page))
 
         def apply(result: tuple[list[PhotoRecord], dict[str, int]]) -> None:
             page, counts = result
@@ -505,13 +381,15 @@ class PhotoModel(QAbstractListModel):
         size, newest = self.page_size, self.order_newest_first
         self._redo = (sort, lambda: self.set_results(given, title, sort, on_done))
 
+        reads = self.library.reads
+
         def load() -> tuple[list[tuple[int, float]], list[PhotoRecord], int, dict[str, int]]:
             ordered, counts = given, {}
             if sort == SORT_DATE and given:
-                taken = taken_of([pid for pid, _ in given])
-                ordered = sort_by_date(given, newest, taken)
+                taken = reads.taken([pid for pid, _ in given])
+                ordered = sort_by_date(given, taken, newest)
                 counts = _results_day_counts(ordered, taken)
-            page, pos = result_page(ordered, 0, size)
+            page, pos = result_page(reads, ordered, 0, size)
             return ordered, page, pos, counts
 
         def apply(result: tuple[list[tuple[int, float]], list[PhotoRecord], int, dict[str, int]]) -> None:
@@ -563,14 +441,15 @@ class PhotoModel(QAbstractListModel):
         """
         want = max(self.page_size, min(keep_rows if keep_rows is not None else len(self._records), 5_000))
         results, f, newest_first, sort = self._results, self.filter, self.newest_first, self.sort
+        reads = self.library.reads
 
         def load() -> tuple[list[tuple[int, float]] | None, list[PhotoRecord], int, dict[str, int]]:
             if results is None:
-                page = keyset_page(f, want, newest_first)
-                return None, page, 0, day_counts(f, _years(page))
-            taken = taken_of([pid for pid, _ in results])
+                page = reads.page(f, want, newest_first)
+                return None, page, 0, reads.day_counts(f, _years(page))
+            taken = reads.taken([pid for pid, _ in results])
             kept = [r for r in results if r[0] in taken]
-            page, pos = result_page(kept, 0, want)
+            page, pos = result_page(reads, kept, 0, want)
             return kept, page, pos, _results_day_counts(kept, taken) if sort == SORT_DATE else {}
 
         def apply(
@@ -602,18 +481,14 @@ class PhotoModel(QAbstractListModel):
         rows = [self._row_of[i] for i in photo_ids if i in self._row_of]
         if not rows:
             return
-        ids = [self._records[r].id for r in rows]
-        fresh: dict[int, tuple[int, str | None, int]] = {}
-        for i in range(0, len(ids), _IN_CHUNK):
-            q = Photo.select(Photo.id, Photo.rating, Photo.color_label, Photo.rotation).where(
-                Photo.id.in_(ids[i : i + _IN_CHUNK])
-            )
-            fresh.update({pid: (rating or 0, label, turn or 0) for pid, rating, label, turn in q.tuples()})
+        fresh = self.library.reads.user_data([self._records[r].id for r in rows])
         for r in rows:
             rec = self._records[r]
             if rec.id in fresh:
-                rating, label, turn = fresh[rec.id]
-                self._records[r] = replace(rec, rating=rating, color_label=label, rotation=turn)
+                new = fresh[rec.id]
+                self._records[r] = replace(
+                    rec, rating=new.rating, color_label=new.color_label, rotation=new.rotation
+                )
         lo, hi = min(rows), max(rows)
         self.dataChanged.emit(
             self.index(lo), self.index(hi), [RatingRole, ColorLabelRole, RotationRole, SizeRole]
@@ -723,9 +598,9 @@ class PhotoModel(QAbstractListModel):
     def _page_loader(self) -> Callable[[], tuple[list[PhotoRecord], int, dict[str, int]]]:
         """A function (safe on any thread) reading the page after what is loaded now, with the day
         counts of the years it reaches that are not counted yet."""
-        size, results, pos = self.page_size, self._results, self._result_pos
+        size, results, pos, reads = self.page_size, self._results, self._result_pos, self.library.reads
         if results is not None:
-            return lambda: (*result_page(results, pos, size), {})
+            return lambda: (*result_page(reads, results, pos, size), {})
         f, newest_first, after, counted = (
             self.filter,
             self.newest_first,
@@ -734,8 +609,8 @@ class PhotoModel(QAbstractListModel):
         )
 
         def load() -> tuple[list[PhotoRecord], int, dict[str, int]]:
-            page = keyset_page(f, size, newest_first, after)
-            return page, 0, day_counts(f, _years(page, counted))
+            page = reads.page(f, size, newest_first, after)
+            return page, 0, reads.day_counts(f, _years(page, counted))
 
         return load
 

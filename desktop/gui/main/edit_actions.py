@@ -1,8 +1,8 @@
 """Undo and redo in the app: the Edit menu's two actions and the status bar's *Undo* notice.
 
-The history lives in the catalog (``desktop.core.catalog.history``) and is shared with
-the command line, so the actions' texts and enabled states are read from the
-catalog, not kept here: after the app's own edits, when the Edit menu is about
+The history lives in the catalog (``desktop.core.catalog.history``, read through
+``Library.reads.undo_state``) and is shared with the command line, so the
+actions' texts and enabled states are read from the catalog, not kept here: after the app's own edits, when the Edit menu is about
 to open, and when the catalog changed under the app (``refresh``). Undo and
 redo run on the job runner, because putting a thousand photos back from the
 trash is file work; ``replayed`` fires on the GUI thread once the catalog has
@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QWidget
 
-from desktop.core.catalog import history
 from desktop.core.catalog.history import Action
+from desktop.core.catalog.reads import UndoState
 from desktop.core.library import Library, UndoResult
 from desktop.gui.app.jobs import JobRunner
 
@@ -31,23 +30,6 @@ log = logging.getLogger(__name__)
 
 BULK = 100  # changing more photos than this at once shows the Undo notice
 NOTICE_MS = 12_000  # how long a notice stays in the status bar
-
-
-@dataclass(frozen=True)
-class UndoState:
-    """What Undo and Redo would do now (None: nothing)."""
-
-    undo: Action | None = None
-    redo: Action | None = None
-
-
-def read_undo_state() -> UndoState:
-    """The newest action that can be undone and the oldest that can be redone (two indexed rows)."""
-    done, undone = history.newest_done(), history.oldest_undone()
-    return UndoState(
-        history.as_action(done) if done is not None else None,
-        history.as_action(undone) if undone is not None else None,
-    )
 
 
 def describe(action: Action, own_source: str = "app") -> str:
@@ -158,9 +140,10 @@ class EditHistory(QObject):
             if on_done is not None:
                 on_done(state)
 
+        reads = self.library.reads
         self.runner.submit(
             "Read undo history",
-            lambda _c: read_undo_state(),
+            lambda _c: reads.undo_state(),
             on_result=_done,
             on_error=lambda m: log.warning("reading the undo history failed: %s", m),
             track=False,
@@ -238,4 +221,4 @@ def _keys(standard: QKeySequence.StandardKey, extra: str) -> list[QKeySequence]:
     return keys
 
 
-__all__ = ["BULK", "EditHistory", "EditNotice", "UndoState", "read_undo_state", "replay_text"]
+__all__ = ["BULK", "EditHistory", "EditNotice", "UndoState", "replay_text"]

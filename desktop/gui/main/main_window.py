@@ -880,6 +880,8 @@ class MainWindow(QMainWindow):
         dialog.model_changed.connect(self.ctx.check_search)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         dialog.show()
+        if page is not None:
+            dialog.show_page(page)
         self._settings_dialog = dialog
         return dialog
 

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import peewee as pw
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRect, QSize, QStringListModel, Qt, Signal
 from PySide6.QtGui import (
     QColor,
@@ -46,12 +44,9 @@ from PySide6.QtWidgets import (
     QWidgetItem,
 )
 
-from desktop.core.catalog.schema import STATUS_ERROR, STATUS_MISSING, Photo, PhotoTag, Tag
-from desktop.core.library import COLOR_LABELS, Library, LibraryError, photo_to_dict
+from desktop.core.catalog.reads import STATUS_ERROR, STATUS_MISSING
+from desktop.core.library import COLOR_LABELS, Library, LibraryError
 from desktop.core.runtime.wording import counted, format_bytes, format_exposure, format_exposure_time
-
-# SQLite's default limit is 32766 bound parameters; stay well below it.
-_CHUNK = 900
 
 LABEL_COLOURS: dict[str, str] = {
     "red": "#e5484d",
@@ -144,77 +139,38 @@ class SelectionInfo:
     descriptions_differ: bool = False
 
 
-def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
-    for i in range(0, len(ids), _CHUNK):
-        yield list(ids[i : i + _CHUNK])
-
-
 def read_selection(library: Library, ids: Sequence[int]) -> SelectionInfo:
     """Gather the panel's data for ``ids`` (missing ids are dropped)."""
     info = SelectionInfo(ids=list(ids))
     if len(ids) == 1:
-        photo = library.photo(ids[0])
-        if photo is None:
+        record = library.photo_info(ids[0])
+        if record is None:
             info.ids = []
             return info
-        info.record = photo_to_dict(photo)
-        info.common_tags = sorted(info.record["tags"], key=str.casefold)
-        info.rating = photo.rating or 0
-        info.color_label = photo.color_label
-        info.total_bytes = photo.size_bytes or 0
-        info.title, info.description = photo.title, photo.description
+        info.record = record
+        info.common_tags = sorted(record["tags"], key=str.casefold)
+        info.rating = record["rating"] or 0
+        info.color_label = record["color_label"]
+        info.total_bytes = record["size_bytes"] or 0
+        info.title, info.description = record["title"], record["description"]
         return info
 
-    tag_counts: Counter[str] = Counter()
-    ratings: set[int] = set()
-    labels: set[str | None] = set()
-    titles: set[str | None] = set()
-    descriptions: set[str | None] = set()
-    found: list[int] = []
-    for chunk in _chunks(ids):
-        rows = Photo.select(
-            Photo.id,
-            Photo.rating,
-            Photo.color_label,
-            Photo.size_bytes,
-            Photo.taken_local,
-            Photo.title,
-            Photo.description,
-        ).where(Photo.id.in_(chunk))
-        for row in rows:
-            found.append(row.id)
-            ratings.add(row.rating or 0)
-            labels.add(row.color_label)
-            titles.add(row.title or None)
-            descriptions.add(row.description or None)
-            info.total_bytes += row.size_bytes or 0
-            if row.taken_local:
-                if info.first_taken is None or row.taken_local < info.first_taken:
-                    info.first_taken = row.taken_local
-                if info.last_taken is None or row.taken_local > info.last_taken:
-                    info.last_taken = row.taken_local
-        q = (
-            PhotoTag.select(Tag.name, pw.fn.COUNT(PhotoTag.photo))
-            .join(Tag)
-            .where(PhotoTag.photo.in_(chunk))
-            .group_by(Tag.name)
-            .tuples()
-        )
-        for name, n in q:
-            tag_counts[name] += n
-    info.ids = found
-    n = len(found)
-    info.common_tags = sorted((t for t, c in tag_counts.items() if c == n), key=str.casefold)
-    info.some_tags = sorted((t for t, c in tag_counts.items() if c < n), key=str.casefold)
-    info.rating = ratings.pop() if len(ratings) == 1 else None
-    if len(labels) == 1:
-        info.color_label = labels.pop()
+    summary = library.reads.selection(ids)
+    info.ids = list(summary.ids)
+    info.total_bytes = summary.total_bytes
+    info.first_taken, info.last_taken = summary.first_taken, summary.last_taken
+    n = len(summary.ids)
+    info.common_tags = sorted((t for t, c in summary.tag_counts if c == n), key=str.casefold)
+    info.some_tags = sorted((t for t, c in summary.tag_counts if c < n), key=str.casefold)
+    info.rating = next(iter(summary.ratings)) if len(summary.ratings) == 1 else None
+    if len(summary.labels) == 1:
+        info.color_label = next(iter(summary.labels))
     else:
-        info.labels_differ = bool(labels)
-    info.title = titles.pop() if len(titles) == 1 else None
-    info.titles_differ = len(titles) > 1
-    info.description = descriptions.pop() if len(descriptions) == 1 else None
-    info.descriptions_differ = len(descriptions) > 1
+        info.labels_differ = bool(summary.labels)
+    info.title = next(iter(summary.titles)) if len(summary.titles) == 1 else None
+    info.titles_differ = len(summary.titles) > 1
+    info.description = next(iter(summary.descriptions)) if len(summary.descriptions) == 1 else None
+    info.descriptions_differ = len(summary.descriptions) > 1
     return info
 
 

@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import peewee as pw
 from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTreeView, QVBoxLayout, QWidget
 
 from desktop.core.catalog.filters import PhotoFilter
-from desktop.core.catalog.schema import STATUS_ERROR, STATUS_MISSING, STATUS_OK, Photo
+from desktop.core.catalog.reads import STATUS_ERROR, STATUS_MISSING
 from desktop.core.library import Library
 
 KeyRole = Qt.ItemDataRole.UserRole + 40
@@ -68,19 +67,9 @@ def gather(library: Library) -> SidebarData:
     for key, _title, make in VIEWS:
         data.views[key] = library.count(make())
     data.errors = library.count(PhotoFilter(statuses=(STATUS_ERROR,)))
-    # rtrim(p, replace(p, '/', '')) strips the file name: SQLite groups 100k paths by folder in one pass
-    folder = pw.fn.rtrim(Photo.rel_path, pw.fn.replace(Photo.rel_path, "/", ""))
-    per_dir: dict[int, dict[str, int]] = {}
-    q = (
-        Photo.select(Photo.root, folder.alias("d"), pw.fn.COUNT(Photo.id))
-        .where(Photo.status == STATUS_OK)
-        .group_by(Photo.root, folder)
-        .tuples()
-    )
-    for root_id, d, n in q:
-        per_dir.setdefault(root_id, {})[(d or "").rstrip("/")] = n
-    for root in library.roots():
-        data.folders.append((root.id, root.path, bool(root.watched), per_dir.get(root.id, {})))
+    per_dir = library.reads.folder_counts()
+    for root in library.reads.roots():
+        data.folders.append((root.id, root.path, root.watched, per_dir.get(root.id, {})))
     # the counts match what the views show (a parent tag counts its children's photos, each once)
     data.tags = [(t.name, t.count) for t in library.tags(include_missing=False)]
     data.albums = library.albums(include_missing=False)

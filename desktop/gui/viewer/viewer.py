@@ -45,9 +45,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core.catalog.schema import STATUS_MISSING
+from desktop.core.catalog.reads import STATUS_MISSING
 from desktop.core.imaging.decode import ImageError, load_upright
-from desktop.core.library import Library, photo_path
+from desktop.core.library import Library
 from desktop.core.runtime.errors import ShoeboxError
 from desktop.gui.app.jobs import JobRunner
 from desktop.gui.grid.thumbnail_loader import turned
@@ -578,18 +578,18 @@ class ViewerWindow(QWidget):
             self.canvas.set_message("No photos to show")
             self._update_bar()
             return
-        photo = self.library.photo(photo_id)
+        photo = self.library.reads.record(photo_id)
         self.info_panel.set_photos([photo_id] if photo is not None else [])
         if photo is None:
             self._record_source = None
             self.canvas.set_message("This photo is no longer in the library")
             self._update_bar()
             return
-        source = photo_path(photo)
+        source = Path(photo.path)
         self._record_source = source
         self.setWindowTitle(f"{source.name} — Shoebox")
         # Aspect ratio comes from the pixels; the catalog only says how many the original has.
-        self._rotation = (photo.rotation or 0) % 360
+        self._rotation = photo.rotation % 360
         w, h = photo.width or 0, photo.height or 0
         self._full_size = QSizeF(h, w) if self._rotation % 180 else QSizeF(w, h)
         self._update_bar()
@@ -673,10 +673,10 @@ class ViewerWindow(QWidget):
             if not 0 <= i < len(self.photo_ids) or self.photo_ids[i] in self._memory:
                 continue
             pid = self.photo_ids[i]
-            photo = self.library.photo(pid)
+            photo = self.library.reads.record(pid)
             if photo is None or photo.status == STATUS_MISSING or not photo.content_hash:
                 continue
-            src, h = photo_path(photo), photo.content_hash
+            src, h = Path(photo.path), photo.content_hash
 
             self.runner.submit(
                 "Viewer: prefetch",

@@ -1,0 +1,147 @@
+"""Settings → Storage: where thumbnails and previews are kept, how much room they take; move or clear them.
+
+Measuring, moving and clearing the caches are file work, so they run on the
+job runner; the library owns the caches' location (``Library.picture_cache_dir``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QFileDialog, QFormLayout, QHBoxLayout, QLabel, QMessageBox, QPushButton, QWidget
+
+from desktop.core.library import Library
+from desktop.core.runtime.jobs import JobControl
+from desktop.core.runtime.wording import format_bytes
+from desktop.gui.app.jobs import Job, JobRunner
+from desktop.gui.dialogs.settings_page import SettingsPage
+from desktop.gui.widgets.icons import icon
+
+
+class StoragePage(SettingsPage):
+    """The thumbnail and preview caches: location, size, Move…, Clear cache."""
+
+    key = "storage"
+
+    def __init__(self, library: Library, runner: JobRunner, parent: QWidget | None = None) -> None:
+        super().__init__("Storage", library, runner, parent)
+        form = QFormLayout(self)
+        self.cache_location = QLabel(str(self.library.picture_cache_dir()))
+        self.cache_location.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.cache_location.setWordWrap(True)
+        self.cache_location.setToolTip("Thumbnails and previews (made from your photos; safe to delete)")
+        loc_row = QHBoxLayout()
+        loc_row.addWidget(self.cache_location, 1)
+        open_btn = QPushButton(icon("folder-open"), "Open")
+        open_btn.clicked.connect(
+            lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.library.picture_cache_dir())))
+        )
+        loc_row.addWidget(open_btn)
+        self.move_cache_button = QPushButton("Move…")
+        self.move_cache_button.setToolTip(
+            "Keep thumbnails and previews in another folder, say on a bigger disk"
+        )
+        self.move_cache_button.clicked.connect(self._choose_cache_folder)
+        loc_row.addWidget(self.move_cache_button)
+        form.addRow("Thumbnail cache", loc_row)
+        size_row = QHBoxLayout()
+        self.cache_size = QLabel("Measuring…")
+        size_row.addWidget(self.cache_size, 1)
+        self.clear_cache_button = QPushButton(icon("trash"), "Clear cache")
+        self.clear_cache_button.setToolTip(
+            "Delete thumbnails and previews; they are made again as you browse"
+        )
+        self.clear_cache_button.clicked.connect(self._confirm_clear_cache)
+        size_row.addWidget(self.clear_cache_button)
+        form.addRow("Size", size_row)
+        data = QLabel(f"Catalog, tags and ratings: {self.library.paths.data}")
+        data.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        data.setWordWrap(True)
+        data.setEnabled(False)
+        form.addRow("", data)
+
+    def refresh(self) -> None:
+        lib = self.library
+        self.cache_size.setText("Measuring…")
+        self.runner.submit(
+            "Measuring the thumbnail cache",
+            lambda _c: (lib.thumbnails.size_bytes(), lib.previews.size_bytes()),
+            on_result=self._on_cache_measured,
+            track=False,
+        )
+
+    def _on_cache_measured(self, sizes: tuple[int, int]) -> None:
+        if self._closed:
+            return
+        thumbs, previews = sizes
+        self.cache_size.setText(
+            f"{format_bytes(thumbs + previews)} ({format_bytes(thumbs)} thumbnails, {format_bytes(previews)} previews)"
+        )
+
+    def _choose_cache_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, "Move thumbnails and previews to", str(self.library.picture_cache_dir())
+        )
+        if folder:
+            self.move_cache(Path(folder))
+
+    def move_cache(self, folder: Path) -> Job:
+        """Move the thumbnail and preview caches to ``folder`` on the runner, with progress."""
+        lib = self.library
+        self.move_cache_button.setEnabled(False)
+        self.clear_cache_button.setEnabled(False)
+        self.cache_size.setText(f"Moving to {folder}…")
+
+        def _move(control: JobControl) -> str:
+            n = lib.move_picture_cache(folder, control)
+            return f"{n:,} cached pictures moved to {lib.picture_cache_dir()}"
+
+        def _done(message: str) -> None:
+            if self._closed:
+                return
+            self.move_cache_button.setEnabled(True)
+            self.clear_cache_button.setEnabled(True)
+            self.cache_location.setText(str(lib.picture_cache_dir()))
+            self.cache_location.setToolTip(message)
+            self.refresh()
+
+        def _failed(message: str) -> None:
+            if self._closed:
+                return
+            _done("")
+            QMessageBox.warning(self, "The cache was not moved", f"{message}\n\nIt stays where it was.")
+
+        return self.runner.submit(
+            f"Moving the thumbnail cache to {folder}", _move, on_result=_done, on_error=_failed
+        )
+
+    def _confirm_clear_cache(self) -> None:
+        answer = QMessageBox.question(
+            self,
+            "Clear the thumbnail cache?",
+            "Delete all thumbnails and previews? Your photos, tags and ratings are not touched; "
+            "thumbnails are made again from the originals as you browse, which takes a while on a large library.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.clear_cache()
+
+    def clear_cache(self) -> Job:
+        lib = self.library
+        self.clear_cache_button.setEnabled(False)
+        self.cache_size.setText("Clearing…")
+
+        def _clear(_c: JobControl) -> str:
+            lib.thumbnails.clear()
+            lib.previews.clear()
+            return "Thumbnail cache cleared"
+
+        def _done(*_: object) -> None:
+            if not self._closed:
+                self.clear_cache_button.setEnabled(True)
+                self.refresh()
+
+        return self.runner.submit("Clearing the thumbnail cache", _clear, on_result=_done, on_error=_done)
