@@ -79,9 +79,8 @@ class DevicePage(SettingsPage):
         self.runner.submit(
             "Checking the smart-search device",
             lambda _c: _plan_device(device, precision),
-            on_result=lambda text: self.device_plan.setText(str(text)) if not self._closed else None,
-            on_error=lambda msg: (
-                self.device_plan.setText(f"Cannot tell: {msg}") if not self._closed else None
-            ),
+            on_result=lambda text: self.device_plan.setText(str(text)),
+            on_error=lambda msg: self.device_plan.setText(f"Cannot tell: {msg}"),
             track=False,
+            owner=self,
         )

@@ -217,11 +217,11 @@ class FoldersPage(SettingsPage):
             _scan,
             on_result=lambda _summary: self._after_scan(),
             on_error=lambda msg: self._after_scan(f"Scanning {root.path} failed: {msg}"),
+            owner=self,
+            cancel_with_owner=False,  # the scan the person asked for finishes; only this page's answer is dropped
         )
 
     def _after_scan(self, error: str | None = None) -> None:
-        if self._closed:
-            return
         self.refresh()
         if error:
             self._folder_note(error, error=True)

@@ -113,18 +113,15 @@ class ModelPage(SettingsPage):
             on_result=self._on_models_checked,
             on_error=self._on_models_failed,
             track=False,
+            owner=self,
         )
 
     def _on_models_checked(self, rows: list[ModelChoice]) -> None:
-        if self._closed:
-            return
         self._model_rows = rows
         self._model_error = None
         self._render_models()
 
     def _on_models_failed(self, message: str) -> None:
-        if self._closed:
-            return
         self._model_rows = []
         self._model_error = message
         self._render_models()
@@ -262,21 +259,19 @@ class ModelPage(SettingsPage):
             on_result=lambda _path: self._on_downloaded(spec),
             on_error=self._on_download_failed,
             on_progress=self._on_download_progress,
+            owner=self,
+            cancel_with_owner=False,  # a download the person started goes on when Settings closes
         )
         self._update_model_buttons()
         return self._download_job
 
     def _on_download_progress(self, p: Progress) -> None:
-        if self._closed:
-            return
         if p.total:
             self.download_progress.setRange(0, 1000)
             self.download_progress.setValue(int(1000 * p.fraction))
         self.download_progress.setFormat(f"{p.message} — %p%" if p.total else p.message)
 
     def _on_downloaded(self, spec: Any) -> None:
-        if self._closed:
-            return
         self._download_job = None
         self.download_progress.hide()
         self._model_note(f"{spec.label()} is downloaded and now used for smart search.", error=False)
@@ -284,8 +279,6 @@ class ModelPage(SettingsPage):
         self.refresh()
 
     def _on_download_failed(self, message: str) -> None:
-        if self._closed:
-            return
         self._download_job = None
         self.download_progress.hide()
         self._model_note(message, error=True)
@@ -339,13 +332,12 @@ class ModelPage(SettingsPage):
             f"Checking weights file {path.name}",
             lambda _c: clip_models.spec_from_options(hint, path),
             on_result=self._on_weights_checked,
-            on_error=lambda msg: self._model_note(msg, error=True) if not self._closed else None,
+            on_error=lambda msg: self._model_note(msg, error=True),
             track=False,
+            owner=self,
         )
 
     def _on_weights_checked(self, spec: Any) -> None:
-        if self._closed:
-            return
         self._set_active(spec)
         self._model_note(
             f"Smart search now uses {spec.label()}; it loads in the background and the main window says "

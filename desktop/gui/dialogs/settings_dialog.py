@@ -95,10 +95,5 @@ class SettingsDialog(QDialog):
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(820, 880)
 
-    def done(self, result: int) -> None:
-        for page in self.pages.values():
-            page.mark_closed()
-        super().done(result)
-
 
 __all__ = ["SETTING_DEVICE", "SETTING_PRECISION", "SettingsDialog"]

@@ -1,9 +1,10 @@
-"""What every page of the Settings dialog shares: the library, the job runner and the closed flag.
+"""What every page of the Settings dialog shares: the library and the job runner.
 
 A page is one group box of the dialog (folders, import folder, smart-search
 model, device, storage); it writes through the ``Library`` at once and runs
-anything slow on the job runner. ``_closed`` is set when the dialog closes, so
-an answer that arrives later is dropped instead of touching deleted widgets.
+anything slow on the job runner with ``owner=self``: when the dialog is deleted
+on close, the runner drops the answers of the page's jobs (and cancels its reads),
+so a late answer never touches a deleted widget.
 """
 
 from __future__ import annotations
@@ -27,11 +28,6 @@ class SettingsPage(QGroupBox):
         super().__init__(title, parent)
         self.library = library
         self.runner = runner
-        self._closed = False
 
     def refresh(self) -> None:
         """Read what the page shows from the library (and start its background checks)."""
-
-    def mark_closed(self) -> None:
-        """The dialog closed: late job answers are dropped from now on."""
-        self._closed = True

@@ -70,11 +70,10 @@ class StoragePage(SettingsPage):
             lambda _c: (lib.thumbnails.size_bytes(), lib.previews.size_bytes()),
             on_result=self._on_cache_measured,
             track=False,
+            owner=self,
         )
 
     def _on_cache_measured(self, sizes: tuple[int, int]) -> None:
-        if self._closed:
-            return
         thumbs, previews = sizes
         self.cache_size.setText(
             f"{format_bytes(thumbs + previews)} ({format_bytes(thumbs)} thumbnails, {format_bytes(previews)} previews)"
@@ -99,8 +98,6 @@ class StoragePage(SettingsPage):
             return f"{n:,} cached pictures moved to {lib.picture_cache_dir()}"
 
         def _done(message: str) -> None:
-            if self._closed:
-                return
             self.move_cache_button.setEnabled(True)
             self.clear_cache_button.setEnabled(True)
             self.cache_location.setText(str(lib.picture_cache_dir()))
@@ -108,13 +105,16 @@ class StoragePage(SettingsPage):
             self.refresh()
 
         def _failed(message: str) -> None:
-            if self._closed:
-                return
             _done("")
             QMessageBox.warning(self, "The cache was not moved", f"{message}\n\nIt stays where it was.")
 
         return self.runner.submit(
-            f"Moving the thumbnail cache to {folder}", _move, on_result=_done, on_error=_failed
+            f"Moving the thumbnail cache to {folder}",
+            _move,
+            on_result=_done,
+            on_error=_failed,
+            owner=self,
+            cancel_with_owner=False,  # a half-done move is rolled back by the Library, but let it finish
         )
 
     def _confirm_clear_cache(self) -> None:
@@ -140,8 +140,14 @@ class StoragePage(SettingsPage):
             return "Thumbnail cache cleared"
 
         def _done(*_: object) -> None:
-            if not self._closed:
-                self.clear_cache_button.setEnabled(True)
-                self.refresh()
+            self.clear_cache_button.setEnabled(True)
+            self.refresh()
 
-        return self.runner.submit("Clearing the thumbnail cache", _clear, on_result=_done, on_error=_done)
+        return self.runner.submit(
+            "Clearing the thumbnail cache",
+            _clear,
+            on_result=_done,
+            on_error=_done,
+            owner=self,
+            cancel_with_owner=False,
+        )
