@@ -15,8 +15,10 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from desktop.core.catalog.filters import PhotoFilter
+from desktop.core.catalog.query import parse_query
 from desktop.core.library import Library, photo_tags
 from desktop.core.runtime.paths import resolve_paths
+from tests.conftest import run_cli
 
 # Qt 6 keeps QDragEnterEvent's QPoint constructor (the only one) but PySide flags it deprecated
 pytestmark = pytest.mark.filterwarnings("ignore:Function.*QDragEnterEvent:DeprecationWarning")
@@ -194,7 +196,10 @@ def test_find_similar_from_the_context_menu_and_refine(
     assert window.grid_header.text().startswith("Like ")
     # refine with a filter: the same similarity query, now with the filter
     window.search_bar.set_text(window.search_bar.text() + "camera:nikon")
-    assert search.calls[-1][0] == "similar" and search.calls[-1][2]["query"] == "camera:nikon"
+    assert (
+        search.calls[-1][0] == "similar"
+        and parse_query(search.calls[-1][2]["query"]).filter.camera == "nikon"
+    )
     # clearing the field returns to the browsed view
     window.search_bar.set_text("")
     assert not window.model.is_results and window.model.rowCount() == 5
@@ -498,3 +503,22 @@ def test_a_reload_waits_for_the_end_of_a_fling(
     assert window.model.rowCount() == 5  # not yet
     window.grid._settled()  # the fling is over
     qtbot.waitUntil(lambda: window.model.rowCount() == 6, timeout=3000)
+
+
+# words from a title, a tag and file names; a stop word alone (matched as typed); filters with a word
+@pytest.mark.parametrize("query", ["holiday car", "Zurich", "the", "camera:nikon trip"])
+def test_search_without_a_model_finds_what_the_command_line_finds(
+    lib: Library, make_window: Any, home: Path, query: str
+) -> None:
+    snow = lib.photo_by_path(Path(lib.roots()[0].path) / "snow.jpg")
+    car = next(p for p in lib.query() if p.rel_path.endswith("car.jpg"))
+    assert snow is not None
+    lib.add_tag("Places/Zürich", [snow.id])
+    lib.set_title([car.id], "The holiday car")
+    window = make_window(lib)  # no smart search: the grid shows keyword and filter matches
+    window.search_bar.set_text(query)
+    window.model.fetch_all()
+    in_window = set(window.model.ids())
+    out = run_cli(home, "search", "--json", "--all", query, check=True)
+    on_command_line = {hit["id"] for hit in json.loads(out.stdout)}
+    assert in_window == on_command_line and in_window

@@ -24,7 +24,6 @@ model keeps serving until the new one has embedded every photo, then
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -47,7 +46,7 @@ from desktop.core.catalog.filters import (
     in_values,
     photo_text,
 )
-from desktop.core.catalog.query import ParsedQuery, parse_query
+from desktop.core.catalog.query import ParsedQuery, QueryError, parse_query
 from desktop.core.catalog.schema import Embedding, Photo, PhotoTag, Root, Tag
 from desktop.core.runtime.wording import counted
 from desktop.core.semantic.clip_models import ModelSpec, ModelUnavailable, load_manifest
@@ -444,10 +443,13 @@ class SearchService:
         everything: bool = False,
         base: PhotoFilter | None = None,
     ) -> SearchResult:
-        """Free text + filters (``desktop.core.catalog.query`` syntax). Text-less queries list by date."""
+        """Free text + filters (``desktop.core.catalog.query`` syntax). Text-less queries list by date;
+        a query with ``similar:ID`` is answered by ``similar`` (the rest of the query refines it)."""
         t0 = time.perf_counter()
         parsed = parse_query(query, base)
         check_tags(parsed.filter.tags)  # "No tag named …" rather than silently nothing
+        if parsed.similar is not None:
+            return self.similar(parsed.similar, limit=limit, query=query, sort=sort, everything=everything)
         if not parsed.text:
             return self._filter_only(parsed, limit, t0)
         qvec = self.embed_text(parsed.text)
@@ -646,13 +648,16 @@ class SearchService:
 
 def keyword_search(library: Library, query: str, limit: int = 50, sort: str = "score") -> SearchResult:
     """Search without a model: filters plus every free-text word in a name, title, description,
-    keyword or tag. What ``search`` answers when no CLIP model is available."""
+    keyword or tag (``ParsedQuery.keyword_filter``, which the app's grid browses too). What
+    ``search`` answers when no CLIP model is available."""
     t0 = time.perf_counter()
     parsed = parse_query(query)
     check_tags(parsed.filter.tags)
+    if parsed.similar is not None:
+        raise QueryError("Finding similar photos needs the smart-search model; without it, search by words.")
     q = apply_filter(
         Photo.select(Photo.id, Photo.rel_path, Photo.content_hash, Photo.taken_local, Root.path).join(Root),
-        replace(parsed.filter, words=tuple(parsed.terms)),
+        parsed.keyword_filter(),
     )
     q = q.order_by(Photo.taken_local.desc(), Photo.id.desc()).limit(limit)
     hits = [
@@ -713,7 +718,3 @@ def model_list(library: Library) -> list[dict[str, Any]]:
             }
         )
     return out
-
-
-def spec_summary(spec: ModelSpec) -> str:
-    return json.dumps({"model": spec.label(), "model_id": spec.model_id})

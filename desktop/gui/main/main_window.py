@@ -14,9 +14,7 @@ where that widget would be.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +39,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core.catalog.filters import PhotoFilter
+from desktop.core.catalog.filters import PhotoFilter, check_tags
+from desktop.core.catalog.query import ParsedQuery, parse_query
 from desktop.core.ingest.formats import glob_patterns, is_image_file
 from desktop.core.library import LibraryError
 from desktop.core.runtime.wording import counted
@@ -69,7 +68,6 @@ from desktop.gui.widgets.icons import icon
 log = logging.getLogger(__name__)
 
 SEARCH_LIMIT = 1000
-_SIMILAR = re.compile(r'(?i)\bsimilar:("[^"]*"|\S+)')
 
 
 def _pictures_dir() -> Path:
@@ -616,15 +614,8 @@ class MainWindow(QMainWindow):
         self._enter_view(f"search:{text}")
         self.sidebar.clear_selection()
         self.stack.setCurrentWidget(self._grid_page)
-        similar_to: int | Path | None = None
-        m = _SIMILAR.search(text)
-        rest = text
-        if m:
-            value = m.group(1).strip('"')
-            similar_to = int(value) if value.isdigit() else Path(value)
-            rest = (text[: m.start()] + text[m.end() :]).strip()
         try:
-            parsed_filter, free_text, terms = self._parse(rest)
+            parsed = self._parse(text)
         except ValueError as exc:
             # the query finds nothing until it is fixed: the last query's photos must not stay up
             # under this one's title
@@ -632,6 +623,7 @@ class MainWindow(QMainWindow):
             self.model.browse(PhotoFilter(photo_ids=[]), f"“{text}”")
             self.notice.show_message(str(exc))
             return
+        similar_to, free_text = parsed.similar, parsed.text
         sort = self.search_bar.sort_mode()
         state = self.ctx.search_state
         service = self.ctx.search if state.ready else None
@@ -648,7 +640,7 @@ class MainWindow(QMainWindow):
                 lambda _c: service.similar(
                     similar_to,
                     limit=SEARCH_LIMIT,
-                    query=rest,
+                    query=text,
                     sort="date" if sort == SORT_DATE else "score",
                     everything=everything,
                 ),
@@ -668,9 +660,8 @@ class MainWindow(QMainWindow):
             return
         # no model (or no free text): the filters narrow the catalog and each word must be in a file
         # name, title, description, keyword or tag (what 'python main.py search' does without a model)
-        f = parsed_filter
+        f = parsed.keyword_filter()
         if free_text:
-            f = replace(f, words=terms or (free_text,))
             showing = (
                 f"Showing photos whose names, titles, descriptions, keywords or tags contain “{free_text}”."
             )
@@ -685,15 +676,12 @@ class MainWindow(QMainWindow):
             self.notice.hide()
         self.model.browse(f, f"“{text}”")
 
-    def _parse(self, text: str) -> tuple[PhotoFilter, str, tuple[str, ...]]:
-        """Filters, free text and its keyword terms; raises ``QueryError`` (a ``ValueError``) that says
-        how to fix it."""
-        from desktop.core.catalog.filters import check_tags
-        from desktop.core.catalog.query import parse_query
-
+    def _parse(self, text: str) -> ParsedQuery:
+        """The query parsed (``similar:``, filters, free text); raises ``QueryError`` (a ``ValueError``)
+        that says how to fix it."""
         parsed = parse_query(text)
         check_tags(parsed.filter.tags)  # an unknown or ambiguous tag says so instead of showing nothing
-        return parsed.filter, parsed.text, tuple(parsed.terms)
+        return parsed
 
     def _similar_title(self, target: int | Path) -> str:
         if isinstance(target, int):
