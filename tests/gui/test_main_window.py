@@ -522,3 +522,22 @@ def test_search_without_a_model_finds_what_the_command_line_finds(
     out = run_cli(home, "search", "--json", "--all", query, check=True)
     on_command_line = {hit["id"] for hit in json.loads(out.stdout)}
     assert in_window == on_command_line and in_window
+
+
+def test_a_scan_after_settings_moved_the_cache_puts_thumbnails_in_the_new_folder(
+    lib: Library, make_window: Any, tmp_path: Path, make_jpeg: Any, photos_dir: Path
+) -> None:
+    window = make_window(lib)
+    old = lib.thumbnails.root
+    dialog = window.open_settings()  # Settings → Storage → Move…, once the folder is chosen
+    target = tmp_path / "bigger disk"
+    assert dialog.move_cache(target).state == "done"
+    dialog.close()
+    new = target.resolve() / "thumbnails"
+    made = [make_jpeg(photos_dir / f"new{i}.jpg", color=(5, 60 + 40 * i, 9)) for i in range(2)]
+    window.rescan_all()  # File → Rescan all folders
+    hashes = {p.content_hash for p in (lib.photo_by_path(m) for m in made) if p is not None}
+    assert len(hashes) == 2
+    assert all((new / h[:2] / h[2:4] / f"{h}.jpg").is_file() for h in hashes)
+    assert not old.exists()  # nothing written to the old folder
+    assert window.model.rowCount() == 7
