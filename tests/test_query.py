@@ -24,7 +24,6 @@ def test_issue_example() -> None:
 def test_free_text_only_has_no_filters() -> None:
     q = parse_query("birthday cake with candles")
     assert q.text == "birthday cake with candles"
-    assert not q.has_filters
     assert q.filter == PhotoFilter()
 
 

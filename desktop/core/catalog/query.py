@@ -104,10 +104,6 @@ class ParsedQuery:
     terms: list[str] = field(default_factory=list)  # free-text words, for keyword matching
     similar: int | Path | None = None  # similar:ID (a photo id) or similar:"PATH" (any image file)
 
-    @property
-    def has_filters(self) -> bool:
-        return not self.filter.is_empty()
-
     def keyword_filter(self) -> PhotoFilter:
         """What the query finds without a model: its filters, and each free-text word in a file
         name, title, description, keyword or tag. Free text with no word worth matching on its own

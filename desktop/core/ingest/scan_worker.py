@@ -37,14 +37,6 @@ def hash_bytes(data: bytes) -> str:
     return str(xxhash.xxh3_128_hexdigest(data))
 
 
-def hash_file(path: Path) -> str:
-    h = xxhash.xxh3_128()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _os_reason(exc: OSError) -> str:
     if isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM):
         return "permission denied: Shoebox cannot read this file (check its permissions)"

@@ -47,7 +47,7 @@ from desktop.core.catalog.filters import (
     photo_text,
 )
 from desktop.core.catalog.query import ParsedQuery, QueryError, parse_query
-from desktop.core.catalog.schema import Embedding, Photo, PhotoTag, Root, Tag
+from desktop.core.catalog.schema import Photo, PhotoTag, Root, Tag
 from desktop.core.runtime.wording import counted
 from desktop.core.semantic.clip_models import ModelSpec, ModelUnavailable, load_manifest
 from desktop.core.semantic.embedder import (
@@ -372,20 +372,6 @@ class SearchService:
             self._index = None
         sync_index(self.index())
 
-    def start_background_sync(self) -> threading.Thread:
-        """Load the model and reconcile the index off the calling thread (the GUI at start-up)."""
-        t = threading.Thread(target=self._safe_warmup, name="search-index-sync", daemon=True)
-        t.start()
-        return t
-
-    def _safe_warmup(self) -> None:
-        try:
-            self.index()
-        except ModelUnavailable as exc:
-            log.info("smart search unavailable: %s", exc)
-        except Exception:  # the GUI must not die of a background warm-up
-            log.exception("search warm-up failed")
-
     def close(self) -> None:
         """Stop the model processes first (a load in progress then fails at once), then save the index."""
         with self._process_lock:
@@ -674,10 +660,6 @@ def keyword_search(library: Library, query: str, limit: int = 50, sort: str = "s
         elapsed_ms=(time.perf_counter() - t0) * 1000,
         notice=None,
     )
-
-
-def embedded_hashes(model_id: str) -> int:
-    return int(Embedding.select().where(Embedding.model_id == model_id).count())
 
 
 def model_list(library: Library) -> list[dict[str, Any]]:

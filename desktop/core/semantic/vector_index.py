@@ -105,11 +105,6 @@ class VectorIndex:
             return set(self._labels)
 
     @property
-    def tombstones(self) -> int:
-        with self._lock:
-            return len(self._hashes) - len(self._labels)
-
-    @property
     def uses_graph(self) -> bool:
         """True when whole-library queries go through the hnsw graph rather than exact search."""
         with self._lock:

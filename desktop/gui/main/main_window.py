@@ -524,9 +524,6 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self._grid_page)
         self.model.browse(spec.filter, spec.title, on_done=self._update_empty)
 
-    def current_view(self) -> ViewSpec:
-        return self.sidebar.current_spec()
-
     def _enter_view(self, key: str) -> None:
         """Notices belong to the view they describe: another view starts without them.
 
