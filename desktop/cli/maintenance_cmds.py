@@ -13,6 +13,7 @@ from typing import Any
 
 from desktop.cli.context import CliError, Context
 from desktop.core.catalog import backups
+from desktop.core.ingest.health import check_library
 from desktop.core.runtime.paths import Paths, resolve_paths
 
 
@@ -71,8 +72,6 @@ def cmd_restore(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
-    from desktop.core.ingest.health import check_library
-
     report = check_library(ctx.library, ctx.control("check"))
     ctx.end_progress()
     if args.json:

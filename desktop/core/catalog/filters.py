@@ -249,4 +249,3 @@ def apply_filter(query: pw.ModelSelect[Photo], f: PhotoFilter) -> pw.ModelSelect
         since = dt.datetime.now() - dt.timedelta(days=f.recent_days)
         query = query.where(Photo.added_at >= since)
     return query
-

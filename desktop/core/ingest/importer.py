@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from desktop.core.catalog.schema import STATUS_ERROR, Photo, Root
 from desktop.core.imaging import decode as imaging
 from desktop.core.ingest.formats import is_image_name
+from desktop.core.ingest.metadata import read_metadata
 from desktop.core.ingest.scan_worker import hash_bytes
 from desktop.core.ingest.scanner import Scanner, storable_name
 from desktop.core.runtime.jobs import Cancelled, JobControl
@@ -82,9 +83,6 @@ def _date_folder(path: Path) -> str:
     """YYYY/MM of the date taken (EXIF), else of the file's modification time."""
     when: dt.datetime | None = None
     try:
-        from desktop.core.imaging import decode as imaging
-        from desktop.core.ingest.metadata import read_metadata
-
         data = path.read_bytes()
         img = imaging.open_image(data)
         meta = read_metadata(data, img, path.stat().st_mtime)

@@ -49,7 +49,14 @@ from desktop.core.catalog.filters import (
 from desktop.core.catalog.query import ParsedQuery, QueryError, parse_query
 from desktop.core.catalog.schema import Photo, PhotoTag, Root, Tag
 from desktop.core.runtime.wording import counted
-from desktop.core.semantic.clip_models import ModelSpec, ModelUnavailable, load_manifest
+from desktop.core.semantic.clip_models import (
+    ModelSpec,
+    ModelUnavailable,
+    load_manifest,
+    load_model,
+    model_status,
+)
+from desktop.core.semantic.device import DevicePlan, configure_threads, plan_device
 from desktop.core.semantic.embedder import (
     BatchEncoder,
     Embedder,
@@ -60,13 +67,12 @@ from desktop.core.semantic.embedder import (
     stored_vector,
     sync_index,
 )
+from desktop.core.semantic.model_process import ModelProcess
 
 if TYPE_CHECKING:
     from desktop.core.library import Library
     from desktop.core.runtime.jobs import JobControl
     from desktop.core.semantic.clip_models import ClipModel
-    from desktop.core.semantic.device import DevicePlan
-    from desktop.core.semantic.model_process import ModelProcess
     from desktop.core.semantic.vector_index import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -83,8 +89,6 @@ def library_plan(library: Library) -> DevicePlan | None:
     precision = library.get_setting(SETTING_PRECISION, "") or None
     if device is None and precision is None:
         return None
-    from desktop.core.semantic.device import plan_device
-
     return plan_device(device, precision)
 
 
@@ -162,8 +166,6 @@ def index_library(
     model then runs in its own process at background priority, so it never
     takes the GIL or the CPU from the GUI thread.
     """
-    from desktop.core.semantic.device import configure_threads
-
     switching = spec is not None and spec.model_id != active_spec(library).model_id
     if spec is None:
         spec = active_spec(library)
@@ -176,8 +178,6 @@ def index_library(
             control.report(0, 0, "starting the model", force=True)
         encoder = encoder_for(spec, control)
     else:
-        from desktop.core.semantic.clip_models import load_model
-
         encoder = load_model(spec, library.paths.models, plan=plan or library_plan(library))
         if encoder.plan.device == "cpu":
             configure_threads(leave_free=leave_free_cores)
@@ -272,8 +272,6 @@ class SearchService:
         return self._use_process
 
     def model(self) -> ClipModel | ModelProcess:
-        from desktop.core.semantic.clip_models import load_model
-
         with self._lock:
             self._check_open()
             spec = self.spec()
@@ -317,8 +315,6 @@ class SearchService:
         not tried again by this service (the app makes a new one when the
         person picks another model or device).
         """
-        from desktop.core.semantic.model_process import ModelProcess
-
         with self._process_lock:
             self._check_open()
             failed = self._failures.get(spec.model_id)
@@ -664,8 +660,6 @@ def keyword_search(library: Library, query: str, limit: int = 50, sort: str = "s
 
 def model_list(library: Library) -> list[dict[str, Any]]:
     """The manifest with what is downloaded and what is active/serving (imports open_clip)."""
-    from desktop.core.semantic.clip_models import model_status
-
     active = active_spec(library)
     serving = serving_spec(library)
     out = []

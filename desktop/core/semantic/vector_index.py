@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from desktop.core.runtime.jobs import lower_thread_priority
+
 log = logging.getLogger(__name__)
 
 INDEX_VERSION = 1
@@ -198,8 +200,6 @@ class VectorIndex:
         self._builder.start()
 
     def _build_graph(self) -> None:
-        from desktop.core.runtime.jobs import lower_thread_priority
-
         lower_thread_priority()  # hnswlib's insert threads inherit it: the GUI keeps its cores
         t0 = time.perf_counter()
         try:

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMenu,
+    QMessageBox,
     QPushButton,
     QSlider,
     QSplitter,
@@ -55,7 +56,7 @@ from desktop.gui.grid.photo_model import (
     PhotoModel,
 )
 from desktop.gui.grid.timeline import TimelineControls
-from desktop.gui.main.context_menu import PhotoActions
+from desktop.gui.main.context_menu import PhotoActions, confirm
 from desktop.gui.main.edit_actions import EditHistory
 from desktop.gui.main.empty_state import EmptyState, ModelMissingNotice
 from desktop.gui.main.search_bar import SearchBar
@@ -1043,8 +1044,6 @@ class MainWindow(QMainWindow):
         )
 
     def remove_root(self, root_id: int) -> None:
-        from desktop.gui.main.context_menu import confirm
-
         root = next((r for r in self.library.roots() if r.id == root_id), None)
         if root is None:
             return
@@ -1057,8 +1056,6 @@ class MainWindow(QMainWindow):
 
     def delete_tag(self, name: str) -> None:
         """Delete a tag (and the tags below it) from every photo, after asking; undoable."""
-        from desktop.gui.main.context_menu import confirm
-
         info = next((t for t in self.library.tags() if t.name == name), None)
         if info is None:
             return
@@ -1070,8 +1067,6 @@ class MainWindow(QMainWindow):
 
     def delete_album(self, name: str) -> None:
         """Delete an album after asking (its photos stay in the library); undoable."""
-        from desktop.gui.main.context_menu import confirm
-
         count = dict(self.library.albums()).get(name)
         if count is None:
             return
@@ -1195,8 +1190,6 @@ class MainWindow(QMainWindow):
         self._update_empty()
 
     def _about(self) -> None:
-        from PySide6.QtWidgets import QMessageBox
-
         QMessageBox.about(
             self,
             "About Shoebox",
