@@ -174,7 +174,7 @@ def test_the_import_dialog_offers_every_supported_format(
         return [str(chosen)], name_filter
 
     monkeypatch.setattr(QFileDialog, "getOpenFileNames", choose)
-    window.choose_import()
+    window.scan_flow.choose_import()
     images = asked[0].split(";;")[0]
     assert images.startswith("Images (") and set(images[len("Images (") : -1].split()) == {
         f"*{ext}" for ext in SUPPORTED_EXTENSIONS
@@ -295,8 +295,8 @@ def test_ctrl_f_focuses_search_and_space_opens_the_viewer(lib: Library, make_win
         from desktop.gui.viewer.viewer import ViewerWindow  # noqa: F401
     except ImportError:
         pytest.skip("the viewer is not in this tree yet")
-    assert window.viewers
-    for v in list(window.viewers):
+    assert window.viewers.windows
+    for v in list(window.viewers.windows):
         v.close()
 
 
@@ -332,7 +332,7 @@ def test_refresh_keeps_selection_and_window_state_is_remembered(
     window = make_window(lib)
     ids = _select_rows(window, [3])
     make_jpeg(photos_dir / "later.jpg", color=(5, 5, 5), taken=dt.datetime(2025, 1, 1, 8))
-    window.scan_roots()
+    window.scan_flow.scan_roots()
     assert window.model.rowCount() == 6
     assert window.selected_ids() == ids
     window.zoom_slider.setValue(240)
@@ -349,7 +349,7 @@ def test_could_not_read_lists_reasons_and_back_to_the_grid(
 ) -> None:
     (photos_dir / "broken.jpg").write_bytes(b"")
     window = make_window(lib)
-    window.scan_roots()
+    window.scan_flow.scan_roots()
     window.sidebar.select_key("view:errors")
     assert window.stack.currentWidget() is window._errors_page
     assert window.errors_model.rowCount() == 1 and window.errors_model.index(0, 1).data()
@@ -535,7 +535,7 @@ def test_a_scan_after_settings_moved_the_cache_puts_thumbnails_in_the_new_folder
     dialog.close()
     new = target.resolve() / "thumbnails"
     made = [make_jpeg(photos_dir / f"new{i}.jpg", color=(5, 60 + 40 * i, 9)) for i in range(2)]
-    window.rescan_all()  # File → Rescan all folders
+    window.scan_flow.rescan_all()  # File → Rescan all folders
     hashes = {p.content_hash for p in (lib.photo_by_path(m) for m in made) if p is not None}
     assert len(hashes) == 2
     assert all((new / h[:2] / h[2:4] / f"{h}.jpg").is_file() for h in hashes)
