@@ -401,7 +401,7 @@ def main() -> int:
     scroller2 = Scroller(grid)
     marks["scan"] = time.perf_counter()
     scroller2.start()
-    w.add_folders([Path(a.scan_dir)])  # what dropping a folder on the window does
+    w.scan_flow.add_folders([Path(a.scan_dir)])  # what dropping a folder on the window does
 
     def _scan_job() -> Any:
         return next((j for j in reversed(ctx.runner.jobs) if j.name.startswith("Scanning")), None)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    # each side is imported only when chosen: a command never loads Qt, and the app never parses commands
     if args and args[0] not in ("--gui",):
         from desktop.cli.main import run
 

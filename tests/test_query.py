@@ -24,7 +24,6 @@ def test_issue_example() -> None:
 def test_free_text_only_has_no_filters() -> None:
     q = parse_query("birthday cake with candles")
     assert q.text == "birthday cake with candles"
-    assert not q.has_filters
     assert q.filter == PhotoFilter()
 
 
@@ -87,3 +86,49 @@ def test_base_filter_is_extended_not_mutated() -> None:
     assert q.filter.tags == ["a", "b"]
     assert base.tags == ["a"]
     assert q.filter.rating_min == 2
+
+
+@pytest.mark.parametrize(
+    ("query", "similar", "text", "camera"),
+    [
+        ("similar:42", 42, "", None),
+        ("similar:42 camera:nikon", 42, "", "nikon"),
+        ("beach SIMILAR:7 at dusk", 7, "beach at dusk", None),
+        ('similar:"/tmp/My Photos/cat.jpg" in snow', Path("/tmp/My Photos/cat.jpg"), "in snow", None),
+        ("similar:holiday.jfif", Path("holiday.jfif"), "", None),
+        ("dog on the beach", None, "dog on the beach", None),
+    ],
+)
+def test_similar_names_the_photo_or_file_the_query_starts_from(
+    query: str, similar: int | Path | None, text: str, camera: str | None
+) -> None:
+    q = parse_query(query)
+    assert q.similar == similar
+    assert q.text == text and q.filter.camera == camera
+    assert "similar" not in q.terms  # never a keyword to match in file names
+
+
+def test_similar_without_a_value_says_how_to_write_it() -> None:
+    with pytest.raises(QueryError, match="similar:42"):
+        parse_query("similar: dog")
+
+
+def test_similar_misspelt_is_named() -> None:
+    with pytest.raises(QueryError, match="did you mean 'similar:'"):
+        parse_query("simlar:12")
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("", ()),
+        ("tag:family", ()),
+        ("Zürich at night", ("zurich", "night")),
+        ("the", ("the",)),  # nothing worth matching alone: matched as typed, not "every photo"
+        ("12", ("12",)),
+    ],
+)
+def test_keyword_filter_is_what_a_query_finds_without_a_model(query: str, words: tuple[str, ...]) -> None:
+    q = parse_query(query)
+    assert q.keyword_filter().words == words
+    assert q.keyword_filter().tags == q.filter.tags

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from desktop.core.catalog.query import QueryError
 from desktop.core.catalog.schema import Embedding, Photo
 from desktop.core.library import Library
 from desktop.core.runtime.paths import resolve_paths
@@ -25,6 +26,7 @@ from desktop.core.semantic.search import (
     active_spec,
     extra_status,
     index_library,
+    keyword_search,
     serving_spec,
     set_active_model,
 )
@@ -317,3 +319,23 @@ def test_cutoff_never_splits_a_tie_at_the_top(lib: Library, catalog: dict[str, A
     got = {h.photo_id for h in result.hits}
     assert {ids["p000.jpg"], ids["dup1.jpg"], ids["sub/dup2.jpg"]} <= got
     assert result.more > 0
+
+
+def test_similar_in_the_query_is_answered_like_find_similar(
+    lib: Library, catalog: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``similar:ID`` is the query parser's: the service, the app's search field and the command line
+    all answer it the same way, refined by the rest of the query."""
+    from desktop.cli.main import run
+
+    s = service(lib)
+    target = catalog["ids"]["p003.jpg"]
+    by_query = s.search(f"similar:{target} camera:canon", limit=20, everything=True)
+    direct = s.similar(target, limit=20, query="camera:canon", everything=True)
+    assert [h.photo_id for h in by_query.hits] == [h.photo_id for h in direct.hits]
+    assert by_query.hits[0].photo_id == target
+    assert all(Photo.get_by_id(h.photo_id).camera_make == "Canon" for h in by_query.hits)
+    assert run(["search", f"similar:{target}", "--json", "--limit", "1"]) == 0
+    assert [h["id"] for h in json.loads(capsys.readouterr().out)] == [target]
+    with pytest.raises(QueryError, match="needs the smart-search model"):
+        keyword_search(lib, f"similar:{target}")

@@ -13,6 +13,7 @@ from desktop.cli.context import CliError, Context, Subcommands
 from desktop.core.catalog.filters import FilterError, PhotoFilter, check_tags, parse_date
 from desktop.core.catalog.schema import Root
 from desktop.core.ingest.scanner import ScanReport
+from desktop.core.ingest.watcher import LibraryWatcher
 from desktop.core.library import Library, normalise_tag, photo_path, photo_to_dict
 from desktop.core.runtime.wording import (
     counted,
@@ -309,8 +310,6 @@ def cmd_ls(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_watch(args: argparse.Namespace, ctx: Context) -> int:
-    from desktop.core.ingest.watcher import LibraryWatcher
-
     lib = ctx.library
     stop = threading.Event()
 

@@ -12,6 +12,7 @@ import sys
 
 from desktop.cli.context import CliError, Context, Subcommands
 from desktop.core.catalog import backups
+from desktop.core.ingest.health import check_library
 from desktop.core.runtime.paths import Paths, resolve_paths
 
 
@@ -70,8 +71,6 @@ def cmd_restore(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_check(args: argparse.Namespace, ctx: Context) -> int:
-    from desktop.core.ingest.health import check_library
-
     report = check_library(ctx.library, ctx.control("check"))
     ctx.end_progress()
     if args.json:

@@ -20,7 +20,15 @@ from desktop.core.catalog.filters import FilterError
 from desktop.core.catalog.query import QueryError
 from desktop.core.imaging.decode import ImageError
 from desktop.core.runtime.wording import counted
-from desktop.core.semantic.clip_models import ModelSpec, ModelUnavailable, spec_from_options
+from desktop.core.semantic.clip_models import ModelSpec, ModelUnavailable, download_weights, spec_from_options
+from desktop.core.semantic.embedder import pending_count
+from desktop.core.semantic.search import (
+    SearchService,
+    index_library,
+    keyword_search,
+    model_list,
+    set_active_model,
+)
 
 if TYPE_CHECKING:
     from desktop.core.semantic.search import SearchResult
@@ -59,8 +67,6 @@ def _print_hits(args: argparse.Namespace, ctx: Context, result: SearchResult, sc
 
 
 def cmd_index(args: argparse.Namespace, ctx: Context) -> int:
-    from desktop.core.semantic.search import index_library
-
     with _user_errors():
         spec = _spec(args)
         lib = ctx.library
@@ -83,8 +89,6 @@ def cmd_index(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
-    from desktop.core.semantic.search import SearchService
-
     limit = args.limit or (1_000_000 if args.all else 50)
     with _user_errors():
         # searching never starts a 600 MB download: that is 'model download', asked for explicitly
@@ -94,8 +98,6 @@ def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
             result = service.search(args.query, limit=limit, sort=args.sort, everything=args.all)
         except ModelUnavailable as exc:
             scored = False
-            from desktop.core.semantic.search import keyword_search
-
             result = keyword_search(ctx.library, args.query, limit=limit, sort=args.sort)
             if not ctx.quiet:
                 print(f"Smart search is not available: {exc}", file=sys.stderr)
@@ -109,8 +111,6 @@ def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_similar(args: argparse.Namespace, ctx: Context) -> int:
-    from desktop.core.semantic.search import SearchService
-
     with _user_errors():
         target = Path(args.path).expanduser()
         if not target.exists() and ctx.library.photo_by_path(target) is None:
@@ -130,8 +130,6 @@ def cmd_similar(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_model_list(args: argparse.Namespace, ctx: Context) -> int:
-    from desktop.core.semantic.search import model_list
-
     rows = model_list(ctx.library)
     if args.json:
         ctx.print_json(rows)
@@ -152,9 +150,6 @@ def cmd_model_list(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_model_use(args: argparse.Namespace, ctx: Context) -> int:
-    from desktop.core.semantic.embedder import pending_count
-    from desktop.core.semantic.search import set_active_model
-
     with _user_errors():
         spec = spec_from_options(args.name, args.weights)
     assert spec is not None
@@ -184,8 +179,6 @@ def _download_progress(ctx: Context) -> Callable[[int, int], None]:
 
 
 def cmd_model_download(args: argparse.Namespace, ctx: Context) -> int:
-    from desktop.core.semantic.clip_models import download_weights
-
     with _user_errors():
         spec = spec_from_options(args.name, None)
         assert spec is not None

@@ -40,7 +40,10 @@ from desktop.core.catalog.schema import (
     Tag,
 )
 from desktop.core.catalog.writer import Writer
+from desktop.core.imaging.thumbnails import PREVIEWS_DIR, THUMBNAILS_DIR, PreviewCache, ThumbnailCache
 from desktop.core.ingest import trash
+from desktop.core.ingest.importer import ImportReport, import_paths
+from desktop.core.ingest.scanner import Scanner, ScanReport
 from desktop.core.runtime.errors import ShoeboxError
 from desktop.core.runtime.jobs import JobControl
 from desktop.core.runtime.paths import DataFolderError, Paths, resolve_paths
@@ -174,8 +177,6 @@ class Library:
         self.writer = Writer()
         # the typed reads the app's widgets use (pages, counts, selections): records, never rows
         self.reads = CatalogReads()
-        from desktop.core.imaging.thumbnails import PREVIEWS_DIR, THUMBNAILS_DIR, PreviewCache, ThumbnailCache
-
         # The one owner of the caches' location: every reader and writer (scanner, watcher,
         # embedder, grid, viewer) goes through these objects, whose root a move changes.
         root = self.picture_cache_dir()
@@ -714,14 +715,10 @@ class Library:
     # --------------------------------------------------------- long-running work
     def scan(
         self, roots: Sequence[Root] | None = None, control: Any = None, workers: int | None = None
-    ) -> Any:
-        from desktop.core.ingest.scanner import Scanner
-
+    ) -> ScanReport:
         return Scanner(self, workers=workers).scan(roots if roots is not None else self.roots(), control)
 
-    def import_paths(self, sources: Sequence[Path], control: Any = None) -> Any:
-        from desktop.core.ingest.importer import import_paths
-
+    def import_paths(self, sources: Sequence[Path], control: Any = None) -> ImportReport:
         return import_paths(self, sources, control)
 
     def photo_ids_for_paths(self, paths: Iterable[Path]) -> tuple[list[int], list[Path]]:

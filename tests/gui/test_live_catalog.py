@@ -99,7 +99,7 @@ def test_the_apps_own_writes_are_not_taken_for_outside_ones(
     qtbot.wait(700)
     window.actions.rate(window.model.ids()[:2], 5)
     make_jpeg(photos_dir / "new.jpg", color=(1, 2, 3))
-    window.scan_roots()
+    window.scan_flow.scan_roots()
     lib.add_tag("mine", window.model.ids()[:1])
     qtbot.wait(1200)  # two polls or more
     assert outside == []

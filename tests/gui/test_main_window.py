@@ -15,8 +15,10 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from desktop.core.catalog.filters import PhotoFilter
+from desktop.core.catalog.query import parse_query
 from desktop.core.library import Library, photo_tags
 from desktop.core.runtime.paths import resolve_paths
+from tests.conftest import run_cli
 
 # Qt 6 keeps QDragEnterEvent's QPoint constructor (the only one) but PySide flags it deprecated
 pytestmark = pytest.mark.filterwarnings("ignore:Function.*QDragEnterEvent:DeprecationWarning")
@@ -172,7 +174,7 @@ def test_the_import_dialog_offers_every_supported_format(
         return [str(chosen)], name_filter
 
     monkeypatch.setattr(QFileDialog, "getOpenFileNames", choose)
-    window.choose_import()
+    window.scan_flow.choose_import()
     images = asked[0].split(";;")[0]
     assert images.startswith("Images (") and set(images[len("Images (") : -1].split()) == {
         f"*{ext}" for ext in SUPPORTED_EXTENSIONS
@@ -194,7 +196,10 @@ def test_find_similar_from_the_context_menu_and_refine(
     assert window.grid_header.text().startswith("Like ")
     # refine with a filter: the same similarity query, now with the filter
     window.search_bar.set_text(window.search_bar.text() + "camera:nikon")
-    assert search.calls[-1][0] == "similar" and search.calls[-1][2]["query"] == "camera:nikon"
+    assert (
+        search.calls[-1][0] == "similar"
+        and parse_query(search.calls[-1][2]["query"]).filter.camera == "nikon"
+    )
     # clearing the field returns to the browsed view
     window.search_bar.set_text("")
     assert not window.model.is_results and window.model.rowCount() == 5
@@ -290,8 +295,8 @@ def test_ctrl_f_focuses_search_and_space_opens_the_viewer(lib: Library, make_win
         from desktop.gui.viewer.viewer import ViewerWindow  # noqa: F401
     except ImportError:
         pytest.skip("the viewer is not in this tree yet")
-    assert window.viewers
-    for v in list(window.viewers):
+    assert window.viewers.windows
+    for v in list(window.viewers.windows):
         v.close()
 
 
@@ -327,7 +332,7 @@ def test_refresh_keeps_selection_and_window_state_is_remembered(
     window = make_window(lib)
     ids = _select_rows(window, [3])
     make_jpeg(photos_dir / "later.jpg", color=(5, 5, 5), taken=dt.datetime(2025, 1, 1, 8))
-    window.scan_roots()
+    window.scan_flow.scan_roots()
     assert window.model.rowCount() == 6
     assert window.selected_ids() == ids
     window.zoom_slider.setValue(240)
@@ -344,7 +349,7 @@ def test_could_not_read_lists_reasons_and_back_to_the_grid(
 ) -> None:
     (photos_dir / "broken.jpg").write_bytes(b"")
     window = make_window(lib)
-    window.scan_roots()
+    window.scan_flow.scan_roots()
     window.sidebar.select_key("view:errors")
     assert window.stack.currentWidget() is window._errors_page
     assert window.errors_model.rowCount() == 1 and window.errors_model.index(0, 1).data()
@@ -498,3 +503,41 @@ def test_a_reload_waits_for_the_end_of_a_fling(
     assert window.model.rowCount() == 5  # not yet
     window.grid._settled()  # the fling is over
     qtbot.waitUntil(lambda: window.model.rowCount() == 6, timeout=3000)
+
+
+# words from a title, a tag and file names; a stop word alone (matched as typed); filters with a word
+@pytest.mark.parametrize("query", ["holiday car", "Zurich", "the", "camera:nikon trip"])
+def test_search_without_a_model_finds_what_the_command_line_finds(
+    lib: Library, make_window: Any, home: Path, query: str
+) -> None:
+    snow = lib.photo_by_path(Path(lib.roots()[0].path) / "snow.jpg")
+    car = next(p for p in lib.query() if p.rel_path.endswith("car.jpg"))
+    assert snow is not None
+    lib.add_tag("Places/Zürich", [snow.id])
+    lib.set_title([car.id], "The holiday car")
+    window = make_window(lib)  # no smart search: the grid shows keyword and filter matches
+    window.search_bar.set_text(query)
+    window.model.fetch_all()
+    in_window = set(window.model.ids())
+    out = run_cli(home, "search", "--json", "--all", query, check=True)
+    on_command_line = {hit["id"] for hit in json.loads(out.stdout)}
+    assert in_window == on_command_line and in_window
+
+
+def test_a_scan_after_settings_moved_the_cache_puts_thumbnails_in_the_new_folder(
+    lib: Library, make_window: Any, tmp_path: Path, make_jpeg: Any, photos_dir: Path
+) -> None:
+    window = make_window(lib)
+    old = lib.thumbnails.root
+    dialog = window.open_settings()  # Settings → Storage → Move…, once the folder is chosen
+    target = tmp_path / "bigger disk"
+    assert dialog.move_cache(target).state == "done"
+    dialog.close()
+    new = target.resolve() / "thumbnails"
+    made = [make_jpeg(photos_dir / f"new{i}.jpg", color=(5, 60 + 40 * i, 9)) for i in range(2)]
+    window.scan_flow.rescan_all()  # File → Rescan all folders
+    hashes = {p.content_hash for p in (lib.photo_by_path(m) for m in made) if p is not None}
+    assert len(hashes) == 2
+    assert all((new / h[:2] / h[2:4] / f"{h}.jpg").is_file() for h in hashes)
+    assert not old.exists()  # nothing written to the old folder
+    assert window.model.rowCount() == 7

@@ -38,7 +38,7 @@ def test_the_status_bar_says_a_scan_finished_then_clears(
     """It still said "Scanning lib150: …" after the scan had finished."""
     monkeypatch.setattr("desktop.gui.panels.status_panel.FINISHED_SHOWN_MS", 200)
     window = make_window(lib)
-    window.scan_roots()  # synchronous runner: finished when this returns
+    window.scan_flow.scan_roots()  # synchronous runner: finished when this returns
     text = window.status_panel.label.text()
     assert text.startswith("Scanned") and not text.startswith("Scanning"), text
     qtbot.waitUntil(lambda: window.status_panel.label.text() == "", timeout=2000)
@@ -70,7 +70,7 @@ def test_one_model_banner_not_two(empty_lib: Library, make_window: Any) -> None:
     notice = window.notice.text()
     assert "names, titles, descriptions, keywords or tags" in notice
     assert "needs" not in notice and "not downloaded" not in notice
-    window.find_similar(1)
+    window.search_flow.find_similar(1)
     assert "see above" in window.notice.text() and "not downloaded" not in window.notice.text()
 
 

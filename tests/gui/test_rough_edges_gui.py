@@ -66,7 +66,7 @@ def test_a_folder_the_scan_cannot_enter_is_under_could_not_read(
     window = make_window(lib)
     with monkeypatch.context() as m:
         m.setattr(scanner_module.os, "scandir", scandir)
-        window.scan_roots()
+        window.scan_flow.scan_roots()
     window.sidebar.select_key("view:errors")
     assert window.stack.currentWidget() is window._errors_page
     model = window.errors_model
@@ -74,7 +74,7 @@ def test_a_folder_the_scan_cannot_enter_is_under_could_not_read(
     assert model.index(0, 0).data() == str(trip)
     assert model.index(0, 1).data() == "Permission denied: cannot open this folder"
     assert window.errors_header.text().startswith("1 file or folder Shoebox could not read")
-    window.scan_roots()  # readable again: gone from the list
+    window.scan_flow.scan_roots()  # readable again: gone from the list
     window.sidebar.select_key("view:all")
     window.sidebar.select_key("view:errors")
     assert model.rowCount() == 0

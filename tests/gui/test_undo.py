@@ -269,8 +269,8 @@ def test_rotate_turns_the_grid_the_viewer_and_the_info_panel(
     turned = [img for k, img in loader._lru.items() if k[0] == rec.content_hash and k[3] == 90]
     assert all(img.height() > img.width() for img in turned)
 
-    window.open_viewer(window.model.index(0))
-    viewer = window.viewers[-1]
+    window.viewers.open_viewer(window.model.index(0))
+    viewer = window.viewers.windows[-1]
     qtbot.waitUntil(lambda: viewer.canvas.has_picture() and not viewer.canvas.busy(), timeout=10000)
     size = viewer.canvas.picture_size()
     assert size.height() > size.width()
@@ -353,8 +353,8 @@ def test_undo_survives_a_restart_and_sees_the_command_line(
 
 def test_the_viewer_turns_with_r_and_undoes_with_ctrl_z(lib: Library, make_window: Any, qtbot: Any) -> None:
     window = make_window(lib)
-    window.open_viewer(window.model.index(0))
-    viewer = window.viewers[-1]
+    window.viewers.open_viewer(window.model.index(0))
+    viewer = window.viewers.windows[-1]
     photo_id = viewer.current_id()
     viewer.activateWindow()
     qtbot.waitUntil(viewer.isActiveWindow)
@@ -383,7 +383,7 @@ def test_removing_a_folder_can_be_undone_at_once(
     window = make_window(lib)
     monkeypatch.setattr("desktop.gui.main.context_menu.confirm", lambda *_a: True)
     root = lib.roots()[0]
-    window.remove_root(root.id)
+    window.sidebar_flow.remove_root(root.id)
     assert lib.count() == 0
     # Ctrl+Z works straight away: the action was enabled without opening the menu first
     assert window.edit_history.undo_action.isEnabled()

@@ -1,7 +1,7 @@
 """The catalog database: a Peewee proxy, its connection settings and migrations.
 
-The database is injected: models bind to ``database`` (a ``DatabaseProxy``) and
-``init_db(path)`` points it at a file. SQLite runs in WAL mode with foreign keys
+The database is injected: models bind to ``database`` (a ``DatabaseProxy``
+defined beside them in ``schema.py``) and ``init_db(path)`` points it at a file. SQLite runs in WAL mode with foreign keys
 on, so GUI readers never block the single writer. The schema version lives in
 ``PRAGMA user_version``; before any migration the file is copied with SQLite's
 online backup API (``backups.py``), so an upgrade that goes wrong never costs
@@ -18,12 +18,13 @@ from pathlib import Path
 
 import peewee
 
+from desktop.core.catalog import schema
 from desktop.core.catalog.backups import backup_before_migration
+from desktop.core.catalog.filters import haversine_km, sql_fold_has_any
+from desktop.core.catalog.schema import database as database  # defined with the models; bound here
 from desktop.core.runtime.errors import ShoeboxError
 
 log = logging.getLogger(__name__)
-
-database = peewee.DatabaseProxy()
 
 SCHEMA_VERSION = 2
 
@@ -90,13 +91,9 @@ MIGRATIONS: dict[int, Callable[[peewee.SqliteDatabase], None]] = {2: _v2_rotatio
 
 def init_db(path: Path, backups: Path | None = None) -> peewee.SqliteDatabase:
     """Open (creating or migrating) the catalog at ``path`` and bind the proxy to it."""
-    from desktop.core.catalog import schema  # the models need the proxy defined first
-
     path.parent.mkdir(parents=True, exist_ok=True)
     existed = path.exists() and path.stat().st_size > 0
     db = peewee.SqliteDatabase(str(path), pragmas=PRAGMAS, thread_safe=True, check_same_thread=False)
-    from desktop.core.catalog.filters import haversine_km, sql_fold_has_any
-
     db.register_function(haversine_km, "haversine_km", 4)
     # accent- and case-insensitive matching of names and text ("Zurich" finds "Zürich")
     db.register_function(sql_fold_has_any, "fold_has_any", 2, deterministic=True)

@@ -253,8 +253,3 @@ def apply_filter(query: pw.ModelSelect[Photo], f: PhotoFilter) -> pw.ModelSelect
         since = dt.datetime.now() - dt.timedelta(days=f.recent_days)
         query = query.where(Photo.added_at >= since)
     return query
-
-
-def filtered_photos(f: PhotoFilter) -> pw.ModelSelect[Photo]:
-    """Photos matching ``f`` (no order)."""
-    return apply_filter(Photo.select(), f)

@@ -18,6 +18,10 @@ free text that CLIP and the keyword match rank by)::
                       taken within R km (default 10 km; also m) of LAT,LON;
                       "near" may be left out: place:48.85,2.29
     name:TEXT         the file name contains TEXT (also file:TEXT)
+    similar:ID        photos that look like the library photo ID, or like an image
+                      file: similar:"/path/to/picture.jpg" (what *Find similar* and
+                      an image dropped on the search field write); the rest of the
+                      query refines it. Needs the smart-search model.
 
 Values with spaces go in double quotes: ``album:"Summer 2020"``. Keys are
 case-insensitive. A word with a colon whose key is not one of the above (a
@@ -31,7 +35,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from desktop.core.catalog.filters import PhotoFilter, fold, parse_date
@@ -74,8 +78,9 @@ STOP_WORDS = frozenset(
     ]
 )
 KEYS = {"tag", "after", "before", "camera", "folder", "rating", "album", "place", "name", "file"}
-# what a misspelt key is compared with: the filters, and the search field's similar:ID
-SUGGESTED_KEYS = sorted(KEYS | {"similar"})
+SIMILAR_KEY = "similar"  # not a filter: it names the photo (or image file) the query starts from
+# what a misspelt key is compared with: the filters, and similar:ID
+SUGGESTED_KEYS = sorted(KEYS | {SIMILAR_KEY})
 
 _TOKEN = re.compile(
     r'(?P<key>[A-Za-z]+)(?P<op>>=|<=|:|>|<|=)(?P<val>"[^"]*"?|\S*)'
@@ -98,10 +103,16 @@ class ParsedQuery:
     text: str  # the free text, filters removed
     filter: PhotoFilter = field(default_factory=PhotoFilter)
     terms: list[str] = field(default_factory=list)  # free-text words, for keyword matching
+    similar: int | Path | None = None  # similar:ID (a photo id) or similar:"PATH" (any image file)
 
-    @property
-    def has_filters(self) -> bool:
-        return not self.filter.is_empty()
+    def keyword_filter(self) -> PhotoFilter:
+        """What the query finds without a model: its filters, and each free-text word in a file
+        name, title, description, keyword or tag. Free text with no word worth matching on its own
+        (stop words, short numbers: "the", "12") is matched as typed rather than dropped, which
+        would list every photo."""
+        if not self.text:
+            return self.filter
+        return replace(self.filter, words=tuple(self.terms) or (self.text,))
 
 
 def _unquote(v: str) -> str:
@@ -163,10 +174,18 @@ def parse_query(query: str, base: PhotoFilter | None = None) -> ParsedQuery:
     f = PhotoFilter(**vars(base)) if base is not None else PhotoFilter()
     f.tags = list(f.tags)
     words: list[str] = []
+    similar: int | Path | None = None
     for m in _TOKEN.finditer(query):
         if m.group("key") is not None:
             key, op, raw = m.group("key").lower(), m.group("op"), m.group("val")
             value = _unquote(raw)
+            if key == SIMILAR_KEY and op == ":":
+                if not value:
+                    raise QueryError(
+                        'similar: needs a photo id or an image file, e.g. similar:42 or similar:"photo.jpg".'
+                    )
+                similar = int(value) if value.isdigit() else Path(value).expanduser()
+                continue
             if key not in KEYS or (op != ":" and key != "rating"):
                 typo = _misspelt_filter(key, op, value)
                 if typo is not None:
@@ -215,4 +234,4 @@ def parse_query(query: str, base: PhotoFilter | None = None) -> ParsedQuery:
         for t in re.findall(r"[\w'-]+", fold(text))
         if len(t) > 2 and t not in STOP_WORDS and not (t.isdigit() and len(t) < 4)
     ]
-    return ParsedQuery(text=text, filter=f, terms=terms)
+    return ParsedQuery(text=text, filter=f, terms=terms, similar=similar)

@@ -12,7 +12,8 @@ import datetime as dt
 
 import peewee as pw
 
-from desktop.core.catalog.db import database
+# the models bind to this proxy; ``db.init_db`` points it at the catalog file
+database = pw.DatabaseProxy()
 
 STATUS_OK = "ok"
 STATUS_ERROR = "error"

@@ -16,6 +16,10 @@ from typing import Any
 
 import xxhash
 
+from desktop.core.imaging import decode as imaging
+from desktop.core.imaging.thumbnails import ThumbnailCache
+from desktop.core.ingest.metadata import read_metadata
+
 MAX_FILE_BYTES = 2 * 1024**3  # larger than any photo; refusing keeps a worker's memory bounded
 
 
@@ -37,14 +41,6 @@ def hash_bytes(data: bytes) -> str:
     return str(xxhash.xxh3_128_hexdigest(data))
 
 
-def hash_file(path: Path) -> str:
-    h = xxhash.xxh3_128()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _os_reason(exc: OSError) -> str:
     if isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM):
         return "permission denied: Shoebox cannot read this file (check its permissions)"
@@ -55,14 +51,11 @@ def _os_reason(exc: OSError) -> str:
     return f"could not read the file: {exc.strerror or exc}"
 
 
-_thumb_cache: Any = None
+_thumb_cache: ThumbnailCache | None = None
 
 
 def process_file(path_str: str, thumbnails_dir: str | None) -> FileResult:
     """Catalogue one file; never raises (every problem becomes ``error``)."""
-    from desktop.core.imaging import decode as imaging
-    from desktop.core.ingest.metadata import read_metadata
-
     global _thumb_cache
     result = FileResult(path=path_str)
     path = Path(path_str)
@@ -91,8 +84,6 @@ def process_file(path_str: str, thumbnails_dir: str | None) -> FileResult:
         result.meta = asdict(meta)
         if thumbnails_dir is not None:
             if _thumb_cache is None or str(_thumb_cache.root) != thumbnails_dir:
-                from desktop.core.imaging.thumbnails import ThumbnailCache
-
                 _thumb_cache = ThumbnailCache(Path(thumbnails_dir))
             # identical bytes decode identically, so a cached thumbnail proves this file decodes
             if not _thumb_cache.has(result.content_hash):

@@ -45,10 +45,6 @@ class Paths:
         return self.data / "backups"
 
     @property
-    def settings_file(self) -> Path:
-        return self.data / "settings.json"
-
-    @property
     def models(self) -> Path:
         return self.data / "models"
 

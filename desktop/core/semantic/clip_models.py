@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from desktop.core.imaging import decode as imaging
 from desktop.core.runtime.errors import ShoeboxError
 from desktop.core.runtime.wording import brief
 from desktop.core.semantic.device import (
@@ -708,30 +709,8 @@ def _normalise(v: np.ndarray) -> np.ndarray:
 
 def decode_for_model(path: Path, size: int) -> Image.Image:
     """Decode an image file upright, small: JPEG DCT scaling never decodes all 12 MP."""
-    try:
-        from desktop.core.imaging import decode as imaging
-
-        loader = getattr(imaging, "load_upright", None)
-    except ImportError:
-        loader = None
-    if loader is not None:
-        # a long side of 3x the input keeps the short side >= the input for any usual aspect ratio
-        img: Image.Image = loader(Path(path), size * 3)
-        return img
-    from PIL import Image as PILImage
-    from PIL import ImageOps
-
-    try:
-        from pillow_heif import register_heif_opener
-
-        register_heif_opener()
-    except ImportError:  # pragma: no cover
-        pass
-    with PILImage.open(path) as im:
-        im.draft("RGB", (size, size))
-        out = ImageOps.exif_transpose(im)
-        out.load()
-        return out
+    # a long side of 3x the input keeps the short side >= the input for any usual aspect ratio
+    return imaging.load_upright(Path(path), size * 3)
 
 
 _models: dict[tuple[str, str, str], ClipModel] = {}

@@ -38,13 +38,13 @@ import peewee as pw
 from desktop.core.catalog.db import database
 from desktop.core.catalog.schema import STATUS_OK, Embedding, Photo, Root
 from desktop.core.runtime.jobs import Cancelled, JobControl
+from desktop.core.semantic.clip_models import ClipModel, decode_for_model
 from desktop.core.semantic.device import usable_cores
 from desktop.core.semantic.vector_index import VectorIndex, index_dir_name
 
 if TYPE_CHECKING:
     from desktop.core.imaging.thumbnails import ThumbnailCache
     from desktop.core.library import Library
-    from desktop.core.semantic.clip_models import ClipModel
 
 log = logging.getLogger(__name__)
 
@@ -271,8 +271,6 @@ def model_input(model: ClipModel, item: PendingItem, thumbnail: Path | None) -> 
                 return model.prepare(im.convert("RGB") if im.mode != "RGB" else im.copy())
         except (OSError, ValueError):
             pass  # no thumbnail yet (or a damaged one): decode the original
-    from desktop.core.semantic.clip_models import decode_for_model
-
     return model.prepare(decode_for_model(item.path, model.image_size))
 
 
@@ -345,8 +343,6 @@ class Embedder:
         save_every_s: float = 60.0,
     ) -> None:
         self.library = library
-        from desktop.core.semantic.clip_models import ClipModel
-
         # an encoder made here is closed here; one passed in (a shared model process) is the caller's
         self._owned = isinstance(model, ClipModel)
         self.encoder: BatchEncoder = (

@@ -51,7 +51,8 @@ from desktop.core.runtime.jobs import (
     start_at_background_priority,
 )
 from desktop.core.runtime.lifeline import die_with_parent
-from desktop.core.semantic.clip_models import ModelSpec, ModelUnavailable
+from desktop.core.semantic.clip_models import ModelSpec, ModelUnavailable, load_model
+from desktop.core.semantic.device import configure_threads, plan_device
 from desktop.core.semantic.embedder import (
     THUMB_SHORT_SIDE,
     BatchHandle,
@@ -104,9 +105,6 @@ def _child_main(
                 return False
 
     try:
-        from desktop.core.semantic.clip_models import load_model
-        from desktop.core.semantic.device import configure_threads, plan_device
-
         plan = plan_device(device, precision)
         model = load_model(ModelSpec.from_json(spec_json), Path(models_dir), plan=plan, allow_download=False)
         if model.plan.device == "cpu":

@@ -24,7 +24,6 @@ model keeps serving until the new one has embedded every photo, then
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -47,10 +46,17 @@ from desktop.core.catalog.filters import (
     in_values,
     photo_text,
 )
-from desktop.core.catalog.query import ParsedQuery, parse_query
-from desktop.core.catalog.schema import Embedding, Photo, PhotoTag, Root, Tag
+from desktop.core.catalog.query import ParsedQuery, QueryError, parse_query
+from desktop.core.catalog.schema import Photo, PhotoTag, Root, Tag
 from desktop.core.runtime.wording import counted
-from desktop.core.semantic.clip_models import ModelSpec, ModelUnavailable, load_manifest
+from desktop.core.semantic.clip_models import (
+    ModelSpec,
+    ModelUnavailable,
+    load_manifest,
+    load_model,
+    model_status,
+)
+from desktop.core.semantic.device import DevicePlan, configure_threads, plan_device
 from desktop.core.semantic.embedder import (
     BatchEncoder,
     Embedder,
@@ -61,13 +67,12 @@ from desktop.core.semantic.embedder import (
     stored_vector,
     sync_index,
 )
+from desktop.core.semantic.model_process import ModelProcess
 
 if TYPE_CHECKING:
     from desktop.core.library import Library
     from desktop.core.runtime.jobs import JobControl
     from desktop.core.semantic.clip_models import ClipModel
-    from desktop.core.semantic.device import DevicePlan
-    from desktop.core.semantic.model_process import ModelProcess
     from desktop.core.semantic.service import SmartSearch
     from desktop.core.semantic.vector_index import VectorIndex
 
@@ -85,8 +90,6 @@ def library_plan(library: Library) -> DevicePlan | None:
     precision = library.get_setting(SETTING_PRECISION, "") or None
     if device is None and precision is None:
         return None
-    from desktop.core.semantic.device import plan_device
-
     return plan_device(device, precision)
 
 
@@ -164,8 +167,6 @@ def index_library(
     model then runs in its own process at background priority, so it never
     takes the GIL or the CPU from the GUI thread.
     """
-    from desktop.core.semantic.device import configure_threads
-
     switching = spec is not None and spec.model_id != active_spec(library).model_id
     if spec is None:
         spec = active_spec(library)
@@ -178,8 +179,6 @@ def index_library(
             control.report(0, 0, "starting the model", force=True)
         encoder = encoder_for(spec, control)
     else:
-        from desktop.core.semantic.clip_models import load_model
-
         encoder = load_model(spec, library.paths.models, plan=plan or library_plan(library))
         if encoder.plan.device == "cpu":
             configure_threads(leave_free=leave_free_cores)
@@ -274,8 +273,6 @@ class SearchService:
         return self._use_process
 
     def model(self) -> ClipModel | ModelProcess:
-        from desktop.core.semantic.clip_models import load_model
-
         with self._lock:
             self._check_open()
             spec = self.spec()
@@ -319,8 +316,6 @@ class SearchService:
         not tried again by this service (the app makes a new one when the
         person picks another model or device).
         """
-        from desktop.core.semantic.model_process import ModelProcess
-
         with self._process_lock:
             self._check_open()
             failed = self._failures.get(spec.model_id)
@@ -373,20 +368,6 @@ class SearchService:
         with self._lock:
             self._index = None
         sync_index(self.index())
-
-    def start_background_sync(self) -> threading.Thread:
-        """Load the model and reconcile the index off the calling thread (the GUI at start-up)."""
-        t = threading.Thread(target=self._safe_warmup, name="search-index-sync", daemon=True)
-        t.start()
-        return t
-
-    def _safe_warmup(self) -> None:
-        try:
-            self.index()
-        except ModelUnavailable as exc:
-            log.info("smart search unavailable: %s", exc)
-        except Exception:  # the GUI must not die of a background warm-up
-            log.exception("search warm-up failed")
 
     def close(self) -> None:
         """Stop the model processes first (a load in progress then fails at once), then save the index."""
@@ -445,10 +426,13 @@ class SearchService:
         everything: bool = False,
         base: PhotoFilter | None = None,
     ) -> SearchResult:
-        """Free text + filters (``desktop.core.catalog.query`` syntax). Text-less queries list by date."""
+        """Free text + filters (``desktop.core.catalog.query`` syntax). Text-less queries list by date;
+        a query with ``similar:ID`` is answered by ``similar`` (the rest of the query refines it)."""
         t0 = time.perf_counter()
         parsed = parse_query(query, base)
         check_tags(parsed.filter.tags)  # "No tag named …" rather than silently nothing
+        if parsed.similar is not None:
+            return self.similar(parsed.similar, limit=limit, query=query, sort=sort, everything=everything)
         if not parsed.text:
             return self._filter_only(parsed, limit, t0)
         qvec = self.embed_text(parsed.text)
@@ -651,13 +635,16 @@ if TYPE_CHECKING:  # mypy checks here that the service is what the app's Protoco
 
 def keyword_search(library: Library, query: str, limit: int = 50, sort: str = "score") -> SearchResult:
     """Search without a model: filters plus every free-text word in a name, title, description,
-    keyword or tag. What ``search`` answers when no CLIP model is available."""
+    keyword or tag (``ParsedQuery.keyword_filter``, which the app's grid browses too). What
+    ``search`` answers when no CLIP model is available."""
     t0 = time.perf_counter()
     parsed = parse_query(query)
     check_tags(parsed.filter.tags)
+    if parsed.similar is not None:
+        raise QueryError("Finding similar photos needs the smart-search model; without it, search by words.")
     q = apply_filter(
         Photo.select(Photo.id, Photo.rel_path, Photo.content_hash, Photo.taken_local, Root.path).join(Root),
-        replace(parsed.filter, words=tuple(parsed.terms)),
+        parsed.keyword_filter(),
     )
     q = q.order_by(Photo.taken_local.desc(), Photo.id.desc()).limit(limit)
     hits = [
@@ -674,10 +661,6 @@ def keyword_search(library: Library, query: str, limit: int = 50, sort: str = "s
         elapsed_ms=(time.perf_counter() - t0) * 1000,
         notice=None,
     )
-
-
-def embedded_hashes(model_id: str) -> int:
-    return int(Embedding.select().where(Embedding.model_id == model_id).count())
 
 
 @dataclass(frozen=True)
@@ -721,8 +704,6 @@ def model_choices(library: Library) -> list[ModelChoice]:
     """The manifest with what is downloaded and what is active/serving, then the active model when
     the manifest does not hold it (a chosen weights file). The one model list: ``model list`` and
     the app's settings both show it. Checking what is downloaded may import open_clip."""
-    from desktop.core.semantic.clip_models import model_status
-
     active = active_spec(library)
     serving = serving_spec(library)
     out = []
@@ -763,7 +744,3 @@ def model_choices(library: Library) -> list[ModelChoice]:
 def model_list(library: Library) -> list[dict[str, Any]]:
     """``model_choices`` as ``model list --json`` prints them."""
     return [c.as_dict() for c in model_choices(library)]
-
-
-def spec_summary(spec: ModelSpec) -> str:
-    return json.dumps({"model": spec.label(), "model_id": spec.model_id})

@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from desktop.core.runtime.jobs import lower_thread_priority
+
 log = logging.getLogger(__name__)
 
 INDEX_VERSION = 1
@@ -103,11 +105,6 @@ class VectorIndex:
     def hashes(self) -> set[str]:
         with self._lock:
             return set(self._labels)
-
-    @property
-    def tombstones(self) -> int:
-        with self._lock:
-            return len(self._hashes) - len(self._labels)
 
     @property
     def uses_graph(self) -> bool:
@@ -203,8 +200,6 @@ class VectorIndex:
         self._builder.start()
 
     def _build_graph(self) -> None:
-        from desktop.core.runtime.jobs import lower_thread_priority
-
         lower_thread_priority()  # hnswlib's insert threads inherit it: the GUI keeps its cores
         t0 = time.perf_counter()
         try:

@@ -226,9 +226,6 @@ class AppContext(QObject):
     def _on_watch_change(self, _report: object) -> None:
         self._changed_timer.start()
 
-    def notify_catalog_changed(self) -> None:
-        self._changed_timer.start()
-
     # ------------------------------------------------- changes from outside
     def start_change_monitor(self) -> None:
         """Notice what another process (the command line) commits, so the window can show it."""

@@ -1,35 +1,36 @@
 """The main window: sidebar | thumbnail grid | info panel, search on top, background work below.
 
-The window wires widgets to the ``AppContext`` and holds the few flows that
-span them: showing a sidebar view or a search in the grid, dropping folders
-(new watched roots, scanned with progress) and files (imported, duplicates
-reported), *Find similar*, and refreshing counts and the grid after the
-catalog changes while keeping the selection and the scroll position.
+The window lays its widgets out, builds the menus and toolbar, keeps its
+geometry, shows a sidebar view (or *Could not read*, or the first-run page) in
+the grid, follows the selection into the info panel, and refreshes the grid,
+the counts and the panel after the catalog changes, keeping the selection and
+the scroll position. The flows that span several widgets are small controllers
+it owns, each in its own module:
 
-Widgets written by other modules (viewer, info panel, settings, empty state)
-are imported lazily; when one is missing the window still opens and says so
-where that widget would be.
+- ``search_flow.SearchFlow``: what a query in the search field shows;
+- ``scan_flow.ScanFlow``: adding folders, scanning and importing;
+- ``drops.Drops``: files and folders dropped on the window;
+- ``sidebar_flow.SidebarFlow``: the sidebar's counts and its requests;
+- ``viewers.Viewers``: the viewer windows.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QItemSelection, QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QItemSelection, QItemSelectionModel, QPoint, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog,
     QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QMainWindow,
     QMenu,
+    QMessageBox,
     QPushButton,
     QSlider,
     QSplitter,
@@ -41,47 +42,28 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core.catalog.filters import PhotoFilter
-from desktop.core.ingest.formats import glob_patterns, is_image_file
-from desktop.core.library import LibraryError
 from desktop.core.runtime.logs import log_file
 from desktop.core.runtime.wording import counted
-from desktop.gui.app.application import SEARCH_CHECKING, AppContext
+from desktop.gui.app.application import AppContext
 from desktop.gui.dialogs.settings_dialog import SettingsDialog
 from desktop.gui.grid.photo_delegate import MAX_ZOOM, MIN_ZOOM, PhotoGridView
-from desktop.gui.grid.photo_model import (
-    SORT_DATE,
-    SORT_RELEVANCE,
-    ErrorsModel,
-    IdRole,
-    PhotoModel,
-)
+from desktop.gui.grid.photo_model import ErrorsModel, IdRole, PhotoModel
 from desktop.gui.grid.timeline import TimelineControls
 from desktop.gui.main.context_menu import PhotoActions
+from desktop.gui.main.drops import Drops
 from desktop.gui.main.edit_actions import EditHistory
 from desktop.gui.main.empty_state import EmptyState, ModelMissingNotice
+from desktop.gui.main.scan_flow import ScanFlow
 from desktop.gui.main.search_bar import SearchBar
+from desktop.gui.main.search_flow import SearchFlow
+from desktop.gui.main.sidebar_flow import SidebarFlow
+from desktop.gui.main.viewers import Viewers
 from desktop.gui.panels.info_panel import InfoPanel
-from desktop.gui.panels.sidebar import ALL_KEY, Sidebar, SidebarData, ViewSpec, gather
+from desktop.gui.panels.sidebar import Sidebar, ViewSpec
 from desktop.gui.panels.status_panel import StatusPanel
-from desktop.gui.viewer.viewer import ViewerWindow
 from desktop.gui.widgets.icons import icon
 
 log = logging.getLogger(__name__)
-
-SEARCH_LIMIT = 1000
-_SIMILAR = re.compile(r'(?i)\bsimilar:("[^"]*"|\S+)')
-
-
-def _pictures_dir() -> Path:
-    """Where file choosers start: the Pictures folder when there is one, else home."""
-    pictures = Path.home() / "Pictures"
-    return pictures if pictures.is_dir() else Path.home()
-
-
-def import_dialog_filter() -> str:
-    """The import dialog's name filter: every format Shoebox reads, from the formats registry."""
-    return f"Images ({' '.join(glob_patterns())});;All files (*)"
 
 
 class NoticeBar(QFrame):
@@ -141,7 +123,6 @@ class MainWindow(QMainWindow):
         self.library = ctx.library
         self.runner = ctx.runner
         self.setWindowTitle("Shoebox")
-        self.setAcceptDrops(True)
         self.resize(1280, 820)
 
         self.model = PhotoModel(self.library, self, executor=self._read_off_gui_thread)
@@ -150,7 +131,6 @@ class MainWindow(QMainWindow):
         self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.actions = PhotoActions(self.library, self.runner, self)
         self.timeline = TimelineControls(self.model, self.grid, ctx.settings, self)
-        self.actions.similar_available = self._similar_unavailable_reason
         self.edit_history = EditHistory(self.library, self.runner, self)
         self.search_bar = SearchBar(self)
         self.sidebar = Sidebar(self.library, self)
@@ -158,23 +138,20 @@ class MainWindow(QMainWindow):
         self.notice = NoticeBar(self)
         ctx.messages.posted.connect(self.notice.show_message)  # what any layer tells the person
         self.errors_model = ErrorsModel(self.library, self)
-        self.viewers: list[QWidget] = []
-        self._search_token = 0
-        self._search_text = ""
+        self.trash_action: QAction | None = None  # made by the first menu that shows it
         # what the grid shows (a sidebar key, or "search:" and the query): the notice bar belongs to it
         self._view_key = ""
-        # what the shown query was answered with (see _search_key); None when it needs no model
-        self._searched_with: tuple[str, Any, bool] | None = None
-        self._gather_running = False
-        self._gather_again = False
         self._refresh_when_idle = False
-        self._sidebar_when_idle: SidebarData | None = None
-        self._scan_refresh_timer = QTimer(self)
-        self._scan_refresh_timer.setSingleShot(True)
-        self._scan_refresh_timer.setInterval(1500)
-        self._scan_refresh_timer.timeout.connect(self._refresh_during_scan)
+        # the browsed views' sizes, counted off the GUI thread (see _show_total_count)
+        self._count_cache: dict[str, int] = {}
+        self._count_pending: set[str] = set()
 
         self._build_center()
+        self.search_flow = SearchFlow(self)
+        self.scan_flow = ScanFlow(self)
+        self.drops = Drops(self)
+        self.sidebar_flow = SidebarFlow(self)
+        self.viewers = Viewers(self)
         self._build_toolbar()
         self._build_menus()
         self.statusBar().addPermanentWidget(self.status_panel, 1)
@@ -184,9 +161,9 @@ class MainWindow(QMainWindow):
         self._restore_state()
 
         self.show_view(self.sidebar.current_spec())
-        self.refresh_sidebar()
-        self._update_empty()
-        self._on_search_state()
+        self.sidebar_flow.refresh_sidebar()
+        self.update_empty()
+        self.search_flow.on_search_state()
 
     # ------------------------------------------------------------- building
     def _build_center(self) -> None:
@@ -227,7 +204,6 @@ class MainWindow(QMainWindow):
         ecol.addWidget(self.errors_view, 1)
 
         self.empty_state = EmptyState(self)
-        self.empty_state.add_folder_requested.connect(self.choose_folder)
 
         self.stack = QStackedWidget(self)
         self.stack.addWidget(grid_page)
@@ -242,15 +218,13 @@ class MainWindow(QMainWindow):
         self.model_notice = ModelMissingNotice(parent=self)
         self.model_notice.download_requested.connect(lambda: self.open_settings("model"))
         self.model_notice.choose_file_requested.connect(self._choose_weights_file)
-        self.model_notice.dismissed.connect(self._model_notice_dismissed)
         self.model_notice.hide()
 
         center = QWidget(self)
         ccol = QVBoxLayout(center)
         ccol.setContentsMargins(6, 6, 6, 0)
         ccol.setSpacing(6)
-        if self.model_notice is not None:
-            ccol.addWidget(self.model_notice)
+        ccol.addWidget(self.model_notice)
         ccol.addWidget(self.notice)
         ccol.addWidget(self.stack, 1)
 
@@ -273,7 +247,7 @@ class MainWindow(QMainWindow):
         self.addToolBar(bar)
         self.add_folder_action = QAction("Add folder…", self)
         self.add_folder_action.setIcon(icon("folder-add"))
-        self.add_folder_action.triggered.connect(self.choose_folder)
+        self.add_folder_action.triggered.connect(self.scan_flow.choose_folder)
         bar.addAction(self.add_folder_action)
         bar.addSeparator()
         bar.addWidget(self.search_bar)
@@ -305,9 +279,9 @@ class MainWindow(QMainWindow):
         m = self.menuBar()
         file_menu = m.addMenu("&File")
         file_menu.addAction(self.add_folder_action)
-        imp = file_menu.addAction("Import files…", self.choose_import)
+        imp = file_menu.addAction("Import files…", self.scan_flow.choose_import)
         imp.setShortcut(QKeySequence("Ctrl+Shift+I"))
-        file_menu.addAction("Rescan all folders", self.rescan_all)
+        file_menu.addAction("Rescan all folders", self.scan_flow.rescan_all)
         file_menu.addSeparator()
         file_menu.addAction(self.settings_action)
         file_menu.addSeparator()
@@ -344,8 +318,8 @@ class MainWindow(QMainWindow):
         view.addAction("Tasks…", self.status_panel.show_tasks)
 
         photo = m.addMenu("&Photo")
-        photo.addAction("Open", self.open_current).setShortcut(QKeySequence("Ctrl+O"))
-        photo.addAction("Find similar", self.find_similar_to_current)
+        photo.addAction("Open", self.viewers.open_current).setShortcut(QKeySequence("Ctrl+O"))
+        photo.addAction("Find similar", self.search_flow.find_similar_to_current)
         photo.addAction("Add tag…", lambda: self.actions.add_tag(self.selected_ids()))
         photo.addAction("Add to album…", lambda: self.actions.add_to_album(self.selected_ids()))
         rate = photo.addMenu("Rate")
@@ -371,7 +345,7 @@ class MainWindow(QMainWindow):
     def _trash_action(self) -> QAction:
         """*Move to Trash…*, in the Edit and Photo menus (Delete in the grid; no window-wide key,
         so Delete in the search field or the sidebar never trashes the grid's selection)."""
-        if not hasattr(self, "trash_action"):
+        if self.trash_action is None:
             self.trash_action = QAction("Move to Trash…\tDel", self)
             self.trash_action.triggered.connect(lambda: self.actions.trash(self.selected_ids()))
         return self.trash_action
@@ -401,8 +375,7 @@ class MainWindow(QMainWindow):
         self.actions.changed.connect(self.edit_history.after_edit)
         # photos leaving the grid (trash, remove): always say so, with Undo at hand
         self.actions.removed.connect(lambda ids: self.edit_history.after_edit(ids, offer=True))
-        if hasattr(self.info_panel, "user_data_changed"):
-            self.info_panel.user_data_changed.connect(lambda: self.edit_history.refresh())
+        self.info_panel.user_data_changed.connect(lambda: self.edit_history.refresh())
         self.ctx.catalog_changed.connect(lambda: self.edit_history.refresh())
         self.edit_history.replayed.connect(self._after_replay)
         self.edit_history.failed.connect(lambda msg: self.notice.show_message(msg))
@@ -413,45 +386,24 @@ class MainWindow(QMainWindow):
         if result.action.kind == "remove_root":
             self.ctx.restart_watcher()  # a folder came back (or left again)
         self.refresh_all()
-        for viewer in self.viewers:
-            if hasattr(viewer, "reshow"):
-                viewer.reshow()
-
-    def _connect_viewer_edits(self, viewer: QWidget) -> None:
-        """Edits in a viewer show in the grid at once; Ctrl+Z there undoes like here."""
-        if hasattr(viewer, "edited"):
-            viewer.edited.connect(self.actions.changed)
-        viewer.addActions([self.edit_history.undo_action, self.edit_history.redo_action])
+        self.viewers.reshow_all()
 
     def _connect(self) -> None:
-        self.sidebar.view_selected.connect(self.show_view)
-        self.sidebar.add_folder_requested.connect(self.choose_folder)
-        self.sidebar.rescan_requested.connect(lambda rid: self.scan_roots([rid]))
-        self.sidebar.remove_root_requested.connect(self.remove_root)
-        self.sidebar.delete_tag_requested.connect(self.delete_tag)
-        self.sidebar.delete_album_requested.connect(self.delete_album)
-        self.sidebar.watch_toggled.connect(self._set_watched)
-        self.search_bar.search_changed.connect(self.run_search)
-        self.search_bar.image_search_requested.connect(self.search_by_image)
-        self.search_bar.sort_changed.connect(lambda _s: self._rerun_search())
-        self.grid.open_requested.connect(self.open_viewer)
+        self.empty_state.add_folder_requested.connect(self.scan_flow.choose_folder)
         self.grid.rate_requested.connect(lambda n: self.actions.rate(self.selected_ids(), n))
         self.grid.remove_requested.connect(lambda: self.actions.remove_from_library(self.selected_ids()))
         self._connect_edit_history()
         self.grid.customContextMenuRequested.connect(self._grid_context_menu)
         self.grid.zoom_changed.connect(self.zoom_slider.setValue)
         self.zoom_slider.valueChanged.connect(self.grid.set_zoom)
-        self.model.loading_changed.connect(self._update_header)
+        self.model.loading_changed.connect(self.update_header)
         self.model.modelReset.connect(self._on_selection_changed)
         self.grid.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.actions.changed.connect(self._on_user_data_changed)
         self.actions.removed.connect(self._on_removed)
         self.actions.failed.connect(lambda msg: self.notice.show_message(msg))
-        self.actions.find_similar_requested.connect(self.find_similar)
         self.ctx.catalog_changed.connect(self.refresh_all)
         self.grid.scroll_idle.connect(self._scroll_idle)
-        self.ctx.started.connect(self.check_folders)
-        self.ctx.search_state_changed.connect(self._on_search_state)
         self._selection_timer = QTimer(self)
         self._selection_timer.setSingleShot(True)
         self._selection_timer.setInterval(60)  # a rubber band over 5,000 photos updates the panel once
@@ -504,18 +456,14 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_state()
-        for v in self.viewers:
-            v.close()
+        self.viewers.close_all()
         super().closeEvent(event)
 
     # --------------------------------------------------------------- views
     def show_view(self, spec: ViewSpec) -> None:
         """Show a sidebar entry (leaves any search)."""
-        self.search_bar.set_text("", emit=False)
-        self._search_text = ""
-        self._searched_with = None
-        self._search_token += 1
-        self._enter_view(spec.key)
+        self.search_flow.leave()
+        self.enter_view(spec.key)
         if spec.errors:
             self.errors_model.reload()
             self.errors_header.setText(
@@ -527,12 +475,13 @@ class MainWindow(QMainWindow):
             self.stack.setCurrentWidget(self._errors_page)
             return
         self.stack.setCurrentWidget(self._grid_page)
-        self.model.browse(spec.filter, spec.title, on_done=self._update_empty)
+        self.model.browse(spec.filter, spec.title, on_done=self.update_empty)
 
-    def current_view(self) -> ViewSpec:
-        return self.sidebar.current_spec()
+    def show_grid(self) -> None:
+        """The grid page (rather than *Could not read* or the first-run page)."""
+        self.stack.setCurrentWidget(self._grid_page)
 
-    def _enter_view(self, key: str) -> None:
+    def enter_view(self, key: str) -> None:
         """Notices belong to the view they describe: another view starts without them.
 
         ("163 weaker matches hidden" stayed above All photos and *Could not read*.)
@@ -542,13 +491,13 @@ class MainWindow(QMainWindow):
             self._view_key = key
             self.notice.hide()
 
-    def _update_empty(self) -> None:
+    def update_empty(self) -> None:
         if self.stack.currentWidget() is self._errors_page:
             return
-        empty = not self.library.roots() and self.model.rowCount() == 0 and not self._search_text
+        empty = not self.library.roots() and self.model.rowCount() == 0 and not self.search_flow.text
         self.stack.setCurrentWidget(self.empty_state if empty else self._grid_page)
 
-    def _update_header(self) -> None:
+    def update_header(self) -> None:
         self.grid_header.setText(self.model.title)
         n = self.model.rowCount()
         if self.model.is_results:
@@ -562,12 +511,12 @@ class MainWindow(QMainWindow):
     def _show_total_count(self) -> None:
         """The browsed view's size: a COUNT over 100k rows takes 100+ ms, so it runs off the GUI thread."""
         key = repr(self.model.filter)
-        cache: dict[str, int] = self.__dict__.setdefault("_count_cache", {})
+        cache = self._count_cache
         if key in cache:
             self.grid_count.setText(f"  {counted(cache[key], 'photo')}")
             return
         self.grid_count.setText(f"  {self.model.rowCount():,}+ photos")
-        pending: set[str] = self.__dict__.setdefault("_count_pending", set())
+        pending = self._count_pending
         if key in pending:
             return
         pending.add(key)
@@ -588,217 +537,7 @@ class MainWindow(QMainWindow):
         )
 
     def invalidate_counts(self) -> None:
-        self.__dict__.get("_count_cache", {}).clear()
-
-    # -------------------------------------------------------------- search
-    def _similar_unavailable_reason(self) -> str | None:
-        st = self.ctx.search_state
-        return None if st.ready and self.ctx.search is not None else st.message
-
-    def _rerun_search(self) -> None:
-        if self._search_text:
-            self.run_search(self._search_text, force=True)
-
-    def _show_all_results(self) -> None:
-        """The person asked for the matches under the relevance cutoff too (for this query only)."""
-        self._everything_for = self._search_text
-        self._rerun_search()
-
-    def run_search(self, text: str, force: bool = False) -> None:
-        """Show what ``text`` finds: smart search when a model is ready, else filters and file names."""
-        text = text.strip()
-        if text == self._search_text and not force:
-            return
-        self._search_text = text
-        self._search_token += 1
-        everything = text == getattr(self, "_everything_for", None)
-        token = self._search_token
-        if not text:
-            self.show_view(self.sidebar.current_spec())
-            return
-        self._enter_view(f"search:{text}")
-        self.sidebar.clear_selection()
-        self.stack.setCurrentWidget(self._grid_page)
-        similar_to: int | Path | None = None
-        m = _SIMILAR.search(text)
-        rest = text
-        if m:
-            value = m.group(1).strip('"')
-            similar_to = int(value) if value.isdigit() else Path(value)
-            rest = (text[: m.start()] + text[m.end() :]).strip()
-        try:
-            parsed_filter, free_text, terms = self._parse(rest)
-        except ValueError as exc:
-            # the query finds nothing until it is fixed: the last query's photos must not stay up
-            # under this one's title
-            self._searched_with = None
-            self.model.browse(PhotoFilter(photo_ids=[]), f"“{text}”")
-            self.notice.show_message(str(exc))
-            return
-        sort = self.search_bar.sort_mode()
-        state = self.ctx.search_state
-        service = self.ctx.search if state.ready else None
-        # a query that needs the model runs again when what answered it changes: see _on_search_state
-        self._searched_with = self._search_key() if similar_to is not None or free_text else None
-        if similar_to is not None:
-            if service is None:
-                self._explain_no_model("Finding similar photos")
-                return
-            title = self._similar_title(similar_to)
-            self._submit_search(
-                token,
-                title,
-                lambda _c: service.similar(
-                    similar_to,
-                    limit=SEARCH_LIMIT,
-                    query=rest,
-                    sort="date" if sort == SORT_DATE else "score",
-                    everything=everything,
-                ),
-            )
-            return
-        if free_text and service is not None:
-            self._submit_search(
-                token,
-                f"“{text}”",
-                lambda _c: service.search(
-                    text,
-                    limit=SEARCH_LIMIT,
-                    sort="date" if sort == SORT_DATE else "score",
-                    everything=everything,
-                ),
-            )
-            return
-        # no model (or no free text): the filters narrow the catalog and each word must be in a file
-        # name, title, description, keyword or tag (what 'python main.py search' does without a model)
-        f = parsed_filter
-        if free_text:
-            f = replace(f, words=terms or (free_text,))
-            showing = (
-                f"Showing photos whose names, titles, descriptions, keywords or tags contain “{free_text}”."
-            )
-            if self._model_banner_shown():  # the banner above already says why: do not say it twice
-                self.notice.show_message(f"Without a smart-search model: {showing[0].lower()}{showing[1:]}")
-            else:
-                self.notice.show_message(
-                    f"{state.message or 'Smart search is not ready yet.'} {showing}",
-                    ("Settings…", lambda: self.open_settings("model")) if self.ctx.search is None else None,
-                )
-        else:
-            self.notice.hide()
-        self.model.browse(f, f"“{text}”")
-
-    def _parse(self, text: str) -> tuple[PhotoFilter, str, tuple[str, ...]]:
-        """Filters, free text and its keyword terms; raises ``QueryError`` (a ``ValueError``) that says
-        how to fix it."""
-        from desktop.core.catalog.filters import check_tags
-        from desktop.core.catalog.query import parse_query
-
-        parsed = parse_query(text)
-        check_tags(parsed.filter.tags)  # an unknown or ambiguous tag says so instead of showing nothing
-        return parsed.filter, parsed.text, tuple(parsed.terms)
-
-    def _similar_title(self, target: int | Path) -> str:
-        if isinstance(target, int):
-            p = self.library.photo(target)
-            return f"Like {Path(p.rel_path).name}" if p is not None else "Similar photos"
-        return f"Like {target.name}"
-
-    def _submit_search(self, token: int, title: str, fn: Any) -> None:
-        sort = SORT_DATE if self.search_bar.sort_mode() == SORT_DATE else SORT_RELEVANCE
-
-        def _done(result: Any) -> None:
-            if token != self._search_token:
-                return  # the person typed on; an older answer must not replace a newer one
-            hits = [(h.photo_id, float(h.score)) for h in result.hits]
-            self.model.set_results(hits, title, sort=sort, on_done=self._update_header)
-            notes = [n for n in (getattr(result, "notice", None),) if n]
-            more = getattr(result, "more", 0)
-            if more:
-                notes.append(f"{counted(more, 'weaker match', 'weaker matches')} hidden.")
-            if notes:
-                action = ("Show all", self._show_all_results) if more else None
-                self.notice.show_message(" ".join(notes), action)
-            else:
-                self.notice.hide()
-
-        def _failed(message: str) -> None:
-            if token == self._search_token:
-                self.notice.show_message(f"Search failed: {message}")
-
-        self.runner.submit("Search", fn, on_result=_done, on_error=_failed, track=False)
-
-    def find_similar(self, photo_id: int) -> None:
-        """Right-click → Find similar: the search field shows it so the person can refine it."""
-        if self.ctx.search is None or not self.ctx.search_state.ready:
-            self._explain_no_model("Finding similar photos")
-            return
-        self.search_bar.set_text(f"similar:{photo_id} ")
-
-    def find_similar_to_current(self) -> None:
-        ids = self.selected_ids()
-        if ids:
-            self.find_similar(ids[0])
-
-    def search_by_image(self, path: Path) -> None:
-        """An image dropped on the search field (from the library or anywhere)."""
-        if self.ctx.search is None or not self.ctx.search_state.ready:
-            self._explain_no_model("Searching by an image")
-            return
-        row = self.library.photo_by_path(path)
-        self.search_bar.set_text(f"similar:{row.id} " if row is not None else f'similar:"{path}" ')
-
-    def _model_banner_shown(self) -> bool:
-        return self.model_notice is not None and not self.model_notice.isHidden()
-
-    def _explain_no_model(self, doing: str) -> None:
-        """Why ``doing`` needs smart search — in the notice bar, unless the model banner already says it."""
-        if self._model_banner_shown():
-            self.notice.show_message(f"{doing} needs the smart-search model (see above).")
-        else:
-            self.notice.show_message(
-                self.ctx.search_state.message, ("Settings…", lambda: self.open_settings("model"))
-            )
-
-    def _search_key(self) -> tuple[str, Any, bool]:
-        """What a smart query's answer depends on: the state, the serving model, every photo embedded."""
-        st = self.ctx.search_state
-        return st.state, self.ctx.search if st.ready else None, st.pending == 0
-
-    def _on_search_state(self) -> None:
-        """The model became ready, another one was chosen, it failed, or it finished embedding.
-
-        A query typed before (it showed "Smart search is starting…" and file-name
-        matches) runs again with what is there now. While a model is still
-        loading, the results on screen stay.
-        """
-        self._update_model_banner()
-        if (
-            self._search_text
-            and self._searched_with is not None
-            and self.ctx.search_state.state != SEARCH_CHECKING
-            and self._searched_with != self._search_key()
-        ):
-            self._rerun_search()
-
-    def _update_model_banner(self) -> None:
-        st = self.ctx.search_state
-        if self.model_notice is None:
-            return
-        shown = self.ctx.settings.value("notices/model_missing_dismissed", "false") in (True, "true")
-        if st.state == "unavailable" and st.model_name and not shown:
-            if st.failed and hasattr(self.model_notice, "set_problem"):
-                self.model_notice.set_problem(st.message)  # a broken file: say why, no download offer
-            elif hasattr(self.model_notice, "set_model"):
-                self.model_notice.set_model(st.model_name, st.download_bytes)
-            self.model_notice.show()
-        else:
-            self.model_notice.hide()
-
-    def _model_notice_dismissed(self) -> None:
-        self.ctx.settings.setValue("notices/model_missing_dismissed", True)
-        if self.model_notice is not None:
-            self.model_notice.hide()
+        self._count_cache.clear()
 
     # ------------------------------------------------------------ selection
     def selected_ids(self) -> list[int]:
@@ -825,8 +564,7 @@ class MainWindow(QMainWindow):
         self._selection_timer.start()
 
     def _push_selection(self) -> None:
-        if hasattr(self.info_panel, "set_photos"):
-            self.info_panel.set_photos(self.selected_ids())
+        self.info_panel.set_photos(self.selected_ids())
 
     def _grid_context_menu(self, pos: QPoint) -> None:
         index = self.grid.indexAt(pos)
@@ -843,38 +581,8 @@ class MainWindow(QMainWindow):
         """The menu for the current selection (tests trigger its actions directly)."""
         return self.actions.build_menu(self.selected_ids(), self.selected_paths(), self)
 
-    # --------------------------------------------------------------- viewer
-    def open_current(self) -> None:
-        self.open_viewer(self.grid.currentIndex())
-
-    def open_viewer(self, index: QModelIndex) -> None:
-        if not index.isValid():
-            return
-        ids = self.model.ids()
-        viewer = ViewerWindow(self.library, self.runner, ids, index.row(), self)
-        viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
-        viewer.current_changed.connect(self._follow_viewer)
-        viewer.destroyed.connect(lambda *_: self._viewer_closed(viewer))
-        self._connect_viewer_edits(viewer)
-        self.viewers.append(viewer)
-        viewer.show()
-
-    def _follow_viewer(self, photo_id: int) -> None:
-        row = self.model.row_for_id(photo_id)
-        if row is not None:
-            idx = self.model.index(row, 0)
-            self.grid.selectionModel().setCurrentIndex(idx, QItemSelectionModel.SelectionFlag.ClearAndSelect)
-            self.grid.scrollTo(idx)
-
-    def _viewer_closed(self, viewer: QWidget) -> None:
-        if viewer in self.viewers:
-            self.viewers.remove(viewer)
-        # ratings and tags may have been edited in the viewer's info panel
-        self.model.reload_user_data(self.model.ids()[:5000])
-        self.refresh_sidebar()
-
     # ------------------------------------------------------------- settings
-    def open_settings(self, page: str | None = None) -> Any:
+    def open_settings(self, page: str | None = None) -> SettingsDialog:
         dialog = SettingsDialog(self.library, self.runner, self)
         dialog.roots_changed.connect(self._roots_changed)
         dialog.model_changed.connect(self.ctx.check_search)
@@ -888,262 +596,13 @@ class MainWindow(QMainWindow):
     def _choose_weights_file(self) -> None:
         """The banner's *Choose file…*: Settings at its model section, with the file chooser open."""
         dialog = self.open_settings("model")
-        if dialog is not None and hasattr(dialog, "_choose_weights"):
-            QTimer.singleShot(0, dialog._choose_weights)
+        QTimer.singleShot(0, dialog._choose_weights)
 
     def _roots_changed(self) -> None:
         self.ctx.restart_watcher()
         self.refresh_all()
 
-    # ----------------------------------------------------------- drag & drop
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if event.source() is self.grid:
-            event.ignore()  # our own photos dragged back onto the window: nothing to add
-            return
-        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        if event.source() is not self.grid and event.mimeData().hasUrls():
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
-        if not paths:
-            return
-        event.acceptProposedAction()
-        self.handle_dropped_paths(paths)
-
-    def handle_dropped_paths(self, paths: Sequence[Path]) -> None:
-        """Folders become watched library folders (and are scanned); image files are imported."""
-        folders = [p for p in paths if p.is_dir()]
-        files = [p for p in paths if p.is_file()]
-        if folders:
-            self.add_folders(folders)
-        if files:
-            images = [p for p in files if is_image_file(p)]
-            others = [p for p in files if p not in images]
-            if images:
-                self.import_files(images)
-            if others and not images and not folders:
-                names = ", ".join(p.name for p in others[:3])
-                self.notice.show_message(f"Not photos Shoebox can read: {names}")
-
-    # ------------------------------------------------------------ library ops
-    def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder to the library", str(_pictures_dir()))
-        if folder:
-            self.add_folders([Path(folder)])
-
-    def choose_import(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(
-            self,
-            "Import photos",
-            str(_pictures_dir()),
-            import_dialog_filter(),
-        )
-        if files:
-            self.import_files([Path(f) for f in files])
-
-    def add_folders(self, folders: Sequence[Path]) -> None:
-        """Folders dropped or chosen: add them as watched library folders (off the GUI thread), then scan."""
-        folders = list(folders)
-
-        def _add(_control: Any) -> tuple[list[Any], list[str]]:
-            roots, problems = [], []
-            for folder in folders:
-                try:
-                    roots.append(self.library.add_root(folder, watched=True))
-                except LibraryError as exc:
-                    problems.append(str(exc))
-            return roots, problems
-
-        def _added(result: tuple[list[Any], list[str]]) -> None:
-            roots, problems = result
-            if roots and (self.sidebar.current_spec().key != ALL_KEY or self._search_text):
-                # show where the new photos arrive; All photos itself refreshes as the scan goes
-                self.sidebar.select_key(ALL_KEY, emit=False)
-                self.show_view(self.sidebar.current_spec())
-            if problems:  # after the switch: a notice belongs to the view it is shown over
-                self.notice.show_message(" ".join(problems))
-            if not roots:
-                return
-            self.ctx.restart_watcher()
-            self.refresh_sidebar()
-            self.scan_roots([r.id for r in roots])
-
-        self.runner.submit(
-            "Adding folders",
-            _add,
-            on_result=_added,
-            on_error=lambda m: self.notice.show_message(f"Could not add the folder: {m}"),
-            track=False,
-        )
-
-    def check_folders(self) -> Any:
-        """At start: look through the watched folders for what changed while Shoebox was closed.
-
-        The watcher only sees changes while the app runs; this also finishes a scan
-        that was cancelled or cut short by a crash. Unchanged files cost a stat each
-        (100,000 photos: about 2 s), and the embedding of new photos resumes after.
-        """
-        if not self.ctx.watching:
-            return None
-        watched = [r.id for r in self.library.roots() if r.watched]
-        if not watched:
-            self.ctx.start_embedding()  # nothing to look at; still finish what a crash cut short
-            return None
-        return self.scan_roots(watched, title="Checking folders for changes")
-
-    def scan_roots(self, root_ids: Sequence[int] | None = None, title: str | None = None) -> Any:
-        roots = [r for r in self.library.roots() if root_ids is None or r.id in root_ids]
-        if not roots:
-            return None
-        names = ", ".join(Path(r.path).name or r.path for r in roots[:2]) + ("…" if len(roots) > 2 else "")
-
-        def _scan(control: Any) -> Any:
-            return self.library.scan(roots, control)
-
-        def _done(report: Any) -> None:
-            self._scan_refresh_timer.stop()
-            self._scan_refresh_timer.setInterval(1500)
-            self.refresh_all()
-            warnings = getattr(report, "warnings", [])
-            text = report.summary() if hasattr(report, "summary") else "Scan finished."
-            if warnings:
-                text += " " + " ".join(warnings[:2])
-            if getattr(report, "errors", 0):
-                self.notice.show_message(text, ("Show", lambda: self.sidebar.select_key("view:errors")))
-            elif getattr(report, "no_thumbnails", 0):  # the cache's disk is full: say which, and what to do
-                self.notice.show_message(text)
-            self.ctx.start_embedding()
-
-        return self.runner.submit(
-            title or f"Scanning {names}",
-            _scan,
-            on_result=_done,
-            on_error=lambda m: self.notice.show_message(f"Scanning {names} failed: {m}"),
-            on_progress=lambda _p: self._scan_refresh_timer.isActive() or self._scan_refresh_timer.start(),
-        )
-
-    def _refresh_during_scan(self) -> None:
-        """Show a scan's first photos quickly, then refresh less often: each refresh re-reads
-        pages and counts (off the GUI thread) and resets the grid, which is work a long scan
-        need not repeat every second."""
-        self.refresh_all()
-        self._scan_refresh_timer.setInterval(6000)
-
-    def rescan_all(self) -> None:
-        self.scan_roots(None)
-
-    def import_files(self, files: Sequence[Path]) -> Any:
-        files = list(files)
-
-        def _import(control: Any) -> Any:
-            return self.library.import_paths(files, control)
-
-        def _done(report: Any) -> None:
-            self.ctx.restart_watcher()  # the import folder may be a new root
-            self.refresh_all()
-            text = report.summary()
-            if report.duplicates:
-                names = ", ".join(Path(src).name for src, _ in report.duplicates[:3])
-                more = "…" if len(report.duplicates) > 3 else ""
-                text += f". Already in the library: {names}{more}"
-            self.notice.show_message(text)
-            self.ctx.start_embedding()
-
-        return self.runner.submit(
-            f"Importing {counted(len(files), 'file')}",
-            _import,
-            on_result=_done,
-            on_error=lambda m: self.notice.show_message(f"Import failed: {m}"),
-        )
-
-    def remove_root(self, root_id: int) -> None:
-        from desktop.gui.main.context_menu import confirm
-
-        root = next((r for r in self.library.roots() if r.id == root_id), None)
-        if root is None:
-            return
-        if not confirm(self, "Remove folder", f"Stop cataloguing {root.path}?\n\nThe files stay on disk."):
-            return
-        self.library.remove_root(root_id)
-        self.ctx.restart_watcher()
-        self.sidebar.select_key(ALL_KEY, emit=True)
-        self.refresh_all()
-
-    def delete_tag(self, name: str) -> None:
-        """Delete a tag (and the tags below it) from every photo, after asking; undoable."""
-        from desktop.gui.main.context_menu import confirm
-
-        info = next((t for t in self.library.tags() if t.name == name), None)
-        if info is None:
-            return
-        below = sum(1 for t in self.library.tags() if t.name.startswith(name + "/"))
-        also = f" and {counted(below, 'tag')} below it" if below else ""
-        question = f"Delete the tag “{name}”{also} from {counted(info.count, 'photo')}?\n\nYou can undo this."
-        if confirm(self, "Delete tag", question):
-            self._delete_and_leave(f"tag:{name}", lambda: self.library.delete_tag(name))
-
-    def delete_album(self, name: str) -> None:
-        """Delete an album after asking (its photos stay in the library); undoable."""
-        from desktop.gui.main.context_menu import confirm
-
-        count = dict(self.library.albums()).get(name)
-        if count is None:
-            return
-        question = f"Delete the album “{name}”? Its {counted(count, 'photo')} stay in the library.\n\nYou can undo this."
-        if confirm(self, "Delete album", question):
-            self._delete_and_leave(f"album:{name}", lambda: self.library.delete_album(name))
-
-    def _delete_and_leave(self, key: str, delete: Callable[[], object]) -> None:
-        delete()
-        self.edit_history.refresh()
-        if self.sidebar.current_spec().key == key:
-            # its view is gone: show everything instead (that loads the grid; a refresh of the
-            # view being left would race it and could show the empty view again)
-            self.sidebar.select_key(ALL_KEY, emit=True)
-            self.refresh_sidebar()
-            if hasattr(self.info_panel, "refresh"):
-                self.info_panel.refresh()
-        else:
-            self.refresh_all()
-
-    def _set_watched(self, root_id: int, watched: bool) -> None:
-        self.library.set_watched(root_id, watched)
-        self.ctx.restart_watcher()
-        self.refresh_sidebar()
-
     # -------------------------------------------------------------- refresh
-    def refresh_sidebar(self) -> None:
-        """Recount the sidebar off the GUI thread (coalesced: one count at a time)."""
-        if self._gather_running:
-            self._gather_again = True
-            return
-        self._gather_running = True
-
-        def _done(data: SidebarData) -> None:
-            self._gather_running = False
-            if self.grid.is_scrolling():
-                self._sidebar_when_idle = data  # rebuilding the tree costs frames: after the fling
-            else:
-                self.sidebar.populate(data)
-            self.search_bar.set_tag_names([name for name, _ in data.tags])
-            if self._gather_again:
-                self._gather_again = False
-                self.refresh_sidebar()
-
-        def _failed(message: str) -> None:
-            self._gather_running = False
-            log.warning("sidebar counts failed: %s", message)
-
-        self.runner.submit(
-            "Count photos", lambda _c: gather(self.library), on_result=_done, on_error=_failed, track=False
-        )
-
     def refresh_grid(self) -> None:
         """Reload the grid's rows, keeping the selection, the current photo and the scroll position."""
         selected = self.selected_ids()
@@ -1160,7 +619,7 @@ class MainWindow(QMainWindow):
                 )
             if top_id is not None and (row := self.model.row_for_id(top_id)) is not None:
                 self.grid.scroll_to_row_top(row)
-            self._update_empty()
+            self.update_empty()
 
         self.model.refresh(keep_rows=self.model.rowCount(), on_done=restore)
 
@@ -1186,33 +645,28 @@ class MainWindow(QMainWindow):
             self.errors_model.reload()
         else:
             self.refresh_grid()
-        self._update_empty()
-        self.refresh_sidebar()
-        if hasattr(self.info_panel, "refresh"):
-            self.info_panel.refresh()
+        self.update_empty()
+        self.sidebar_flow.refresh_sidebar()
+        self.info_panel.refresh()
 
     def _scroll_idle(self) -> None:
-        data, self._sidebar_when_idle = self._sidebar_when_idle, None
-        if data is not None:
-            self.sidebar.populate(data)
         if self._refresh_when_idle:
             self.refresh_all()
 
     def _on_user_data_changed(self, ids: list[int]) -> None:
         self.model.reload_user_data(ids)
-        if hasattr(self.info_panel, "refresh"):
-            self.info_panel.refresh()
-        self.refresh_sidebar()
+        self.info_panel.refresh()
+        self.sidebar_flow.refresh_sidebar()
 
     def _on_info_edit(self) -> None:
         self.model.reload_user_data(self.selected_ids())
-        self.refresh_sidebar()
+        self.sidebar_flow.refresh_sidebar()
 
     def _on_removed(self, _ids: list[int]) -> None:
         self.refresh_grid()
         self.grid.selectionModel().clearSelection()
-        self.refresh_sidebar()
-        self._update_empty()
+        self.sidebar_flow.refresh_sidebar()
+        self.update_empty()
 
     def show_log(self) -> None:
         """Open the log file (where the details of every failure are) in the system's viewer."""
@@ -1226,8 +680,6 @@ class MainWindow(QMainWindow):
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
     def _about(self) -> None:
-        from PySide6.QtWidgets import QMessageBox
-
         QMessageBox.about(
             self,
             "About Shoebox",

@@ -2,7 +2,7 @@
 
 The bar only turns typing into signals; the main window decides what a query
 means (smart search when a model is there, filters and file names always).
-The query syntax is ``desktop.core.catalog.query``'s, plus ``similar:ID`` (what
+The query syntax is ``desktop.core.catalog.query``'s, ``similar:ID`` included (what
 *Find similar* writes, so the person can refine it with more words and filters).
 """
 
