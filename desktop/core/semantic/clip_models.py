@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from desktop.core.runtime.bundled import bundled_file
 from desktop.core.runtime.wording import brief
 from desktop.core.semantic.device import (
     DevicePlan,
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MANIFEST_FILE = Path(__file__).resolve().parents[3] / "models" / "manifest.json"
+MANIFEST_FILE = bundled_file("models/manifest.json")
 CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin", ".ckpt")
 META_ARCH = "shoebox.arch"
 META_CONFIG = "shoebox.open_clip_config"
