@@ -5,7 +5,8 @@ In a checkout they sit at the repository's top level (``models/``,
 carry the same files inside the package, under ``desktop/_data/`` at the same
 relative paths (``setup.py`` and ``installer/shoebox.spec`` put them there), so
 installed code never looks outside its own package. ``bundled_file`` is the
-one place that knows both layouts.
+one place that knows both layouts. ``setup.py`` runs this file on its own to
+read ``SHIPPED_FILES``, so it imports nothing but the standard library.
 """
 
 from __future__ import annotations
