@@ -1,11 +1,12 @@
 # Shoebox: `make run` opens the app, `make test` runs the whole suite.
 # Both create .venv on first use and reinstall when pyproject.toml changes.
+# `make dist` builds the one-folder bundle dist/shoebox (installer/README.md); `make dist-check` starts it.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint clean-venv
+.PHONY: run test bench lint dist dist-check clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +30,14 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check desktop tests bench main.py
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+
+dist: $(STAMP)
+	$(PY) -c "import PyInstaller" 2>/dev/null || $(PY) -m pip install -e '.[dev,dist]'
+	$(VENV)/bin/pyinstaller --noconfirm --distpath dist --workpath build installer/shoebox.spec
+
+dist-check:
+	dist/shoebox/shoebox --version
+	home="$$(mktemp -d)" && SHOEBOX_HOME="$$home" dist/shoebox/shoebox status --json && rm -rf "$$home"
 
 clean-venv:
 	rm -rf $(VENV)

@@ -14,7 +14,8 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from desktop.cli import edit_cmds, library_cmds, maintenance_cmds
+from desktop import __version__
+from desktop.cli import edit_cmds, install_cmds, library_cmds, maintenance_cmds, search_cmds
 from desktop.cli.context import Context
 from desktop.core.runtime import messages
 from desktop.core.runtime.errors import ShoeboxError
@@ -24,13 +25,7 @@ from desktop.core.runtime.paths import resolve_paths
 
 log = logging.getLogger("desktop.cli")
 
-COMMAND_MODULES = [library_cmds, edit_cmds, maintenance_cmds]
-try:  # the smart-search commands are optional until that module lands
-    from desktop.cli import search_cmds
-
-    COMMAND_MODULES.append(search_cmds)
-except ImportError:  # pragma: no cover
-    pass
+COMMAND_MODULES = [library_cmds, edit_cmds, maintenance_cmds, search_cmds, install_cmds]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="shoebox",
         description="Shoebox photo library. Without a command, opens the app.",
     )
+    parser.add_argument("--version", action="version", version=f"shoebox {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

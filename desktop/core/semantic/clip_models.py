@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from desktop.core.imaging import decode as imaging
+from desktop.core.runtime.bundled import bundled_file
 from desktop.core.runtime.errors import ShoeboxError
 from desktop.core.runtime.wording import brief
 from desktop.core.semantic.device import (
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MANIFEST_FILE = Path(__file__).resolve().parents[3] / "models" / "manifest.json"
+MANIFEST_FILE = bundled_file("models/manifest.json")
 CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin", ".ckpt")
 META_ARCH = "shoebox.arch"
 META_CONFIG = "shoebox.open_clip_config"

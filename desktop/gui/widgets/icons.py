@@ -10,14 +10,14 @@ platform has, so no button is ever left blank.
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 from PySide6.QtGui import QIcon, QImageReader
 from PySide6.QtWidgets import QApplication, QStyle
 
-RESOURCES = Path(__file__).resolve().parents[3] / "resources"
-APP_ICON_SVG = RESOURCES / "shoebox.svg"
-APP_ICON_PNG = RESOURCES / "shoebox-256.png"
+from desktop.core.runtime.bundled import bundled_file
+
+APP_ICON_SVG = bundled_file("resources/shoebox.svg")
+APP_ICON_PNG = bundled_file("resources/shoebox-256.png")
 
 _SP = QStyle.StandardPixmap
 
