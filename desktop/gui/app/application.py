@@ -253,7 +253,7 @@ class AppContext(QObject):
             self.catalog_changed.emit()
 
     def _roots_key(self) -> list[tuple[int, str, bool]]:
-        return [(r.id, r.path, bool(r.watched)) for r in self.library.roots()]
+        return [(r.id, r.path, r.watched) for r in self.library.reads.root_entries()]
 
     # ---------------------------------------------------------- smart search
     def check_search(self) -> None:
@@ -515,7 +515,8 @@ def run_gui(argv: list[str]) -> int:
     except RuntimeError as exc:
         print(f"shoebox: {exc}", file=sys.stderr)
         return 1
-    app = QApplication.instance() or QApplication([sys.argv[0], *argv])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0], *argv])
     app.setApplicationName("Shoebox")
     app.setApplicationDisplayName("Shoebox")
     app.setOrganizationName("Shoebox")

@@ -84,7 +84,7 @@ class SidebarFlow(QObject):
             self.sidebar.populate(data)
 
     def remove_root(self, root_id: int) -> None:
-        root = next((r for r in self.library.roots() if r.id == root_id), None)
+        root = self.library.reads.root_entry(root_id)
         if root is None:
             return
         if not context_menu.confirm(
