@@ -531,7 +531,7 @@ def test_a_scan_after_settings_moved_the_cache_puts_thumbnails_in_the_new_folder
     old = lib.thumbnails.root
     dialog = window.open_settings()  # Settings → Storage → Move…, once the folder is chosen
     target = tmp_path / "bigger disk"
-    assert dialog.move_cache(target).state == "done"
+    assert dialog.storage_page.move_cache(target).state == "done"
     dialog.close()
     new = target.resolve() / "thumbnails"
     made = [make_jpeg(photos_dir / f"new{i}.jpg", color=(5, 60 + 40 * i, 9)) for i in range(2)]

@@ -266,10 +266,11 @@ class AppContext(QObject):
                 return _load_search(self.library, control)
 
         self.runner.submit(
-            "Smart search model",
+            "Loading the smart search model",
             _load,
             on_result=self._on_search_loaded,
-            on_error=lambda msg: self._set_search_unavailable(f"Smart search needs a model: {msg}"),
+            # the runner's sentence: "Loading the smart search model failed (…); the details are in …"
+            on_error=self._set_search_unavailable,
             track=False,
         )
 

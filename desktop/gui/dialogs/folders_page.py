@@ -217,7 +217,7 @@ class FoldersPage(SettingsPage):
             f"Scanning {Path(root.path).name or root.path}",
             _scan,
             on_result=lambda _summary: self._after_scan(),
-            on_error=lambda msg: self._after_scan(f"Scanning {root.path} failed: {msg}"),
+            on_error=self._after_scan,  # the runner's sentence names the scan ("Scanning X failed (…)")
             owner=self,
             cancel_with_owner=False,  # the scan the person asked for finishes; only this page's answer is dropped
         )

@@ -81,7 +81,13 @@ class PhotoActions(QObject):
     ) -> None:
         out = signal if signal is not None else self.changed
         self.runner.submit(
-            name, lambda _c: fn(), on_result=lambda _r: out.emit(ids), on_error=self.failed.emit, track=False
+            name,
+            lambda _c: fn(),
+            on_result=lambda _r: out.emit(ids),
+            on_error=self.failed.emit,
+            track=False,
+            owner=self,
+            cancel_with_owner=False,  # an edit the person asked for completes even if the window closes
         )
 
     def rate(self, ids: Sequence[int], rating: int) -> None:
@@ -162,6 +168,8 @@ class PhotoActions(QObject):
             on_result=_done,
             on_error=self.failed.emit,
             track=False,
+            owner=self,
+            cancel_with_owner=False,  # the person asked for it: the files go even if the window closes
         )
         return True
 

@@ -541,6 +541,7 @@ class MainWindow(QMainWindow):
             on_result=_done,
             on_error=lambda _m: pending.discard(key),
             track=False,
+            owner=self,
         )
 
     def invalidate_counts(self) -> None:
@@ -634,7 +635,9 @@ class MainWindow(QMainWindow):
         self, load: Callable[[], Any], done: Callable[[Any], None], failed: Callable[[str], None]
     ) -> None:
         """The grid model's executor: catalog reads run on the quick pool, results land here."""
-        self.runner.submit("Load photos", lambda _c: load(), on_result=done, on_error=failed, track=False)
+        self.runner.submit(
+            "Load photos", lambda _c: load(), on_result=done, on_error=failed, track=False, owner=self
+        )
 
     def refresh_all(self) -> None:
         """Reload what the catalog changed under: the grid, the counts, the info panel.

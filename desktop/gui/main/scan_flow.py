@@ -106,8 +106,10 @@ class ScanFlow(QObject):
             "Adding folders",
             _add,
             on_result=_added,
-            on_error=lambda m: self.notice.show_message(f"Could not add the folder: {m}"),
+            on_error=self.notice.show_message,  # one sentence: what failed and why
             track=False,
+            owner=self,
+            cancel_with_owner=False,  # the folders the person added stay added
         )
 
     def check_folders(self) -> Job | None:
@@ -151,10 +153,12 @@ class ScanFlow(QObject):
             title or f"Scanning {names}",
             _scan,
             on_result=_done,
-            on_error=lambda m: self.notice.show_message(f"Scanning {names} failed: {m}"),
+            on_error=self.notice.show_message,  # the runner's sentence names the scan ("Scanning X failed (…)")
             on_progress=lambda _p: (
                 None if self._scan_refresh_timer.isActive() else self._scan_refresh_timer.start()
             ),
+            owner=self,
+            cancel_with_owner=False,  # a scan runs to its end; only its answer to a closed window is dropped
         )
 
     def _refresh_during_scan(self) -> None:
@@ -188,7 +192,9 @@ class ScanFlow(QObject):
             f"Importing {counted(len(files), 'file')}",
             _import,
             on_result=_done,
-            on_error=lambda m: self.notice.show_message(f"Import failed: {m}"),
+            on_error=self.notice.show_message,  # "Importing N files failed (…)", or the error's own sentence
+            owner=self,
+            cancel_with_owner=False,  # the import the person asked for finishes
         )
 
 

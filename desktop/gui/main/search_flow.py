@@ -193,9 +193,9 @@ class SearchFlow(QObject):
 
         def _failed(message: str) -> None:
             if token == self._search_token:
-                self.notice.show_message(f"Search failed: {message}")
+                self.notice.show_message(message)  # the runner's sentence: what failed and why
 
-        self.runner.submit("Search", fn, on_result=_done, on_error=_failed, track=False)
+        self.runner.submit("Search", fn, on_result=_done, on_error=_failed, track=False, owner=self)
 
     def find_similar(self, photo_id: int) -> None:
         """Right-click → Find similar: the search field shows it so the person can refine it."""

@@ -75,7 +75,12 @@ class SidebarFlow(QObject):
             log.warning("sidebar counts failed: %s", message)
 
         self.runner.submit(
-            "Count photos", lambda _c: gather(self.library), on_result=_done, on_error=_failed, track=False
+            "Count photos",
+            lambda _c: gather(self.library),
+            on_result=_done,
+            on_error=_failed,
+            track=False,
+            owner=self,
         )
 
     def _scroll_idle(self) -> None:
