@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 
 from desktop.core.catalog.filters import PhotoFilter
-from desktop.core.catalog.reads import STATUS_MISSING, PhotoRecord, RootInfo, SelectionSummary, UserData
+from desktop.core.catalog.reads import (
+    STATUS_MISSING,
+    PhotoRecord,
+    RootEntry,
+    RootInfo,
+    SelectionSummary,
+    UserData,
+)
 from desktop.core.catalog.schema import Photo
 from desktop.core.library import Library
 from desktop.core.runtime.paths import resolve_paths
@@ -176,3 +183,41 @@ def test_photo_info_is_the_info_record(lib: Library) -> None:
     assert info is not None and info == lib.info(Path(info["path"]))
     assert info["tags"] == ["cars"] and info["width"] == 96
     assert lib.photo_info(999_999) is None
+
+
+def test_root_entries_are_plain_folders_without_counts(lib: Library, tmp_path: Path) -> None:
+    entries = lib.reads.root_entries()
+    assert [(e.path, e.watched) for e in entries] == [
+        (str(tmp_path / "Empty"), False),
+        (str(tmp_path / "Pictures"), True),
+    ]
+    assert all(isinstance(e, RootEntry) for e in entries)
+    assert lib.reads.root_entry(entries[1].id) == entries[1]
+    lib.remove_root(entries[0].id)
+    assert lib.reads.root_entry(entries[0].id) is None
+    assert [e.id for e in lib.reads.root_entries()] == [entries[1].id]
+
+
+def test_record_by_path_finds_a_photo_through_a_symlink(lib: Library, tmp_path: Path) -> None:
+    photo = tmp_path / "Pictures" / "trip" / "car.jpg"
+    record = lib.record_by_path(photo)
+    assert isinstance(record, PhotoRecord) and record.path == str(photo)
+    link = tmp_path / "link.jpg"
+    link.symlink_to(photo)
+    assert lib.record_by_path(link) == record
+    assert lib.record_by_path(tmp_path / "Pictures" / "nope.jpg") is None
+    assert lib.record_by_path(tmp_path / "elsewhere.jpg") is None
+
+
+def test_scan_folders_scans_only_the_folders_asked_and_skips_gone_ids(
+    lib: Library, tmp_path: Path, make_jpeg: Any
+) -> None:
+    pictures, empty = (lib.reads.root_entry(e.id) for e in lib.reads.root_entries()[::-1])
+    assert pictures is not None and empty is not None
+    make_jpeg(tmp_path / "Pictures" / "new.jpg", size=(32, 32))
+    make_jpeg(tmp_path / "Empty" / "first.jpg", size=(32, 32))
+    report = lib.scan_folders([empty.id, 99999])
+    assert report.added == 1
+    assert lib.record_by_path(tmp_path / "Pictures" / "new.jpg") is None
+    assert lib.scan_folders(None).added == 1  # every folder: the one left behind
+    assert lib.record_by_path(tmp_path / "Pictures" / "new.jpg") is not None

@@ -25,7 +25,7 @@ import peewee as pw
 from desktop.core.catalog import edits, history
 from desktop.core.catalog.db import catalog_full_message, close_db, database, init_db, is_disk_full
 from desktop.core.catalog.filters import PhotoFilter, apply_filter, fold, in_values
-from desktop.core.catalog.reads import CatalogReads, by_date
+from desktop.core.catalog.reads import CatalogReads, PhotoRecord, by_date
 from desktop.core.catalog.schema import (
     STATUS_ERROR,
     STATUS_MISSING,
@@ -400,6 +400,11 @@ class Library:
                 return row
         return None
 
+    def record_by_path(self, path: Path) -> PhotoRecord | None:
+        """The record of the catalogued photo at ``path`` (through symlinks too), None when not catalogued."""
+        row = self.photo_by_path(path)
+        return self.reads.record(row.id) if row is not None else None
+
     def info(self, path: Path) -> dict[str, Any]:
         photo = self.photo_by_path(path)
         if photo is None:
@@ -717,6 +722,12 @@ class Library:
         self, roots: Sequence[Root] | None = None, control: Any = None, workers: int | None = None
     ) -> ScanReport:
         return Scanner(self, workers=workers).scan(roots if roots is not None else self.roots(), control)
+
+    def scan_folders(self, root_ids: Sequence[int] | None = None, control: Any = None) -> ScanReport:
+        """Scan the library folders ``root_ids`` (every folder when None); ids no longer in the library
+        are skipped (the folder was removed while the scan waited)."""
+        wanted = None if root_ids is None else set(root_ids)
+        return self.scan([r for r in self.roots() if wanted is None or r.id in wanted], control)
 
     def import_paths(self, sources: Sequence[Path], control: Any = None) -> ImportReport:
         return import_paths(self, sources, control)

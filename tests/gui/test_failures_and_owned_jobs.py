@@ -81,6 +81,51 @@ def test_a_shoebox_error_shows_its_own_sentence(threaded_window: Any, log_file: 
     assert job.error == sentence
 
 
+def test_a_scan_that_breaks_says_so_once_in_the_notice(
+    threaded_window: Any, lib: Library, log_file: Path, qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scan's own "Scanning X failed: " prefix doubled the runner's sentence, which already names it."""
+    window = threaded_window
+
+    def broken(_root_ids: object, _control: object = None) -> None:
+        raise KeyError("rel_path")
+
+    monkeypatch.setattr(lib, "scan_folders", broken)
+    (root,) = lib.reads.root_entries()
+    job = window.scan_flow.scan_roots([root.id])
+    assert job is not None
+    qtbot.waitUntil(lambda: job.state == FAILED, timeout=5000)
+    name = Path(root.path).name
+    expected = f"Scanning {name} failed (KeyError: 'rel_path'); the details are in {log_file}."
+    qtbot.waitUntil(lambda: window.notice.text() == expected, timeout=5000)
+    assert window.notice.text().count("failed") == 1
+
+
+def test_a_scan_outlives_the_window_that_asked_but_does_not_call_it(
+    threaded_window: Any, lib: Library, qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scan flow owns its scan: once the window is gone its answer is dropped, the scan is not cancelled."""
+    window = threaded_window
+    started, gate = threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    def slow_scan(_root_ids: object, control: JobControl) -> object:
+        started.set()
+        assert gate.wait(5)
+        seen.append(control.cancelled)
+        return None  # _done would fail on None: it must not be called
+
+    monkeypatch.setattr(lib, "scan_folders", slow_scan)
+    job = window.scan_flow.scan_roots(None)
+    assert job is not None and started.wait(5)
+    window.scan_flow.deleteLater()
+    qtbot.waitUntil(lambda: job.dropped, timeout=5000)
+    gate.set()
+    qtbot.waitUntil(lambda: not job.active, timeout=5000)
+    assert seen == [False]  # cancel_with_owner=False: the scan the person asked for ran to its end
+    assert job.state == DONE
+
+
 def test_an_owner_destroyed_before_its_job_ends_is_never_called_and_the_job_is_cancelled(
     qtbot: Any,
 ) -> None:

@@ -97,7 +97,7 @@ def test_the_apps_own_writes_are_not_taken_for_outside_ones(
     ctx._bridge.outside.connect(lambda: outside.append(True))
     ctx.start_change_monitor()
     qtbot.wait(700)
-    window.actions.rate(window.model.ids()[:2], 5)
+    window.photo_actions.rate(window.model.ids()[:2], 5)
     make_jpeg(photos_dir / "new.jpg", color=(1, 2, 3))
     window.scan_flow.scan_roots()
     lib.add_tag("mine", window.model.ids()[:1])

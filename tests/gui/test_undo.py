@@ -85,7 +85,7 @@ def test_undo_a_tag_refreshes_the_info_panel_and_sidebar(lib: Library, make_wind
     window = make_window(lib)
     ids = _select(window, [0, 1])
     window._push_selection()
-    window.actions.add_tag(ids, "Family")
+    window.photo_actions.add_tag(ids, "Family")
     assert window.edit_history.undo_action.text() == "Undo Tagged 2 photos “Family”"
     assert "Family" in window.info_panel.tag_chips()
     window.edit_history.undo_action.trigger()
@@ -156,7 +156,7 @@ def test_a_file_that_cannot_be_trashed_is_reported_in_one_sentence(
         path.unlink()
 
     monkeypatch.setattr("desktop.core.ingest.trash.move_to_trash", refuse)
-    window.actions.trash(ids)
+    window.photo_actions.trash(ids)
     assert window.notice.text() == (
         f"{stuck.name} could not be moved to the trash "
         "(permission denied: the folder is read-only for you); it stays in the library."
@@ -181,7 +181,7 @@ def test_remove_from_library_is_a_separate_action_and_undoable(
     path = Path(window.model.record(2).path)
     texts = [a.text() for a in window.context_menu().actions()]
     assert "Move to Trash…\tDel" in texts and "Remove from library…\tShift+Del" in texts
-    window.actions.remove_from_library(ids)
+    window.photo_actions.remove_from_library(ids)
     assert path.is_file() and lib.photo(ids[0]) is None
     assert window.edit_history.undo_action.text() == "Undo Removed 1 photo from the library"
     window.edit_history.undo_action.trigger()
@@ -321,7 +321,7 @@ def test_undo_survives_a_restart_and_sees_the_command_line(
     library.scan([library.add_root(photos_dir)], workers=1)
     window = make_window(library)
     ids = _select(window, [0])
-    window.actions.rate(ids, 4)
+    window.photo_actions.rate(ids, 4)
     window.ctx.shutdown()
     window.close()
     library.close()

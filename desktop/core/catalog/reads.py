@@ -32,6 +32,7 @@ __all__ = [
     "STATUS_OK",
     "CatalogReads",
     "PhotoRecord",
+    "RootEntry",
     "RootInfo",
     "SelectionSummary",
     "UndoState",
@@ -101,6 +102,15 @@ class RootInfo:
     is_import_target: bool
     last_scan_at: dt.datetime | None
     photos: int  # photos on disk (status ok)
+
+
+@dataclass(frozen=True)
+class RootEntry:
+    """A library folder without its counts: what watching, scanning and removing it need."""
+
+    id: int
+    path: str
+    watched: bool
 
 
 @dataclass(frozen=True)
@@ -316,6 +326,15 @@ class CatalogReads:
             )
             for r in Root.select().order_by(Root.path)
         ]
+
+    def root_entries(self) -> list[RootEntry]:
+        """Every library folder, by path (one small query: no photo counts)."""
+        return [RootEntry(r.id, r.path, bool(r.watched)) for r in Root.select().order_by(Root.path)]
+
+    def root_entry(self, root_id: int) -> RootEntry | None:
+        """One library folder, None when it is no longer in the library."""
+        r = Root.get_or_none(Root.id == root_id)
+        return RootEntry(r.id, r.path, bool(r.watched)) if r is not None else None
 
     def root_photo_count(self, root_id: int) -> int:
         """Every photo row of a root, whatever its status (what removing the root forgets)."""

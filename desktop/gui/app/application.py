@@ -253,7 +253,7 @@ class AppContext(QObject):
             self.catalog_changed.emit()
 
     def _roots_key(self) -> list[tuple[int, str, bool]]:
-        return [(r.id, r.path, bool(r.watched)) for r in self.library.roots()]
+        return [(r.id, r.path, r.watched) for r in self.library.reads.root_entries()]
 
     # ---------------------------------------------------------- smart search
     def check_search(self) -> None:
@@ -266,10 +266,11 @@ class AppContext(QObject):
                 return _load_search(self.library, control)
 
         self.runner.submit(
-            "Smart search model",
+            "Loading the smart search model",
             _load,
             on_result=self._on_search_loaded,
-            on_error=lambda msg: self._set_search_unavailable(f"Smart search needs a model: {msg}"),
+            # the runner's sentence: "Loading the smart search model failed (…); the details are in …"
+            on_error=self._set_search_unavailable,
             track=False,
         )
 
@@ -515,7 +516,8 @@ def run_gui(argv: list[str]) -> int:
     except RuntimeError as exc:
         print(f"shoebox: {exc}", file=sys.stderr)
         return 1
-    app = QApplication.instance() or QApplication([sys.argv[0], *argv])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0], *argv])
     app.setApplicationName("Shoebox")
     app.setApplicationDisplayName("Shoebox")
     app.setOrganizationName("Shoebox")

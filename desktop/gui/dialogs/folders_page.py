@@ -121,7 +121,8 @@ class FoldersPage(SettingsPage):
     def select_root(self, root_id: int) -> None:
         for i in range(self.folders.topLevelItemCount()):
             item = self.folders.topLevelItem(i)
-            item.setSelected(int(item.data(_COL_FOLDER, _ROLE_ID)) == root_id)
+            if item is not None:  # i is in range; the stub allows None
+                item.setSelected(int(item.data(_COL_FOLDER, _ROLE_ID)) == root_id)
 
     def _update_folder_buttons(self) -> None:
         has = self.selected_root_id() is not None
@@ -204,19 +205,19 @@ class FoldersPage(SettingsPage):
 
     def rescan(self, root_id: int) -> Job | None:
         """Scan one folder on the job runner (progress shows in the status bar's task list)."""
-        root = next((r for r in self.library.roots() if r.id == root_id), None)
+        root = self.library.reads.root_entry(root_id)
         if root is None:
             return None
         library = self.library
 
         def _scan(control: JobControl) -> str:
-            return str(library.scan([root], control).summary())
+            return str(library.scan_folders([root_id], control).summary())
 
         return self.runner.submit(
             f"Scanning {Path(root.path).name or root.path}",
             _scan,
             on_result=lambda _summary: self._after_scan(),
-            on_error=lambda msg: self._after_scan(f"Scanning {root.path} failed: {msg}"),
+            on_error=self._after_scan,  # the runner's sentence names the scan ("Scanning X failed (…)")
             owner=self,
             cancel_with_owner=False,  # the scan the person asked for finishes; only this page's answer is dropped
         )

@@ -205,7 +205,8 @@ class ModelPage(SettingsPage):
     def select_model(self, name: str) -> None:
         for i in range(self.models.topLevelItemCount()):
             item = self.models.topLevelItem(i)
-            item.setSelected(item.data(_COL_NAME, _ROLE_ID) == name)
+            if item is not None:  # i is in range; the stub allows None
+                item.setSelected(item.data(_COL_NAME, _ROLE_ID) == name)
 
     def _update_model_buttons(self) -> None:
         name = self._selected_model_name()

@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Sequence
 
 from PySide6.QtCore import (
+    QEvent,
     QItemSelection,
     QItemSelectionModel,
     QModelIndex,
@@ -99,6 +100,13 @@ LABEL_COLOURS = {
 }
 
 
+def _rects(region: QRegion) -> list[QRect]:
+    """The rectangles that make up ``region``."""
+    # QRegion iterates over its rectangles at run time, but PySide6's stub declares no __iter__
+    rects: list[QRect] = list(region)  # type: ignore[call-overload]
+    return rects
+
+
 def header_font(base: QFont, scale: float) -> QFont:
     font = QFont(base)
     font.setPointSizeF(base.pointSizeF() * scale)
@@ -172,7 +180,7 @@ class PhotoDelegate(QStyledItemDelegate):
             )
         else:
             img = self.loader.image(rec.content_hash, rec.path, want, shape, turn)
-        if img is None or img == FAILED:
+        if not isinstance(img, QImage):  # None while it loads, or FAILED
             painter.drawImage(inner.topLeft(), self._placeholder_image(inner.size(), palette, img == FAILED))
         elif self.fill_cells and img.width() == want and img.height() == want:
             if dpr == 1.0:
@@ -762,7 +770,7 @@ class PhotoGridView(QAbstractItemView):
         painter = QPainter(self.viewport())
         palette = self.palette()
         region = event.region()
-        for r in region:
+        for r in _rects(region):
             painter.fillRect(r, palette.color(QPalette.ColorRole.Base))
         model = self.model()
         if model is None or not self._sec_y:
@@ -771,7 +779,7 @@ class PhotoGridView(QAbstractItemView):
         self.delegate.device_pixel_ratio = self.loader.device_pixel_ratio = self.devicePixelRatioF()
         offset = self.verticalOffset()
         # the exposed parts only (a scrolled-in strip, the cells whose thumbnails arrived)
-        parts = [QRect(r).translated(0, offset) for r in region]
+        parts = [QRect(r).translated(0, offset) for r in _rects(region)]
         visible = QRect(event.rect()).translated(0, offset)
         # headers
         s = max(0, bisect.bisect_right(self._sec_y, visible.top()) - 1)
@@ -865,7 +873,7 @@ class PhotoGridView(QAbstractItemView):
             self.viewport().update()
         hover = self.indexAt(pos)
         if QPersistentModelIndex(hover) != self._hover:
-            old = QModelIndex(self._hover) if self._hover.isValid() else QModelIndex()
+            old = self._hover
             self._hover = QPersistentModelIndex(hover)
             for idx in (old, hover):
                 if idx.isValid():
@@ -885,7 +893,7 @@ class PhotoGridView(QAbstractItemView):
             return
         super().mouseDoubleClickEvent(event)
 
-    def leaveEvent(self, event: object) -> None:  # type: ignore[override]
+    def leaveEvent(self, event: QEvent) -> None:
         self._hover = QPersistentModelIndex()
         self.viewport().update()
         super().leaveEvent(event)
@@ -929,7 +937,7 @@ class PhotoGridView(QAbstractItemView):
         pm.fill(Qt.GlobalColor.transparent)
         p = QPainter(pm)
         img = self.loader.image(indexes[0].data(HashRole), indexes[0].data(PathRole) or "", size)
-        if img is not None and img != FAILED:
+        if isinstance(img, QImage):  # not None (loading) nor FAILED
             p.drawImage(QRect(0, 0, size, size), img)
         else:
             p.fillRect(pm.rect(), QColor(128, 128, 128, 160))

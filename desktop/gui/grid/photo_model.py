@@ -39,6 +39,7 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractListModel,
     QAbstractTableModel,
+    QByteArray,
     QMimeData,
     QModelIndex,
     QObject,
@@ -173,7 +174,7 @@ class PhotoModel(QAbstractListModel):
         # the newest request for content, to read again in another order: (its sort, the request)
         self._redo: tuple[str, Callable[[], None]] | None = None
         self.grouping = GROUP_MONTH
-        self.sort = SORT_DATE
+        self.result_sort = SORT_DATE  # not "sort": that would hide QAbstractItemModel.sort()
         self._records: list[PhotoRecord] = []
         self._row_of: dict[int, int] = {}
         self._exhausted = True
@@ -192,9 +193,9 @@ class PhotoModel(QAbstractListModel):
     def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._records)
 
-    def roleNames(self) -> dict[int, bytes]:
+    def roleNames(self) -> dict[int, QByteArray]:
         names = dict(super().roleNames())
-        names.update(_ROLE_NAMES)
+        names.update({role: QByteArray(name) for role, name in _ROLE_NAMES.items()})
         return names
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -356,7 +357,7 @@ class PhotoModel(QAbstractListModel):
             self.filter = f
             self.title = title
             self.newest_first = newest
-            self.sort = SORT_DATE
+            self.result_sort = SORT_DATE
             self._results = None
             self._clear()
             self._add_counts(counts, page)
@@ -397,7 +398,7 @@ class PhotoModel(QAbstractListModel):
             self.beginResetModel()
             self.filter = PhotoFilter()
             self.title = title
-            self.sort = sort
+            self.result_sort = sort
             self._results = ordered
             self._result_pos = pos
             self.newest_first = newest
@@ -440,7 +441,7 @@ class PhotoModel(QAbstractListModel):
         position by photo id.
         """
         want = max(self.page_size, min(keep_rows if keep_rows is not None else len(self._records), 5_000))
-        results, f, newest_first, sort = self._results, self.filter, self.newest_first, self.sort
+        results, f, newest_first, sort = self._results, self.filter, self.newest_first, self.result_sort
         reads = self.library.reads
 
         def load() -> tuple[list[tuple[int, float]] | None, list[PhotoRecord], int, dict[str, int]]:
@@ -518,7 +519,7 @@ class PhotoModel(QAbstractListModel):
 
     @property
     def grouped(self) -> bool:
-        return self.grouping != GROUP_NONE and self.sort == SORT_DATE
+        return self.grouping != GROUP_NONE and self.result_sort == SORT_DATE
 
     def section_of(self, row: int) -> int:
         starts, _ = self.sections()

@@ -11,11 +11,12 @@ Dialogs go through ``ask_text`` and ``confirm`` so tests can answer them.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QUrl, Signal
+from PySide6.QtCore import QObject, QUrl, Signal, SignalInstance
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QWidget
 
@@ -76,11 +77,17 @@ class PhotoActions(QObject):
 
     # ----------------------------------------------------------- edits
     def _write(
-        self, name: str, ids: list[int], fn: Callable[[], object], signal: Signal | None = None
+        self, name: str, ids: list[int], fn: Callable[[], object], signal: SignalInstance | None = None
     ) -> None:
         out = signal if signal is not None else self.changed
         self.runner.submit(
-            name, lambda _c: fn(), on_result=lambda _r: out.emit(ids), on_error=self.failed.emit, track=False
+            name,
+            lambda _c: fn(),
+            on_result=lambda _r: out.emit(ids),
+            on_error=self.failed.emit,
+            track=False,
+            owner=self,
+            cancel_with_owner=False,  # an edit the person asked for completes even if the window closes
         )
 
     def rate(self, ids: Sequence[int], rating: int) -> None:
@@ -161,6 +168,8 @@ class PhotoActions(QObject):
             on_result=_done,
             on_error=self.failed.emit,
             track=False,
+            owner=self,
+            cancel_with_owner=False,  # the person asked for it: the files go even if the window closes
         )
         return True
 
@@ -233,16 +242,16 @@ class PhotoActions(QObject):
         remove_menu = menu.addMenu("Remove tag")
         remove_menu.setEnabled(bool(current_tags))
         for name in current_tags:
-            remove_menu.addAction(name, lambda name=name: self.remove_tag(ids, name))
+            remove_menu.addAction(name, functools.partial(self.remove_tag, ids, name))
         album_menu = menu.addMenu("Add to album")
         for name, _count in self.library.albums():
-            album_menu.addAction(name, lambda name=name: self.add_to_album(ids, name))
+            album_menu.addAction(name, functools.partial(self.add_to_album, ids, name))
         if self.library.albums():
             album_menu.addSeparator()
         album_menu.addAction("New album…", lambda: self.add_to_album(ids))
         rate_menu = menu.addMenu("Rate")
         for stars in range(6):
-            rate_menu.addAction(f"{STARS[stars]}\t{stars}", lambda stars=stars: self.rate(ids, stars))
+            rate_menu.addAction(f"{STARS[stars]}\t{stars}", functools.partial(self.rate, ids, stars))
         menu.addAction("Rotate left\tL", lambda: self.rotate(ids, -90))
         menu.addAction("Rotate right\tR", lambda: self.rotate(ids, 90))
         menu.addSeparator()

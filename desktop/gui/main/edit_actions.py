@@ -147,6 +147,7 @@ class EditHistory(QObject):
             on_result=_done,
             on_error=lambda m: log.warning("reading the undo history failed: %s", m),
             track=False,
+            owner=self,
         )
 
     def _apply(self, state: UndoState) -> None:
@@ -202,7 +203,7 @@ class EditHistory(QObject):
         def _failed(message: str) -> None:
             self._busy = False
             self.refresh()
-            self.failed.emit(f"{'Undo' if undo else 'Redo'} failed: {message}")
+            self.failed.emit(message)  # the runner's sentence already says that Undo (or Redo) failed
 
         self.runner.submit(
             "Undo" if undo else "Redo",
@@ -210,6 +211,8 @@ class EditHistory(QObject):
             on_result=_done,
             on_error=_failed,
             track=False,
+            owner=self,
+            cancel_with_owner=False,  # an undo the person asked for completes even if the window closes
         )
 
 

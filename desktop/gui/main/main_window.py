@@ -16,6 +16,7 @@ it owns, each in its own module:
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -129,7 +130,7 @@ class MainWindow(QMainWindow):
         self.grid = PhotoGridView(ctx.thumbnails, self)
         self.grid.setModel(self.model)
         self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.actions = PhotoActions(self.library, self.runner, self)
+        self.photo_actions = PhotoActions(self.library, self.runner, self)
         self.timeline = TimelineControls(self.model, self.grid, ctx.settings, self)
         self.edit_history = EditHistory(self.library, self.runner, self)
         self.search_bar = SearchBar(self)
@@ -306,7 +307,7 @@ class MainWindow(QMainWindow):
         zin = view.addAction(
             "Larger thumbnails", lambda: self.zoom_slider.setValue(self.zoom_slider.value() + 32)
         )
-        zin.setShortcuts([QKeySequence.StandardKey.ZoomIn, QKeySequence("Ctrl+=")])
+        zin.setShortcuts([QKeySequence(QKeySequence.StandardKey.ZoomIn), QKeySequence("Ctrl+=")])
         zout = view.addAction(
             "Smaller thumbnails", lambda: self.zoom_slider.setValue(self.zoom_slider.value() - 32)
         )
@@ -320,13 +321,11 @@ class MainWindow(QMainWindow):
         photo = m.addMenu("&Photo")
         photo.addAction("Open", self.viewers.open_current).setShortcut(QKeySequence("Ctrl+O"))
         photo.addAction("Find similar", self.search_flow.find_similar_to_current)
-        photo.addAction("Add tag…", lambda: self.actions.add_tag(self.selected_ids()))
-        photo.addAction("Add to album…", lambda: self.actions.add_to_album(self.selected_ids()))
+        photo.addAction("Add tag…", lambda: self.photo_actions.add_tag(self.selected_ids()))
+        photo.addAction("Add to album…", lambda: self.photo_actions.add_to_album(self.selected_ids()))
         rate = photo.addMenu("Rate")
         for n in range(6):
-            rate.addAction(
-                f"{'★' * n or 'No rating'}\t{n}", lambda n=n: self.actions.rate(self.selected_ids(), n)
-            )
+            rate.addAction(f"{'★' * n or 'No rating'}\t{n}", functools.partial(self._rate_selection, n))
         self._add_photo_edit_actions(photo)
 
         help_menu = m.addMenu("&Help")
@@ -347,7 +346,7 @@ class MainWindow(QMainWindow):
         so Delete in the search field or the sidebar never trashes the grid's selection)."""
         if self.trash_action is None:
             self.trash_action = QAction("Move to Trash…\tDel", self)
-            self.trash_action.triggered.connect(lambda: self.actions.trash(self.selected_ids()))
+            self.trash_action.triggered.connect(lambda: self.photo_actions.trash(self.selected_ids()))
         return self.trash_action
 
     def _add_photo_edit_actions(self, photo: QMenu) -> None:
@@ -363,18 +362,22 @@ class MainWindow(QMainWindow):
         photo.addSeparator()
         photo.addAction(self._trash_action())
         remove = photo.addAction(
-            "Remove from library…\tShift+Del", lambda: self.actions.remove_from_library(self.selected_ids())
+            "Remove from library…\tShift+Del",
+            lambda: self.photo_actions.remove_from_library(self.selected_ids()),
         )
         remove.setToolTip("Forget the photos; the files stay on disk")
 
+    def _rate_selection(self, stars: int) -> None:
+        self.photo_actions.rate(self.selected_ids(), stars)
+
     def rotate_selected(self, degrees: int) -> None:
-        self.actions.rotate(self.selected_ids(), degrees)
+        self.photo_actions.rotate(self.selected_ids(), degrees)
 
     def _connect_edit_history(self) -> None:
-        self.grid.trash_requested.connect(lambda: self.actions.trash(self.selected_ids()))
-        self.actions.changed.connect(self.edit_history.after_edit)
+        self.grid.trash_requested.connect(lambda: self.photo_actions.trash(self.selected_ids()))
+        self.photo_actions.changed.connect(self.edit_history.after_edit)
         # photos leaving the grid (trash, remove): always say so, with Undo at hand
-        self.actions.removed.connect(lambda ids: self.edit_history.after_edit(ids, offer=True))
+        self.photo_actions.removed.connect(lambda ids: self.edit_history.after_edit(ids, offer=True))
         self.info_panel.user_data_changed.connect(lambda: self.edit_history.refresh())
         self.ctx.catalog_changed.connect(lambda: self.edit_history.refresh())
         self.edit_history.replayed.connect(self._after_replay)
@@ -390,8 +393,10 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         self.empty_state.add_folder_requested.connect(self.scan_flow.choose_folder)
-        self.grid.rate_requested.connect(lambda n: self.actions.rate(self.selected_ids(), n))
-        self.grid.remove_requested.connect(lambda: self.actions.remove_from_library(self.selected_ids()))
+        self.grid.rate_requested.connect(lambda n: self.photo_actions.rate(self.selected_ids(), n))
+        self.grid.remove_requested.connect(
+            lambda: self.photo_actions.remove_from_library(self.selected_ids())
+        )
         self._connect_edit_history()
         self.grid.customContextMenuRequested.connect(self._grid_context_menu)
         self.grid.zoom_changed.connect(self.zoom_slider.setValue)
@@ -399,9 +404,9 @@ class MainWindow(QMainWindow):
         self.model.loading_changed.connect(self.update_header)
         self.model.modelReset.connect(self._on_selection_changed)
         self.grid.selectionModel().selectionChanged.connect(self._on_selection_changed)
-        self.actions.changed.connect(self._on_user_data_changed)
-        self.actions.removed.connect(self._on_removed)
-        self.actions.failed.connect(lambda msg: self.notice.show_message(msg))
+        self.photo_actions.changed.connect(self._on_user_data_changed)
+        self.photo_actions.removed.connect(self._on_removed)
+        self.photo_actions.failed.connect(lambda msg: self.notice.show_message(msg))
         self.ctx.catalog_changed.connect(self.refresh_all)
         self.grid.scroll_idle.connect(self._scroll_idle)
         self._selection_timer = QTimer(self)
@@ -494,7 +499,9 @@ class MainWindow(QMainWindow):
     def update_empty(self) -> None:
         if self.stack.currentWidget() is self._errors_page:
             return
-        empty = not self.library.roots() and self.model.rowCount() == 0 and not self.search_flow.text
+        empty = (
+            not self.library.reads.root_entries() and self.model.rowCount() == 0 and not self.search_flow.text
+        )
         self.stack.setCurrentWidget(self.empty_state if empty else self._grid_page)
 
     def update_header(self) -> None:
@@ -534,6 +541,7 @@ class MainWindow(QMainWindow):
             on_result=_done,
             on_error=lambda _m: pending.discard(key),
             track=False,
+            owner=self,
         )
 
     def invalidate_counts(self) -> None:
@@ -579,7 +587,7 @@ class MainWindow(QMainWindow):
 
     def context_menu(self) -> Any:
         """The menu for the current selection (tests trigger its actions directly)."""
-        return self.actions.build_menu(self.selected_ids(), self.selected_paths(), self)
+        return self.photo_actions.build_menu(self.selected_ids(), self.selected_paths(), self)
 
     # ------------------------------------------------------------- settings
     def open_settings(self, page: str | None = None) -> SettingsDialog:
@@ -627,7 +635,9 @@ class MainWindow(QMainWindow):
         self, load: Callable[[], Any], done: Callable[[Any], None], failed: Callable[[str], None]
     ) -> None:
         """The grid model's executor: catalog reads run on the quick pool, results land here."""
-        self.runner.submit("Load photos", lambda _c: load(), on_result=done, on_error=failed, track=False)
+        self.runner.submit(
+            "Load photos", lambda _c: load(), on_result=done, on_error=failed, track=False, owner=self
+        )
 
     def refresh_all(self) -> None:
         """Reload what the catalog changed under: the grid, the counts, the info panel.

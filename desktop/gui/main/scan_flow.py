@@ -78,16 +78,17 @@ class ScanFlow(QObject):
         """Folders dropped or chosen: add them as watched library folders (off the GUI thread), then scan."""
         folders = list(folders)
 
-        def _add(_control: Any) -> tuple[list[Any], list[str]]:
-            roots, problems = [], []
+        def _add(_control: Any) -> tuple[list[int], list[str]]:
+            roots: list[int] = []  # ids: the rows stay on the worker
+            problems: list[str] = []
             for folder in folders:
                 try:
-                    roots.append(self.library.add_root(folder, watched=True))
+                    roots.append(self.library.add_root(folder, watched=True).id)
                 except LibraryError as exc:
                     problems.append(str(exc))
             return roots, problems
 
-        def _added(result: tuple[list[Any], list[str]]) -> None:
+        def _added(result: tuple[list[int], list[str]]) -> None:
             roots, problems = result
             if roots and (self.sidebar.current_spec().key != ALL_KEY or self.window.search_flow.text):
                 # show where the new photos arrive; All photos itself refreshes as the scan goes
@@ -99,14 +100,16 @@ class ScanFlow(QObject):
                 return
             self.ctx.restart_watcher()
             self.window.sidebar_flow.refresh_sidebar()
-            self.scan_roots([r.id for r in roots])
+            self.scan_roots(roots)
 
         self.runner.submit(
             "Adding folders",
             _add,
             on_result=_added,
-            on_error=lambda m: self.notice.show_message(f"Could not add the folder: {m}"),
+            on_error=self.notice.show_message,  # one sentence: what failed and why
             track=False,
+            owner=self,
+            cancel_with_owner=False,  # the folders the person added stay added
         )
 
     def check_folders(self) -> Job | None:
@@ -118,20 +121,20 @@ class ScanFlow(QObject):
         """
         if not self.ctx.watching:
             return None
-        watched = [r.id for r in self.library.roots() if r.watched]
+        watched = [r.id for r in self.library.reads.root_entries() if r.watched]
         if not watched:
             self.ctx.start_embedding()  # nothing to look at; still finish what a crash cut short
             return None
         return self.scan_roots(watched, title="Checking folders for changes")
 
     def scan_roots(self, root_ids: Sequence[int] | None = None, title: str | None = None) -> Job | None:
-        roots = [r for r in self.library.roots() if root_ids is None or r.id in root_ids]
+        roots = [r for r in self.library.reads.root_entries() if root_ids is None or r.id in root_ids]
         if not roots:
             return None
         names = ", ".join(Path(r.path).name or r.path for r in roots[:2]) + ("…" if len(roots) > 2 else "")
 
         def _scan(control: Any) -> ScanReport:
-            return self.library.scan(roots, control)
+            return self.library.scan_folders([r.id for r in roots], control)
 
         def _done(report: ScanReport) -> None:
             self._scan_refresh_timer.stop()
@@ -150,10 +153,12 @@ class ScanFlow(QObject):
             title or f"Scanning {names}",
             _scan,
             on_result=_done,
-            on_error=lambda m: self.notice.show_message(f"Scanning {names} failed: {m}"),
+            on_error=self.notice.show_message,  # the runner's sentence names the scan ("Scanning X failed (…)")
             on_progress=lambda _p: (
                 None if self._scan_refresh_timer.isActive() else self._scan_refresh_timer.start()
             ),
+            owner=self,
+            cancel_with_owner=False,  # a scan runs to its end; only its answer to a closed window is dropped
         )
 
     def _refresh_during_scan(self) -> None:
@@ -187,7 +192,9 @@ class ScanFlow(QObject):
             f"Importing {counted(len(files), 'file')}",
             _import,
             on_result=_done,
-            on_error=lambda m: self.notice.show_message(f"Import failed: {m}"),
+            on_error=self.notice.show_message,  # "Importing N files failed (…)", or the error's own sentence
+            owner=self,
+            cancel_with_owner=False,  # the import the person asked for finishes
         )
 
 

@@ -50,7 +50,9 @@ class _QueryEdit(QLineEdit):
             if self.completer_.completionCount() > 0:
                 self.completer_.complete()
                 return
-        self.completer_.popup().hide()
+        popup = self.completer_.popup()
+        if popup is not None:  # a completer always has one once it has a widget; the stub allows None
+            popup.hide()
 
     def _insert_completion(self, name: str) -> None:
         start, end, _token = self._token_bounds()
@@ -63,12 +65,17 @@ class _QueryEdit(QLineEdit):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         popup = self.completer_.popup()
-        if popup.isVisible() and event.key() in (
-            Qt.Key.Key_Enter,
-            Qt.Key.Key_Return,
-            Qt.Key.Key_Escape,
-            Qt.Key.Key_Tab,
-            Qt.Key.Key_Backtab,
+        if (
+            popup is not None
+            and popup.isVisible()
+            and event.key()
+            in (
+                Qt.Key.Key_Enter,
+                Qt.Key.Key_Return,
+                Qt.Key.Key_Escape,
+                Qt.Key.Key_Tab,
+                Qt.Key.Key_Backtab,
+            )
         ):
             event.ignore()  # the completer's popup handles these
             return

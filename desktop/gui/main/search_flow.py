@@ -51,8 +51,8 @@ class SearchFlow(QObject):
         self.search_bar.search_changed.connect(self.run_search)
         self.search_bar.image_search_requested.connect(self.search_by_image)
         self.search_bar.sort_changed.connect(lambda _s: self._rerun_search())
-        window.actions.find_similar_requested.connect(self.find_similar)
-        window.actions.similar_available = self._similar_unavailable_reason
+        window.photo_actions.find_similar_requested.connect(self.find_similar)
+        window.photo_actions.similar_available = self._similar_unavailable_reason
         self.model_notice.dismissed.connect(self._model_notice_dismissed)
         self.ctx.search_state_changed.connect(self.on_search_state)
 
@@ -169,8 +169,8 @@ class SearchFlow(QObject):
 
     def _similar_title(self, target: int | Path) -> str:
         if isinstance(target, int):
-            p = self.library.photo(target)
-            return f"Like {Path(p.rel_path).name}" if p is not None else "Similar photos"
+            record = self.library.reads.record(target)
+            return f"Like {record.name}" if record is not None else "Similar photos"
         return f"Like {target.name}"
 
     def _submit_search(self, token: int, title: str, fn: Any) -> None:
@@ -193,9 +193,9 @@ class SearchFlow(QObject):
 
         def _failed(message: str) -> None:
             if token == self._search_token:
-                self.notice.show_message(f"Search failed: {message}")
+                self.notice.show_message(message)  # the runner's sentence: what failed and why
 
-        self.runner.submit("Search", fn, on_result=_done, on_error=_failed, track=False)
+        self.runner.submit("Search", fn, on_result=_done, on_error=_failed, track=False, owner=self)
 
     def find_similar(self, photo_id: int) -> None:
         """Right-click → Find similar: the search field shows it so the person can refine it."""
@@ -214,8 +214,8 @@ class SearchFlow(QObject):
         if self.ctx.search is None or not self.ctx.search_state.ready:
             self._explain_no_model("Searching by an image")
             return
-        row = self.library.photo_by_path(path)
-        self.search_bar.set_text(f"similar:{row.id} " if row is not None else f'similar:"{path}" ')
+        record = self.library.record_by_path(path)
+        self.search_bar.set_text(f"similar:{record.id} " if record is not None else f'similar:"{path}" ')
 
     def _model_banner_shown(self) -> bool:
         return not self.model_notice.isHidden()

@@ -75,7 +75,12 @@ class SidebarFlow(QObject):
             log.warning("sidebar counts failed: %s", message)
 
         self.runner.submit(
-            "Count photos", lambda _c: gather(self.library), on_result=_done, on_error=_failed, track=False
+            "Count photos",
+            lambda _c: gather(self.library),
+            on_result=_done,
+            on_error=_failed,
+            track=False,
+            owner=self,
         )
 
     def _scroll_idle(self) -> None:
@@ -84,7 +89,7 @@ class SidebarFlow(QObject):
             self.sidebar.populate(data)
 
     def remove_root(self, root_id: int) -> None:
-        root = next((r for r in self.library.roots() if r.id == root_id), None)
+        root = self.library.reads.root_entry(root_id)
         if root is None:
             return
         if not context_menu.confirm(

@@ -50,7 +50,7 @@ class Viewers(QObject):
     def _connect_viewer_edits(self, viewer: ViewerWindow) -> None:
         """Edits in a viewer show in the grid at once; Ctrl+Z there undoes like here."""
         edit_history = self.window.edit_history
-        viewer.edited.connect(self.window.actions.changed)
+        viewer.edited.connect(self.window.photo_actions.changed)
         viewer.addActions([edit_history.undo_action, edit_history.redo_action])
 
     def _follow_viewer(self, photo_id: int) -> None:

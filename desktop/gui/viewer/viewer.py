@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +50,7 @@ from desktop.core.catalog.reads import STATUS_MISSING
 from desktop.core.imaging.decode import ImageError, load_upright
 from desktop.core.library import Library
 from desktop.core.runtime.errors import ShoeboxError
+from desktop.core.runtime.jobs import JobControl
 from desktop.gui.app.jobs import JobRunner
 from desktop.gui.grid.thumbnail_loader import turned
 from desktop.gui.panels.info_panel import InfoPanel
@@ -427,11 +429,19 @@ def _load_full(photo_id: int, source: Path, rotation: int = 0) -> _Loaded:
         ) from None
 
 
+def _preview_job(
+    library: Library, photo_id: int, content_hash: str | None, source: Path
+) -> Callable[[JobControl], _Loaded]:
+    """``_load_preview`` bound to one photo, for the runner (a loop's lambda would share its variables)."""
+    return lambda _control: _load_preview(library, photo_id, content_hash, source)
+
+
 def _load_thumbnail(library: Library, photo_id: int, content_hash: str) -> _Loaded | None:
     data = library.thumbnails.read(content_hash)
     if data is None:
         return None
-    image = QImage.fromData(data, "JPEG")
+    # the stub types the format as bytes, but PySide6 rejects bytes there and takes a str
+    image = QImage.fromData(data, "JPEG")  # type: ignore[arg-type]
     return None if image.isNull() else _Loaded(photo_id, image, full=False)
 
 
@@ -680,7 +690,7 @@ class ViewerWindow(QWidget):
 
             self.runner.submit(
                 "Viewer: prefetch",
-                lambda _c, pid=pid, h=h, src=src: _load_preview(self.library, pid, h, src),
+                _preview_job(self.library, pid, h, src),
                 on_result=lambda r: self._remember(r.photo_id, r.image),
                 on_error=lambda _m: None,  # shown (with its reason) if the person goes there
                 track=False,
