@@ -23,6 +23,7 @@ from desktop.core.runtime.wording import (
     format_focal_length,
     format_local_time,
 )
+from desktop.core.semantic.search import extra_status
 
 
 def _print_scan(ctx: Context, report: ScanReport) -> None:
@@ -87,10 +88,6 @@ def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _extra_status(lib: Library) -> dict[str, Any]:
-    try:
-        from desktop.core.semantic.search import extra_status
-    except ImportError:
-        return {}
     result: dict[str, Any] = extra_status(lib)
     return result
 

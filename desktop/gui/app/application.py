@@ -33,6 +33,7 @@ import PySide6
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from desktop.core.catalog.backups import daily_backup
 from desktop.core.catalog.changes import CatalogChangeMonitor
 from desktop.core.library import Library
 from desktop.core.runtime.errors import ShoeboxError
@@ -42,6 +43,7 @@ from desktop.core.runtime.paths import Paths, resolve_paths
 from desktop.gui.app.jobs import Job, JobRunner
 from desktop.gui.app.notices import GuiMessages, install_excepthooks
 from desktop.gui.grid.thumbnail_loader import ThumbnailLoader
+from desktop.gui.widgets.icons import app_icon
 
 if TYPE_CHECKING:  # the watcher module imports watchdog: loaded when the watcher starts
     from desktop.core.ingest.watcher import FolderWatcher
@@ -191,8 +193,6 @@ class AppContext(QObject):
 
     def start_daily_backup(self) -> None:
         """The catalog's daily backup (if none was made today), as a background job off the GUI thread."""
-        from desktop.core.catalog.backups import daily_backup
-
         self.runner.submit(
             "Catalog backup",
             lambda _control: daily_backup(self.library.paths),
@@ -210,6 +210,7 @@ class AppContext(QObject):
             return
         self._watched_roots = self._roots_key()
         try:
+            # watchdog and the scanner are imported by preload_modules off the GUI thread (GIL)
             from desktop.core.ingest.watcher import LibraryWatcher
 
             if self.watcher is None:
@@ -408,10 +409,12 @@ def long_lived_allocations() -> Iterator[None]:
 
 def _load_search(library: Library, control: JobControl) -> tuple[Any, SearchState]:
     """Is a smart-search model on disk? If so start its model process (seconds) and load the index."""
+    # imported here, on the job's thread: numpy, hnswlib and the model manifest are slow to import and
+    # an import holds the GIL, which froze the window at start when done on the GUI thread
     try:
         from desktop.core.semantic import search as search_mod
         from desktop.core.semantic.clip_models import load_manifest, model_status
-    except Exception as exc:  # the engine is not installed or broken: everything else still works
+    except ImportError as exc:  # a broken install of the engine: everything else still works
         return None, SearchState(
             SEARCH_UNAVAILABLE, f"Smart search needs a model: the engine is unavailable ({exc})."
         )
@@ -466,6 +469,7 @@ def build_main_window(
 
     ``window.grid.first_paint`` fires when the first cells are painted.
     """
+    # main_window imports this module (AppContext), so the window's module is imported when one is built
     from desktop.gui.main.main_window import MainWindow
 
     ctx = AppContext(
@@ -477,15 +481,6 @@ def build_main_window(
     )
     window = MainWindow(ctx)
     return ctx, window
-
-
-def _app_icon() -> Any:
-    try:
-        from desktop.gui.widgets.icons import app_icon
-
-        return app_icon()
-    except Exception:
-        return None
 
 
 def startup_error_text(exc: BaseException, paths: Paths, log_file: Path | None) -> str:
@@ -522,7 +517,7 @@ def run_gui(argv: list[str]) -> int:
     app.setApplicationDisplayName("Shoebox")
     app.setOrganizationName("Shoebox")
     app.setDesktopFileName("shoebox")
-    icon = _app_icon()
+    icon = app_icon()
     if icon is not None:
         app.setWindowIcon(icon)
     try:
