@@ -16,6 +16,7 @@ import pytest
 from desktop import app
 from desktop.core.runtime import desktop_entry
 from desktop.core.runtime.bundled import SHIPPED_FILES, bundled_file
+from desktop.core.runtime.wording import SHOEBOX
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -31,6 +32,7 @@ def test_checkout_finds_the_shipped_files_at_the_top_level() -> None:
     for rel in SHIPPED_FILES:
         assert bundled_file(rel) == REPO / rel
         assert bundled_file(rel).is_file()
+    assert SHOEBOX == "python main.py"  # in a checkout, messages name the command that works there
 
 
 @pytest.mark.slow
@@ -78,7 +80,8 @@ def test_wheel_ships_the_manifest_and_icons_and_installed_code_reads_them(tmp_pa
         "import json\n"
         "from desktop.core.semantic.clip_models import MANIFEST_FILE, load_manifest\n"
         "from desktop.gui.widgets.icons import APP_ICON_SVG, APP_ICON_PNG\n"
-        "print(json.dumps([str(MANIFEST_FILE), load_manifest().default, str(APP_ICON_SVG), str(APP_ICON_PNG)]))\n"
+        "from desktop.core.runtime.wording import SHOEBOX\n"
+        "print(json.dumps([str(MANIFEST_FILE), load_manifest().default, str(APP_ICON_SVG), str(APP_ICON_PNG), SHOEBOX]))\n"
     )
     # run from elsewhere with only the unpacked wheel importable as desktop: no path into the checkout
     proc = subprocess.run(
@@ -90,7 +93,8 @@ def test_wheel_ships_the_manifest_and_icons_and_installed_code_reads_them(tmp_pa
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
-    manifest, default, svg, png = json.loads(proc.stdout)
+    manifest, default, svg, png, command = json.loads(proc.stdout)
+    assert command == "shoebox"  # what messages tell an installed user to type
     assert Path(manifest) == site / "desktop" / "_data" / "models" / "manifest.json"
     assert default == json.loads((REPO / "models" / "manifest.json").read_text())["default"]
     assert Path(svg).read_bytes() == (REPO / "resources" / "shoebox.svg").read_bytes()

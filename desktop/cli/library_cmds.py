@@ -16,6 +16,7 @@ from desktop.core.ingest.scanner import ScanReport
 from desktop.core.ingest.watcher import LibraryWatcher
 from desktop.core.library import Library, normalise_tag, photo_path, photo_to_dict
 from desktop.core.runtime.wording import (
+    SHOEBOX,
     counted,
     format_bytes,
     format_exposure_time,
@@ -32,7 +33,7 @@ def _print_scan(ctx: Context, report: ScanReport) -> None:
         print(f"warning: {warning}", file=sys.stderr)
     print(report.summary(), file=sys.stderr)
     if report.errors:
-        print("  see them with: python main.py errors", file=sys.stderr)
+        print(f"  see them with: {SHOEBOX} errors", file=sys.stderr)
 
 
 def _scan_and_report(args: argparse.Namespace, ctx: Context, roots: list[Root]) -> int:
@@ -61,11 +62,9 @@ def cmd_scan(args: argparse.Namespace, ctx: Context) -> int:
         wanted = {str(Path(p).expanduser().resolve()) for p in args.paths}
         roots = [r for r in roots if r.path in wanted]
         if not roots:
-            raise CliError(
-                "none of those folders is in the library; add them with: python main.py add FOLDER"
-            )
+            raise CliError(f"none of those folders is in the library; add them with: {SHOEBOX} add FOLDER")
     if not roots:
-        raise CliError("the library has no folders yet; add one with: python main.py add FOLDER")
+        raise CliError(f"the library has no folders yet; add one with: {SHOEBOX} add FOLDER")
     return _scan_and_report(args, ctx, roots)
 
 
@@ -186,7 +185,7 @@ def _delete_tag(args: argparse.Namespace, ctx: Context) -> int:
     tags = lib.tags()
     tag = next((t for t in tags if t.name.lower() == key), None)
     if tag is None:
-        raise CliError(f"No tag named '{args.name}'; 'python main.py tag list' shows them.")
+        raise CliError(f"No tag named '{args.name}'; '{SHOEBOX} tag list' shows them.")
     below = [t.name for t in tags if t.name.lower().startswith(key + "/")]
     lib.delete_tag(full)
     children = f" and {counted(len(below), 'tag')} below it" if below else ""
@@ -233,7 +232,7 @@ def cmd_album(args: argparse.Namespace, ctx: Context) -> int:
             for n, c in albums:
                 print(f"{n}  ({c})")
             if not albums:
-                print("No albums yet; make one with: python main.py album add NAME PHOTO...", file=sys.stderr)
+                print(f"No albums yet; make one with: {SHOEBOX} album add NAME PHOTO...", file=sys.stderr)
         return 0
     if args.album_command == "delete":
         kept = lib.delete_album(args.name)
@@ -256,7 +255,7 @@ def cmd_album(args: argparse.Namespace, ctx: Context) -> int:
         result = {"album": args.name.strip(), "added": added, "already": already}
     else:
         if members is None:
-            raise CliError(f"No album named '{args.name}'; 'python main.py album list' shows them.")
+            raise CliError(f"No album named '{args.name}'; '{SHOEBOX} album list' shows them.")
         lib.remove_from_album(args.name, sorted(ids))
         print(f"Removed {counted(already, 'photo')} from the album {args.name}.", file=sys.stderr)
         result = {"album": args.name, "removed": already}
@@ -294,7 +293,7 @@ def add_filter_options(p: argparse.ArgumentParser) -> None:
 def cmd_ls(args: argparse.Namespace, ctx: Context) -> int:
     lib = ctx.library
     if args.album and lib.album_photo_ids(args.album) is None:  # as a tag that isn't there: say so
-        raise CliError(f"No album named '{args.album}'; 'python main.py album list' shows them.")
+        raise CliError(f"No album named '{args.album}'; '{SHOEBOX} album list' shows them.")
     photos = lib.query(filter_from_args(args), limit=args.limit, newest_first=not args.oldest_first)
     if args.json:
         ctx.print_json([photo_to_dict(p) for p in photos])
@@ -323,7 +322,7 @@ def cmd_watch(args: argparse.Namespace, ctx: Context) -> int:
     watcher.start()
     if not watcher.watched_paths:
         watcher.stop()
-        raise CliError("no watched folders; add one with: python main.py add FOLDER")
+        raise CliError(f"no watched folders; add one with: {SHOEBOX} add FOLDER")
     print("watching " + ", ".join(watcher.watched_paths) + " (Ctrl+C to stop)", file=sys.stderr, flush=True)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

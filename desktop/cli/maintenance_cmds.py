@@ -14,6 +14,7 @@ from desktop.cli.context import CliError, Context, Subcommands
 from desktop.core.catalog import backups
 from desktop.core.ingest.health import check_library
 from desktop.core.runtime.paths import Paths, resolve_paths
+from desktop.core.runtime.wording import SHOEBOX
 
 
 def _paths() -> Paths:
@@ -34,7 +35,7 @@ def cmd_backup(args: argparse.Namespace, ctx: Context) -> int:
         if args.json:
             ctx.print_json([b.as_dict() for b in found])
         elif not found:
-            print(f"No backups in {paths.backups} yet; make one with: python main.py backup", file=sys.stderr)
+            print(f"No backups in {paths.backups} yet; make one with: {SHOEBOX} backup", file=sys.stderr)
         for b in [] if args.json else found:
             print(f"{b.created:%Y-%m-%d %H:%M}  {b.size_bytes / 1e6:7.1f} MB  {b.description:32}  {b.path}")
         return 0
@@ -65,7 +66,7 @@ def cmd_restore(args: argparse.Namespace, ctx: Context) -> int:
     if report.saved is not None:
         print(
             f"The catalog it replaced is saved as {report.saved.path}; "
-            f"to go back to it: python main.py restore {report.saved.path.name}"
+            f"to go back to it: {SHOEBOX} restore {report.saved.path.name}"
         )
     return 0
 

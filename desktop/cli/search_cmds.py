@@ -19,7 +19,7 @@ from desktop.cli.context import CliError, Context, Subcommands
 from desktop.core.catalog.filters import FilterError
 from desktop.core.catalog.query import QueryError
 from desktop.core.imaging.decode import ImageError
-from desktop.core.runtime.wording import counted
+from desktop.core.runtime.wording import SHOEBOX, counted
 from desktop.core.semantic.clip_models import ModelSpec, ModelUnavailable, download_weights, spec_from_options
 from desktop.core.semantic.embedder import pending_count
 from desktop.core.semantic.search import (
@@ -158,7 +158,7 @@ def cmd_model_use(args: argparse.Namespace, ctx: Context) -> int:
     pending = pending_count(spec.model_id)
     print(
         f"smart search now uses {spec.label()}; {counted(pending, 'photo')} to embed "
-        "(run 'python main.py index'; the previous model answers searches until then).",
+        f"(run '{SHOEBOX} index'; the previous model answers searches until then).",
         file=sys.stderr,
     )
     return 0
@@ -208,7 +208,7 @@ def register(sub: Subcommands) -> None:
     p = sub.add_parser(
         "search",
         help="smart search: free text plus filters (tag: after: before: camera: folder: rating: album: place: name:)",
-        description='Example: python main.py search "dog on the beach tag:family after:2019-06 '
+        description=f'Example: {SHOEBOX} search "dog on the beach tag:family after:2019-06 '
         'place:\\"near 48.85,2.29 5km\\""',
     )
     p.add_argument("query")

@@ -47,7 +47,7 @@ from desktop.core.ingest.scanner import Scanner, ScanReport
 from desktop.core.runtime.errors import ShoeboxError
 from desktop.core.runtime.jobs import JobControl
 from desktop.core.runtime.paths import DataFolderError, Paths, resolve_paths
-from desktop.core.runtime.wording import counted
+from desktop.core.runtime.wording import SHOEBOX, counted
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -172,7 +172,7 @@ class Library:
                 raise LibraryError(catalog_full_message(self.paths.data)) from exc
             raise LibraryError(
                 f"The catalog at {self.paths.catalog_db} could not be opened ({exc}). "
-                "Restore a backup with: python main.py restore (or move the file aside to start a new catalog)."
+                f"Restore a backup with: {SHOEBOX} restore (or move the file aside to start a new catalog)."
             ) from exc
         self.writer = Writer()
         # the typed reads the app's widgets use (pages, counts, selections): records, never rows

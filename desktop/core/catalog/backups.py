@@ -30,6 +30,7 @@ from typing import Any
 
 from desktop.core.runtime.errors import ShoeboxError
 from desktop.core.runtime.paths import Paths
+from desktop.core.runtime.wording import SHOEBOX
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +146,7 @@ def make_backup(catalog: Path, folder: Path, kind: str, now: dt.datetime | None 
     except sqlite3.DatabaseError as exc:
         partial.unlink(missing_ok=True)
         raise BackupError(
-            f"The catalog at {catalog} cannot be read ({exc}); restore a backup with: python main.py restore"
+            f"The catalog at {catalog} cannot be read ({exc}); restore a backup with: {SHOEBOX} restore"
         ) from exc
     except (OSError, sqlite3.Error) as exc:
         partial.unlink(missing_ok=True)
@@ -198,13 +199,13 @@ def find_backup(folder: Path, name: str | None) -> Backup:
     if name is None:
         found = list_backups(folder)
         if not found:
-            raise BackupError(f"There are no backups in {folder} yet; make one with: python main.py backup")
+            raise BackupError(f"There are no backups in {folder} yet; make one with: {SHOEBOX} backup")
         return found[0]
     path = Path(name).expanduser()
     if not path.exists() and (folder / path.name).exists():
         path = folder / path.name
     if not path.is_file():
-        raise BackupError(f"{name} is not a backup file; see the backups with: python main.py backup list")
+        raise BackupError(f"{name} is not a backup file; see the backups with: {SHOEBOX} backup list")
     stat = path.stat()
     parsed = _parse(path)
     return parsed or Backup(path, MANUAL, dt.datetime.fromtimestamp(stat.st_mtime), stat.st_size)

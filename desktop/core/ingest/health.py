@@ -18,6 +18,7 @@ from desktop.core.catalog.db import database
 from desktop.core.catalog.schema import STATUS_OK, Photo, Root
 from desktop.core.ingest.scanner import forced_dirs, skip_keys, walk_images
 from desktop.core.runtime.jobs import JobControl
+from desktop.core.runtime.wording import SHOEBOX
 
 if TYPE_CHECKING:
     from desktop.core.library import Library
@@ -46,9 +47,7 @@ class CheckReport:
         out: list[str] = []
         if self.integrity or self.foreign_keys:
             first = (self.integrity + self.foreign_keys)[0]
-            out.append(
-                f"The catalog file is damaged ({first}); restore a backup with: python main.py restore"
-            )
+            out.append(f"The catalog file is damaged ({first}); restore a backup with: {SHOEBOX} restore")
         if self.missing_roots:
             n = len(self.missing_roots)
             out.append(
@@ -58,12 +57,12 @@ class CheckReport:
         if self.gone_files:
             out.append(
                 f"{_n(self.gone_files, 'photo')} {_be(self.gone_files)} marked present but the file is gone "
-                f"(e.g. {', '.join(self.gone_examples)}); run: python main.py scan"
+                f"(e.g. {', '.join(self.gone_examples)}); run: {SHOEBOX} scan"
             )
         if self.uncatalogued:
             out.append(
                 f"{_n(self.uncatalogued, 'file')} in library folders {_be(self.uncatalogued)} not in the "
-                f"catalog (e.g. {', '.join(self.uncatalogued_examples)}); run: python main.py scan"
+                f"catalog (e.g. {', '.join(self.uncatalogued_examples)}); run: {SHOEBOX} scan"
             )
         return out
 

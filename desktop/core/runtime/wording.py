@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import sys
+from pathlib import Path
 
 
 def counted(n: int, singular: str, plural: str | None = None) -> str:
@@ -94,3 +96,14 @@ def format_local_time(value: float | str | dt.datetime | None) -> str | None:
     if when.tzinfo is not None:
         when = when.astimezone()
     return when.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _command_name() -> str:
+    """How the person starts Shoebox: ``python main.py`` in a checkout, ``shoebox`` once installed."""
+    checkout = Path(__file__).resolve().parents[3]
+    frozen = getattr(sys, "frozen", False)
+    return "python main.py" if not frozen and (checkout / "main.py").is_file() else "shoebox"
+
+
+# what messages tell people to type: "run 'shoebox index'" for an installed app
+SHOEBOX = _command_name()

@@ -39,7 +39,7 @@ import numpy as np
 from desktop.core.imaging import decode as imaging
 from desktop.core.runtime.bundled import bundled_file
 from desktop.core.runtime.errors import ShoeboxError
-from desktop.core.runtime.wording import brief
+from desktop.core.runtime.wording import SHOEBOX, brief
 from desktop.core.semantic.device import (
     DevicePlan,
     configure_threads,
@@ -272,7 +272,7 @@ def spec_from_options(model: str | None, weights: str | os.PathLike[str] | None)
             arch, _, tag = model.replace("@", "/").partition("/")
             return ModelSpec(arch=arch, pretrained=tag)
         raise ModelUnavailable(
-            f"Unknown model '{model}'. Use a name from 'python main.py model list', ARCH/TAG for any "
+            f"Unknown model '{model}'. Use a name from '{SHOEBOX} model list', ARCH/TAG for any "
             "open_clip pretrained model, or --model ARCH --weights FILE for a local checkpoint."
         )
     return None
@@ -286,7 +286,7 @@ def _pretrained_cfg(spec: ModelSpec) -> dict[str, Any]:
     if not cfg:
         raise ModelUnavailable(
             f"open_clip knows no pretrained weights '{spec.pretrained}' for {spec.arch}. "
-            "See 'python main.py model list'."
+            f"See '{SHOEBOX} model list'."
         )
     return cfg
 
@@ -339,7 +339,7 @@ def not_downloaded_message(spec: ModelSpec) -> str:
     size = f" ({entry.download_mb} MB)" if entry else ""
     return (
         f"Smart search needs the model {spec.label()}{size}, which is not downloaded yet: get it with "
-        f"'python main.py model download {spec.name or spec.arch + '/' + str(spec.pretrained)}', or use a "
+        f"'{SHOEBOX} model download {spec.name or spec.arch + '/' + str(spec.pretrained)}', or use a "
         "checkpoint file you have: --model ARCH --weights FILE. Everything else in Shoebox works without it."
     )
 
@@ -349,7 +349,7 @@ def offline_message(spec: ModelSpec, reason: str) -> str:
     size = f" ({entry.download_mb} MB)" if entry else ""
     return (
         f"Smart search needs the model {spec.label()}{size}, which is not downloaded yet, and it could not "
-        f"be downloaded ({reason}). Connect to the internet and run 'python main.py model download "
+        f"be downloaded ({reason}). Connect to the internet and run '{SHOEBOX} model download "
         f"{spec.name or spec.arch + '/' + str(spec.pretrained)}', or use a checkpoint file you have: "
         "--model ARCH --weights FILE. Everything else in Shoebox works without it."
     )
@@ -406,8 +406,8 @@ def no_connection_message(spec: ModelSpec) -> str:
     host = hub_address()[0]
     return (
         f"There is no internet connection (Shoebox could not reach {host}), so {spec.label()}{size} cannot "
-        f"be downloaded now: connect and run 'python main.py model download {name}' again, or use a weights "
-        f"file you already have with 'python main.py model use {name} --weights FILE' (in the app: "
+        f"be downloaded now: connect and run '{SHOEBOX} model download {name}' again, or use a weights "
+        f"file you already have with '{SHOEBOX} model use {name} --weights FILE' (in the app: "
         "Settings → Choose weights file…). Everything else in Shoebox works without it."
     )
 

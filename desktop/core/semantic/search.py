@@ -48,7 +48,7 @@ from desktop.core.catalog.filters import (
 )
 from desktop.core.catalog.query import ParsedQuery, QueryError, parse_query
 from desktop.core.catalog.schema import Photo, PhotoTag, Root, Tag
-from desktop.core.runtime.wording import counted
+from desktop.core.runtime.wording import SHOEBOX, counted
 from desktop.core.semantic.clip_models import (
     ModelSpec,
     ModelUnavailable,
@@ -587,7 +587,7 @@ class SearchService:
             are = "is" if pending == 1 else "are"
             notice = (
                 f"{counted(pending, 'photo')} {are} not embedded yet; "
-                "run 'python main.py index' (or wait) to include them."
+                f"run '{SHOEBOX} index' (or wait) to include them."
             )
         return SearchResult(
             hits=kept[:limit],
