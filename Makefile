@@ -33,7 +33,7 @@ lint: $(STAMP)
 
 dist: $(STAMP)
 	$(PY) -c "import PyInstaller" 2>/dev/null || $(PY) -m pip install -e '.[dev,dist]'
-	$(VENV)/bin/pyinstaller --noconfirm --distpath dist --workpath build installer/shoebox.spec
+	$(VENV)/bin/pyinstaller --noconfirm --clean --distpath dist --workpath build installer/shoebox.spec
 
 dist-check:
 	dist/shoebox/shoebox --version
