@@ -269,3 +269,17 @@ def test_import_does_not_copy_files_that_are_not_photos(home: Path, tmp_path: Pa
     assert "empty file" in proc.stderr and "not an image" in proc.stderr
     copied = sorted(p.name for p in (home / "Imports").rglob("*.jpg"))
     assert copied == ["ok.jpg"]
+
+
+def test_photos_are_named_by_path_or_by_catalog_id(home: Path, pics: Path) -> None:
+    sb(home, "add", "--no-watch", str(pics))
+    listed = json.loads(sb(home, "ls", "--json").stdout)
+    paris = next(p for p in listed if p["path"].endswith("paris.jpg"))
+    info = json.loads(sb(home, "info", str(paris["id"]), "--json").stdout)
+    assert info["path"] == paris["path"]  # `ls --json` and `info` show ids; commands take them
+    sb(home, "tag", "add", "trips", str(paris["id"]))
+    assert json.loads(sb(home, "info", paris["path"], "--json").stdout)["tags"] == ["trips"]
+    bad = sb(home, "info", "99999", check=False)
+    assert bad.returncode == 1 and "No photo has the id 99999" in bad.stderr
+    similar = sb(home, "similar", str(paris["id"]), check=False)
+    assert similar.returncode == 1 and "does not exist" not in similar.stderr  # the id was understood

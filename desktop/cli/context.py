@@ -50,9 +50,21 @@ class Context:
         except Exception:
             log.warning("the daily catalog backup failed", exc_info=True)
 
-    def photo_ids(self, paths: list[str]) -> list[int]:
-        """The catalog ids of photos given by path; one sentence naming any that are not in the library."""
-        ids, missing = self.library.photo_ids_for_paths(Path(p) for p in paths)
+    def catalog_id(self, ref: str) -> int | None:
+        """``ref`` as a catalog id (what ``ls --json``, ``info`` and ``similar:ID`` show), or None when it
+        is a path: a number is an id unless a file by that name is here."""
+        if not ref.isdigit() or Path(ref).exists():
+            return None
+        if self.library.reads.record(int(ref)) is None:
+            raise CliError(f"No photo has the id {ref}; 'ls --json' shows the ids.")
+        return int(ref)
+
+    def photo_ids(self, refs: list[str]) -> list[int]:
+        """The catalog ids of photos given by path or id; one sentence naming any not in the library."""
+        ids = [i for i in (self.catalog_id(r) for r in refs) if i is not None]
+        paths = [Path(r) for r in refs if self.catalog_id(r) is None]
+        found, missing = self.library.photo_ids_for_paths(paths)
+        ids += found
         if missing:
             raise CliError(
                 "not in the library: "

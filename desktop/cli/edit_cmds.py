@@ -116,21 +116,21 @@ def register(sub: Subcommands) -> None:
     p.set_defaults(func=cmd_history)
 
     p = sub.add_parser("trash", help="move photos' files to the system trash and forget them (undoable)")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("paths", nargs="+", metavar="PHOTO", help="photos by path or catalog id")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_trash)
 
     p = sub.add_parser("rotate", help="turn photos in the catalog (the files are not changed)")
     p.add_argument("way", choices=sorted(TURNS), metavar="right|left|180")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("paths", nargs="+", metavar="PHOTO", help="photos by path or catalog id")
     p.set_defaults(func=cmd_rotate)
 
     p = sub.add_parser("title", help="set the title of photos ('' clears it)")
     p.add_argument("text", metavar="TEXT")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("paths", nargs="+", metavar="PHOTO", help="photos by path or catalog id")
     p.set_defaults(func=cmd_title, kind="title")
 
     p = sub.add_parser("describe", help="set the description of photos ('' clears it)")
     p.add_argument("text", metavar="TEXT")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("paths", nargs="+", metavar="PHOTO", help="photos by path or catalog id")
     p.set_defaults(func=cmd_title, kind="description")

@@ -142,8 +142,15 @@ def human_value(key: str, value: Any) -> Any:
     return shown(value) if shown is not None else value
 
 
+def _info(ctx: Context, ref: str) -> dict[str, Any]:
+    """The record of a photo given by path or catalog id."""
+    photo_id = ctx.catalog_id(ref)
+    record = ctx.library.photo_info(photo_id) if photo_id is not None else None
+    return record if record is not None else ctx.library.info(Path(ref))
+
+
 def cmd_info(args: argparse.Namespace, ctx: Context) -> int:
-    records = [ctx.library.info(Path(p)) for p in args.paths]
+    records = [_info(ctx, ref) for ref in args.paths]
     if args.json:
         ctx.print_json(records[0] if len(records) == 1 else records)
     else:
@@ -362,7 +369,7 @@ def register(sub: Subcommands) -> None:
     p.set_defaults(func=cmd_errors)
 
     p = sub.add_parser("info", help="a photo's catalog record")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("paths", nargs="+", metavar="PHOTO", help="photos by path or catalog id")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_info)
 
@@ -371,7 +378,7 @@ def register(sub: Subcommands) -> None:
     for name, text in (("add", "tag photos"), ("remove", "untag photos")):
         tp = tsub.add_parser(name, help=text)
         tp.add_argument("name", metavar="NAME")
-        tp.add_argument("paths", nargs="+", metavar="PATH")
+        tp.add_argument("paths", nargs="+", metavar="PHOTO", help="photos by path or catalog id")
     tp = tsub.add_parser("delete", help="delete a tag (and its children) from every photo")
     tp.add_argument("name", metavar="NAME")
     tp.add_argument("--json", action="store_true", help="print the deleted tags and the photo count")
@@ -381,13 +388,13 @@ def register(sub: Subcommands) -> None:
 
     p = sub.add_parser("rate", help="set the star rating (0-5) of photos")
     p.add_argument("stars", type=int, choices=range(0, 6), metavar="STARS")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("paths", nargs="+", metavar="PHOTO", help="photos by path or catalog id")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_rate)
 
     p = sub.add_parser("label", help="set the colour label of photos")
     p.add_argument("label", choices=["red", "orange", "yellow", "green", "blue", "purple", "grey", "none"])
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("paths", nargs="+", metavar="PHOTO", help="photos by path or catalog id")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_label)
 
@@ -399,7 +406,7 @@ def register(sub: Subcommands) -> None:
     ):
         ap = asub.add_parser(name, help=text)
         ap.add_argument("name", metavar="ALBUM")
-        ap.add_argument("paths", nargs="+", metavar="PATH")
+        ap.add_argument("paths", nargs="+", metavar="PHOTO", help="photos by path or catalog id")
         ap.add_argument("--json", action="store_true")
     ap = asub.add_parser("delete", help="delete an album (its photos stay in the library)")
     ap.add_argument("name", metavar="ALBUM")

@@ -112,7 +112,9 @@ def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_similar(args: argparse.Namespace, ctx: Context) -> int:
     with _user_errors():
-        target = Path(args.path).expanduser()
+        photo_id = ctx.catalog_id(args.path)
+        record = ctx.library.reads.record(photo_id) if photo_id is not None else None
+        target = Path(record.path) if record is not None else Path(args.path).expanduser()
         if not target.exists() and ctx.library.photo_by_path(target) is None:
             raise CliError(f"{target} does not exist.")
         service = SearchService(ctx.library, _spec(args), allow_download=False)
@@ -220,7 +222,7 @@ def register(sub: Subcommands) -> None:
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("similar", help="photos that look like PATH (a library photo or any image file)")
-    p.add_argument("path")
+    p.add_argument("path", metavar="PHOTO", help="a library photo's path or catalog id, or any image file")
     p.add_argument("--limit", type=int, default=None, help="at most N results (default 50; all with --all)")
     p.add_argument(
         "--plus", action="append", metavar="TEXT", help='steer towards TEXT ("at night"); repeatable'

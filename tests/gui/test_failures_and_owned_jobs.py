@@ -248,3 +248,12 @@ def test_help_show_log_opens_the_log_file(
     show_log = next(a for a in help_menu.actions() if a.text() == "Show log")
     show_log.trigger()
     assert [u.toLocalFile() for u in opened] == [str(log_file)]
+
+
+def test_show_log_without_a_program_to_open_it_says_where_the_log_is(
+    threaded_window: Any, log_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a minimal system has no file opener: Qt only warns on the terminal, so the window must say it
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: False)
+    threaded_window.show_log()
+    assert str(log_file) in threaded_window.notice.text()

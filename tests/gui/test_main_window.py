@@ -541,3 +541,17 @@ def test_a_scan_after_settings_moved_the_cache_puts_thumbnails_in_the_new_folder
     assert all((new / h[:2] / h[2:4] / f"{h}.jpg").is_file() for h in hashes)
     assert not old.exists()  # nothing written to the old folder
     assert window.model.rowCount() == 7
+
+
+def test_similar_typed_without_a_model_leaves_no_earlier_results_under_its_title(
+    lib: Library, make_window: Any
+) -> None:
+    window = make_window(lib)
+    window.search_bar.set_text("camera:nikon")
+    assert window.model.rowCount() == 3
+    window.search_bar.set_text("similar:1")
+    assert window.model.rowCount() == 0  # before, the three Nikon photos stayed under “similar:1”
+    assert (
+        "Smart search needs a model" in window.notice.text()
+        or "needs the smart-search model" in window.notice.text()
+    )

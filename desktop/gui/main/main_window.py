@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop import __version__
 from desktop.core.runtime.logs import log_file
 from desktop.core.runtime.wording import counted
 from desktop.gui.app.application import AppContext
@@ -687,14 +688,16 @@ class MainWindow(QMainWindow):
         if not path.exists():
             self.notice.show_message(f"There is no log file yet: Shoebox writes one to {path} when it runs.")
             return
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
+            # no program to open files with (a minimal system): at least say where the log is
+            self.notice.show_message(f"No program here opens text files; the log is {path}.")
 
     def _about(self) -> None:
         QMessageBox.about(
             self,
             "About Shoebox",
-            "<b>Shoebox</b><br>A desktop photo manager with local smart search.<br>"
-            f"Library: {self.library.paths.data}",
+            f"<b>Shoebox {__version__}</b><br>A desktop photo manager with local smart search.<br>"
+            f"Library: {self.library.paths.data}<br>Log: {log_file() or self.library.paths.log_file}",
         )
 
 

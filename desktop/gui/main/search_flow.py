@@ -113,6 +113,8 @@ class SearchFlow(QObject):
         self._searched_with = self._search_key() if similar_to is not None or free_text else None
         if similar_to is not None:
             if service is None:
+                # nothing can answer it yet: the last query's photos must not stay up under this title
+                self.model.browse(PhotoFilter(photo_ids=[]), f"“{text}”")
                 self._explain_no_model("Finding similar photos")
                 return
             title = self._similar_title(similar_to)
