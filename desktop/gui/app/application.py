@@ -33,7 +33,7 @@ import PySide6
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from desktop.core.catalog.backups import daily_backup
+from desktop.core.catalog import backups
 from desktop.core.catalog.changes import CatalogChangeMonitor
 from desktop.core.library import Library
 from desktop.core.runtime.errors import ShoeboxError
@@ -195,7 +195,7 @@ class AppContext(QObject):
         """The catalog's daily backup (if none was made today), as a background job off the GUI thread."""
         self.runner.submit(
             "Catalog backup",
-            lambda _control: daily_backup(self.library.paths),
+            lambda _control: backups.daily_backup(self.library.paths),
             on_error=lambda msg: log.warning("the daily catalog backup failed: %s", msg),
             track=False,
             interactive=False,
