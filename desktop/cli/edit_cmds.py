@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from desktop.cli.context import Context, Subcommands
+from desktop.core.catalog.dates import parse_shift, parse_when
 from desktop.core.runtime.wording import counted
 
 
@@ -101,6 +102,39 @@ def cmd_title(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+def cmd_date(args: argparse.Namespace, ctx: Context) -> int:
+    if args.date_command == "shift" and args.shift_by is not None:  # ``-30m`` came as --by (shift_argument)
+        args.paths = [p for p in (args.shift, *args.paths) if p is not None]
+        args.shift = args.shift_by
+    ids = ctx.photo_ids(args.paths)
+    if args.date_command == "shift":
+        delta = parse_shift(args.shift)
+        n = ctx.library.shift_dates(ids, delta)
+        done = f"Shifted the dates of {counted(n, 'photo')} by {args.shift}"
+    else:
+        when = parse_when(args.when)
+        n = ctx.library.set_dates(ids, when, keep_intervals=args.keep_intervals)
+        kept = ", keeping their intervals" if args.keep_intervals else ""
+        done = f"Set the dates of {counted(n, 'photo')} from {when:%Y-%m-%d %H:%M}{kept}"
+    if args.json:
+        ctx.print_json({"changed": n, "photos": ids})
+    else:
+        print(f"{done} ('undo' takes it back).", file=sys.stderr)
+    return 0
+
+
+def shift_argument(argv: list[str]) -> list[str]:
+    """``date shift -30m PHOTO``: argparse reads ``-30m`` as an unknown option; pass it as ``--by=-30m``."""
+    for i in range(len(argv) - 2):
+        if (
+            argv[i : i + 2] == ["date", "shift"]
+            and argv[i + 2].startswith("-")
+            and argv[i + 2][1:2].isdigit()
+        ):
+            return [*argv[: i + 2], f"--by={argv[i + 2]}", *argv[i + 3 :]]
+    return argv
+
+
 def register(sub: Subcommands) -> None:
     p = sub.add_parser("undo", help="undo the newest change to the library (made here or in the app)")
     p.add_argument("--json", action="store_true")
@@ -134,3 +168,22 @@ def register(sub: Subcommands) -> None:
     p.add_argument("text", metavar="TEXT")
     p.add_argument("paths", nargs="+", metavar="PHOTO", help="photos by path or catalog id")
     p.set_defaults(func=cmd_title, kind="description")
+
+    p = sub.add_parser("date", help="shift or set the date taken of photos (a camera left on home time)")
+    dsub = p.add_subparsers(dest="date_command", metavar="shift|set", required=True)
+    dp = dsub.add_parser("shift", help="move dates by +6h, -30m, +1d2h …")
+    dp.add_argument("shift", metavar="SHIFT", nargs="?", help="+6h, -30m, +1d2h (sign first)")
+    dp.add_argument("--by", dest="shift_by", metavar="SHIFT", help=argparse.SUPPRESS)
+    dp.add_argument("paths", nargs="+", metavar="PHOTO", help="photos by path or catalog id")
+    dp.add_argument("--json", action="store_true")
+    dp.set_defaults(func=cmd_date)
+    dp = dsub.add_parser("set", help='give photos a date, e.g. "2024-07-03 14:05"')
+    dp.add_argument("when", metavar="WHEN", help="local date and time: 2024-07-03 14:05")
+    dp.add_argument("paths", nargs="+", metavar="PHOTO", help="photos by path or catalog id")
+    dp.add_argument(
+        "--keep-intervals",
+        action="store_true",
+        help="the earliest photo gets WHEN; the others keep their distance",
+    )
+    dp.add_argument("--json", action="store_true")
+    dp.set_defaults(func=cmd_date)

@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(argv: Sequence[str]) -> int:
     parser = build_parser()
-    args = parser.parse_args(list(argv))
+    args = parser.parse_args(edit_cmds.shift_argument(list(argv)))
     log_file = setup_logging(resolve_paths(), logging.DEBUG if args.verbose else logging.WARNING)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -156,6 +156,15 @@ def normalise_tag(name: str) -> str:
     return "/".join(parts)
 
 
+def _span(delta: dt.timedelta) -> str:
+    """A shift as people write it: 6 h, 1 d 2 h, 30 min."""
+    minutes, seconds = divmod(int(delta.total_seconds()), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    parts = [f"{v} {u}" for v, u in ((days, "d"), (hours, "h"), (minutes, "min"), (seconds, "s")) if v]
+    return " ".join(parts) or "0 min"
+
+
 class Library:
     """One open library (catalog + caches) under a ``Paths``."""
 
@@ -538,6 +547,36 @@ class Library:
             return
 
         self.writer.call(lambda: edits.rotate(ids, degrees, way, self.source))
+
+    def shift_dates(self, photo_ids: Sequence[int], delta: dt.timedelta) -> int:
+        """Move the dates of photos by ``delta`` (a camera left on home time); one undoable change.
+
+        The new dates are the person's: a rescan of a changed file keeps them. Returns how many moved."""
+        ids = list(photo_ids)
+        sign = "+" if delta >= dt.timedelta(0) else "−"
+        label = f"Shifted the dates of {{photos}} by {sign}{_span(abs(delta))}"
+        n, _entry = self.writer.call(lambda: edits.change_dates(ids, lambda _when: delta, label, self.source))
+        return n
+
+    def set_dates(self, photo_ids: Sequence[int], when: dt.datetime, keep_intervals: bool = False) -> int:
+        """Give photos the date ``when`` (local time); with ``keep_intervals`` the earliest gets it and the
+        others keep their distance from it. One undoable change; returns how many changed."""
+        ids = list(photo_ids)
+        if keep_intervals:
+            q = Photo.select(pw.fn.MIN(Photo.taken_local)).where(
+                in_values(Photo.id, ids) & (Photo.taken_local != "")
+            )
+            first = q.scalar()
+            if not first:
+                return 0
+            delta = when - dt.datetime.fromisoformat(first)
+            label = f"Set the dates of {{photos}} from {when:%Y-%m-%d %H:%M}, keeping their intervals"
+            fn = lambda: edits.change_dates(ids, lambda _w: delta, label, self.source)  # noqa: E731
+        else:
+            label = f"Set the dates of {{photos}} to {when:%Y-%m-%d %H:%M}"
+            fn = lambda: edits.change_dates(ids, lambda w: when - w, label, self.source)  # noqa: E731
+        n, _entry = self.writer.call(fn)
+        return n
 
     def add_tag(self, name: str, photo_ids: Iterable[int]) -> Tag:
         full = normalise_tag(name)

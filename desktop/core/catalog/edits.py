@@ -8,7 +8,8 @@ what is undone is exactly what was done — and records one history entry.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import peewee as pw
@@ -193,6 +194,43 @@ def rotate(ids: Sequence[int], degrees: int, way: str, source: str) -> HistoryEn
     values = {pid: (int(r or 0) + degrees) % 360 for pid, r in history.tuples(q)}
     step = history.set_values_step("rotation", values)
     return commit("rotate", f"Turned {counted(len(values), 'photo')} {way}", [step], source)
+
+
+DATE_SOURCE_USER = "user"  # taken_at_source of a date the person set or shifted (a rescan keeps it)
+
+
+def _moved(taken_at: str | None, taken_local: str, delta: dt.timedelta) -> tuple[str | None, str]:
+    """A photo's (taken_at, taken_local) moved by ``delta``; taken_at keeps its UTC offset, if it had one."""
+    local = dt.datetime.fromisoformat(taken_local) + delta
+    at: str | None = None
+    if taken_at:
+        try:
+            at = (dt.datetime.fromisoformat(taken_at) + delta).isoformat()
+        except ValueError:  # a date recorded in a form Python does not read: the local time answers
+            at = None
+    return at or local.isoformat(), local.isoformat(timespec="microseconds")
+
+
+def change_dates(
+    ids: Sequence[int], delta_for: Callable[[dt.datetime], dt.timedelta], label: str, source: str
+) -> tuple[int, HistoryEntry | None]:
+    """Move each photo's date by ``delta_for(its local date)``: one undoable action of three steps."""
+    q = Photo.select(Photo.id, Photo.taken_at, Photo.taken_local).where(in_values(Photo.id, ids))
+    at: dict[int, Any] = {}
+    local: dict[int, Any] = {}
+    for pid, taken_at, taken_local in history.tuples(q):
+        if not taken_local:  # an unreadable file has no date to move
+            continue
+        delta = delta_for(dt.datetime.fromisoformat(taken_local))
+        at[pid], local[pid] = _moved(taken_at, taken_local, delta)
+    if not local:
+        return 0, None
+    steps = [
+        history.set_values_step("taken_at", at),
+        history.set_values_step("taken_local", local),
+        history.set_values_step("taken_at_source", dict.fromkeys(local, DATE_SOURCE_USER)),
+    ]
+    return len(local), commit("date", label.format(photos=counted(len(local), "photo")), steps, source)
 
 
 def remove_photos(ids: Sequence[int], source: str) -> tuple[int, HistoryEntry | None]:

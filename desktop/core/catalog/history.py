@@ -50,7 +50,16 @@ STATE_DONE = "done"
 STATE_UNDONE = "undone"
 
 # Photo columns an action may set (user data and the catalog-only rotation).
-SETTABLE = ("rating", "color_label", "title", "description", "rotation", "taken_at", "taken_local")
+SETTABLE = (
+    "rating",
+    "color_label",
+    "title",
+    "description",
+    "rotation",
+    "taken_at",
+    "taken_local",
+    "taken_at_source",
+)
 
 Step = dict[str, Any]
 

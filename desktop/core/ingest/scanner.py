@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from desktop.core.catalog.db import DiskFull, database, is_disk_full
+from desktop.core.catalog.edits import DATE_SOURCE_USER
 from desktop.core.catalog.schema import STATUS_ERROR, STATUS_MISSING, STATUS_OK, Photo, Root
 from desktop.core.imaging.thumbnails import thumbnails_full_message
 from desktop.core.ingest.formats import is_image_name
@@ -257,6 +258,21 @@ def _meta_fields(meta: dict[str, Any]) -> dict[str, Any]:
     kw = meta.get("keywords") or []
     fields["keywords"] = json.dumps(kw, ensure_ascii=False) if kw else None
     return fields
+
+
+# what the person gave a photo in Shoebox: a file's own values seed them when it is first catalogued,
+# and a later change of the file (an outside editor re-saving it, or damage) must not overwrite them
+_USER_COLUMNS = ("title", "description")
+_DATE_COLUMNS = ("taken_at", "taken_local", "taken_at_source")
+
+
+def _keep_user_data(existing: Photo, fields: dict[str, Any]) -> None:
+    """Drop from a rescan's ``fields`` what belongs to the person rather than to the file."""
+    for column in _USER_COLUMNS:
+        fields.pop(column, None)
+    if existing.taken_at_source == DATE_SOURCE_USER:
+        for column in _DATE_COLUMNS:
+            fields.pop(column, None)
 
 
 def _empty_meta() -> dict[str, Any]:
@@ -576,11 +592,13 @@ class Scanner:
                 report.restored += 1
             elif res.error is None:
                 report.updated += 1
+            _keep_user_data(existing, fields)
             Photo.update(**fields).where(Photo.id == existing.id).execute()
             return
         moved = Scanner._find_moved(res) if res.error is None else None
         if moved is not None:
             report.moved += 1
+            _keep_user_data(moved, fields)
             Photo.update(root=root.id, rel_path=rel, **fields).where(Photo.id == moved.id).execute()
             return
         if res.error is None:

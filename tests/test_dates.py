@@ -1,0 +1,114 @@
+"""Batch date fixes: shift (a camera left on home time), set with or without keeping the intervals,
+undo, and a rescan of a changed file keeps what the person set (dates, titles)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import run_cli
+
+from desktop.core.catalog.dates import DateSyntaxError, parse_shift, parse_when
+from desktop.core.library import Library
+
+
+@pytest.fixture
+def trip(library: Library, tmp_path: Path, make_jpeg: Any) -> tuple[Library, Path, list[int]]:
+    folder = tmp_path / "trip"
+    for i, hour in enumerate((8, 9, 13)):
+        make_jpeg(folder / f"p{i}.jpg", color=(40 * i, 90, 30), taken=dt.datetime(2024, 7, 3, hour, 5))
+    library.add_root(folder)
+    library.scan()
+    ids = [library.photo_by_path(folder / f"p{i}.jpg").id for i in range(3)]  # type: ignore[union-attr]
+    return library, folder, ids
+
+
+def _local(lib: Library, pid: int) -> str:
+    return str(lib.photo_info(pid)["taken_at"])[:16]  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("text", "delta"),
+    [
+        ("+6h", dt.timedelta(hours=6)),
+        ("-30m", dt.timedelta(minutes=-30)),
+        ("+1d2h", dt.timedelta(days=1, hours=2)),
+        ("-1w", dt.timedelta(weeks=-1)),
+        ("+90s", dt.timedelta(seconds=90)),
+    ],
+)
+def test_shifts_parse(text: str, delta: dt.timedelta) -> None:
+    assert parse_shift(text) == delta
+
+
+@pytest.mark.parametrize("text", ["6h", "+", "+6x", "+h", "tomorrow", "+6h30"])
+def test_bad_shifts_say_how_to_write_one(text: str) -> None:
+    with pytest.raises(DateSyntaxError, match="write it like"):
+        parse_shift(text)
+
+
+def test_dates_parse_with_a_space_or_a_t() -> None:
+    assert parse_when("2024-07-03 14:05") == parse_when("2024-07-03T14:05") == dt.datetime(2024, 7, 3, 14, 5)
+    with pytest.raises(DateSyntaxError):
+        parse_when("03/07/2024")
+
+
+def test_shift_moves_every_date_and_one_undo_takes_it_back(trip: Any) -> None:
+    lib, _folder, ids = trip
+    assert lib.shift_dates(ids[:2], dt.timedelta(hours=6)) == 2
+    assert [_local(lib, i) for i in ids] == ["2024-07-03T14:05", "2024-07-03T15:05", "2024-07-03T13:05"]
+    assert "Shifted the dates of 2 photos by +6 h" in lib.history()[0].label
+    lib.undo()
+    assert [_local(lib, i) for i in ids] == ["2024-07-03T08:05", "2024-07-03T09:05", "2024-07-03T13:05"]
+
+
+def test_set_keeping_intervals_moves_the_earliest_to_the_date_and_the_others_along(trip: Any) -> None:
+    lib, _folder, ids = trip
+    lib.set_dates(ids, dt.datetime(2025, 1, 1, 10, 0), keep_intervals=True)
+    assert [_local(lib, i) for i in ids] == ["2025-01-01T10:00", "2025-01-01T11:00", "2025-01-01T15:00"]
+    lib.set_dates(ids, dt.datetime(2020, 5, 5, 5, 5))
+    assert {_local(lib, i) for i in ids} == {"2020-05-05T05:05"}
+
+
+def test_a_changed_file_keeps_the_date_and_title_the_person_gave_it(trip: Any, make_jpeg: Any) -> None:
+    lib, folder, ids = trip
+    lib.shift_dates([ids[0]], dt.timedelta(hours=-2))
+    lib.set_title([ids[0]], "Breakfast")
+    # an outside editor re-saves the file: new bytes, a new mtime, the camera's date and no title
+    make_jpeg(folder / "p0.jpg", size=(80, 60), color=(1, 2, 3), taken=dt.datetime(2024, 7, 3, 8, 5))
+    report = lib.scan()
+    assert report.updated == 1
+    info = lib.photo_info(ids[0])
+    assert (
+        info is not None
+        and info["taken_at"].startswith("2024-07-03T06:05")
+        and info["title"] == "Breakfast"
+    )
+    assert info["width"] == 80  # the file's own facts are read again
+
+
+def test_a_file_that_becomes_unreadable_keeps_its_title(trip: Any) -> None:
+    lib, folder, ids = trip
+    lib.set_title([ids[1]], "Harbour")
+    (folder / "p1.jpg").write_bytes(b"damaged")
+    lib.scan()
+    info = lib.photo_info(ids[1])
+    assert info is not None and info["status"] == "error" and info["title"] == "Harbour"
+
+
+def test_cli_date_shift_with_a_minus_and_date_set(tmp_path: Path, make_jpeg: Any) -> None:
+    home = tmp_path / "home"
+    photo = make_jpeg(tmp_path / "pics" / "a.jpg", taken=dt.datetime(2024, 7, 3, 8, 5))
+    run_cli(home, "add", "--no-watch", str(photo.parent), check=True)
+    proc = run_cli(home, "date", "shift", "-30m", str(photo), check=True)  # "-30m" is not an option
+    assert "Shifted the dates of 1 photo by -30m" in proc.stderr
+    info = json.loads(run_cli(home, "info", str(photo), "--json", check=True).stdout)
+    assert info["taken_at"].startswith("2024-07-03T07:35")
+    run_cli(home, "date", "set", "2023-12-24 18:00", "1", check=True)
+    info = json.loads(run_cli(home, "info", "1", "--json", check=True).stdout)
+    assert info["taken_at"].startswith("2023-12-24T18:00")
+    bad = run_cli(home, "date", "shift", "6h", str(photo))
+    assert bad.returncode == 1 and "write it like +6h" in bad.stderr
