@@ -83,9 +83,7 @@ def test_a_changed_file_keeps_the_date_and_title_the_person_gave_it(trip: Any, m
     assert report.updated == 1
     info = lib.photo_info(ids[0])
     assert (
-        info is not None
-        and info["taken_at"].startswith("2024-07-03T06:05")
-        and info["title"] == "Breakfast"
+        info is not None and info["taken_at"].startswith("2024-07-03T06:05") and info["title"] == "Breakfast"
     )
     assert info["width"] == 80  # the file's own facts are read again
 

@@ -555,3 +555,40 @@ def test_similar_typed_without_a_model_leaves_no_earlier_results_under_its_title
         "Smart search needs a model" in window.notice.text()
         or "needs the smart-search model" in window.notice.text()
     )
+
+
+def test_adjust_date_shifts_the_selection_reorders_the_grid_and_undoes(
+    lib: Library, make_window: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from desktop.gui.dialogs import date_dialog
+
+    window = make_window(lib)
+    last_row = window.model.rowCount() - 1
+    oldest = _select_rows(window, [last_row])  # newest first: the bottom row is the oldest photo
+    asked: list[tuple[int, Any]] = []
+
+    def answer(_parent: Any, count: int, earliest: Any) -> date_dialog.DateChange:
+        asked.append((count, earliest))
+        return date_dialog.DateChange(shift=dt.timedelta(days=365 * 30))  # thirty years on: now the newest
+
+    monkeypatch.setattr(date_dialog, "ask_date_change", answer)
+    photo_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Photo")
+    next(a for a in photo_menu.actions() if a.text() == "Adjust date and time…").trigger()
+    assert asked and asked[0][0] == 1 and asked[0][1] is not None  # the dialog starts at the photo's date
+    assert window.model.record(0).id == oldest[0]  # the grid was reordered
+    assert "Shifted the dates of 1 photo" in window.edit_history.undo_action.text()
+    window.edit_history.undo_action.trigger()
+    assert window.model.record(last_row).id == oldest[0]
+
+
+def test_adjust_date_dialog_gives_a_shift_or_a_date(qtbot: Any) -> None:
+    from desktop.gui.dialogs.date_dialog import AdjustDateDialog
+
+    dialog = AdjustDateDialog(3, dt.datetime(2024, 7, 3, 8, 5))
+    qtbot.addWidget(dialog)
+    assert dialog.change() is None  # nothing to shift yet
+    dialog.hours.setValue(-6)
+    assert dialog.change() is not None and dialog.change().shift == dt.timedelta(hours=-6)  # type: ignore[union-attr]
+    dialog.when_edit.setDateTime(dialog.when_edit.dateTime().addDays(1))
+    change = dialog.change()
+    assert change is not None and change.when == dt.datetime(2024, 7, 4, 8, 5) and change.keep_intervals

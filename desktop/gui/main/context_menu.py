@@ -11,6 +11,7 @@ Dialogs go through ``ask_text`` and ``confirm`` so tests can answer them.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import sys
 from collections.abc import Callable, Sequence
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QWidget
 
 from desktop.core.library import Library, TrashReport, photo_tags
 from desktop.gui.app.jobs import JobRunner
+from desktop.gui.dialogs import date_dialog
 
 STARS = ["No rating", "★", "★★", "★★★", "★★★★", "★★★★★"]
 
@@ -65,6 +67,7 @@ class PhotoActions(QObject):
 
     changed = Signal(list)  # photo ids whose rating/tags/albums/turn changed (catalog already updated)
     removed = Signal(list)  # photo ids forgotten by the library (removed, or moved to the trash)
+    dates_changed = Signal(list)  # photo ids whose date moved: the grid's order and groups change
     find_similar_requested = Signal(int)  # photo id
     failed = Signal(str)  # a user-facing message
 
@@ -179,6 +182,28 @@ class PhotoActions(QObject):
         if ids:
             self._write("Rotate", ids, lambda: self.library.rotate(ids, degrees % 360))
 
+    def adjust_dates(self, ids: Sequence[int]) -> None:
+        """*Adjust date and time…*: shift or set the dates of the photos (one undoable change)."""
+        ids = list(ids)
+        if not ids:
+            return
+        dated = sorted(t for t in self.library.reads.taken(ids).values() if t)
+        earliest = dt.datetime.fromisoformat(dated[0]) if dated else None
+        change = date_dialog.ask_date_change(self.parent_widget, len(ids), earliest)
+        if change is None:
+            return
+        if change.shift is not None:
+            shift = change.shift
+            self._write("Shift dates", ids, lambda: self.library.shift_dates(ids, shift), self.dates_changed)
+        elif change.when is not None:
+            when, keep = change.when, change.keep_intervals
+            self._write(
+                "Set dates",
+                ids,
+                lambda: self.library.set_dates(ids, when, keep_intervals=keep),
+                self.dates_changed,
+            )
+
     # ---------------------------------------------------------- files
     def open_default(self, paths: Sequence[Path]) -> None:
         for p in list(paths)[:10]:  # opening hundreds of viewers is never what was meant
@@ -252,6 +277,7 @@ class PhotoActions(QObject):
         rate_menu = menu.addMenu("Rate")
         for stars in range(6):
             rate_menu.addAction(f"{STARS[stars]}\t{stars}", functools.partial(self.rate, ids, stars))
+        menu.addAction("Adjust date and time…", lambda: self.adjust_dates(ids))
         menu.addAction("Rotate left\tL", lambda: self.rotate(ids, -90))
         menu.addAction("Rotate right\tR", lambda: self.rotate(ids, 90))
         menu.addSeparator()

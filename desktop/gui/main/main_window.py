@@ -324,6 +324,9 @@ class MainWindow(QMainWindow):
         photo.addAction("Find similar", self.search_flow.find_similar_to_current)
         photo.addAction("Add tag…", lambda: self.photo_actions.add_tag(self.selected_ids()))
         photo.addAction("Add to album…", lambda: self.photo_actions.add_to_album(self.selected_ids()))
+        photo.addAction(
+            "Adjust date and time…", lambda: self.photo_actions.adjust_dates(self.selected_ids())
+        ).setShortcut(QKeySequence("Ctrl+Shift+D"))
         rate = photo.addMenu("Rate")
         for n in range(6):
             rate.addAction(f"{'★' * n or 'No rating'}\t{n}", functools.partial(self._rate_selection, n))
@@ -377,6 +380,7 @@ class MainWindow(QMainWindow):
     def _connect_edit_history(self) -> None:
         self.grid.trash_requested.connect(lambda: self.photo_actions.trash(self.selected_ids()))
         self.photo_actions.changed.connect(self.edit_history.after_edit)
+        self.photo_actions.dates_changed.connect(self.edit_history.after_edit)
         # photos leaving the grid (trash, remove): always say so, with Undo at hand
         self.photo_actions.removed.connect(lambda ids: self.edit_history.after_edit(ids, offer=True))
         self.info_panel.user_data_changed.connect(lambda: self.edit_history.refresh())
@@ -407,6 +411,7 @@ class MainWindow(QMainWindow):
         self.grid.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.photo_actions.changed.connect(self._on_user_data_changed)
         self.photo_actions.removed.connect(self._on_removed)
+        self.photo_actions.dates_changed.connect(lambda _ids: self.refresh_all())  # order and groups move
         self.photo_actions.failed.connect(lambda msg: self.notice.show_message(msg))
         self.ctx.catalog_changed.connect(self.refresh_all)
         self.grid.scroll_idle.connect(self._scroll_idle)
