@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli
 
 from desktop.core.catalog.dates import DateSyntaxError, parse_shift, parse_when
 from desktop.core.library import Library
+from tests.conftest import run_cli
 
 
 @pytest.fixture
