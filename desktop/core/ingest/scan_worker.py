@@ -1,7 +1,7 @@
 """Per-file work of a scan, run in worker processes: hash, metadata, thumbnail.
 
 Kept free of database code so it can run in a process pool: it reads the file
-once, hashes those bytes, opens them with Pillow (no decode), reads metadata,
+once, hashes those bytes, opens them with Pillow (no decode; a camera RAW with LibRaw), reads metadata,
 decodes once in JPEG draft mode for the thumbnail and writes the thumbnail to
 the on-disk cache. It returns a picklable ``FileResult``; the parent process
 writes the catalog.
