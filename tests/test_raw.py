@@ -108,7 +108,6 @@ def test_broken_raws_get_a_reason(make_dng: MakeDng, tmp_path: Path, make_jpeg) 
         "truncated.dng": good[:2048],
         "text.nef": b"this is not a photo, just some notes\n" * 3,
         "empty.cr2": b"",
-        "photo.arw": make_jpeg(tmp_path / "p.jpg").read_bytes(),
     }
     reasons = {}
     for name, data in cases.items():
@@ -121,7 +120,15 @@ def test_broken_raws_get_a_reason(make_dng: MakeDng, tmp_path: Path, make_jpeg) 
     assert "truncated" in reasons["truncated.dng"]
     assert reasons["text.nef"] == "not an image: the file contains text"
     assert "empty" in reasons["empty.cr2"]
-    assert "JPEG image under a RAW name" in reasons["photo.arw"]
+
+
+def test_a_jpeg_under_a_raw_name_is_read_as_the_jpeg_it_is(make_jpeg, tmp_path: Path) -> None:
+    path = tmp_path / "photo.arw"
+    path.write_bytes(make_jpeg(tmp_path / "p.jpg", size=(64, 48), orientation=6).read_bytes())
+    assert not raw.reads_as_raw(path, path.read_bytes())
+    assert load_upright(path).size == (48, 64)
+    result = process_file(str(path), None)
+    assert result.error is None and result.meta["format"] == "JPEG"
 
 
 def test_scan_worker_catalogues_a_dng_with_its_own_exif(make_dng: MakeDng, tmp_path: Path) -> None:

@@ -330,7 +330,7 @@ def load_upright(path: Path, max_side: int | None = None) -> Image.Image:
     # imported here: the RAW module builds on this one
     from desktop.core.imaging import raw
 
-    if raw.is_raw_name(path):
+    if raw.reads_as_raw(path, data):
         with raw.RawFile(data) as raw_file:
             img, orientation = raw_file.picture(raw.VIEW_SHORT_SIDE)
     else:

@@ -11,7 +11,7 @@ result and it is done once per RAW.
 ``RAW_FORMATS`` lists the RAW formats LibRaw reads here, next to the decoder;
 ``desktop.core.ingest.formats`` registers them as its RAW kind, and everything
 else asks that registry. This layer sits below the registry, so the path-based
-loaders (``decode.load_upright``, the thumbnail cache) use ``is_raw_name``.
+loaders (``decode.load_upright``, the thumbnail cache) use ``reads_as_raw``.
 
 A RAW LibRaw cannot open (stripped, truncated, or not a RAW at all) raises
 ``ImageError`` with a reason a person can read.
@@ -41,6 +41,7 @@ __all__ = [
     "RawFile",
     "RawInfo",
     "is_raw_name",
+    "reads_as_raw",
 ]
 
 RAW_FORMATS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
@@ -80,6 +81,19 @@ def is_raw_name(name: str | os.PathLike[str]) -> bool:
     return os.path.splitext(name)[1].lower() in RAW_EXTENSIONS
 
 
+def reads_as_raw(name: str | os.PathLike[str], data: bytes) -> bool:
+    """True when ``data``, the bytes of the file ``name``, are for LibRaw rather than Pillow.
+
+    A RAW's extension is not enough: a JPEG, PNG or HEIF under a RAW name is
+    read by Pillow for what it is, as a PNG named ``.jpg`` is. TIFF stays with
+    LibRaw, because most RAWs are TIFF files.
+    """
+    if not is_raw_name(name):
+        return False
+    fmt = _photo_format_by_magic(data)
+    return fmt is None or fmt == "TIFF"
+
+
 @dataclass(frozen=True)
 class RawInfo:
     """What LibRaw says about a RAW without developing it."""
@@ -100,12 +114,9 @@ def _libraw_reason(exc: BaseException, data: bytes) -> str:
     text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
     import rawpy
 
-    # Not a RAW at all: say what it is when we can tell (another photo format, text, a PDF, a video...).
-    # TIFF is left out: most RAWs are TIFF files, so a broken one starts like a TIFF.
-    fmt = _photo_format_by_magic(data)
-    if fmt is not None and fmt != "TIFF":
-        return f"not a RAW file: it is a {fmt} image under a RAW name (rename it to the right extension)"
-    if fmt is None:
+    # Not a RAW at all: say what it is when we can tell (text, a PDF, a video...). A file that starts
+    # like a TIFF is left to LibRaw's word: most RAWs are TIFF files, so a broken one starts like that.
+    if _photo_format_by_magic(data) is None:
         other = _unidentified_reason(data)
         if other.startswith("not an image:") and "unrecognised" not in other:
             return other

@@ -249,7 +249,7 @@ def ensure_thumbnail(cache: ThumbnailCache, content_hash: str, source: Path) -> 
 
 def _upright_thumbnail(data: bytes, source: Path) -> Image.Image:
     """``data`` (the bytes of ``source``) decoded at thumbnail size, upright; a RAW from its preview."""
-    if raw.is_raw_name(source):
+    if raw.reads_as_raw(source, data):
         with raw.RawFile(data) as raw_file:
             picture, orientation = raw_file.picture(THUMB_SHORT_SIDE)
             return decode_upright(picture, orientation, THUMB_SHORT_SIDE)

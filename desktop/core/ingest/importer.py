@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 
 from desktop.core.catalog.schema import STATUS_ERROR, Photo, Root
 from desktop.core.imaging import decode as imaging
-from desktop.core.imaging.raw import RawFile
-from desktop.core.ingest.formats import is_image_name, is_raw_name
+from desktop.core.imaging.raw import RawFile, reads_as_raw
+from desktop.core.ingest.formats import is_image_name
 from desktop.core.ingest.metadata import PhotoMetadata, read_metadata
 from desktop.core.ingest.raw_metadata import read_raw_metadata
 from desktop.core.ingest.scan_worker import hash_bytes
@@ -90,7 +90,7 @@ def _date_folder(name: str, data: bytes, mtime: float) -> str:
     Raises ``ImageError`` for a file that is plainly not a photo: it is never copied into the library.
     """
     read: Callable[[], PhotoMetadata]
-    if is_raw_name(name):
+    if reads_as_raw(name, data):
         with RawFile(data) as raw_file:
             read = functools.partial(read_raw_metadata, data, raw_file.info, "", mtime)
     else:

@@ -17,7 +17,7 @@ from typing import Any
 import xxhash
 
 from desktop.core.imaging import decode as imaging
-from desktop.core.imaging.raw import RawFile
+from desktop.core.imaging.raw import RawFile, reads_as_raw
 from desktop.core.imaging.thumbnails import ThumbnailCache
 from desktop.core.ingest.formats import KIND_RAW, format_for
 from desktop.core.ingest.metadata import read_metadata
@@ -81,7 +81,7 @@ def process_file(path_str: str, thumbnails_dir: str | None) -> FileResult:
         return result
     result.content_hash = hash_bytes(data)
     fmt = format_for(path_str)
-    if fmt is not None and fmt.kind == KIND_RAW:
+    if fmt is not None and fmt.kind == KIND_RAW and reads_as_raw(path_str, data):
         _process_raw(result, data, result.content_hash, fmt.name, thumbnails_dir)
         return result
     try:
