@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +20,7 @@ from desktop.core.imaging.thumbnails import PreviewCache, ThumbnailCache, remake
 from desktop.core.ingest import formats
 from desktop.core.ingest.scan_worker import process_file
 from desktop.core.library import Library
-from tests.conftest import MakeDng, run_cli
+from tests.conftest import REPO, MakeDng, run_cli
 
 RAW_SUFFIXES = [
     ".cr2",
@@ -197,3 +200,25 @@ def test_main_py_import_copies_a_dng_into_its_date_folder(make_dng: MakeDng, tmp
     assert copied.parent.parts[-2:] == ("2019", "08") and copied.read_bytes() == src.read_bytes()
     info = json.loads(run_cli(home, "info", str(copied), "--json", check=True).stdout)
     assert info["status"] == "ok" and info["format"] == "DNG"
+
+
+def test_light_commands_do_not_load_libraw(make_dng: MakeDng, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    folder = tmp_path / "card"
+    make_dng(folder / "IMG_0001.dng")
+    run_cli(home, "add", "--no-watch", str(folder), check=True)
+    code = (
+        "import sys; from desktop.cli.main import run\n"
+        "for argv in (['status', '--json'], ['ls', '--json']):\n"
+        "    assert run(argv) == 0\n"
+        "assert 'rawpy' not in sys.modules\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env=dict(os.environ, SHOEBOX_HOME=str(home)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
