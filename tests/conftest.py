@@ -132,6 +132,142 @@ def make_jpeg() -> MakeJpeg:
     return _make
 
 
+MakeDng = Callable[..., Path]
+
+
+def write_dng(
+    path: Path,
+    size: tuple[int, int] = (256, 192),
+    make: str | None = "Testmaker",
+    model: str | None = "T-1000",
+    orientation: int = 1,
+    taken: dt.datetime | None = None,
+    exposure: tuple[int, int] | None = None,
+    gps: tuple[float, float] | None = None,
+    preview: tuple[int, int] | None = None,
+    preview_color: tuple[int, int, int] = (220, 30, 30),
+) -> Path:
+    """Write a real 12-bit BGGR DNG with pidng (LibRaw opens and develops it).
+
+    EXIF (date taken, exposure) and GPS go in their own IFDs as cameras write them;
+    ``preview=(w, h)`` embeds a JPEG preview of one colour in a sub-IFD, which LibRaw
+    hands out as the file's embedded preview (a DNG without one has to be developed).
+    """
+    import io
+
+    import numpy as np
+    from pidng.core import RAW2DNG, DNGTags, Tag
+    from pidng.defs import CalibrationIlluminant, CFAPattern, DNGVersion, PhotometricInterpretation
+    from pidng.dng import Type, dngIFD, dngTag
+    from PIL import Image
+
+    class _IFDTag(dngTag):  # type: ignore[misc]
+        # pidng's own sub-IFD tags fail to encode (str + bytes); write the 4-byte pointer ourselves
+        def setValue(self, value: Any) -> None:
+            if self.DataType == Type.IFD:
+                self.Value = b"\x00\x00\x00\x00"
+                self.subIFD = value[0]
+            else:
+                super().setValue(value)
+
+    def rational(v: float) -> list[int]:
+        return [round(v * 10000), 10000]
+
+    width, height = size
+    tags = DNGTags()
+    for tag, value in (
+        (Tag.ImageWidth, width),
+        (Tag.ImageLength, height),
+        (Tag.TileWidth, width),
+        (Tag.TileLength, height),
+        (Tag.Orientation, orientation),
+        (Tag.PhotometricInterpretation, PhotometricInterpretation.Color_Filter_Array),
+        (Tag.SamplesPerPixel, 1),
+        (Tag.BitsPerSample, 12),
+        (Tag.CFARepeatPatternDim, [2, 2]),
+        (Tag.CFAPattern, CFAPattern.BGGR),
+        (Tag.WhiteLevel, 4095),
+        (
+            Tag.ColorMatrix1,
+            [rational(v) for v in (1.95, -0.79, -0.26, -0.57, 1.01, 0.19, -0.13, -0.01, 0.66)],
+        ),
+        (Tag.CalibrationIlluminant1, CalibrationIlluminant.D65),
+        (Tag.AsShotNeutral, [[1, 2], [1, 1], [1, 2]]),
+        (Tag.DNGVersion, DNGVersion.V1_4),
+    ):
+        tags.set(tag, value)
+    if make:
+        tags.set(Tag.Make, make)
+    if model:
+        tags.set(Tag.Model, model)
+    extra: dict[Any, Any] = tags.__tags__
+    exif = dngIFD()
+    if taken:
+        exif.tags.append(dngTag((0x9003, Type.Ascii), taken.strftime("%Y:%m:%d %H:%M:%S")))
+    if exposure:
+        exif.tags.append(dngTag(Tag.ExposureTime, [list(exposure)]))
+    if exif.tags:
+        extra[Tag.EXIF_IFD] = _IFDTag(Tag.EXIF_IFD, [exif])
+    if gps:
+        lat, lon = gps
+
+        def dms(v: float) -> list[list[int]]:
+            v = abs(v)
+            d, m = int(v), int((abs(v) - int(v)) * 60)
+            return [[d, 1], [m, 1], [round((v - d - m / 60) * 3600 * 1000), 1000]]
+
+        gps_ifd = dngIFD()
+        gps_ifd.tags += [
+            dngTag((1, Type.Ascii), "N" if lat >= 0 else "S"),
+            dngTag((2, Type.Rational), dms(lat)),
+            dngTag((3, Type.Ascii), "E" if lon >= 0 else "W"),
+            dngTag((4, Type.Rational), dms(lon)),
+        ]
+        extra[(0x8825, Type.IFD)] = _IFDTag((0x8825, Type.IFD), [gps_ifd])
+    jpeg = b""
+    offset = dngTag(Tag.StripOffsets, [0])
+    if preview:
+        buf = io.BytesIO()
+        Image.new("RGB", preview, preview_color).save(buf, "JPEG", quality=85)
+        jpeg = buf.getvalue()
+        sub = dngIFD()
+        sub.tags += [
+            dngTag(Tag.NewSubfileType, [1]),
+            dngTag(Tag.ImageWidth, [preview[0]]),
+            dngTag(Tag.ImageLength, [preview[1]]),
+            dngTag(Tag.BitsPerSample, [8, 8, 8]),
+            dngTag(Tag.Compression, [7]),
+            dngTag(Tag.PhotometricInterpretation, [6]),
+            dngTag(Tag.SamplesPerPixel, [3]),
+            dngTag(Tag.RowsPerStrip, [preview[1]]),
+            offset,
+            dngTag(Tag.StripByteCounts, [len(jpeg)]),
+            # the JPEG's bytes ride in a private tag; StripOffsets is pointed at them below
+            dngTag((0xC7FF, Type.Undefined), list(jpeg)),
+        ]
+        extra[Tag.SubIFD] = _IFDTag(Tag.SubIFD, [sub])
+    # a gradient with a bright top-left corner, so the developed picture has content and a direction
+    yy, xx = np.mgrid[0:height, 0:width]
+    pixels = ((xx * 3000) // width + (yy * 1000) // height).astype(np.uint16)
+    pixels[: height // 4, : width // 4] = 4000
+    writer = RAW2DNG()
+    writer.options(tags, path="", compress=False)
+    data = bytes(writer.convert(pixels))
+    if jpeg:
+        # the layout does not depend on the offset's value, so a second pass puts in the real one
+        offset.setValue([data.find(jpeg)])
+        data = bytes(writer.convert(pixels))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+@pytest.fixture
+def make_dng() -> MakeDng:
+    """Write a small real DNG: make_dng(path, make=..., model=..., orientation=..., taken=..., preview=(w, h))."""
+    return write_dng
+
+
 @pytest.fixture(scope="session")
 def small_library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A tiny library made by ../shared/tools/make_library.py (skips without shared/)."""

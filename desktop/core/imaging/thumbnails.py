@@ -29,6 +29,9 @@ import tempfile
 from pathlib import Path
 from typing import Final
 
+from PIL import Image
+
+from desktop.core.imaging import raw
 from desktop.core.imaging.decode import (
     THUMB_SHORT_SIDE,
     ImageError,
@@ -221,7 +224,7 @@ def remake_thumbnail(cache: ThumbnailCache, content_hash: str, source: Path) -> 
         data = Path(source).read_bytes()
     except OSError as exc:
         raise ImageError(f"cannot read the file: {exc.strerror or exc}") from None
-    jpeg = thumbnail_jpeg(decode_upright(open_image(data), None, THUMB_SHORT_SIDE))
+    jpeg = thumbnail_jpeg(_upright_thumbnail(data, source))
     try:
         if not cache.write_if_room(content_hash, jpeg):
             log.info("no room to store the thumbnail of %s; it is made again next time", source)
@@ -241,5 +244,13 @@ def ensure_thumbnail(cache: ThumbnailCache, content_hash: str, source: Path) -> 
         data = Path(source).read_bytes()
     except OSError as exc:
         raise ImageError(f"cannot read the file: {exc.strerror or exc}") from None
-    upright = decode_upright(open_image(data), None, THUMB_SHORT_SIDE)
-    return cache.write(content_hash, thumbnail_jpeg(upright))
+    return cache.write(content_hash, thumbnail_jpeg(_upright_thumbnail(data, source)))
+
+
+def _upright_thumbnail(data: bytes, source: Path) -> Image.Image:
+    """``data`` (the bytes of ``source``) decoded at thumbnail size, upright; a RAW from its preview."""
+    if raw.reads_as_raw(source, data):
+        with raw.RawFile(data) as raw_file:
+            picture, orientation = raw_file.picture(THUMB_SHORT_SIDE)
+            return decode_upright(picture, orientation, THUMB_SHORT_SIDE)
+    return decode_upright(open_image(data), None, THUMB_SHORT_SIDE)

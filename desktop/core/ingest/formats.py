@@ -6,9 +6,10 @@ window or on the search field, and the import dialog's filter. A format added
 here is therefore accepted everywhere at once, and no two places can disagree.
 
 Each extension maps to a ``Format``: the name people know it by and its kind,
-which says what reads it. Every format today is a still image read by Pillow
-(HEIF and AVIF through their plugins); formats that need their own reader get
-a new kind here.
+which says what reads it: still images Pillow reads (HEIF and AVIF through
+their plugins), and camera RAWs LibRaw reads (``desktop.core.imaging.raw``,
+which lists them next to their decoder because that layer sits below this one).
+Formats that need their own reader get a new kind here.
 """
 
 from __future__ import annotations
@@ -19,19 +20,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from desktop.core.imaging.raw import RAW_FORMATS
+
 __all__ = [
     "BY_EXTENSION",
     "FORMATS",
     "KIND_IMAGE",
+    "KIND_RAW",
     "SUPPORTED_EXTENSIONS",
     "Format",
     "format_for",
     "glob_patterns",
     "is_image_file",
     "is_image_name",
+    "is_raw_name",
 ]
 
 KIND_IMAGE: Final = "image"  # a still picture Pillow decodes (see desktop.core.imaging.decode)
+KIND_RAW: Final = "raw"  # a camera RAW LibRaw reads (see desktop.core.imaging.raw)
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,7 @@ FORMATS: Final[tuple[Format, ...]] = (
     Format("AVIF", KIND_IMAGE, (".avif",)),
     Format("GIF", KIND_IMAGE, (".gif",)),
     Format("BMP", KIND_IMAGE, (".bmp",)),
+    *(Format(name, KIND_RAW, extensions) for name, extensions in RAW_FORMATS),
 )
 
 BY_EXTENSION: Final[Mapping[str, Format]] = {ext: fmt for fmt in FORMATS for ext in fmt.extensions}
@@ -61,6 +68,12 @@ SUPPORTED_EXTENSIONS: Final = frozenset(BY_EXTENSION)
 def format_for(name: str | os.PathLike[str]) -> Format | None:
     """The format a file name's extension stands for (any case), or None when Shoebox does not read it."""
     return BY_EXTENSION.get(os.path.splitext(name)[1].lower())
+
+
+def is_raw_name(name: str | os.PathLike[str]) -> bool:
+    """True when a file with this name is a camera RAW (judged by the extension alone)."""
+    fmt = format_for(name)
+    return fmt is not None and fmt.kind == KIND_RAW
 
 
 def is_image_name(name: str | os.PathLike[str]) -> bool:

@@ -12,18 +12,19 @@ what was checked, or stop the import of the files after it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PIL import Image
-
 from desktop.core.catalog.schema import STATUS_ERROR, Photo, Root
 from desktop.core.imaging import decode as imaging
+from desktop.core.imaging.raw import RawFile, reads_as_raw
 from desktop.core.ingest.formats import is_image_name
-from desktop.core.ingest.metadata import read_metadata
+from desktop.core.ingest.metadata import PhotoMetadata, read_metadata
+from desktop.core.ingest.raw_metadata import read_raw_metadata
 from desktop.core.ingest.scan_worker import hash_bytes
 from desktop.core.ingest.scanner import Scanner, storable_name
 from desktop.core.runtime.jobs import Cancelled, JobControl
@@ -83,11 +84,20 @@ def _expand(sources: Sequence[Path], report: ImportReport) -> list[Path]:
     return files
 
 
-def _date_folder(data: bytes, image: Image.Image, mtime: float) -> str:
-    """YYYY/MM of the date taken (EXIF), else of the file's modification time."""
+def _date_folder(name: str, data: bytes, mtime: float) -> str:
+    """YYYY/MM of the date taken (EXIF), else of the file's modification time.
+
+    Raises ``ImageError`` for a file that is plainly not a photo: it is never copied into the library.
+    """
+    read: Callable[[], PhotoMetadata]
+    if reads_as_raw(name, data):
+        with RawFile(data) as raw_file:
+            read = functools.partial(read_raw_metadata, data, raw_file.info, "", mtime)
+    else:
+        read = functools.partial(read_metadata, data, imaging.open_image(data), mtime)
     when: dt.datetime | None = None
     try:
-        meta = read_metadata(data, image, mtime)
+        meta = read()
         if meta.taken_local:
             when = dt.datetime.fromisoformat(meta.taken_local)
     except Exception:  # an unreadable file still gets imported (and listed with its reason)
@@ -150,7 +160,7 @@ def import_paths(
                 continue
             digest = hash_bytes(data)
             try:
-                image = imaging.open_image(data)  # never copy what is plainly not a photo into the library
+                date_folder = _date_folder(src.name, data, st.st_mtime)
             except imaging.ImageError as exc:
                 report.skipped.append((str(src), exc.reason))
                 continue
@@ -163,7 +173,7 @@ def import_paths(
             if digest in seen_hashes:
                 report.duplicates.append((str(src), seen_hashes[digest]))
                 continue
-            folder = dest_root_path / _date_folder(data, image, st.st_mtime)
+            folder = dest_root_path / date_folder
             target = _free_name(folder, src.name)
             tmp = target.with_name(f".{target.name}.importing")
             try:

@@ -1,7 +1,7 @@
 """Per-file work of a scan, run in worker processes: hash, metadata, thumbnail.
 
 Kept free of database code so it can run in a process pool: it reads the file
-once, hashes those bytes, opens them with Pillow (no decode), reads metadata,
+once, hashes those bytes, opens them with Pillow (no decode; a camera RAW with LibRaw), reads metadata,
 decodes once in JPEG draft mode for the thumbnail and writes the thumbnail to
 the on-disk cache. It returns a picklable ``FileResult``; the parent process
 writes the catalog.
@@ -17,8 +17,11 @@ from typing import Any
 import xxhash
 
 from desktop.core.imaging import decode as imaging
+from desktop.core.imaging.raw import RawFile, reads_as_raw
 from desktop.core.imaging.thumbnails import ThumbnailCache
+from desktop.core.ingest.formats import KIND_RAW, format_for
 from desktop.core.ingest.metadata import read_metadata
+from desktop.core.ingest.raw_metadata import read_raw_metadata
 
 MAX_FILE_BYTES = 2 * 1024**3  # larger than any photo; refusing keeps a worker's memory bounded
 
@@ -77,6 +80,10 @@ def process_file(path_str: str, thumbnails_dir: str | None) -> FileResult:
         result.error = _os_reason(exc)
         return result
     result.content_hash = hash_bytes(data)
+    fmt = format_for(path_str)
+    if fmt is not None and fmt.kind == KIND_RAW and reads_as_raw(path_str, data):
+        _process_raw(result, data, result.content_hash, fmt.name, thumbnails_dir)
+        return result
     try:
         imaging.register_formats()
         img = imaging.open_image(data)
@@ -98,6 +105,36 @@ def process_file(path_str: str, thumbnails_dir: str | None) -> FileResult:
     except Exception as exc:  # a decoder bug must not stop the scan of other files
         result.error = f"could not read the image: {type(exc).__name__}: {exc}"
     return result
+
+
+def _thumbnail_cache(thumbnails_dir: str) -> ThumbnailCache:
+    global _thumb_cache
+    if _thumb_cache is None or str(_thumb_cache.root) != thumbnails_dir:
+        _thumb_cache = ThumbnailCache(Path(thumbnails_dir))
+    return _thumb_cache
+
+
+def _process_raw(
+    result: FileResult, data: bytes, content_hash: str, format_name: str, thumbnails_dir: str | None
+) -> None:
+    """The RAW branch of ``process_file``: LibRaw for the picture, the RAW's own EXIF for the metadata."""
+    try:
+        with RawFile(data) as raw_file:
+            result.meta = asdict(read_raw_metadata(data, raw_file.info, format_name, result.mtime))
+            if thumbnails_dir is not None:
+                cache = _thumbnail_cache(thumbnails_dir)
+                # a RAW without a usable preview is developed here, once: the cache keeps the result
+                if not cache.has(content_hash):
+                    picture, orientation = raw_file.picture(imaging.THUMB_SHORT_SIDE)
+                    upright = imaging.decode_upright(picture, orientation, imaging.THUMB_SHORT_SIDE)
+                    stored = cache.write_if_room(content_hash, imaging.thumbnail_jpeg(upright))
+                    result.no_thumbnail = not stored
+    except imaging.ImageError as exc:
+        result.error = exc.reason
+    except MemoryError:
+        result.error = "too large: not enough memory to develop this RAW file"
+    except Exception as exc:  # a LibRaw or decoder bug must not stop the scan of other files
+        result.error = f"could not read the RAW file: {type(exc).__name__}: {exc}"
 
 
 def process_many(paths: list[str], thumbnails_dir: str | None) -> list[FileResult]:
