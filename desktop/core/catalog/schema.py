@@ -78,6 +78,7 @@ class Photo(BaseModel):
     gps_lat = pw.FloatField(null=True)
     gps_lon = pw.FloatField(null=True)
     gps_alt = pw.FloatField(null=True)
+    # user data like the rating: set in Shoebox, or from the file's XMP/IPTC and sidecars (ingest.user_data)
     title = pw.TextField(null=True)
     description = pw.TextField(null=True)
     keywords = pw.TextField(null=True)  # JSON list, as written in the file
