@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli
 from PIL import Image
 
 from desktop.core import library as library_module
@@ -28,6 +27,7 @@ from desktop.core.ingest import user_data, xmp
 from desktop.core.ingest.metadata import read_metadata
 from desktop.core.library import Library, photo_tags
 from desktop.core.runtime.paths import resolve_paths
+from tests.conftest import run_cli
 
 HEAD = (
     '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
