@@ -1,10 +1,10 @@
 """Upgrading a catalog from the current schema to a next one, through the migration table the app uses.
 
-The next migration (v2 → v3) is defined here the way a real one would be: an entry in
+The next migration (today's version → the one after it) is defined here the way a real one would be: an entry in
 ``db.MIGRATIONS`` and a higher ``db.SCHEMA_VERSION``. It adds a column and fills it from
-user data. A catalog written by today's Shoebox (v2) must be backed up first, then
+user data. A catalog written by today's Shoebox must be backed up first, then
 upgraded with its tags and ratings kept; an upgrade that fails half-way must leave the
-catalog at v2, unchanged, next to its backup.
+catalog at its version, unchanged, next to its backup.
 """
 
 from __future__ import annotations
@@ -26,14 +26,14 @@ from desktop.core.runtime.paths import resolve_paths
 CURRENT = db.SCHEMA_VERSION
 
 
-def _v3_picks(conn: pw.SqliteDatabase) -> None:
+def _next_picks(conn: pw.SqliteDatabase) -> None:
     """The next version as a real one would be written: a new column, filled from user data."""
     conn.execute_sql("ALTER TABLE photo ADD COLUMN pick INTEGER NOT NULL DEFAULT 0")  # type: ignore[no-untyped-call]
     conn.execute_sql("UPDATE photo SET pick = 1 WHERE rating >= 4")  # type: ignore[no-untyped-call]
 
 
-def _v3_breaks_half_way(conn: pw.SqliteDatabase) -> None:
-    _v3_picks(conn)
+def _next_breaks_half_way(conn: pw.SqliteDatabase) -> None:
+    _next_picks(conn)
     # the second half meets data it did not expect: a constraint fails after the column was added
     conn.execute_sql("CREATE UNIQUE INDEX one_pick_per_rating ON photo (rating, pick)")  # type: ignore[no-untyped-call]
 
@@ -93,7 +93,7 @@ def test_the_next_migration_backs_up_first_then_upgrades_and_keeps_user_data(
 ) -> None:
     catalog = home / "catalog.sqlite3"
     before = _user_data(catalog)
-    _with_next_version(monkeypatch, _v3_picks)
+    _with_next_version(monkeypatch, _next_picks)
 
     lib = Library(resolve_paths(home))
     try:
@@ -126,7 +126,7 @@ def test_a_migration_that_fails_half_way_leaves_the_catalog_as_it_was_beside_its
 ) -> None:
     catalog = home / "catalog.sqlite3"
     before = _user_data(catalog)
-    _with_next_version(monkeypatch, _v3_breaks_half_way)
+    _with_next_version(monkeypatch, _next_breaks_half_way)
 
     with pytest.raises(
         LibraryError, match="could not be opened .*UNIQUE constraint failed.* python main.py restore"
@@ -141,7 +141,7 @@ def test_a_migration_that_fails_half_way_leaves_the_catalog_as_it_was_beside_its
     assert backup.kind == f"v{CURRENT}" and _user_data(backup.path) == before
 
     # with the migration fixed, the next start upgrades the catalog left as it was
-    monkeypatch.setitem(db.MIGRATIONS, CURRENT + 1, _v3_picks)
+    monkeypatch.setitem(db.MIGRATIONS, CURRENT + 1, _next_picks)
     Library(resolve_paths(home)).close()
     assert _version(catalog) == CURRENT + 1 and _user_data(catalog) == before
 
@@ -157,7 +157,7 @@ def test_an_upgrade_failing_after_its_steps_ran_does_not_leave_them_half_recorde
     class Broken(schema.BaseModel):  # a table of the next version that cannot be created
         value = pw.IntegerField(constraints=[pw.SQL("CHECK (no_such_column > 0)")])
 
-    _with_next_version(monkeypatch, _v3_picks)
+    _with_next_version(monkeypatch, _next_picks)
     monkeypatch.setattr(schema, "ALL_MODELS", [*schema.ALL_MODELS, Broken])
     with pytest.raises(LibraryError, match="no such column"):
         Library(resolve_paths(home))
@@ -165,7 +165,7 @@ def test_an_upgrade_failing_after_its_steps_ran_does_not_leave_them_half_recorde
     assert _version(catalog) == CURRENT and "pick" not in _columns(catalog)
 
     monkeypatch.undo()  # the next release gets its table right
-    _with_next_version(monkeypatch, _v3_picks)
+    _with_next_version(monkeypatch, _next_picks)
     Library(resolve_paths(home)).close()
     assert _version(catalog) == CURRENT + 1 and "pick" in _columns(catalog)
     assert [b.kind for b in list_backups(home / "backups")] == [f"v{CURRENT}", f"v{CURRENT}"]

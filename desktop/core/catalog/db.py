@@ -26,7 +26,7 @@ from desktop.core.runtime.errors import ShoeboxError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 PRAGMAS = {
     "journal_mode": "wal",
@@ -86,7 +86,21 @@ def _v2_rotation_and_history(db: peewee.SqliteDatabase) -> None:
         db.execute_sql("ALTER TABLE photo ADD COLUMN rotation INTEGER NOT NULL DEFAULT 0")  # type: ignore[no-untyped-call]
 
 
-MIGRATIONS: dict[int, Callable[[peewee.SqliteDatabase], None]] = {2: _v2_rotation_and_history}
+def _v3_outside_user_data(db: peewee.SqliteDatabase) -> None:
+    """v3: what sidecars and the files' own XMP/IPTC said when last read; every photo catalogued
+    before is marked unread, so the next scan gives it the tags and ratings other programs gave it, once."""
+    cols = {row[1] for row in db.execute_sql("PRAGMA table_info(photo)").fetchall()}  # type: ignore[no-untyped-call]
+    if "xmp_mtime" not in cols:
+        db.execute_sql("ALTER TABLE photo ADD COLUMN xmp_mtime REAL")  # type: ignore[no-untyped-call]
+    if "xmp_state" not in cols:
+        db.execute_sql("ALTER TABLE photo ADD COLUMN xmp_state TEXT")  # type: ignore[no-untyped-call]
+    db.execute_sql("UPDATE photo SET xmp_mtime = ?", (schema.UNREAD,))  # type: ignore[no-untyped-call]
+
+
+MIGRATIONS: dict[int, Callable[[peewee.SqliteDatabase], None]] = {
+    2: _v2_rotation_and_history,
+    3: _v3_outside_user_data,
+}
 
 
 def init_db(path: Path, backups: Path | None = None) -> peewee.SqliteDatabase:

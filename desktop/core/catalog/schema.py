@@ -18,6 +18,8 @@ database = pw.DatabaseProxy()
 STATUS_OK = "ok"
 STATUS_ERROR = "error"
 STATUS_MISSING = "missing"
+# Photo.xmp_mtime of a photo whose file and sidecars were never read for user data: the next scan reads them
+UNREAD = -1.0
 
 
 def _now() -> dt.datetime:
@@ -76,10 +78,15 @@ class Photo(BaseModel):
     gps_lat = pw.FloatField(null=True)
     gps_lon = pw.FloatField(null=True)
     gps_alt = pw.FloatField(null=True)
+    # user data like the rating: set in Shoebox, or from the file's XMP/IPTC and sidecars (ingest.user_data)
     title = pw.TextField(null=True)
     description = pw.TextField(null=True)
     keywords = pw.TextField(null=True)  # JSON list, as written in the file
     file_rating = pw.IntegerField(null=True)
+    # What other programs said of the user data when we last read it (``ingest.user_data``): the
+    # newest sidecar's mtime (None: no sidecar; UNREAD: never read) and the values read, as JSON.
+    xmp_mtime = pw.FloatField(null=True)
+    xmp_state = pw.TextField(null=True)
 
     # User data: never touched by a rescan.
     rating = pw.IntegerField(default=0)

@@ -14,8 +14,9 @@ Sources:
   budget is a few ms) and because one malformed tag would make ``process_file``
   throw away every other tag. The only maker-note field we read is Canon's
   ``LensModel``, which is a cheap direct lookup.
-* XMP (dc:title, dc:description, dc:subject, xmp:Rating) and IPTC-IIM
-  (ObjectName, Caption, Keywords) from what Pillow collected while opening.
+* XMP (title, description, tags, rating, colour label; parsed by
+  ``desktop.core.ingest.xmp``) and IPTC-IIM (ObjectName, Caption, Keywords)
+  from what Pillow collected while opening.
 * Pillow for pixel size, format and the ICC profile (``PIL.ImageCms``).
 """
 
@@ -33,7 +34,6 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any, BinaryIO
-from xml.etree import ElementTree as ET
 
 from exifread.core.exif_header import ExifHeader
 from exifread.core.find_exif import determine_type
@@ -41,6 +41,8 @@ from exifread.tags import DEFAULT_STOP_TAG
 from exifread.tags.exif import EXIF_TAGS
 from exifread.tags.makernote import canon
 from PIL import Image
+
+from desktop.core.ingest import xmp
 
 # exifread warns on every malformed field it meets; a scan of a damaged library
 # would flood the application log with them, and we already turn them into None.
@@ -77,6 +79,10 @@ class PhotoMetadata:
     description: str | None = None
     keywords: list[str] = field(default_factory=list)
     file_rating: int | None = None  # XMP xmp:Rating 0..5
+    # What the file says of its user data, for the catalog's first read (``scanner.apply_outside``):
+    file_tags: list[str] = field(default_factory=list)  # XMP tag hierarchies and IPTC keywords, merged
+    file_label: str | None = None  # Shoebox's colour label name
+    file_rejected: bool = False  # xmp:Rating -1; the catalog has no rejected flag yet
 
 
 # --------------------------------------------------------------------------- EXIF
@@ -405,19 +411,15 @@ def _file_date(mtime: float) -> tuple[str | None, str | None]:
 
 # ------------------------------------------------------------------ XMP and IPTC
 
-_NS_RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
-_NS_DC = "{http://purl.org/dc/elements/1.1/}"
-_NS_XMP = "{http://ns.adobe.com/xap/1.0/}"
-_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-_XMP_HINTS = (b"http://purl.org/dc/elements/1.1/", b"Rating")
-
 
 @dataclass
 class _Captions:
     title: str | None = None
     description: str | None = None
     keywords: list[str] = field(default_factory=list)
-    rating: int | None = None
+    rating: int | None = None  # 0..5, or xmp.REJECTED
+    tags: list[str] = field(default_factory=list)  # full paths, hierarchies kept
+    label: str | None = None
 
 
 def _xmp_packet(image: Image.Image) -> bytes | None:
@@ -430,58 +432,20 @@ def _xmp_packet(image: Image.Image) -> bytes | None:
     return None
 
 
-def _lang_alt(element: ET.Element) -> str | None:
-    """The x-default (else first) entry of an rdf:Alt, or the element's own text."""
-    items = list(element.iter(f"{_NS_RDF}li"))
-    if not items:
-        return _text(element.text)
-    for item in items:
-        if item.get(_XML_LANG, "").lower() == "x-default" and _text(item.text):
-            return _text(item.text)
-    for item in items:
-        if _text(item.text):
-            return _text(item.text)
-    return None
-
-
-def _rating(text: str | None) -> int | None:
-    number = _number(text) if text else None
-    if number is None or not 0 <= number <= 5:
-        return None  # -1 is Lightroom's "rejected", which is no star rating
-    return int(number)
-
-
 def _parse_xmp(packet: bytes) -> _Captions:
-    found = _Captions()
-    if not any(hint in packet for hint in _XMP_HINTS):
-        return found  # most camera XMP carries none of our fields; skip the parse
-    end = packet.rfind(b"</x:xmpmeta>")
-    if end != -1:
-        packet = packet[: end + len(b"</x:xmpmeta>")]
-        start = packet.find(b"<x:xmpmeta")
-        packet = packet[start:] if start != -1 else packet
+    """Embedded XMP, read as a sidecar is (``desktop.core.ingest.xmp``); an unreadable packet reads as empty."""
     try:
-        root = ET.fromstring(packet.strip(b"\x00 \t\r\n"))
-    except (ET.ParseError, ValueError):
-        return found
-    for desc in root.iter(f"{_NS_RDF}Description"):
-        if found.rating is None and f"{_NS_XMP}Rating" in desc.attrib:
-            found.rating = _rating(desc.attrib[f"{_NS_XMP}Rating"])
-        if found.title is None and f"{_NS_DC}title" in desc.attrib:
-            found.title = _text(desc.attrib[f"{_NS_DC}title"])
-        if found.description is None and f"{_NS_DC}description" in desc.attrib:
-            found.description = _text(desc.attrib[f"{_NS_DC}description"])
-        for child in desc:
-            if child.tag == f"{_NS_DC}title" and found.title is None:
-                found.title = _lang_alt(child)
-            elif child.tag == f"{_NS_DC}description" and found.description is None:
-                found.description = _lang_alt(child)
-            elif child.tag == f"{_NS_DC}subject" and not found.keywords:
-                items = list(child.iter(f"{_NS_RDF}li")) or [child]
-                found.keywords = _unique(_text(item.text) for item in items)
-            elif child.tag == f"{_NS_XMP}Rating" and found.rating is None:
-                found.rating = _rating(_text(child.text))
-    return found
+        data = xmp.parse_xmp(packet, skip_unlikely=True)
+    except xmp.XmpError:
+        return _Captions()
+    return _Captions(
+        title=_text(data.title),
+        description=_text(data.description),
+        keywords=_unique(tag.rsplit("/", 1)[-1] for tag in data.tags),
+        rating=data.rating,
+        tags=data.tags,
+        label=data.label,
+    )
 
 
 def _unique(items: Iterable[str | None]) -> list[str]:
@@ -658,12 +622,12 @@ def read_metadata(data: bytes, image: Image.Image, file_mtime: float) -> PhotoMe
         meta.taken_at, meta.taken_local = _file_date(file_mtime)
         meta.taken_at_source = SOURCE_FILE
 
-    xmp = _Captions()
+    xmp_found = _Captions()
     iptc = _Captions()
     try:
         packet = _xmp_packet(image)
         if packet:
-            xmp = _parse_xmp(packet)
+            xmp_found = _parse_xmp(packet)
     except Exception:  # malformed XMP must not cost the EXIF
         pass
     try:
@@ -675,8 +639,12 @@ def read_metadata(data: bytes, image: Image.Image, file_mtime: float) -> PhotoMe
     exif_description = _text(values.get(("Image", _IMAGE_DESCRIPTION)))
     if exif_description and is_camera_boilerplate(exif_description, meta.camera_make, meta.camera_model):
         exif_description = None
-    meta.title = xmp.title or iptc.title
-    meta.description = xmp.description or iptc.description or exif_description
-    meta.keywords = xmp.keywords or iptc.keywords
-    meta.file_rating = xmp.rating
+    meta.title = xmp_found.title or iptc.title
+    meta.description = xmp_found.description or iptc.description or exif_description
+    meta.keywords = xmp_found.keywords or iptc.keywords
+    rating = xmp_found.rating
+    meta.file_rating = rating if rating is not None and rating >= 0 else None
+    meta.file_rejected = rating == xmp.REJECTED
+    meta.file_tags = xmp.merge_tags(xmp_found.tags, iptc.keywords)
+    meta.file_label = xmp_found.label
     return meta

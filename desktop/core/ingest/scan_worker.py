@@ -19,6 +19,7 @@ import xxhash
 from desktop.core.imaging import decode as imaging
 from desktop.core.imaging.raw import RawFile, reads_as_raw
 from desktop.core.imaging.thumbnails import ThumbnailCache
+from desktop.core.ingest import xmp
 from desktop.core.ingest.formats import KIND_RAW, format_for
 from desktop.core.ingest.metadata import read_metadata
 from desktop.core.ingest.raw_metadata import read_raw_metadata
@@ -36,6 +37,10 @@ class FileResult:
     vanished: bool = False  # the file disappeared before we could read it
     no_thumbnail: bool = False  # catalogued without a thumbnail: its disk is full (made again when shown)
     meta: dict[str, Any] = field(default_factory=dict)
+    # user data other programs gave the photo: its sidecars' (which win) and its own XMP/IPTC
+    outside: dict[str, Any] = field(default_factory=dict)
+    sidecar_mtime: float | None = None  # xmp.sidecar_mtime of its sidecars; None when it has none
+    sidecar_errors: list[str] = field(default_factory=list)
 
 
 # Content identity, not security: XXH3-128 hashes a 3 MB photo in ~0.1 ms where
@@ -104,6 +109,7 @@ def process_file(path_str: str, thumbnails_dir: str | None) -> FileResult:
         result.error = "too large: not enough memory to decode this image"
     except Exception as exc:  # a decoder bug must not stop the scan of other files
         result.error = f"could not read the image: {type(exc).__name__}: {exc}"
+    _add_outside(result)
     return result
 
 
@@ -135,6 +141,22 @@ def _process_raw(
         result.error = "too large: not enough memory to develop this RAW file"
     except Exception as exc:  # a LibRaw or decoder bug must not stop the scan of other files
         result.error = f"could not read the RAW file: {type(exc).__name__}: {exc}"
+
+
+def _add_outside(result: FileResult) -> None:
+    """Read the photo's sidecars and combine them with what the file itself says (``result.meta``)."""
+    sidecars = xmp.read_sidecars(result.path)
+    result.sidecar_mtime, result.sidecar_errors = sidecars.mtime, sidecars.errors
+    meta = result.meta
+    rating = meta.get("file_rating")
+    embedded = xmp.OutsideData(
+        tags=list(meta.get("file_tags") or []),
+        rating=xmp.REJECTED if meta.get("file_rejected") else rating,
+        label=meta.get("file_label"),
+        title=meta.get("title"),
+        description=meta.get("description"),
+    )
+    result.outside = xmp.combine(sidecars.data, embedded).as_dict()
 
 
 def process_many(paths: list[str], thumbnails_dir: str | None) -> list[FileResult]:

@@ -33,8 +33,9 @@ from typing import TYPE_CHECKING, Any
 
 from desktop.core.catalog.db import DiskFull, database, is_disk_full
 from desktop.core.catalog.edits import DATE_SOURCE_USER
-from desktop.core.catalog.schema import STATUS_ERROR, STATUS_MISSING, STATUS_OK, Photo, Root
+from desktop.core.catalog.schema import STATUS_ERROR, STATUS_MISSING, STATUS_OK, UNREAD, Photo, Root
 from desktop.core.imaging.thumbnails import thumbnails_full_message
+from desktop.core.ingest import user_data, xmp
 from desktop.core.ingest.formats import is_image_name
 from desktop.core.ingest.scan_worker import FileResult, process_file, process_many
 from desktop.core.runtime.jobs import Cancelled, JobControl, at_least_background_priority
@@ -85,8 +86,6 @@ _META_COLUMNS = (
     "gps_lat",
     "gps_lon",
     "gps_alt",
-    "title",
-    "description",
     "file_rating",
 )
 
@@ -103,6 +102,7 @@ class ScanReport:
     errors: int = 0
     vanished: int = 0
     no_thumbnails: int = 0  # catalogued without a thumbnail: the cache's disk is full
+    sidecar_orphans: int = 0  # XMP sidecars beside no photo (ignored)
     cancelled: bool = False
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
@@ -181,6 +181,16 @@ def skip_keys(library: Library) -> set[tuple[int, int]]:
     return folder_keys([*library.scan_exclusions(), *SYSTEM_FOLDERS])
 
 
+def _list_sidecars(entries: list[os.DirEntry[str]], rel: str, sidecars: dict[str, float]) -> None:
+    for entry in entries:
+        name = entry.name
+        if xmp.is_sidecar_name(name) and not name.startswith(".") and storable_name(name):
+            try:
+                sidecars[f"{rel}/{name}" if rel else name] = entry.stat(follow_symlinks=True).st_mtime
+            except OSError:
+                continue
+
+
 def walk_images(
     root: Path,
     warnings: list[str] | None = None,
@@ -188,6 +198,7 @@ def walk_images(
     enter: Collection[str] = (),
     checkpoint: Callable[[], None] | None = None,
     unreadable: list[tuple[str, str]] | None = None,
+    sidecars: dict[str, float] | None = None,
 ) -> Iterator[tuple[str, int, float]]:
     """Yield (relative path, size, mtime) of image files under ``root``.
 
@@ -197,7 +208,8 @@ def walk_images(
     few hundred folders, so a walk of a huge tree with few photos can still be cancelled.
     A folder that cannot be listed goes into ``unreadable`` as (relative path, reason)
     when that list is given (else into ``warnings``): the catalog shows it with the
-    files it could not read, and its photos are not declared missing.
+    files it could not read, and its photos are not declared missing. XMP sidecars go
+    into ``sidecars`` as relative path → mtime when that dict is given.
     """
     never = set(skip)
     seen_dirs: set[tuple[int, int]] = set()
@@ -227,6 +239,8 @@ def walk_images(
             elif warnings is not None:
                 warnings.append(f"{folder}: cannot list folder ({exc.strerror or exc})")
             continue
+        if sidecars is not None:  # before the photos are yielded: the caller compares them right away
+            _list_sidecars(entries, rel, sidecars)
         for entry in entries:
             name = entry.name
             if not storable_name(name):
@@ -260,16 +274,13 @@ def _meta_fields(meta: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-# what the person gave a photo in Shoebox: a file's own values seed them when it is first catalogued,
-# and a later change of the file (an outside editor re-saving it, or damage) must not overwrite them
-_USER_COLUMNS = ("title", "description")
+# a date the person set or shifted is theirs: a later change of the file (an outside editor re-saving
+# it, or damage) must not put the camera's date back (title and description are merged as user data)
 _DATE_COLUMNS = ("taken_at", "taken_local", "taken_at_source")
 
 
 def _keep_user_data(existing: Photo, fields: dict[str, Any]) -> None:
     """Drop from a rescan's ``fields`` what belongs to the person rather than to the file."""
-    for column in _USER_COLUMNS:
-        fields.pop(column, None)
     if existing.taken_at_source == DATE_SOURCE_USER:
         for column in _DATE_COLUMNS:
             fields.pop(column, None)
@@ -280,6 +291,21 @@ def _empty_meta() -> dict[str, Any]:
     fields["keywords"] = None
     fields["taken_local"] = ""
     return fields
+
+
+def _sidecar_mtime(rel: str, sidecars: dict[str, float]) -> float | None:
+    """What ``scan_worker`` stores as the photo's sidecar mtime, from the walk's listing."""
+    if not sidecars:
+        return None
+    return xmp.sidecar_mtime([sidecars.get(c) for c in xmp.sidecar_candidates(rel)])
+
+
+def _orphans(sidecars: dict[str, float], photos: set[str]) -> int:
+    """Sidecars whose photo is not there (a photo deleted in another program, or a typo'd rename)."""
+    if not sidecars:
+        return 0
+    claimed = {c for rel in photos for c in xmp.sidecar_candidates(rel)}
+    return sum(1 for rel in sidecars if rel not in claimed)
 
 
 def _start_worker(parent_pid: int) -> None:
@@ -313,9 +339,9 @@ class Scanner:
             skip = skip_keys(self.library)
             for root in roots:
                 rows = {
-                    rel: (pid, size, mtime, status)
-                    for pid, rel, size, mtime, status in Photo.select(
-                        Photo.id, Photo.rel_path, Photo.size_bytes, Photo.mtime, Photo.status
+                    rel: (pid, size, mtime, status, xmp_mtime)
+                    for pid, rel, size, mtime, status, xmp_mtime in Photo.select(
+                        Photo.id, Photo.rel_path, Photo.size_bytes, Photo.mtime, Photo.status, Photo.xmp_mtime
                     )
                     .where(Photo.root == root.id)
                     .tuples()
@@ -329,20 +355,34 @@ class Scanner:
                     continue
                 seen: set[str] = set()
                 unreadable: list[tuple[str, str]] = []
+                sidecars: dict[str, float] = {}
                 walk = walk_images(
-                    root_path, report.warnings, skip, forced_dirs(rows), control.checkpoint, unreadable
+                    root_path,
+                    report.warnings,
+                    skip,
+                    forced_dirs(rows),
+                    control.checkpoint,
+                    unreadable,
+                    sidecars,
                 )
                 for rel, size, mtime in walk:
                     seen.add(rel)
                     report.seen += 1
                     row = rows.get(rel)
-                    if row is not None and row[1] == size and row[2] == mtime and row[3] != STATUS_MISSING:
+                    if (
+                        row is not None
+                        and row[1] == size
+                        and row[2] == mtime
+                        and row[3] != STATUS_MISSING
+                        and row[4] == _sidecar_mtime(rel, sidecars)
+                    ):
                         report.unchanged += 1
                     else:
                         todo.append((root, rel))
                     if report.seen % 5000 == 0:
                         control.checkpoint()
                         control.report(0, 0, f"found {counted(report.seen, 'file')}", force=True)
+                report.sidecar_orphans += _orphans(sidecars, seen)
                 if unreadable:
                     self._record_unreadable(root, unreadable, report)
                     seen.update(rel for rel, _reason in unreadable)
@@ -432,6 +472,7 @@ class Scanner:
                 batch.append((root, rel, res))
                 done += 1
                 report.no_thumbnails += res.no_thumbnail
+                report.warnings += [f"{err}; this sidecar was not read" for err in res.sidecar_errors]
                 if len(batch) >= BATCH_SIZE or time.monotonic() - last_flush > BATCH_SECONDS:
                     self._flush(batch, report)
                     batch = []
@@ -549,12 +590,14 @@ class Scanner:
                 "content_hash": res.content_hash,
                 "rating": 0,
             }
+            fields.update(color_label=None, title=None, description=None)
+            fields.update(xmp_mtime=res.sidecar_mtime, xmp_state=None)
             if res.error is not None:
                 fields.update(status=STATUS_ERROR, error=res.error, **_empty_meta())
             else:
                 fields.update(status=STATUS_OK, error=None, **_meta_fields(res.meta))
-                rating = res.meta.get("file_rating")
-                fields["rating"] = rating if isinstance(rating, int) and 0 <= rating <= 5 else 0
+                outside = xmp.OutsideData.from_dict(res.outside)
+                fields.update(user_data.changes({}, None, outside), xmp_state=user_data.dump_state(outside))
             rows.append(fields)
         names = list(rows[0])
         by_name = Photo._meta.fields
@@ -564,11 +607,28 @@ class Scanner:
         convert = [by_name[n].db_value for n in names]
         values = [tuple(f(row[n]) for f, n in zip(convert, names, strict=True)) for row in rows]
         database.connection().executemany(sql, values)
+        Scanner._link_fresh_tags(fresh)
         for _root, _rel, res in fresh:
             if res.error is not None:
                 report.errors += 1
             else:
                 report.added += 1
+
+    @staticmethod
+    def _link_fresh_tags(fresh: list[tuple[Root, str, FileResult]]) -> None:
+        """Tag the rows just inserted with what their files and sidecars say."""
+        tagged = [
+            (root.id, rel, res) for root, rel, res in fresh if res.error is None and res.outside.get("tags")
+        ]
+        if not tagged:
+            return
+        linker = user_data.TagLinker()
+        for root_id, rel, res in tagged:
+            photo_id = (
+                Photo.select(Photo.id).where((Photo.root == root_id) & (Photo.rel_path == rel)).scalar()
+            )
+            if photo_id is not None:
+                linker.link(int(photo_id), list(res.outside["tags"]))
 
     @staticmethod
     def _apply_one(root: Root, rel: str, res: FileResult, report: ScanReport, now: dt.datetime) -> None:
@@ -585,6 +645,7 @@ class Scanner:
         if res.error is not None:
             report.errors += 1
             fields.update(status=STATUS_ERROR, error=res.error, **_empty_meta())
+            fields["xmp_mtime"] = res.sidecar_mtime  # its state stays: read when the file is readable again
         else:
             fields.update(status=STATUS_OK, error=None, **_meta_fields(res.meta))
         if existing is not None:
@@ -594,18 +655,33 @@ class Scanner:
                 report.updated += 1
             _keep_user_data(existing, fields)
             Photo.update(**fields).where(Photo.id == existing.id).execute()
+            Scanner._merge_outside(existing, res)
             return
         moved = Scanner._find_moved(res) if res.error is None else None
         if moved is not None:
             report.moved += 1
             _keep_user_data(moved, fields)
             Photo.update(root=root.id, rel_path=rel, **fields).where(Photo.id == moved.id).execute()
+            Scanner._merge_outside(moved, res)
             return
         if res.error is None:
             report.added += 1
-            rating = res.meta.get("file_rating")
-            fields["rating"] = rating if isinstance(rating, int) and 0 <= rating <= 5 else 0
-        Photo.create(root=root.id, rel_path=rel, added_at=now, **fields)
+        photo = Photo.create(root=root.id, rel_path=rel, added_at=now, **fields)
+        Scanner._merge_outside(photo, res)
+
+    @staticmethod
+    def _merge_outside(photo: Photo, res: FileResult) -> None:
+        """Merge what sidecars and the file say of tags, rating, label, title and description
+        into the row (``photo`` as it was before this result was written)."""
+        if res.error is not None:
+            return
+        outside = xmp.OutsideData.from_dict(res.outside)
+        previous = user_data.load_state(photo.xmp_state) if photo.xmp_mtime != UNREAD else None
+        current = {name: getattr(photo, name) for name in user_data.SCALARS}
+        fields = user_data.changes(current, previous, outside)
+        fields.update(xmp_mtime=res.sidecar_mtime, xmp_state=user_data.dump_state(outside))
+        Photo.update(**fields).where(Photo.id == photo.id).execute()
+        user_data.TagLinker().link(photo.id, user_data.new_tags(previous, outside))
 
     @staticmethod
     def _find_moved(res: FileResult) -> Photo | None:

@@ -1,0 +1,90 @@
+"""Merge the user data other programs recorded (sidecars, the file's XMP/IPTC) into a photo's row.
+
+Runs on the writer thread inside the scan's batch, and records no undo
+history: these are not edits the person made in Shoebox.
+
+* First read (a photo new to the catalog, or one catalogued before Shoebox read
+  sidecars): the tags are added, and the rating, label, title and description
+  fill the fields the person has left empty.
+* Later reads (a sidecar or the file changed outside Shoebox): the change wins
+  for the fields it changed since the last read (stored in ``Photo.xmp_state``);
+  tags that appeared are added. A tag is never removed because a sidecar lacks it.
+
+A rating of -1 (*rejected* in Lightroom and digiKam) reads as "no rating": the
+catalog has no rejected flag yet.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from desktop.core.catalog import history
+from desktop.core.catalog.schema import PhotoTag
+from desktop.core.ingest.xmp import REJECTED, OutsideData
+
+SCALARS = ("rating", "color_label", "title", "description")
+_SOURCE = {"rating": "rating", "color_label": "label", "title": "title", "description": "description"}
+
+
+def load_state(text: str | None) -> OutsideData | None:
+    """The values read last time, or None when this photo's outside data was never read."""
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return OutsideData.from_dict(data) if isinstance(data, dict) else None
+
+
+def dump_state(data: OutsideData) -> str:
+    return json.dumps(data.as_dict(), ensure_ascii=False, sort_keys=True)
+
+
+def _column_value(name: str, data: OutsideData) -> Any:
+    value = getattr(data, _SOURCE[name])
+    if name == "rating" and value == REJECTED:
+        return 0
+    return value
+
+
+def _is_empty(name: str, value: Any) -> bool:
+    return value in (None, "") or (name == "rating" and value == 0)
+
+
+def changes(current: dict[str, Any], previous: OutsideData | None, now: OutsideData) -> dict[str, Any]:
+    """The column values to write, given the row's ``current`` user data (``SCALARS``)."""
+    out: dict[str, Any] = {}
+    for name in SCALARS:
+        value = _column_value(name, now)
+        if value is None or value == current.get(name):  # one the outside does not mention never clears ours
+            continue
+        if previous is None:
+            if _is_empty(name, current.get(name)):
+                out[name] = value
+        elif value != _column_value(name, previous):
+            out[name] = value
+    return out
+
+
+def new_tags(previous: OutsideData | None, now: OutsideData) -> list[str]:
+    """Tags to add: all of them on a first read, then those that appeared since the last read."""
+    if previous is None:
+        return list(now.tags)
+    before = {t.lower() for t in previous.tags}
+    return [t for t in now.tags if t.lower() not in before]
+
+
+class TagLinker:
+    """Links tags to photos within one batch, creating each tag (with its parents) once."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {}
+
+    def link(self, photo_id: int, tags: list[str]) -> None:
+        for name in tags:
+            key = name.lower()
+            if key not in self._ids:
+                self._ids[key] = history.ensure_tag(name).id
+            PhotoTag.insert(photo=photo_id, tag=self._ids[key]).on_conflict_ignore().execute()
