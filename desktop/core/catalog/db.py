@@ -26,7 +26,7 @@ from desktop.core.runtime.errors import ShoeboxError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 PRAGMAS = {
     "journal_mode": "wal",
@@ -86,7 +86,24 @@ def _v2_rotation_and_history(db: peewee.SqliteDatabase) -> None:
         db.execute_sql("ALTER TABLE photo ADD COLUMN rotation INTEGER NOT NULL DEFAULT 0")  # type: ignore[no-untyped-call]
 
 
-MIGRATIONS: dict[int, Callable[[peewee.SqliteDatabase], None]] = {2: _v2_rotation_and_history}
+# video columns (renumber at merge if another migration takes this version)
+def _v3_video_columns(db: peewee.SqliteDatabase) -> None:
+    """v3: what the grid and the info panel show of a video: its kind, duration, codec and frame rate."""
+    cols = {row[1] for row in db.execute_sql("PRAGMA table_info(photo)").fetchall()}  # type: ignore[no-untyped-call]
+    for name, ddl in (
+        ("media_kind", "VARCHAR(8) NOT NULL DEFAULT 'image'"),
+        ("duration", "REAL"),
+        ("video_codec", "VARCHAR(32)"),
+        ("frame_rate", "REAL"),
+    ):
+        if name not in cols:
+            db.execute_sql(f"ALTER TABLE photo ADD COLUMN {name} {ddl}")  # type: ignore[no-untyped-call]
+
+
+MIGRATIONS: dict[int, Callable[[peewee.SqliteDatabase], None]] = {
+    2: _v2_rotation_and_history,
+    3: _v3_video_columns,  # video columns
+}
 
 
 def init_db(path: Path, backups: Path | None = None) -> peewee.SqliteDatabase:

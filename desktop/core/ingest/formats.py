@@ -23,15 +23,18 @@ __all__ = [
     "BY_EXTENSION",
     "FORMATS",
     "KIND_IMAGE",
+    "KIND_VIDEO",
     "SUPPORTED_EXTENSIONS",
     "Format",
     "format_for",
     "glob_patterns",
     "is_image_file",
     "is_image_name",
+    "is_video_name",
 ]
 
 KIND_IMAGE: Final = "image"  # a still picture Pillow decodes (see desktop.core.imaging.decode)
+KIND_VIDEO: Final = "video"  # a video PyAV reads (see desktop.core.imaging.video)
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,15 @@ FORMATS: Final[tuple[Format, ...]] = (
     Format("AVIF", KIND_IMAGE, (".avif",)),
     Format("GIF", KIND_IMAGE, (".gif",)),
     Format("BMP", KIND_IMAGE, (".bmp",)),
+    # videos
+    Format("MP4", KIND_VIDEO, (".mp4",)),
+    Format("MOV", KIND_VIDEO, (".mov",)),
+    Format("M4V", KIND_VIDEO, (".m4v",)),
+    Format("3GP", KIND_VIDEO, (".3gp",)),
+    Format("MKV", KIND_VIDEO, (".mkv",)),
+    Format("WebM", KIND_VIDEO, (".webm",)),
+    Format("AVI", KIND_VIDEO, (".avi",)),
+    Format("MTS", KIND_VIDEO, (".mts", ".m2ts")),
 )
 
 BY_EXTENSION: Final[Mapping[str, Format]] = {ext: fmt for fmt in FORMATS for ext in fmt.extensions}
@@ -76,3 +88,9 @@ def is_image_file(path: Path) -> bool:
 def glob_patterns() -> list[str]:
     """``*.ext`` for every supported extension, in registry order (for file dialogs' filters)."""
     return [f"*{ext}" for fmt in FORMATS for ext in fmt.extensions]
+
+
+def is_video_name(name: str | os.PathLike[str]) -> bool:
+    """True when a file with this name is catalogued as a video (judged by the extension alone)."""
+    fmt = format_for(name)
+    return fmt is not None and fmt.kind == KIND_VIDEO

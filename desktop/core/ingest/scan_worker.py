@@ -1,9 +1,10 @@
 """Per-file work of a scan, run in worker processes: hash, metadata, thumbnail.
 
-Kept free of database code so it can run in a process pool: it reads the file
+Kept free of database code so it can run in a process pool: it reads a photo
 once, hashes those bytes, opens them with Pillow (no decode), reads metadata,
 decodes once in JPEG draft mode for the thumbnail and writes the thumbnail to
-the on-disk cache. It returns a picklable ``FileResult``; the parent process
+the on-disk cache. A video is hashed by its edges and read by its header and one
+keyframe (``desktop.core.ingest.video``). It returns a picklable ``FileResult``; the parent process
 writes the catalog.
 """
 
@@ -17,8 +18,11 @@ from typing import Any
 import xxhash
 
 from desktop.core.imaging import decode as imaging
+from desktop.core.imaging import video as video_reader
 from desktop.core.imaging.thumbnails import ThumbnailCache
+from desktop.core.ingest.formats import format_for, is_video_name
 from desktop.core.ingest.metadata import read_metadata
+from desktop.core.ingest.video import hash_video, video_metadata
 
 MAX_FILE_BYTES = 2 * 1024**3  # larger than any photo; refusing keeps a worker's memory bounded
 
@@ -54,9 +58,43 @@ def _os_reason(exc: OSError) -> str:
 _thumb_cache: ThumbnailCache | None = None
 
 
+def _thumbnails(thumbnails_dir: str) -> ThumbnailCache:
+    global _thumb_cache
+    if _thumb_cache is None or str(_thumb_cache.root) != thumbnails_dir:
+        _thumb_cache = ThumbnailCache(Path(thumbnails_dir))
+    return _thumb_cache
+
+
+def _process_video(path: Path, result: FileResult, thumbnails_dir: str | None) -> FileResult:
+    """A video: hashed by its edges, read by its header and one keyframe (never read whole)."""
+    try:
+        result.content_hash = hash_video(str(path), result.size)
+    except FileNotFoundError:
+        result.vanished = True
+        return result
+    except OSError as exc:
+        result.error = _os_reason(exc)
+        return result
+    try:
+        cache = _thumbnails(thumbnails_dir) if thumbnails_dir is not None else None
+        # the poster is decoded even when the thumbnail is cached: that decode is what proves the file plays
+        info = video_reader.probe(path)
+        fmt = format_for(path.name)
+        result.meta = video_metadata(info, result.mtime, fmt.name if fmt else None)
+        if cache is not None and info.poster is not None and not cache.has(result.content_hash):
+            upright = imaging.decode_upright(info.poster, 1, imaging.THUMB_SHORT_SIDE)
+            result.no_thumbnail = not cache.write_if_room(result.content_hash, imaging.thumbnail_jpeg(upright))
+    except imaging.ImageError as exc:
+        result.error = exc.reason
+    except MemoryError:
+        result.error = "too large: not enough memory to decode this video's poster frame"
+    except Exception as exc:  # a demuxer bug must not stop the scan of other files
+        result.error = f"could not read the video: {type(exc).__name__}: {exc}"
+    return result
+
+
 def process_file(path_str: str, thumbnails_dir: str | None) -> FileResult:
     """Catalogue one file; never raises (every problem becomes ``error``)."""
-    global _thumb_cache
     result = FileResult(path=path_str)
     path = Path(path_str)
     try:
@@ -65,6 +103,8 @@ def process_file(path_str: str, thumbnails_dir: str | None) -> FileResult:
         if st.st_size == 0:
             result.error = "empty file (0 bytes)"
             return result
+        if is_video_name(path.name):
+            return _process_video(path, result, thumbnails_dir)
         if st.st_size > MAX_FILE_BYTES:
             result.error = f"too large: {st.st_size / 1024**3:.1f} GB is more than any photo Shoebox reads"
             return result
@@ -83,13 +123,12 @@ def process_file(path_str: str, thumbnails_dir: str | None) -> FileResult:
         meta = read_metadata(data, img, result.mtime)
         result.meta = asdict(meta)
         if thumbnails_dir is not None:
-            if _thumb_cache is None or str(_thumb_cache.root) != thumbnails_dir:
-                _thumb_cache = ThumbnailCache(Path(thumbnails_dir))
+            cache = _thumbnails(thumbnails_dir)
             # identical bytes decode identically, so a cached thumbnail proves this file decodes
-            if not _thumb_cache.has(result.content_hash):
+            if not cache.has(result.content_hash):
                 upright = imaging.decode_upright(img, meta.orientation, imaging.THUMB_SHORT_SIDE)
                 # a full disk costs the thumbnail (a cache), never the photo
-                stored = _thumb_cache.write_if_room(result.content_hash, imaging.thumbnail_jpeg(upright))
+                stored = cache.write_if_room(result.content_hash, imaging.thumbnail_jpeg(upright))
                 result.no_thumbnail = not stored
     except imaging.ImageError as exc:
         result.error = exc.reason

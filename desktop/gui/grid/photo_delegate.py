@@ -114,6 +114,16 @@ def header_font(base: QFont, scale: float) -> QFont:
     return font
 
 
+
+def duration_badge(seconds: float | None) -> str | None:
+    """What a video's cell shows of its length: "0:12", "12:05", "1:02:03"; None for a photo."""
+    if seconds is None:
+        return None
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
 class PhotoDelegate(QStyledItemDelegate):
     """Paints a photo cell: thumbnail (or placeholder), selection, rating, label, status badge."""
 
@@ -220,6 +230,10 @@ class PhotoDelegate(QStyledItemDelegate):
                 painter.setPen(QPen(QColor("white"), 1.5))
                 painter.setBrush(QColor(LABEL_COLOURS[rec.color_label]))
                 painter.drawEllipse(QRect(inner.right() - 17, inner.top() + 5, 12, 12))
+        badge = duration_badge(rec.duration)
+        if badge:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            self._duration(painter, inner, badge)
         if option.state & QStyle.StateFlag.State_HasFocus and selected:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
             painter.setPen(QPen(palette.color(QPalette.ColorRole.HighlightedText), 1, Qt.PenStyle.DotLine))
@@ -294,6 +308,18 @@ class PhotoDelegate(QStyledItemDelegate):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(200, 40, 40, 220))
         painter.drawRoundedRect(r, 3, 3)
+        painter.setPen(QColor("white"))
+        painter.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
+
+    @staticmethod
+    def _duration(painter: QPainter, rect: QRect, text: str) -> None:
+        """A video's length in the cell's bottom-right corner (the stars take the bottom-left)."""
+        fm = painter.fontMetrics()
+        w = fm.horizontalAdvance(text) + 8
+        r = QRect(rect.right() - w - 3, rect.bottom() - fm.height() - 6, w, fm.height() + 2)
+        path = QPainterPath()
+        path.addRoundedRect(r, 3, 3)
+        painter.fillPath(path, QColor(0, 0, 0, 160))
         painter.setPen(QColor("white"))
         painter.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
 
