@@ -169,7 +169,9 @@ def _records(query: pw.ModelSelect[Photo]) -> list[PhotoRecord]:
     for pid, root, rel, taken, h, rating, label, status, w, hgt, turn, seconds in _tuples(query):
         path = f"{root.rstrip('/')}/{rel}"
         out.append(
-            PhotoRecord(pid, path, taken or "", h, rating or 0, label, status, w, hgt, None, turn or 0, seconds)
+            PhotoRecord(
+                pid, path, taken or "", h, rating or 0, label, status, w, hgt, None, turn or 0, seconds
+            )
         )
     return out
 

@@ -109,7 +109,7 @@ def _picture(frame: av.VideoFrame, rotation: int) -> Image.Image:
     scale = POSTER_MAX_SIDE / max(width, height)
     if scale < 1:
         width, height = max(2, round(width * scale)), max(2, round(height * scale))
-    img = frame.to_image(width=width, height=height)
+    img: Image.Image = frame.to_image(width=width, height=height)  # type: ignore[no-untyped-call]
     if rotation:
         # PIL turns counterclockwise
         img = img.rotate(-rotation, expand=True)

@@ -83,7 +83,9 @@ def _process_video(path: Path, result: FileResult, thumbnails_dir: str | None) -
         result.meta = video_metadata(info, result.mtime, fmt.name if fmt else None)
         if cache is not None and info.poster is not None and not cache.has(result.content_hash):
             upright = imaging.decode_upright(info.poster, 1, imaging.THUMB_SHORT_SIDE)
-            result.no_thumbnail = not cache.write_if_room(result.content_hash, imaging.thumbnail_jpeg(upright))
+            result.no_thumbnail = not cache.write_if_room(
+                result.content_hash, imaging.thumbnail_jpeg(upright)
+            )
     except imaging.ImageError as exc:
         result.error = exc.reason
     except MemoryError:

@@ -36,7 +36,10 @@ _ISO6709 = re.compile(r"^\s*([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\d+)?)([+-]\d+(?:\.\
 _DATE = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?\s*(Z|[+-]\d{2}:?\d{2})?$"
 )
-_UNSET_YEARS = (1904, 1970)  # QuickTime's and Unix's epochs: what a camera writes when its clock was never set
+_UNSET_YEARS = (
+    1904,
+    1970,
+)  # QuickTime's and Unix's epochs: what a camera writes when its clock was never set
 
 
 def hash_video(path: str, size: int) -> str:

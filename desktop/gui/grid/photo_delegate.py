@@ -62,6 +62,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.catalog.reads import STATUS_MISSING, STATUS_OK
+from desktop.core.runtime.wording import format_duration
 from desktop.gui.grid.photo_model import (
     GROUP_DAY,
     GROUP_YEAR,
@@ -114,15 +115,10 @@ def header_font(base: QFont, scale: float) -> QFont:
     return font
 
 
-
 def duration_badge(seconds: float | None) -> str | None:
-    """What a video's cell shows of its length: "0:12", "12:05", "1:02:03"; None for a photo."""
-    if seconds is None:
-        return None
-    total = max(0, round(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    """What a video's cell shows of its length ("0:12", "1:02:03"); None for a photo."""
+    return format_duration(seconds)
+
 
 class PhotoDelegate(QStyledItemDelegate):
     """Paints a photo cell: thumbnail (or placeholder), selection, rating, label, status badge."""
