@@ -68,6 +68,8 @@ _DATE_SOURCES = {
     "DateTimeOriginal": "from the camera (EXIF DateTimeOriginal)",
     "DateTimeDigitized": "from EXIF DateTimeDigitized",
     "file": "from the file's modification time",
+    "QuickTime creationdate": "from the video (QuickTime creation date)",
+    "creation_time": "from the video's creation time (UTC, shown in this computer's zone)",
 }
 
 
