@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageStat
 
-from conftest import run_cli
 from desktop.core.catalog import db
 from desktop.core.imaging import video as video_reader
 from desktop.core.ingest import scan_worker
@@ -20,6 +19,7 @@ from desktop.core.ingest.video import HASH_EDGE_BYTES, hash_video, parse_date, p
 from desktop.core.library import Library
 from desktop.core.runtime.paths import resolve_paths
 from desktop.core.runtime.wording import format_duration, format_video
+from tests.conftest import run_cli
 
 
 @pytest.fixture
