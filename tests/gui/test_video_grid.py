@@ -76,3 +76,26 @@ def test_info_panel_shows_a_videos_duration_codec_and_rate(
         assert not panel.fields["video"].isVisible()
     finally:
         library.close()
+
+
+def test_viewer_shows_a_videos_poster_with_a_note(
+    qtbot, tmp_path: Path, shoebox_home: Path, make_video, runner
+) -> None:
+    from desktop.core.library import Library
+    from desktop.core.runtime.paths import resolve_paths
+    from desktop.gui.viewer.viewer import VIDEO_NOTE, ViewerWindow
+
+    clip = make_video(tmp_path / "v" / "turned.mov", seconds=2, rotate=90)
+    library = Library(resolve_paths())
+    try:
+        library.scan([library.add_root(clip.parent)])
+        viewer = ViewerWindow(library, runner, [library.info(clip)["id"]], 0)
+        qtbot.addWidget(viewer)
+        viewer.resize(800, 600)
+        viewer.show()
+        qtbot.waitExposed(viewer)
+        assert viewer.canvas.has_picture() and not viewer.canvas.message()
+        assert (viewer.canvas.picture_size().width(), viewer.canvas.picture_size().height()) == (90, 160)
+        assert viewer.canvas.note() == VIDEO_NOTE
+    finally:
+        library.close()
