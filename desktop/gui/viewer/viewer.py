@@ -65,7 +65,10 @@ ZOOM_STEP = 1.25
 SETTING_INFO_VISIBLE = "viewer.info_visible"
 _BACKGROUND = QColor(24, 24, 26)
 _MEMORY_CACHE = 6  # decoded previews kept in memory: the current photo and its neighbours
-VIDEO_NOTE = "Playing videos comes in a later version — open it with your video player (Enter / Open with default application)"
+VIDEO_NOTE = (
+    "Playing videos comes in a later version — open it with your video player "
+    "(in the grid: right-click → Open with default application)"
+)
 
 
 def qimage_from_pil(picture: object) -> QImage:
