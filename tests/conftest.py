@@ -262,10 +262,84 @@ def write_dng(
     return path
 
 
+MakeVideo = Callable[..., Path]
+
+
+def write_video(
+    path: Path,
+    seconds: float = 2,
+    size: tuple[int, int] = (160, 90),
+    rotate: int = 0,
+    creation: str | None = None,
+    creation_time: str | None = None,
+    location: str | None = None,
+    make: str | None = None,
+    model: str | None = None,
+    color: tuple[int, int, int] = (200, 60, 30),
+    black_first: float = 0.0,
+    fps: int = 10,
+    audio_only: bool = False,
+) -> Path:
+    """An H.264 clip written with PyAV (MP4 or MOV by the suffix), one keyframe a second.
+
+    ``rotate`` is the clockwise quarter turn a player applies (the display matrix); ``creation``
+    and ``location`` are QuickTime's ``creationdate`` and ``location.ISO6709`` keys, kept by the
+    muxer through ``movflags=use_metadata_tags``; the first ``black_first`` seconds are black.
+    """
+    import av
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w", options={"movflags": "use_metadata_tags"}) as out:
+        tags = {
+            "com.apple.quicktime.creationdate": creation,
+            "com.apple.quicktime.location.ISO6709": location,
+            "com.apple.quicktime.make": make,
+            "com.apple.quicktime.model": model,
+            "creation_time": creation_time,
+        }
+        out.metadata.update({k: v for k, v in tags.items() if v})
+        if audio_only:
+            audio = out.add_stream("aac", rate=8000)
+            audio.layout = "mono"
+            for i in range(int(seconds * 8)):
+                frame = av.AudioFrame.from_ndarray(
+                    np.zeros((1, 1024), np.float32), format="fltp", layout="mono"
+                )
+                frame.sample_rate, frame.pts = 8000, i * 1024
+                for packet in audio.encode(frame):
+                    out.mux(packet)
+            for packet in audio.encode():
+                out.mux(packet)
+            return path
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"g": str(fps)}
+        if rotate:
+            stream.set_display_rotation(-rotate)  # counterclockwise, as FFmpeg's display matrix counts
+        for i in range(int(seconds * fps)):
+            pixels = np.zeros((size[1], size[0], 3), np.uint8)
+            if i >= black_first * fps:
+                pixels[:] = color
+                pixels[: size[1] // 2, : size[0] // 4] = (20, 200, 40)  # a mark that shows the orientation
+            for packet in stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
 @pytest.fixture
 def make_dng() -> MakeDng:
     """Write a small real DNG: make_dng(path, make=..., model=..., orientation=..., taken=..., preview=(w, h))."""
     return write_dng
+
+
+@pytest.fixture
+def make_video() -> MakeVideo:
+    """Write a small H.264 video: make_video(path, seconds=2, size=(160, 90), rotate=90, creation=..., location=...)."""
+    return write_video
 
 
 @pytest.fixture(scope="session")

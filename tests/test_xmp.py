@@ -257,9 +257,11 @@ def test_a_catalog_from_before_gets_embedded_and_sidecar_data_once(tmp_path: Pat
         conn.execute("UPDATE photo SET color_label = NULL, title = NULL")
         conn.execute("ALTER TABLE photo DROP COLUMN xmp_mtime")
         conn.execute("ALTER TABLE photo DROP COLUMN xmp_state")
+        for column in ("media_kind", "duration", "video_codec", "frame_rate"):  # v4's
+            conn.execute(f"ALTER TABLE photo DROP COLUMN {column}")
         conn.execute("PRAGMA user_version = 2")
     conn.close()
-    assert db.SCHEMA_VERSION == 3
+    assert db.SCHEMA_VERSION >= 3
 
     lib = Library(resolve_paths(home))
     try:
@@ -275,3 +277,20 @@ def test_a_catalog_from_before_gets_embedded_and_sidecar_data_once(tmp_path: Pat
         assert photo_tags(old.id) == []
     finally:
         lib.close()
+
+
+def test_raws_and_videos_take_their_sidecars_too(
+    library: Any, tmp_path: Path, make_dng: Any, make_video: Any
+) -> None:
+    # Lightroom writes IMG_1.xmp beside RAWs above all; digiKam writes clip.mp4.xmp beside videos
+    folder = tmp_path / "card"
+    make_dng(folder / "IMG_1.dng")
+    (folder / "IMG_1.xmp").write_text(lightroom(["Places|Paris"], ["Paris"]), encoding="utf-8")
+    make_video(folder / "clip.mp4")
+    (folder / "clip.mp4.xmp").write_text(digikam(["Events/Wedding"], rating=5), encoding="utf-8")
+    library.add_root(folder)
+    library.scan()
+    raw = library.info(folder / "IMG_1.dng")
+    video = library.info(folder / "clip.mp4")
+    assert raw["tags"] == ["Places/Paris"] and raw["color_label"] == "red" and raw["title"] == "Eiffel"
+    assert video["tags"] == ["Events/Wedding"] and video["rating"] == 5

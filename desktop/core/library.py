@@ -129,6 +129,11 @@ def photo_to_dict(photo: Photo, tags: list[str] | None = None) -> dict[str, Any]
         "rating": photo.rating,
         "color_label": photo.color_label,
         "rotation": photo.rotation,
+        # video columns
+        "kind": photo.media_kind,
+        "duration": photo.duration,
+        "codec": photo.video_codec,
+        "frame_rate": photo.frame_rate,
         "tags": tags if tags is not None else photo_tags(photo.id),
         "albums": photo_albums(photo.id),
         "content_hash": photo.content_hash,

@@ -56,6 +56,11 @@ class PhotoRecord:
     height: int | None
     score: float | None = None
     rotation: int = 0  # clockwise degrees on top of the file's EXIF orientation (catalog only)
+    duration: float | None = None  # seconds, for a video (None for a photo)
+
+    @property
+    def is_video(self) -> bool:
+        return self.duration is not None
 
     @property
     def name(self) -> str:
@@ -133,6 +138,7 @@ _COLUMNS = (
     Photo.width,
     Photo.height,
     Photo.rotation,
+    Photo.duration,
 )
 
 
@@ -160,10 +166,12 @@ def _tuples(query: Any) -> Iterator[tuple[Any, ...]]:
 
 def _records(query: pw.ModelSelect[Photo]) -> list[PhotoRecord]:
     out = []
-    for pid, root, rel, taken, h, rating, label, status, w, hgt, turn in _tuples(query):
+    for pid, root, rel, taken, h, rating, label, status, w, hgt, turn, seconds in _tuples(query):
         path = f"{root.rstrip('/')}/{rel}"
         out.append(
-            PhotoRecord(pid, path, taken or "", h, rating or 0, label, status, w, hgt, None, turn or 0)
+            PhotoRecord(
+                pid, path, taken or "", h, rating or 0, label, status, w, hgt, None, turn or 0, seconds
+            )
         )
     return out
 

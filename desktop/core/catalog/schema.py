@@ -87,6 +87,11 @@ class Photo(BaseModel):
     # newest sidecar's mtime (None: no sidecar; UNREAD: never read) and the values read, as JSON.
     xmp_mtime = pw.FloatField(null=True)
     xmp_state = pw.TextField(null=True)
+    # video columns: "image" or "video" (formats.KIND_*); the rest stay NULL for photos
+    media_kind = pw.CharField(max_length=8, default="image", constraints=[pw.SQL("DEFAULT 'image'")])
+    duration = pw.FloatField(null=True)  # seconds
+    video_codec = pw.CharField(max_length=32, null=True)  # FFmpeg's codec name: "h264", "hevc"...
+    frame_rate = pw.FloatField(null=True)  # frames per second (average)
 
     # User data: never touched by a rescan.
     rating = pw.IntegerField(default=0)

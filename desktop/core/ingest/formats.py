@@ -27,6 +27,7 @@ __all__ = [
     "FORMATS",
     "KIND_IMAGE",
     "KIND_RAW",
+    "KIND_VIDEO",
     "SUPPORTED_EXTENSIONS",
     "Format",
     "format_for",
@@ -34,10 +35,12 @@ __all__ = [
     "is_image_file",
     "is_image_name",
     "is_raw_name",
+    "is_video_name",
 ]
 
 KIND_IMAGE: Final = "image"  # a still picture Pillow decodes (see desktop.core.imaging.decode)
 KIND_RAW: Final = "raw"  # a camera RAW LibRaw reads (see desktop.core.imaging.raw)
+KIND_VIDEO: Final = "video"  # a video PyAV reads (see desktop.core.imaging.video)
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,15 @@ FORMATS: Final[tuple[Format, ...]] = (
     Format("GIF", KIND_IMAGE, (".gif",)),
     Format("BMP", KIND_IMAGE, (".bmp",)),
     *(Format(name, KIND_RAW, extensions) for name, extensions in RAW_FORMATS),
+    # videos
+    Format("MP4", KIND_VIDEO, (".mp4",)),
+    Format("MOV", KIND_VIDEO, (".mov",)),
+    Format("M4V", KIND_VIDEO, (".m4v",)),
+    Format("3GP", KIND_VIDEO, (".3gp",)),
+    Format("MKV", KIND_VIDEO, (".mkv",)),
+    Format("WebM", KIND_VIDEO, (".webm",)),
+    Format("AVI", KIND_VIDEO, (".avi",)),
+    Format("MTS", KIND_VIDEO, (".mts", ".m2ts")),
 )
 
 BY_EXTENSION: Final[Mapping[str, Format]] = {ext: fmt for fmt in FORMATS for ext in fmt.extensions}
@@ -89,3 +101,9 @@ def is_image_file(path: Path) -> bool:
 def glob_patterns() -> list[str]:
     """``*.ext`` for every supported extension, in registry order (for file dialogs' filters)."""
     return [f"*{ext}" for fmt in FORMATS for ext in fmt.extensions]
+
+
+def is_video_name(name: str | os.PathLike[str]) -> bool:
+    """True when a file with this name is catalogued as a video (judged by the extension alone)."""
+    fmt = format_for(name)
+    return fmt is not None and fmt.kind == KIND_VIDEO

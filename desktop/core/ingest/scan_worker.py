@@ -1,9 +1,10 @@
 """Per-file work of a scan, run in worker processes: hash, metadata, thumbnail.
 
-Kept free of database code so it can run in a process pool: it reads the file
+Kept free of database code so it can run in a process pool: it reads a photo
 once, hashes those bytes, opens them with Pillow (no decode; a camera RAW with LibRaw), reads metadata,
 decodes once in JPEG draft mode for the thumbnail and writes the thumbnail to
-the on-disk cache. It returns a picklable ``FileResult``; the parent process
+the on-disk cache. A video is hashed by its edges and read by its header and one
+keyframe (``desktop.core.ingest.video``). It returns a picklable ``FileResult``; the parent process
 writes the catalog.
 """
 
@@ -17,12 +18,14 @@ from typing import Any
 import xxhash
 
 from desktop.core.imaging import decode as imaging
+from desktop.core.imaging import video as video_reader
 from desktop.core.imaging.raw import RawFile, reads_as_raw
 from desktop.core.imaging.thumbnails import ThumbnailCache
 from desktop.core.ingest import xmp
-from desktop.core.ingest.formats import KIND_RAW, format_for
+from desktop.core.ingest.formats import KIND_RAW, format_for, is_video_name
 from desktop.core.ingest.metadata import read_metadata
 from desktop.core.ingest.raw_metadata import read_raw_metadata
+from desktop.core.ingest.video import hash_video, video_metadata
 
 MAX_FILE_BYTES = 2 * 1024**3  # larger than any photo; refusing keeps a worker's memory bounded
 
@@ -62,9 +65,45 @@ def _os_reason(exc: OSError) -> str:
 _thumb_cache: ThumbnailCache | None = None
 
 
+def _thumbnails(thumbnails_dir: str) -> ThumbnailCache:
+    global _thumb_cache
+    if _thumb_cache is None or str(_thumb_cache.root) != thumbnails_dir:
+        _thumb_cache = ThumbnailCache(Path(thumbnails_dir))
+    return _thumb_cache
+
+
+def _process_video(path: Path, result: FileResult, thumbnails_dir: str | None) -> FileResult:
+    """A video: hashed by its edges, read by its header and one keyframe (never read whole)."""
+    try:
+        result.content_hash = hash_video(str(path), result.size)
+    except FileNotFoundError:
+        result.vanished = True
+        return result
+    except OSError as exc:
+        result.error = _os_reason(exc)
+        return result
+    try:
+        cache = _thumbnails(thumbnails_dir) if thumbnails_dir is not None else None
+        # the poster is decoded even when the thumbnail is cached: that decode is what proves the file plays
+        info = video_reader.probe(path)
+        fmt = format_for(path.name)
+        result.meta = video_metadata(info, result.mtime, fmt.name if fmt else None)
+        if cache is not None and info.poster is not None and not cache.has(result.content_hash):
+            upright = imaging.decode_upright(info.poster, 1, imaging.THUMB_SHORT_SIDE)
+            result.no_thumbnail = not cache.write_if_room(
+                result.content_hash, imaging.thumbnail_jpeg(upright)
+            )
+    except imaging.ImageError as exc:
+        result.error = exc.reason
+    except MemoryError:
+        result.error = "too large: not enough memory to decode this video's poster frame"
+    except Exception as exc:  # a demuxer bug must not stop the scan of other files
+        result.error = f"could not read the video: {type(exc).__name__}: {exc}"
+    return result
+
+
 def process_file(path_str: str, thumbnails_dir: str | None) -> FileResult:
     """Catalogue one file; never raises (every problem becomes ``error``)."""
-    global _thumb_cache
     result = FileResult(path=path_str)
     path = Path(path_str)
     try:
@@ -72,6 +111,11 @@ def process_file(path_str: str, thumbnails_dir: str | None) -> FileResult:
         result.size, result.mtime = st.st_size, st.st_mtime
         if st.st_size == 0:
             result.error = "empty file (0 bytes)"
+            return result
+        if is_video_name(path.name):
+            _process_video(path, result, thumbnails_dir)
+            if result.error is None and not result.vanished:
+                _add_outside(result)  # a video's sidecar (name.mov.xmp) carries tags as a photo's does
             return result
         if st.st_size > MAX_FILE_BYTES:
             result.error = f"too large: {st.st_size / 1024**3:.1f} GB is more than any photo Shoebox reads"
@@ -88,6 +132,8 @@ def process_file(path_str: str, thumbnails_dir: str | None) -> FileResult:
     fmt = format_for(path_str)
     if fmt is not None and fmt.kind == KIND_RAW and reads_as_raw(path_str, data):
         _process_raw(result, data, result.content_hash, fmt.name, thumbnails_dir)
+        if result.error is None:
+            _add_outside(result)  # Lightroom's IMG_1.xmp sits beside RAWs most of all
         return result
     try:
         imaging.register_formats()
@@ -95,13 +141,12 @@ def process_file(path_str: str, thumbnails_dir: str | None) -> FileResult:
         meta = read_metadata(data, img, result.mtime)
         result.meta = asdict(meta)
         if thumbnails_dir is not None:
-            if _thumb_cache is None or str(_thumb_cache.root) != thumbnails_dir:
-                _thumb_cache = ThumbnailCache(Path(thumbnails_dir))
+            cache = _thumbnails(thumbnails_dir)
             # identical bytes decode identically, so a cached thumbnail proves this file decodes
-            if not _thumb_cache.has(result.content_hash):
+            if not cache.has(result.content_hash):
                 upright = imaging.decode_upright(img, meta.orientation, imaging.THUMB_SHORT_SIDE)
                 # a full disk costs the thumbnail (a cache), never the photo
-                stored = _thumb_cache.write_if_room(result.content_hash, imaging.thumbnail_jpeg(upright))
+                stored = cache.write_if_room(result.content_hash, imaging.thumbnail_jpeg(upright))
                 result.no_thumbnail = not stored
     except imaging.ImageError as exc:
         result.error = exc.reason

@@ -36,7 +36,7 @@ from desktop.core.catalog.edits import DATE_SOURCE_USER
 from desktop.core.catalog.schema import STATUS_ERROR, STATUS_MISSING, STATUS_OK, UNREAD, Photo, Root
 from desktop.core.imaging.thumbnails import thumbnails_full_message
 from desktop.core.ingest import user_data, xmp
-from desktop.core.ingest.formats import is_image_name
+from desktop.core.ingest.formats import KIND_IMAGE, is_image_name
 from desktop.core.ingest.scan_worker import FileResult, process_file, process_many
 from desktop.core.runtime.jobs import Cancelled, JobControl, at_least_background_priority
 from desktop.core.runtime.lifeline import die_with_parent
@@ -87,6 +87,11 @@ _META_COLUMNS = (
     "gps_lon",
     "gps_alt",
     "file_rating",
+    # video columns
+    "media_kind",
+    "duration",
+    "video_codec",
+    "frame_rate",
 )
 
 
@@ -269,6 +274,7 @@ def _meta_fields(meta: dict[str, Any]) -> dict[str, Any]:
     fields = {k: meta.get(k) for k in _META_COLUMNS}
     # never NULL, so ordering by the raw column can walk the (taken_local, id) index
     fields["taken_local"] = fields["taken_local"] or ""
+    fields["media_kind"] = fields["media_kind"] or KIND_IMAGE
     kw = meta.get("keywords") or []
     fields["keywords"] = json.dumps(kw, ensure_ascii=False) if kw else None
     return fields
@@ -290,6 +296,7 @@ def _empty_meta() -> dict[str, Any]:
     fields: dict[str, Any] = dict.fromkeys(_META_COLUMNS)
     fields["keywords"] = None
     fields["taken_local"] = ""
+    fields["media_kind"] = KIND_IMAGE
     return fields
 
 

@@ -107,3 +107,34 @@ def _command_name() -> str:
 
 # what messages tell people to type: "run 'shoebox index'" for an installed app
 SHOEBOX = _command_name()
+
+
+def format_duration(seconds: float | None) -> str | None:
+    """A video's length as players show it: "0:12", "12:05", "1:02:03"; None when unknown."""
+    if seconds is None:
+        return None
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+# FFmpeg's codec names, as people know them
+_CODEC_NAMES = {
+    "h264": "H.264",
+    "hevc": "HEVC (H.265)",
+    "av1": "AV1",
+    "vp8": "VP8",
+    "vp9": "VP9",
+    "mpeg4": "MPEG-4",
+}
+
+
+def format_video(seconds: float | None, codec: str | None, frame_rate: float | None) -> str | None:
+    """The info panel's line for a video: "0:12 · H.264 · 29.97 fps"; None for a photo."""
+    parts = [
+        format_duration(seconds),
+        _CODEC_NAMES.get(codec or "", codec),
+        f"{frame_rate:g} fps" if frame_rate else None,
+    ]
+    return " · ".join(p for p in parts if p) or None

@@ -62,6 +62,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.catalog.reads import STATUS_MISSING, STATUS_OK
+from desktop.core.runtime.wording import format_duration
 from desktop.gui.grid.photo_model import (
     GROUP_DAY,
     GROUP_YEAR,
@@ -112,6 +113,11 @@ def header_font(base: QFont, scale: float) -> QFont:
     font.setPointSizeF(base.pointSizeF() * scale)
     font.setBold(True)
     return font
+
+
+def duration_badge(seconds: float | None) -> str | None:
+    """What a video's cell shows of its length ("0:12", "1:02:03"); None for a photo."""
+    return format_duration(seconds)
 
 
 class PhotoDelegate(QStyledItemDelegate):
@@ -220,6 +226,10 @@ class PhotoDelegate(QStyledItemDelegate):
                 painter.setPen(QPen(QColor("white"), 1.5))
                 painter.setBrush(QColor(LABEL_COLOURS[rec.color_label]))
                 painter.drawEllipse(QRect(inner.right() - 17, inner.top() + 5, 12, 12))
+        badge = duration_badge(rec.duration)
+        if badge:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            self._duration(painter, inner, badge)
         if option.state & QStyle.StateFlag.State_HasFocus and selected:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
             painter.setPen(QPen(palette.color(QPalette.ColorRole.HighlightedText), 1, Qt.PenStyle.DotLine))
@@ -294,6 +304,18 @@ class PhotoDelegate(QStyledItemDelegate):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(200, 40, 40, 220))
         painter.drawRoundedRect(r, 3, 3)
+        painter.setPen(QColor("white"))
+        painter.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
+
+    @staticmethod
+    def _duration(painter: QPainter, rect: QRect, text: str) -> None:
+        """A video's length in the cell's bottom-right corner (the stars take the bottom-left)."""
+        fm = painter.fontMetrics()
+        w = fm.horizontalAdvance(text) + 8
+        r = QRect(rect.right() - w - 3, rect.bottom() - fm.height() - 6, w, fm.height() + 2)
+        path = QPainterPath()
+        path.addRoundedRect(r, 3, 3)
+        painter.fillPath(path, QColor(0, 0, 0, 160))
         painter.setPen(QColor("white"))
         painter.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
 

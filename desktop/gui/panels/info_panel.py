@@ -46,7 +46,13 @@ from PySide6.QtWidgets import (
 
 from desktop.core.catalog.reads import STATUS_ERROR, STATUS_MISSING
 from desktop.core.library import COLOR_LABELS, Library, LibraryError
-from desktop.core.runtime.wording import counted, format_bytes, format_exposure, format_exposure_time
+from desktop.core.runtime.wording import (
+    counted,
+    format_bytes,
+    format_exposure,
+    format_exposure_time,
+    format_video,
+)
 
 LABEL_COLOURS: dict[str, str] = {
     "red": "#e5484d",
@@ -62,6 +68,8 @@ _DATE_SOURCES = {
     "DateTimeOriginal": "from the camera (EXIF DateTimeOriginal)",
     "DateTimeDigitized": "from EXIF DateTimeDigitized",
     "file": "from the file's modification time",
+    "QuickTime creationdate": "from the video (QuickTime creation date)",
+    "creation_time": "from the video's creation time (UTC, shown in this computer's zone)",
 }
 
 
@@ -522,6 +530,7 @@ class InfoPanel(QWidget):
             ("camera", "Camera"),
             ("lens", "Lens"),
             ("exposure", "Exposure"),
+            ("video", "Video"),
             ("pixels", "Size"),
             ("file", "File"),
             ("place", "Place"),
@@ -706,6 +715,7 @@ class InfoPanel(QWidget):
                 "exposure": format_exposure(
                     rec["exposure_time"], rec["f_number"], rec["iso"], rec["focal_length"]
                 ),
+                "video": format_video(rec.get("duration"), rec.get("codec"), rec.get("frame_rate")),
                 "pixels": _turned_pixels(rec),
                 "file": fmt or None,
                 "place": format_coordinates(rec["gps_lat"], rec["gps_lon"], rec["gps_alt"]),

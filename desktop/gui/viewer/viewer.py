@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.catalog.reads import STATUS_MISSING
 from desktop.core.imaging.decode import ImageError, load_upright
+from desktop.core.imaging.video import load_poster
 from desktop.core.library import Library
 from desktop.core.runtime.errors import ShoeboxError
 from desktop.core.runtime.jobs import JobControl
@@ -64,6 +65,10 @@ ZOOM_STEP = 1.25
 SETTING_INFO_VISIBLE = "viewer.info_visible"
 _BACKGROUND = QColor(24, 24, 26)
 _MEMORY_CACHE = 6  # decoded previews kept in memory: the current photo and its neighbours
+VIDEO_NOTE = (
+    "Playing videos comes in a later version — open it with your video player "
+    "(in the grid: right-click → Open with default application)"
+)
 
 
 def qimage_from_pil(picture: object) -> QImage:
@@ -104,6 +109,7 @@ class ImageCanvas(QWidget):
         self._message = ""
         self._detail = ""
         self._busy = False
+        self._note = ""  # a line shown over the picture (a video's poster: how to play it)
 
     # ------------------------------------------------------------ picture
     def set_picture(self, image: QImage, full_size: QSizeF | None = None, keep_view: bool = False) -> None:
@@ -140,6 +146,13 @@ class ImageCanvas(QWidget):
         self._full_image = None
         self._message, self._detail, self._busy = message, detail, busy
         self.update()
+
+    def set_note(self, note: str) -> None:
+        self._note = note
+        self.update()
+
+    def note(self) -> str:
+        return self._note
 
     def set_busy(self, busy: bool) -> None:
         """Overlay a small "Loading…" on the picture shown (a thumbnail while the preview loads)."""
@@ -319,6 +332,8 @@ class ImageCanvas(QWidget):
             self._paint_message(p)
         elif self._busy:
             self._paint_badge(p, "Loading…")
+        elif self._note and self._pixmap is not None:
+            self._paint_badge(p, self._note)
         p.end()
 
     def _paint_picture(self, p: QPainter) -> None:
@@ -416,6 +431,20 @@ def _load_preview(library: Library, photo_id: int, content_hash: str | None, sou
             image = qimage_from_pil(load_upright(source, max_side=library.previews.long_side))
     except ImageError as exc:
         raise PhotoUnavailable(f"Shoebox can't show this photo\n{exc.reason}\n{source}") from None
+    return _Loaded(photo_id, image, full=False)
+
+
+def _load_video_poster(library: Library, photo_id: int, source: Path) -> _Loaded:
+    """Worker-thread part for a video: its poster frame at the previews' size (playing it is not built yet)."""
+    try:
+        if not source.exists():
+            raise PhotoUnavailable(
+                f"The file is missing\n{source}\nIt was moved, renamed or deleted, "
+                "or the drive it is on is not connected."
+            )
+        image = qimage_from_pil(load_poster(source, max_side=library.previews.long_side))
+    except ImageError as exc:
+        raise PhotoUnavailable(f"Shoebox can't show this video\n{exc.reason}\n{source}") from None
     return _Loaded(photo_id, image, full=False)
 
 
@@ -603,6 +632,7 @@ class ViewerWindow(QWidget):
         w, h = photo.width or 0, photo.height or 0
         self._full_size = QSizeF(h, w) if self._rotation % 180 else QSizeF(w, h)
         self._update_bar()
+        self.canvas.set_note(VIDEO_NOTE if photo.is_video else "")
         if photo.status == STATUS_MISSING:
             self.canvas.set_message(
                 "The file is missing",
@@ -627,9 +657,15 @@ class ViewerWindow(QWidget):
                 track=False,
                 owner=self,
             )
+        if photo.is_video:
+            self._full_loading = True  # the poster is all there is to show of a video for now
         self.runner.submit(
             f"Viewer: {source.name}",
-            lambda _c: _load_preview(self.library, photo_id, content_hash, source),
+            lambda _c: (
+                _load_video_poster(self.library, photo_id, source)
+                if photo.is_video
+                else _load_preview(self.library, photo_id, content_hash, source)
+            ),
             on_result=lambda r: self._on_loaded(token, r),
             on_error=lambda msg: self._on_failed(token, msg),
             track=False,
@@ -684,7 +720,7 @@ class ViewerWindow(QWidget):
                 continue
             pid = self.photo_ids[i]
             photo = self.library.reads.record(pid)
-            if photo is None or photo.status == STATUS_MISSING or not photo.content_hash:
+            if photo is None or photo.status == STATUS_MISSING or not photo.content_hash or photo.is_video:
                 continue
             src, h = Path(photo.path), photo.content_hash
 

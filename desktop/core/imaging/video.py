@@ -1,0 +1,205 @@
+"""Videos through PyAV (which bundles FFmpeg): what a container says about itself, and a poster frame.
+
+``probe`` reads the container's header (stream parameters, tags, the display
+matrix) and seeks once or twice to decode a single keyframe for the poster, so
+a 4 GB clip costs what a 4 MB one does: nothing here reads a stream through.
+The poster is an upright, 8-bit RGB ``PIL.Image`` so the thumbnail and preview
+caches store it exactly like a photo's picture. Interpreting the tags (dates,
+places) is the ingest layer's job; this module only returns them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import av.error
+from PIL import Image, ImageStat
+
+from desktop.core.imaging.decode import ImageError
+
+log = logging.getLogger(__name__)
+
+POSTER_AT = 0.10  # a tenth in: past fade-ins and the shaky start of a clip
+POSTER_RETRIES = (0.30, 0.50)  # later keyframes tried when the first is nearly black
+BLACK_LUMA = 16.0  # mean luma (0..255) under which a frame counts as black
+MAX_POSTER_PACKETS = 240  # packets read after a seek before giving up (a broken index must not hang a scan)
+POSTER_MAX_SIDE = 2048  # a 4K frame is reduced at conversion: the caches never need more
+
+
+class VideoError(ImageError):
+    """A file that is not a playable video; ``reason`` says why, in one sentence."""
+
+
+@dataclass
+class VideoInfo:
+    width: int  # as displayed: the display matrix's quarter turn applied
+    height: int
+    duration: float | None  # seconds
+    codec: str
+    frame_rate: float | None
+    rotation: int  # clockwise degrees the stored frames are turned to be shown (0, 90, 180, 270)
+    tags: dict[str, str] = field(default_factory=dict)  # container tags, then the video stream's
+    poster: Image.Image | None = None
+
+
+def _rotation_from_tags(tags: dict[str, str]) -> int:
+    """Clockwise degrees from an old-style ``rotate`` tag (FFmpeg before 6 exposed the matrix this way)."""
+    try:
+        return int(float(tags.get("rotate", "0"))) % 360
+    except ValueError:
+        return 0
+
+
+def _clockwise(counterclockwise: float) -> int:
+    """FFmpeg reports the display matrix counterclockwise in [-180, 180]; snap to a clockwise quarter turn."""
+    return (-round(counterclockwise / 90) * 90) % 360
+
+
+def _frame_rate(stream: av.video.stream.VideoStream) -> float | None:
+    rate: Fraction | None = stream.average_rate or stream.guessed_rate or stream.base_rate
+    if not rate or rate <= 0 or rate > 1000:
+        return None
+    return round(float(rate), 3)
+
+
+def _duration(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float | None:
+    if stream.duration and stream.time_base:
+        seconds = float(stream.duration * stream.time_base)
+    elif container.duration:
+        seconds = container.duration / av.time_base
+    else:
+        return None
+    return round(seconds, 3) if seconds > 0 else None
+
+
+def _luma(img: Image.Image) -> float:
+    return float(ImageStat.Stat(img.convert("L")).mean[0])
+
+
+def _keyframe_at(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, seconds: float | None
+) -> av.VideoFrame | None:
+    """The first frame decoded at or after the keyframe before ``seconds`` (from the start when None)."""
+    if seconds and stream.time_base:
+        try:
+            container.seek(int(seconds / stream.time_base), stream=stream, backward=True, any_frame=False)
+        except av.error.FFmpegError:
+            container.seek(0, stream=stream)
+    packets = 0
+    for packet in container.demux(stream):
+        packets += 1
+        if packets > MAX_POSTER_PACKETS:
+            return None
+        try:
+            frames = packet.decode()
+        except av.error.InvalidDataError:
+            continue  # a damaged packet: the next keyframe may be fine
+        for frame in frames:
+            if isinstance(frame, av.VideoFrame):
+                return frame
+    return None
+
+
+def _picture(frame: av.VideoFrame, rotation: int) -> Image.Image:
+    width, height = frame.width, frame.height
+    scale = POSTER_MAX_SIDE / max(width, height)
+    if scale < 1:
+        width, height = max(2, round(width * scale)), max(2, round(height * scale))
+    img: Image.Image = frame.to_image(width=width, height=height)  # type: ignore[no-untyped-call]
+    if rotation:
+        # PIL turns counterclockwise
+        img = img.rotate(-rotation, expand=True)
+    return img.convert("RGB")
+
+
+def _poster(
+    container: av.container.InputContainer,
+    stream: av.video.stream.VideoStream,
+    duration: float | None,
+    rotation: int | None,
+) -> tuple[Image.Image | None, int | None]:
+    """A keyframe about a tenth in that is not black (or the brightest tried), and the frame's rotation."""
+    best: tuple[float, Image.Image] | None = None
+    for share in (POSTER_AT, *POSTER_RETRIES):
+        frame = _keyframe_at(container, stream, duration * share if duration else None)
+        if frame is None:
+            if not duration:
+                break
+            continue
+        if rotation is None:
+            rotation = _clockwise(frame.rotation)
+        img = _picture(frame, rotation)
+        luma = _luma(img)
+        if luma >= BLACK_LUMA:
+            return img, rotation
+        if best is None or luma > best[0]:
+            best = (luma, img)
+        if not duration:  # nowhere else to seek to
+            break
+    return (best[1] if best else None), rotation
+
+
+def probe(path: Path, poster: bool = True) -> VideoInfo:
+    """What ``path``'s container says, and its poster frame when ``poster``; raises ``VideoError``."""
+    try:
+        container = av.open(str(path), "r", timeout=30.0)
+    except av.error.FFmpegError as exc:
+        raise VideoError(f"not a playable video: {_ffmpeg_reason(exc)}") from None
+    except OSError as exc:
+        raise VideoError(f"cannot read the file: {exc.strerror or exc}") from None
+    try:
+        assert isinstance(container, av.container.InputContainer)
+        if not container.streams.video:
+            raise VideoError("not a playable video: no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        ctx = stream.codec_context
+        if not ctx.width or not ctx.height:
+            raise VideoError("not a playable video: its video stream has no picture size")
+        tags = {str(k): str(v) for k, v in container.metadata.items()}
+        for key, value in stream.metadata.items():
+            tags.setdefault(str(key), str(value))
+        duration = _duration(container, stream)
+        rotation: int | None = _rotation_from_tags(tags) or None
+        picture: Image.Image | None = None
+        if poster:
+            try:
+                picture, rotation = _poster(container, stream, duration, rotation)
+            except av.error.FFmpegError as exc:
+                raise VideoError(f"not a playable video: {_ffmpeg_reason(exc)}") from None
+            if picture is None:
+                raise VideoError("not a playable video: no frame could be decoded (its index may be broken)")
+        rotation = rotation or 0
+        width, height = ctx.width, ctx.height
+        if rotation in (90, 270):
+            width, height = height, width
+        return VideoInfo(
+            width=width,
+            height=height,
+            duration=duration,
+            codec=ctx.name,
+            frame_rate=_frame_rate(stream),
+            rotation=rotation,
+            tags=tags,
+            poster=picture,
+        )
+    finally:
+        container.close()
+
+
+def _ffmpeg_reason(exc: av.error.FFmpegError) -> str:
+    text = (exc.strerror or str(exc)).strip().rstrip(".")
+    return text[:1].lower() + text[1:] if text else "FFmpeg could not read it"
+
+
+def load_poster(path: Path, max_side: int | None = None) -> Image.Image:
+    """The poster of the video at ``path``, its long side at most ``max_side`` (for caches that lost it)."""
+    img = probe(path).poster
+    assert img is not None  # probe raises when there is none
+    if max_side is not None and max(img.size) > max_side:
+        img.thumbnail((max_side, max_side), Image.Resampling.BICUBIC)
+    return img
