@@ -202,7 +202,7 @@ def test_main_py_import_copies_a_dng_into_its_date_folder(make_dng: MakeDng, tmp
     assert info["status"] == "ok" and info["format"] == "DNG"
 
 
-def test_light_commands_do_not_load_libraw(make_dng: MakeDng, tmp_path: Path) -> None:
+def test_light_commands_do_not_load_libraw_or_ffmpeg(make_dng: MakeDng, tmp_path: Path) -> None:
     home = tmp_path / "home"
     folder = tmp_path / "card"
     make_dng(folder / "IMG_0001.dng")
@@ -212,6 +212,7 @@ def test_light_commands_do_not_load_libraw(make_dng: MakeDng, tmp_path: Path) ->
         "for argv in (['status', '--json'], ['ls', '--json']):\n"
         "    assert run(argv) == 0\n"
         "assert 'rawpy' not in sys.modules\n"
+        "assert 'av' not in sys.modules  # PyAV loads FFmpeg's libraries: only a video's reader needs them\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code],

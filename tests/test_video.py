@@ -19,7 +19,7 @@ from desktop.core.ingest.video import HASH_EDGE_BYTES, hash_video, parse_date, p
 from desktop.core.library import Library
 from desktop.core.runtime.paths import resolve_paths
 from desktop.core.runtime.wording import format_duration, format_video
-from tests.conftest import run_cli
+from tests.conftest import MakeVideo, run_cli
 
 
 @pytest.fixture
@@ -215,3 +215,18 @@ def test_migration_adds_the_video_columns(tmp_path: Path) -> None:
     assert con.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION
     assert con.execute("SELECT media_kind, duration, rating FROM photo").fetchall() == [("image", None, 3)]
     con.close()
+
+
+def test_a_wiped_cache_remakes_a_videos_thumbnail_and_the_viewer_loads_its_poster(
+    tmp_path: Path, make_video: MakeVideo
+) -> None:
+    from desktop.core.imaging.decode import load_upright
+    from desktop.core.imaging.thumbnails import ThumbnailCache, ensure_thumbnail
+
+    clip = make_video(tmp_path / "clip.mp4")
+    cache = ThumbnailCache(tmp_path / "thumbs")
+    path = ensure_thumbnail(cache, "ab" * 16, clip)  # before: read the whole file and asked Pillow
+    assert path.is_file()
+    with Image.open(path) as thumb:
+        assert thumb.size[0] > 0 and max(ImageStat.Stat(thumb.convert("L")).mean) > 10  # not black
+    assert max(load_upright(clip, 64).size) <= 64

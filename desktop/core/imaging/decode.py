@@ -322,13 +322,16 @@ def load_upright(path: Path, max_side: int | None = None) -> Image.Image:
     smaller than ``raw.VIEW_SHORT_SIDE``. Raises ``ImageError`` when the file
     cannot be read or decoded.
     """
+    # imported here: the RAW and video modules build on this one
+    from desktop.core.imaging import raw, video
+
+    if video.is_video_path(path):  # the viewer, and a query by a video: its poster frame
+        return video.load_poster(Path(path), max_side)
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise ImageError(f"cannot read the file: {exc.strerror or exc}") from None
     orientation: int | None = None
-    # imported here: the RAW module builds on this one
-    from desktop.core.imaging import raw
 
     if raw.reads_as_raw(path, data):
         with raw.RawFile(data) as raw_file:

@@ -31,7 +31,7 @@ from typing import Final
 
 from PIL import Image
 
-from desktop.core.imaging import raw
+from desktop.core.imaging import raw, video
 from desktop.core.imaging.decode import (
     THUMB_SHORT_SIDE,
     ImageError,
@@ -220,11 +220,7 @@ def remake_thumbnail(cache: ThumbnailCache, content_hash: str, source: Path) -> 
 
     Raises ``ImageError`` when ``source`` cannot be read or decoded.
     """
-    try:
-        data = Path(source).read_bytes()
-    except OSError as exc:
-        raise ImageError(f"cannot read the file: {exc.strerror or exc}") from None
-    jpeg = thumbnail_jpeg(_upright_thumbnail(data, source))
+    jpeg = thumbnail_jpeg(_upright_thumbnail(Path(source)))
     try:
         if not cache.write_if_room(content_hash, jpeg):
             log.info("no room to store the thumbnail of %s; it is made again next time", source)
@@ -240,15 +236,17 @@ def ensure_thumbnail(cache: ThumbnailCache, content_hash: str, source: Path) -> 
     """
     if cache.has(content_hash):
         return cache.path_for(content_hash)
+    return cache.write(content_hash, thumbnail_jpeg(_upright_thumbnail(Path(source))))
+
+
+def _upright_thumbnail(source: Path) -> Image.Image:
+    """``source`` decoded at thumbnail size, upright; a RAW from its preview, a video from its poster."""
+    if video.is_video_path(source):  # its header and one keyframe: never the whole (multi-GB) file
+        return decode_upright(video.load_poster(source), None, THUMB_SHORT_SIDE)
     try:
-        data = Path(source).read_bytes()
+        data = source.read_bytes()
     except OSError as exc:
         raise ImageError(f"cannot read the file: {exc.strerror or exc}") from None
-    return cache.write(content_hash, thumbnail_jpeg(_upright_thumbnail(data, source)))
-
-
-def _upright_thumbnail(data: bytes, source: Path) -> Image.Image:
-    """``data`` (the bytes of ``source``) decoded at thumbnail size, upright; a RAW from its preview."""
     if raw.reads_as_raw(source, data):
         with raw.RawFile(data) as raw_file:
             picture, orientation = raw_file.picture(THUMB_SHORT_SIDE)

@@ -11,15 +11,21 @@ places) is the ingest layer's job; this module only returns them.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Final, cast
 
-import av
-import av.error
 from PIL import Image, ImageStat
 
 from desktop.core.imaging.decode import ImageError
+
+if TYPE_CHECKING:
+    import av
+    import av.container
+    import av.video.stream
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +52,35 @@ class VideoInfo:
     poster: Image.Image | None = None
 
 
+# The video formats PyAV reads here, next to the reader; ``desktop.core.ingest.formats`` registers them
+# as its video kind, and everything else asks that registry (this layer sits below it).
+VIDEO_FORMATS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
+    ("MP4", (".mp4",)),
+    ("MOV", (".mov",)),
+    ("M4V", (".m4v",)),
+    ("3GP", (".3gp",)),
+    ("MKV", (".mkv",)),
+    ("WebM", (".webm",)),
+    ("AVI", (".avi",)),
+    ("MTS", (".mts", ".m2ts")),
+)
+VIDEO_EXTENSIONS: Final = frozenset(ext for _name, exts in VIDEO_FORMATS for ext in exts)
+
+
+def is_video_path(name: str | os.PathLike[str]) -> bool:
+    """True when a file name's extension (any case) is one of the video formats'."""
+    return os.path.splitext(name)[1].lower() in VIDEO_EXTENSIONS
+
+
+def _av() -> ModuleType:
+    """PyAV, imported on first use: it loads FFmpeg's libraries (~50-80 ms), which commands that never
+    read a video (``status``, ``ls``, ``tag``) should not pay for."""
+    import av
+    import av.error
+
+    return av
+
+
 def _rotation_from_tags(tags: dict[str, str]) -> int:
     """Clockwise degrees from an old-style ``rotate`` tag (FFmpeg before 6 exposed the matrix this way)."""
     try:
@@ -70,7 +105,7 @@ def _duration(container: av.container.InputContainer, stream: av.video.stream.Vi
     if stream.duration and stream.time_base:
         seconds = float(stream.duration * stream.time_base)
     elif container.duration:
-        seconds = container.duration / av.time_base
+        seconds = container.duration / _av().time_base
     else:
         return None
     return round(seconds, 3) if seconds > 0 else None
@@ -87,7 +122,7 @@ def _keyframe_at(
     if seconds and stream.time_base:
         try:
             container.seek(int(seconds / stream.time_base), stream=stream, backward=True, any_frame=False)
-        except av.error.FFmpegError:
+        except _av().error.FFmpegError:
             container.seek(0, stream=stream)
     packets = 0
     for packet in container.demux(stream):
@@ -96,11 +131,11 @@ def _keyframe_at(
             return None
         try:
             frames = packet.decode()
-        except av.error.InvalidDataError:
+        except _av().error.InvalidDataError:
             continue  # a damaged packet: the next keyframe may be fine
         for frame in frames:
-            if isinstance(frame, av.VideoFrame):
-                return frame
+            if isinstance(frame, _av().VideoFrame):
+                return cast("av.VideoFrame", frame)  # the module is typed as ModuleType here
     return None
 
 
@@ -146,13 +181,13 @@ def _poster(
 def probe(path: Path, poster: bool = True) -> VideoInfo:
     """What ``path``'s container says, and its poster frame when ``poster``; raises ``VideoError``."""
     try:
-        container = av.open(str(path), "r", timeout=30.0)
-    except av.error.FFmpegError as exc:
+        container = _av().open(str(path), "r", timeout=30.0)
+    except _av().error.FFmpegError as exc:
         raise VideoError(f"not a playable video: {_ffmpeg_reason(exc)}") from None
     except OSError as exc:
         raise VideoError(f"cannot read the file: {exc.strerror or exc}") from None
     try:
-        assert isinstance(container, av.container.InputContainer)
+        assert isinstance(container, _av().container.InputContainer)
         if not container.streams.video:
             raise VideoError("not a playable video: no video stream")
         stream = container.streams.video[0]
@@ -169,7 +204,7 @@ def probe(path: Path, poster: bool = True) -> VideoInfo:
         if poster:
             try:
                 picture, rotation = _poster(container, stream, duration, rotation)
-            except av.error.FFmpegError as exc:
+            except _av().error.FFmpegError as exc:
                 raise VideoError(f"not a playable video: {_ffmpeg_reason(exc)}") from None
             if picture is None:
                 raise VideoError("not a playable video: no frame could be decoded (its index may be broken)")

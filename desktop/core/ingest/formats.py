@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Final
 
 from desktop.core.imaging.raw import RAW_FORMATS
+from desktop.core.imaging.video import VIDEO_FORMATS
 
 __all__ = [
     "BY_EXTENSION",
@@ -62,15 +63,7 @@ FORMATS: Final[tuple[Format, ...]] = (
     Format("GIF", KIND_IMAGE, (".gif",)),
     Format("BMP", KIND_IMAGE, (".bmp",)),
     *(Format(name, KIND_RAW, extensions) for name, extensions in RAW_FORMATS),
-    # videos
-    Format("MP4", KIND_VIDEO, (".mp4",)),
-    Format("MOV", KIND_VIDEO, (".mov",)),
-    Format("M4V", KIND_VIDEO, (".m4v",)),
-    Format("3GP", KIND_VIDEO, (".3gp",)),
-    Format("MKV", KIND_VIDEO, (".mkv",)),
-    Format("WebM", KIND_VIDEO, (".webm",)),
-    Format("AVI", KIND_VIDEO, (".avi",)),
-    Format("MTS", KIND_VIDEO, (".mts", ".m2ts")),
+    *(Format(name, KIND_VIDEO, extensions) for name, extensions in VIDEO_FORMATS),
 )
 
 BY_EXTENSION: Final[Mapping[str, Format]] = {ext: fmt for fmt in FORMATS for ext in fmt.extensions}
