@@ -201,3 +201,36 @@ def test_cancel_stops_between_files_and_catalogues_what_was_copied(
     assert [Path(p).name for p in _imported_names(library)] == ["a.jpg", "b.jpg"]
     assert sorted(Path(p.rel_path).name for p in Photo.select()) == ["a.jpg", "b.jpg"]
     assert report.summary() == "Import cancelled: 2 imported"
+
+
+_SIDECAR = (
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    '<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:xmp="http://ns.adobe.com/xap/1.0/" '
+    'xmp:Rating="{rating}"><dc:subject><rdf:Bag><rdf:li>{tag}</rdf:li></rdf:Bag></dc:subject>'
+    "</rdf:Description></rdf:RDF></x:xmpmeta>"
+)
+
+
+def test_sidecars_come_along_and_follow_a_renamed_photo(
+    library: Library, tmp_path: Path, make_jpeg: Any
+) -> None:
+    # before, an import copied the photo alone: the tags another program gave it stayed on the card
+    taken = dt.datetime(2021, 8, 1, 10, 0)
+    make_jpeg(tmp_path / "card1" / "IMG_0001.jpg", taken=taken, color=(255, 0, 0))
+    second = make_jpeg(tmp_path / "card2" / "IMG_0001.jpg", taken=taken, color=(0, 255, 0))
+    (tmp_path / "card2" / "IMG_0001.jpg.xmp").write_text(_SIDECAR.format(rating=4, tag="harbour"))
+    (tmp_path / "card2" / "IMG_0001.xmp").write_text(_SIDECAR.format(rating=2, tag="boats"))
+    library.import_paths([tmp_path / "card1"])
+    report = library.import_paths([second])
+
+    month = library.import_dir() / "2021" / "08"
+    assert sorted(p.name for p in month.iterdir()) == [
+        "IMG_0001 (1).jpg",
+        "IMG_0001 (1).jpg.xmp",
+        "IMG_0001 (1).xmp",
+        "IMG_0001.jpg",
+    ]
+    assert report.imported == [str(month / "IMG_0001 (1).jpg")]
+    info = library.info(month / "IMG_0001 (1).jpg")
+    assert sorted(info["tags"]) == ["boats", "harbour"] and info["rating"] == 4  # name.ext.xmp wins
+    assert library.info(month / "IMG_0001.jpg")["tags"] == []

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from desktop.core.catalog.schema import STATUS_ERROR, Photo, Root
 from desktop.core.imaging import decode as imaging
 from desktop.core.imaging.raw import RawFile, reads_as_raw
+from desktop.core.ingest import xmp
 from desktop.core.ingest.formats import is_image_name
 from desktop.core.ingest.metadata import PhotoMetadata, read_metadata
 from desktop.core.ingest.raw_metadata import read_raw_metadata
@@ -120,6 +121,28 @@ def _write_copy(data: bytes, tmp: Path, st: os.stat_result) -> None:
     os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
+def _copy_sidecars(src: Path, target: Path, report: ImportReport) -> None:
+    """Copy ``src``'s XMP sidecars beside its copy ``target``, renamed as it was, so the tags other
+    programs gave it arrive with it. ``IMG_1.jpg.xmp`` follows the photo's new name; Lightroom's
+    ``IMG_1.xmp``, shared by a RAW+JPEG pair, is copied once."""
+    src_stem, target_stem = os.path.splitext(str(src))[0], os.path.splitext(str(target))[0]
+    for candidate in xmp.sidecar_candidates(str(src)):
+        if candidate.startswith(str(src)):  # name.ext.xmp
+            dest = Path(str(target) + candidate[len(str(src)) :])
+        else:  # name.xmp
+            dest = Path(target_stem + candidate[len(src_stem) :])
+        if not os.path.isfile(candidate) or dest.exists():
+            continue
+        tmp = dest.with_name(f".{dest.name}.importing")
+        try:
+            data, st = _read_source(Path(candidate))
+            _write_copy(data, tmp, st)
+            os.replace(tmp, dest)
+        except OSError as exc:  # the photo is in; say which sidecar stayed behind
+            tmp.unlink(missing_ok=True)
+            report.skipped.append((candidate, f"sidecar not copied: {exc.strerror or exc}"))
+
+
 def _free_name(folder: Path, name: str) -> Path:
     target = folder / name
     stem, suffix = os.path.splitext(name)
@@ -184,6 +207,7 @@ def import_paths(
                 tmp.unlink(missing_ok=True)
                 report.skipped.append((str(src), f"could not copy: {exc.strerror or exc}"))
                 continue
+            _copy_sidecars(src, target, report)
             seen_hashes[digest] = str(target)
             copied.append(str(target.relative_to(dest_root_path)))
         control.report(len(files), len(files), force=True)
