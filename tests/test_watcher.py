@@ -80,3 +80,17 @@ def test_a_file_still_being_written_is_read_once_complete(watched, make_jpeg, tm
     wait_for(lambda: lib.photo_by_path(target) is not None)
     assert lib.errors() == []
     assert lib.info(target)["width"] == 640
+
+
+def test_a_sidecar_another_program_edits_is_read_while_watching(watched) -> None:
+    # before, .xmp events were ignored: darktable's or digiKam's new tags waited for the next rescan
+    lib, _, folder = watched
+    photo = folder / "first.jpg"
+    (folder / "first.jpg.xmp").write_text(
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:xmp="http://ns.adobe.com/xap/1.0/" '
+        'xmp:Rating="3"><dc:subject><rdf:Bag><rdf:li>from darktable</rdf:li></rdf:Bag></dc:subject>'
+        "</rdf:Description></rdf:RDF></x:xmpmeta>"
+    )
+    wait_for(lambda: lib.info(photo)["tags"] == ["from darktable"])
+    assert lib.info(photo)["rating"] == 3

@@ -21,6 +21,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from desktop.core.catalog.schema import STATUS_ERROR, STATUS_MISSING, STATUS_OK, Photo, Root
+from desktop.core.ingest import xmp
 from desktop.core.ingest.formats import is_image_name
 from desktop.core.ingest.scanner import SYSTEM_FOLDERS, Scanner, ScanReport, _is_skipped_dir, storable_name
 
@@ -42,6 +43,20 @@ class _Handler(FileSystemEventHandler):
             self.watcher._on_event(event)
         except Exception:  # an odd event must never kill the observer thread
             log.exception("watch event failed: %r", event)
+
+
+def _photos_of_sidecar(sidecar: str) -> list[str]:
+    """The photos a sidecar belongs to: ``IMG_1.jpg`` for ``IMG_1.jpg.xmp``; every ``IMG_1.*`` photo
+    (a RAW+JPEG pair shares it) for Lightroom's ``IMG_1.xmp``."""
+    base = sidecar[: -len(".xmp")]
+    if is_image_name(base):
+        return [base] if os.path.isfile(base) else []
+    folder, stem = os.path.split(base)
+    try:
+        names = os.listdir(folder or ".")
+    except OSError:
+        return []
+    return [os.path.join(folder, n) for n in names if os.path.splitext(n)[0] == stem and is_image_name(n)]
 
 
 def _str(p: Any) -> str:
@@ -160,6 +175,10 @@ class LibraryWatcher:
             self._touch(src)
 
     def _touch(self, path: str) -> None:
+        if xmp.is_sidecar_name(path):  # another program changed a photo's tags: read that photo again
+            for photo in _photos_of_sidecar(path):
+                self._touch(photo)
+            return
         if not is_image_name(path) or not storable_name(path) or path.startswith(self._excluded):
             return
         with self._lock:
