@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from desktop.core.catalog.dates import DateSyntaxError, parse_shift, parse_when
-from desktop.core.library import Library
+from desktop.core.library import Library, LibraryError
 from tests.conftest import run_cli
 
 
@@ -110,3 +110,35 @@ def test_cli_date_shift_with_a_minus_and_date_set(tmp_path: Path, make_jpeg: Any
     assert info["taken_at"].startswith("2023-12-24T18:00")
     bad = run_cli(home, "date", "shift", "6h", str(photo))
     assert bad.returncode == 1 and "write it like +6h" in bad.stderr
+
+
+def test_set_place_is_undoable_and_a_rescan_keeps_it(trip: Any, make_jpeg: Any) -> None:
+    lib, folder, ids = trip
+    lib.set_place(ids[:2], (48.8584, 2.2945))
+    assert (lib.photo_info(ids[0])["gps_lat"], lib.photo_info(ids[0])["gps_lon"]) == (48.8584, 2.2945)  # type: ignore[index]
+    assert "Set the place of 2 photos" in lib.history()[0].label
+    # the file is re-saved without GPS: the place the person gave it stays
+    make_jpeg(folder / "p0.jpg", size=(80, 60), color=(1, 2, 3), taken=dt.datetime(2024, 7, 3, 8, 5))
+    lib.scan()
+    assert lib.photo_info(ids[0])["gps_lat"] == 48.8584  # type: ignore[index]
+    lib.undo()
+    assert lib.photo_info(ids[1])["gps_lat"] is None  # type: ignore[index]
+    with pytest.raises(LibraryError):
+        lib.set_place(ids, (91.0, 0.0))
+
+
+def test_cli_place_set_from_coordinates_a_negative_latitude_or_another_photo(
+    tmp_path: Path, make_jpeg: Any
+) -> None:
+    home = tmp_path / "home"
+    for name in ("a", "b"):
+        make_jpeg(tmp_path / "pics" / f"{name}.jpg", color=(200 if name == "a" else 10, 40, 40))
+    run_cli(home, "add", "--no-watch", str(tmp_path / "pics"), check=True)
+    run_cli(home, "place", "set", "-33.8568,151.2153", "1", check=True)  # "-33…" is not an option
+    run_cli(home, "place", "set", "--from", "1", "2", check=True)
+    info = json.loads(run_cli(home, "info", "2", "--json", check=True).stdout)
+    assert (info["gps_lat"], info["gps_lon"]) == (-33.8568, 151.2153)
+    run_cli(home, "place", "clear", "2", check=True)
+    assert json.loads(run_cli(home, "info", "2", "--json", check=True).stdout)["gps_lat"] is None
+    bad = run_cli(home, "place", "set", "Paris", "1")
+    assert bad.returncode == 1 and "latitude,longitude" in bad.stderr

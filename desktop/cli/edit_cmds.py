@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from desktop.cli.context import Context, Subcommands
+from desktop.cli.context import CliError, Context, Subcommands
 from desktop.core.catalog.dates import parse_shift, parse_when
+from desktop.core.catalog.query import parse_coordinates
 from desktop.core.runtime.wording import counted
 
 
@@ -123,15 +124,45 @@ def cmd_date(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+def cmd_place(args: argparse.Namespace, ctx: Context) -> int:
+    if args.place_command == "set" and args.at is not None:  # a negative latitude came as --at
+        args.paths = [p for p in (args.where, *args.paths) if p is not None]
+        args.where = args.at
+    place: tuple[float, float] | None = None
+    if args.place_command == "set" and args.copy_from:
+        args.paths = [p for p in (args.where, *args.paths) if p is not None]
+        source = ctx.library.photo_info(ctx.photo_ids([args.copy_from])[0]) or {}
+        if source.get("gps_lat") is None:
+            raise CliError(f"{args.copy_from} has no place to copy; give one as LAT,LON.")
+        place = (float(source["gps_lat"]), float(source["gps_lon"]))
+    elif args.place_command == "set":
+        if args.where is None:
+            raise CliError("Say where, e.g. place set 48.8584,2.2945 PHOTO… (or --from PHOTO).")
+        place = parse_coordinates(args.where)
+    ids = ctx.photo_ids(args.paths)
+    ctx.library.set_place(ids, place)
+    if args.json:
+        ctx.print_json({"photos": ids, "place": list(place) if place else None})
+    elif place is not None:
+        print(
+            f"Set the place of {counted(len(ids), 'photo')} to {place[0]:.5f}, {place[1]:.5f}.",
+            file=sys.stderr,
+        )
+    else:
+        print(f"Cleared the place of {counted(len(ids), 'photo')}.", file=sys.stderr)
+    return 0
+
+
+_NEGATIVE_VALUES = {("date", "shift"): "--by", ("place", "set"): "--at"}
+
+
 def shift_argument(argv: list[str]) -> list[str]:
-    """``date shift -30m PHOTO``: argparse reads ``-30m`` as an unknown option; pass it as ``--by=-30m``."""
+    """``date shift -30m PHOTO`` or ``place set -33.86,151.21 PHOTO``: argparse reads a value that starts
+    with a minus as an unknown option; pass it as ``--by=-30m`` / ``--at=-33.86,151.21``."""
     for i in range(len(argv) - 2):
-        if (
-            argv[i : i + 2] == ["date", "shift"]
-            and argv[i + 2].startswith("-")
-            and argv[i + 2][1:2].isdigit()
-        ):
-            return [*argv[: i + 2], f"--by={argv[i + 2]}", *argv[i + 3 :]]
+        option = _NEGATIVE_VALUES.get((argv[i], argv[i + 1]))
+        if option and argv[i + 2].startswith("-") and argv[i + 2][1:2].isdigit():
+            return [*argv[: i + 2], f"{option}={argv[i + 2]}", *argv[i + 3 :]]
     return argv
 
 
@@ -187,3 +218,17 @@ def register(sub: Subcommands) -> None:
     )
     dp.add_argument("--json", action="store_true")
     dp.set_defaults(func=cmd_date)
+
+    p = sub.add_parser("place", help="set or clear the place (latitude, longitude) of photos")
+    psub = p.add_subparsers(dest="place_command", metavar="set|clear", required=True)
+    pp = psub.add_parser("set", help="give photos a place: LAT,LON, or --from another photo")
+    pp.add_argument("where", metavar="LAT,LON", nargs="?", help="degrees, latitude first: 48.8584,2.2945")
+    pp.add_argument("--at", metavar="LAT,LON", help=argparse.SUPPRESS)
+    pp.add_argument("--from", dest="copy_from", metavar="PHOTO", help="copy the place of this photo")
+    pp.add_argument("paths", nargs="+", metavar="PHOTO", help="photos by path or catalog id")
+    pp.add_argument("--json", action="store_true")
+    pp.set_defaults(func=cmd_place)
+    pp = psub.add_parser("clear", help="remove the place of photos")
+    pp.add_argument("paths", nargs="+", metavar="PHOTO", help="photos by path or catalog id")
+    pp.add_argument("--json", action="store_true")
+    pp.set_defaults(func=cmd_place, where=None, at=None, copy_from=None)

@@ -583,6 +583,16 @@ class Library:
         n, _entry = self.writer.call(fn)
         return n
 
+    def set_place(self, photo_ids: Sequence[int], place: tuple[float, float] | None) -> None:
+        """Give photos a place (latitude, longitude in degrees), or clear it with None; one undoable
+        change that a rescan keeps."""
+        if place is not None:
+            lat, lon = place
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                raise LibraryError(f"{lat}, {lon} is not a place: latitude is −90…90 and longitude −180…180.")
+        ids = list(photo_ids)
+        self.writer.call(lambda: edits.set_place(ids, place, self.source))
+
     def add_tag(self, name: str, photo_ids: Iterable[int]) -> Tag:
         full = normalise_tag(name)
         ids = list(photo_ids)

@@ -592,3 +592,19 @@ def test_adjust_date_dialog_gives_a_shift_or_a_date(qtbot: Any) -> None:
     dialog.when_edit.setDateTime(dialog.when_edit.dateTime().addDays(1))
     change = dialog.change()
     assert change is not None and change.when == dt.datetime(2024, 7, 4, 8, 5) and change.keep_intervals
+
+
+def test_set_place_from_the_photo_menu_and_a_bad_answer_says_how(
+    lib: Library, make_window: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window = make_window(lib)
+    ids = _select_rows(window, [0, 1])
+    answers = iter(["48.8584, 2.2945", "Paris"])
+    monkeypatch.setattr("desktop.gui.main.context_menu.ask_text", lambda *a, **k: next(answers))
+    photo_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Photo")
+    set_place = next(a for a in photo_menu.actions() if a.text() == "Set place…")
+    set_place.trigger()
+    assert {(lib.photo_info(i) or {}).get("gps_lat") for i in ids} == {48.8584}
+    assert "Set the place of 2 photos" in window.edit_history.undo_action.text()
+    set_place.trigger()
+    assert "latitude,longitude" in window.notice.text()

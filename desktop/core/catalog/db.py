@@ -97,14 +97,16 @@ def _v3_outside_user_data(db: peewee.SqliteDatabase) -> None:
     db.execute_sql("UPDATE photo SET xmp_mtime = ?", (schema.UNREAD,))  # type: ignore[no-untyped-call]
 
 
-def _v4_video_columns(db: peewee.SqliteDatabase) -> None:
-    """v4: what the grid and the info panel show of a video: its kind, duration, codec and frame rate."""
+def _v4_video_and_place_columns(db: peewee.SqliteDatabase) -> None:
+    """v4: what the grid and the info panel show of a video (its kind, duration, codec and frame rate),
+    and whether a photo's place was set by the person (a rescan keeps it)."""
     cols = {row[1] for row in db.execute_sql("PRAGMA table_info(photo)").fetchall()}  # type: ignore[no-untyped-call]
     for name, ddl in (
         ("media_kind", "VARCHAR(8) NOT NULL DEFAULT 'image'"),
         ("duration", "REAL"),
         ("video_codec", "VARCHAR(32)"),
         ("frame_rate", "REAL"),
+        ("place_source", "VARCHAR(8)"),
     ):
         if name not in cols:
             db.execute_sql(f"ALTER TABLE photo ADD COLUMN {name} {ddl}")  # type: ignore[no-untyped-call]
@@ -113,7 +115,7 @@ def _v4_video_columns(db: peewee.SqliteDatabase) -> None:
 MIGRATIONS: dict[int, Callable[[peewee.SqliteDatabase], None]] = {
     2: _v2_rotation_and_history,
     3: _v3_outside_user_data,
-    4: _v4_video_columns,
+    4: _v4_video_and_place_columns,
 }
 
 

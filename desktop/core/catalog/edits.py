@@ -233,6 +233,26 @@ def change_dates(
     return len(local), commit("date", label.format(photos=counted(len(local), "photo")), steps, source)
 
 
+PLACE_SOURCE_USER = "user"  # place_source of a place the person set (a rescan keeps it)
+
+
+def set_place(ids: Sequence[int], place: tuple[float, float] | None, source: str) -> HistoryEntry | None:
+    """Give photos a place (latitude, longitude), or clear it (None): one undoable action."""
+    lat, lon = place if place is not None else (None, None)
+    label = (
+        f"Set the place of {counted(len(ids), 'photo')} to {lat:.5f}, {lon:.5f}"
+        if place is not None
+        else f"Cleared the place of {counted(len(ids), 'photo')}"
+    )
+    steps = [
+        history.set_step("gps_lat", ids, lat),
+        history.set_step("gps_lon", ids, lon),
+        history.set_step("gps_alt", ids, None),
+        history.set_step("place_source", ids, PLACE_SOURCE_USER),
+    ]
+    return commit("place", label, steps, source)
+
+
 def remove_photos(ids: Sequence[int], source: str) -> tuple[int, HistoryEntry | None]:
     steps = forget_steps(list(ids))
     n = len(steps[-1]["rows"]) if steps and steps[-1]["op"] == "delete_photos" else 0

@@ -59,6 +59,10 @@ SETTABLE = (
     "taken_at",
     "taken_local",
     "taken_at_source",
+    "gps_lat",
+    "gps_lon",
+    "gps_alt",
+    "place_source",
 )
 
 Step = dict[str, Any]

@@ -124,6 +124,24 @@ def _unquote(v: str) -> str:
     return v.strip()
 
 
+_COORDINATES = re.compile(r"^\s*(?P<lat>[-+]?\d+(?:\.\d+)?)\s*[, ]\s*(?P<lon>[-+]?\d+(?:\.\d+)?)\s*$")
+
+
+def parse_coordinates(value: str) -> tuple[float, float]:
+    """``48.8584, 2.2945`` (latitude first, as maps copy them) → (lat, lon); for ``place set``."""
+    m = _COORDINATES.match(value)
+    if not m:
+        raise QueryError(
+            f"'{value}' is not a place; write latitude,longitude in degrees, e.g. 48.8584,2.2945."
+        )
+    lat, lon = float(m.group("lat")), float(m.group("lon"))
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise QueryError(
+            f"{lat},{lon} is not a place: latitude is -90…90 and longitude -180…180 (latitude first)."
+        )
+    return lat, lon
+
+
 def parse_place(value: str) -> tuple[float, float, float]:
     m = _PLACE.match(value)
     if not m:

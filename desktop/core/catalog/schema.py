@@ -92,6 +92,7 @@ class Photo(BaseModel):
     duration = pw.FloatField(null=True)  # seconds
     video_codec = pw.CharField(max_length=32, null=True)  # FFmpeg's codec name: "h264", "hevc"...
     frame_rate = pw.FloatField(null=True)  # frames per second (average)
+    place_source = pw.CharField(max_length=8, null=True)  # "user": set by the person, kept by rescans
 
     # User data: never touched by a rescan.
     rating = pw.IntegerField(default=0)

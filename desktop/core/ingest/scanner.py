@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from desktop.core.catalog.db import DiskFull, database, is_disk_full
-from desktop.core.catalog.edits import DATE_SOURCE_USER
+from desktop.core.catalog.edits import DATE_SOURCE_USER, PLACE_SOURCE_USER
 from desktop.core.catalog.schema import STATUS_ERROR, STATUS_MISSING, STATUS_OK, UNREAD, Photo, Root
 from desktop.core.imaging.thumbnails import thumbnails_full_message
 from desktop.core.ingest import user_data, xmp
@@ -280,7 +280,7 @@ def _meta_fields(meta: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-# a date the person set or shifted is theirs: a later change of the file (an outside editor re-saving
+# a date or place the person set is theirs: a later change of the file (an outside editor re-saving
 # it, or damage) must not put the camera's date back (title and description are merged as user data)
 _DATE_COLUMNS = ("taken_at", "taken_local", "taken_at_source")
 
@@ -289,6 +289,9 @@ def _keep_user_data(existing: Photo, fields: dict[str, Any]) -> None:
     """Drop from a rescan's ``fields`` what belongs to the person rather than to the file."""
     if existing.taken_at_source == DATE_SOURCE_USER:
         for column in _DATE_COLUMNS:
+            fields.pop(column, None)
+    if existing.place_source == PLACE_SOURCE_USER:
+        for column in ("gps_lat", "gps_lon", "gps_alt"):
             fields.pop(column, None)
 
 

@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, QUrl, Signal, SignalInstance
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QWidget
 
+from desktop.core.catalog.query import QueryError, parse_coordinates
 from desktop.core.library import Library, TrashReport, photo_tags
 from desktop.gui.app.jobs import JobRunner
 from desktop.gui.dialogs import date_dialog
@@ -204,6 +205,23 @@ class PhotoActions(QObject):
                 self.dates_changed,
             )
 
+    def set_place(self, ids: Sequence[int]) -> None:
+        """*Set place…*: latitude and longitude as maps copy them (one undoable change)."""
+        ids = list(ids)
+        if not ids:
+            return
+        text = ask_text(
+            self.parent_widget, "Set place", "Latitude, longitude in degrees (e.g. 48.8584, 2.2945):"
+        )
+        if text is None:
+            return
+        try:
+            place = parse_coordinates(text)
+        except QueryError as exc:
+            self.failed.emit(exc.message)
+            return
+        self._write("Set place", ids, lambda: self.library.set_place(ids, place))
+
     # ---------------------------------------------------------- files
     def open_default(self, paths: Sequence[Path]) -> None:
         for p in list(paths)[:10]:  # opening hundreds of viewers is never what was meant
@@ -278,6 +296,7 @@ class PhotoActions(QObject):
         for stars in range(6):
             rate_menu.addAction(f"{STARS[stars]}\t{stars}", functools.partial(self.rate, ids, stars))
         menu.addAction("Adjust date and time…", lambda: self.adjust_dates(ids))
+        menu.addAction("Set place…", lambda: self.set_place(ids))
         menu.addAction("Rotate left\tL", lambda: self.rotate(ids, -90))
         menu.addAction("Rotate right\tR", lambda: self.rotate(ids, 90))
         menu.addSeparator()

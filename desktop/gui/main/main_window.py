@@ -327,6 +327,7 @@ class MainWindow(QMainWindow):
         photo.addAction(
             "Adjust date and time…", lambda: self.photo_actions.adjust_dates(self.selected_ids())
         ).setShortcut(QKeySequence("Ctrl+Shift+D"))
+        photo.addAction("Set place…", lambda: self.photo_actions.set_place(self.selected_ids()))
         rate = photo.addMenu("Rate")
         for n in range(6):
             rate.addAction(f"{'★' * n or 'No rating'}\t{n}", functools.partial(self._rate_selection, n))
