@@ -142,3 +142,15 @@ def test_cli_place_set_from_coordinates_a_negative_latitude_or_another_photo(
     assert json.loads(run_cli(home, "info", "2", "--json", check=True).stdout)["gps_lat"] is None
     bad = run_cli(home, "place", "set", "Paris", "1")
     assert bad.returncode == 1 and "latitude,longitude" in bad.stderr
+
+
+def test_cli_date_says_when_nothing_changed_or_what_is_missing(tmp_path: Path, make_jpeg: Any) -> None:
+    home = tmp_path / "home"
+    make_jpeg(tmp_path / "pics" / "a.jpg", taken=dt.datetime(2024, 7, 3, 8, 5))
+    run_cli(home, "add", "--no-watch", str(tmp_path / "pics"), check=True)
+    same = run_cli(home, "date", "set", "2024-07-03 08:05", "1", check=True)
+    assert "No date changed" in same.stderr and "undo" not in same.stderr  # nothing was recorded to undo
+    bare = run_cli(home, "date", "shift", "+6h")
+    assert bare.returncode == 1 and "Say which photos to shift" in bare.stderr
+    huge = run_cli(home, "date", "shift", "+3000000d", "1")
+    assert huge.returncode == 1 and "150 years" in huge.stderr and "OverflowError" not in huge.stderr

@@ -89,10 +89,15 @@ def test_the_embedded_preview_is_used_and_turned_by_the_raws_orientation(
 def test_the_viewer_develops_when_the_preview_is_too_small_and_uses_a_large_one(
     make_dng: MakeDng, tmp_path: Path
 ) -> None:
-    small = make_dng(tmp_path / "small-preview.dng", orientation=6, preview=(640, 480))
+    small = make_dng(tmp_path / "small-preview.dng", orientation=6, preview=(64, 48))
     shown = load_upright(small, max_side=2048)
-    # 640×480 is under the viewer's 1440: developed at half size (128×96), upright
+    # 64×48 is under the viewer's 1440: developed at half size (128×96), upright
     assert shown.size == (96, 128) and not _reddish(shown)
+    # a preview under 1440 that is still bigger than the half-size development wins (the viewer once
+    # showed a 192×256 development instead of the 640×480 preview the grid showed)
+    mid = make_dng(tmp_path / "mid-preview.dng", orientation=6, preview=(640, 480))
+    shown = load_upright(mid, max_side=2048)
+    assert shown.size == (480, 640) and _reddish(shown)
     large = make_dng(tmp_path / "large-preview.dng", orientation=8, preview=(1920, 1440))
     shown = load_upright(large, max_side=1000)
     assert shown.size == (750, 1000) and _reddish(shown)

@@ -107,6 +107,10 @@ def cmd_date(args: argparse.Namespace, ctx: Context) -> int:
     if args.date_command == "shift" and args.shift_by is not None:  # ``-30m`` came as --by (shift_argument)
         args.paths = [p for p in (args.shift, *args.paths) if p is not None]
         args.shift = args.shift_by
+    elif args.date_command == "shift" and args.shift is None:  # only one word: the shift, or a photo?
+        if args.paths[0][:1] in ("+", "-"):
+            raise CliError(f"Say which photos to shift, e.g. date shift {args.paths[0]} PHOTO…")
+        raise CliError("Say how far to shift first, e.g. date shift +6h PHOTO…")
     ids = ctx.photo_ids(args.paths)
     if args.date_command == "shift":
         delta = parse_shift(args.shift)
@@ -119,6 +123,10 @@ def cmd_date(args: argparse.Namespace, ctx: Context) -> int:
         done = f"Set the dates of {counted(n, 'photo')} from {when:%Y-%m-%d %H:%M}{kept}"
     if args.json:
         ctx.print_json({"changed": n, "photos": ids})
+    elif n == 0:
+        print(
+            "No date changed: those photos have no date to move, or already have that one.", file=sys.stderr
+        )
     else:
         print(f"{done} ('undo' takes it back).", file=sys.stderr)
     return 0

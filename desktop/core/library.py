@@ -560,7 +560,14 @@ class Library:
         ids = list(photo_ids)
         sign = "+" if delta >= dt.timedelta(0) else "−"
         label = f"Shifted the dates of {{photos}} by {sign}{_span(abs(delta))}"
-        n, _entry = self.writer.call(lambda: edits.change_dates(ids, lambda _when: delta, label, self.source))
+        try:
+            n, _entry = self.writer.call(
+                lambda: edits.change_dates(ids, lambda _when: delta, label, self.source)
+            )
+        except OverflowError as exc:
+            raise LibraryError(
+                "That shift moves a date before the year 1 or past 9999; nothing was changed."
+            ) from exc
         return n
 
     def set_dates(self, photo_ids: Sequence[int], when: dt.datetime, keep_intervals: bool = False) -> int:
@@ -580,7 +587,12 @@ class Library:
         else:
             label = f"Set the dates of {{photos}} to {when:%Y-%m-%d %H:%M}"
             fn = lambda: edits.change_dates(ids, lambda w: when - w, label, self.source)  # noqa: E731
-        n, _entry = self.writer.call(fn)
+        try:
+            n, _entry = self.writer.call(fn)
+        except OverflowError as exc:
+            raise LibraryError(
+                "That moves a date before the year 1 or past 9999; nothing was changed."
+            ) from exc
         return n
 
     def set_place(self, photo_ids: Sequence[int], place: tuple[float, float] | None) -> None:

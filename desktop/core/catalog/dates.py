@@ -12,6 +12,9 @@ _PART = re.compile(r"(\d+)\s*(w|d|h|m|s)", re.IGNORECASE)
 _UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
 
 
+MAX_SHIFT = dt.timedelta(days=365 * 150)  # more is a typo (and past year 9999 Python cannot count)
+
+
 class DateSyntaxError(ShoeboxError, ValueError):
     """A shift or a date that does not parse (one sentence with an example)."""
 
@@ -28,6 +31,8 @@ def parse_shift(text: str) -> dt.timedelta:
     delta = dt.timedelta(**{_UNITS[m.group(2).lower()]: 0 for m in parts})
     for m in parts:
         delta += dt.timedelta(**{_UNITS[m.group(2).lower()]: int(m.group(1))})
+    if delta > MAX_SHIFT:
+        raise DateSyntaxError(f"'{text}' moves dates by more than 150 years; is it a typo?")
     return -delta if s[0] == "-" else delta
 
 

@@ -222,6 +222,8 @@ def change_dates(
         if not taken_local:  # an unreadable file has no date to move
             continue
         delta = delta_for(dt.datetime.fromisoformat(taken_local))
+        if not delta:  # already at that date: nothing to record, nothing to undo
+            continue
         at[pid], local[pid] = _moved(taken_at, taken_local, delta)
     if not local:
         return 0, None

@@ -190,11 +190,14 @@ class RawFile:
         if preview is not None and min(preview.size) >= short_side:
             return preview, self.info.orientation
         try:
-            return self._develop(), 1
+            developed = self._develop()
         except ImageError:
             if preview is not None:  # a small preview beats no picture
                 return preview, self.info.orientation
             raise
+        if preview is not None and min(preview.size) >= min(developed.size):
+            return preview, self.info.orientation  # the half-size development came out smaller still
+        return developed, 1
 
     def _preview(self) -> Image.Image | None:
         import rawpy

@@ -187,6 +187,7 @@ class PhotoActions(QObject):
         """*Adjust date and time…*: shift or set the dates of the photos (one undoable change)."""
         ids = list(ids)
         if not ids:
+            self.failed.emit("Select the photos whose date to change first.")
             return
         dated = sorted(t for t in self.library.reads.taken(ids).values() if t)
         earliest = dt.datetime.fromisoformat(dated[0]) if dated else None
@@ -209,6 +210,7 @@ class PhotoActions(QObject):
         """*Set place…*: latitude and longitude as maps copy them (one undoable change)."""
         ids = list(ids)
         if not ids:
+            self.failed.emit("Select the photos to give a place first.")
             return
         text = ask_text(
             self.parent_widget, "Set place", "Latitude, longitude in degrees (e.g. 48.8584, 2.2945):"
@@ -295,7 +297,7 @@ class PhotoActions(QObject):
         rate_menu = menu.addMenu("Rate")
         for stars in range(6):
             rate_menu.addAction(f"{STARS[stars]}\t{stars}", functools.partial(self.rate, ids, stars))
-        menu.addAction("Adjust date and time…", lambda: self.adjust_dates(ids))
+        menu.addAction("Adjust date and time…\tCtrl+Shift+D", lambda: self.adjust_dates(ids))
         menu.addAction("Set place…", lambda: self.set_place(ids))
         menu.addAction("Rotate left\tL", lambda: self.rotate(ids, -90))
         menu.addAction("Rotate right\tR", lambda: self.rotate(ids, 90))

@@ -70,6 +70,7 @@ _DATE_SOURCES = {
     "file": "from the file's modification time",
     "QuickTime creationdate": "from the video (QuickTime creation date)",
     "creation_time": "from the video's creation time (UTC, shown in this computer's zone)",
+    "user": "set in Shoebox (Photo → Adjust date and time…)",
 }
 
 
