@@ -171,3 +171,6 @@ def test_a_tag_name_that_means_nothing_or_several_tags_is_an_error(
     assert resolve_tag("places/paris") == "Places/Paris"
     assert names(library, PhotoFilter(tags=["Paris"])) == []  # ambiguous: matches nothing rather than both
     assert names(library, PhotoFilter(tags=["People"])) == ["cat.jpg"]
+    # once People/Paris is on no photo, "Paris" means the tag in use again (it stays in the tag list)
+    library.remove_tag("People/Paris", [shelf["cat.jpg"]])
+    assert resolve_tag("Paris") == "Places/Paris"

@@ -62,7 +62,8 @@ def run(argv: Sequence[str]) -> int:
         return code
     except ShoeboxError as exc:
         ctx.end_progress()
-        log.info("%s failed: %s", args.command, exc, exc_info=True)  # the traceback, for the log file only
+        # a mistyped argument needs no traceback; one that wraps a lower failure (a disk, SQLite) keeps it
+        log.info("%s failed: %s", args.command, exc, exc_info=exc.__cause__ is not None)
         print(f"shoebox: {exc.message}", file=sys.stderr)
         return 1
     except Cancelled:

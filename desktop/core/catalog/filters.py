@@ -112,7 +112,21 @@ def _tag_matches(name: str, tags: list[tuple[int, str, str]]) -> list[str]:
     exact = sorted({full for _tid, full, folded in tags if folded == key})
     if exact or not key:
         return exact
-    return sorted({full for _tid, full, folded in tags if folded.endswith("/" + key)})
+    found = sorted({full for _tid, full, folded in tags if folded.endswith("/" + key)})
+    if len({fold(f) for f in found}) > 1:
+        # a tag left on no photo (its last photo untagged) must not make a leaf name ambiguous
+        used = _used_tag_names()
+        in_use = [f for f in found if any(u == fold(f) or u.startswith(fold(f) + "/") for u in used)]
+        if in_use:
+            return in_use
+    return found
+
+
+def _used_tag_names() -> set[str]:
+    """Folded names of the tags some photo carries (asked only when a leaf name is ambiguous)."""
+    q = Tag.select(Tag.name).join(PhotoTag, on=(PhotoTag.tag == Tag.id)).distinct()
+    rows: list[tuple[str]] = list(q.tuples())  # type: ignore[arg-type]
+    return {fold(str(name)) for (name,) in rows}
 
 
 def resolve_tag(name: str) -> str:
