@@ -61,9 +61,9 @@ class Context:
 
     def photo_ids(self, refs: list[str]) -> list[int]:
         """The catalog ids of photos given by path or id; one sentence naming any not in the library."""
-        ids = [i for i in (self.catalog_id(r) for r in refs) if i is not None]
-        paths = [Path(r) for r in refs if self.catalog_id(r) is None]
-        found, missing = self.library.photo_ids_for_paths(paths)
+        as_ids = [(r, self.catalog_id(r)) for r in refs]  # one lookup per argument
+        ids = [i for _r, i in as_ids if i is not None]
+        found, missing = self.library.photo_ids_for_paths(Path(r) for r, i in as_ids if i is None)
         ids += found
         if missing:
             raise CliError(

@@ -83,7 +83,6 @@ class AdjustDateDialog(QDialog):
     def _spin(self, limit: int) -> QSpinBox:
         spin = QSpinBox(self)
         spin.setRange(-limit, limit)
-        spin.setPrefix("")
         return spin
 
     def change(self) -> DateChange | None:
