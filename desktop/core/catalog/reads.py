@@ -57,6 +57,9 @@ class PhotoRecord:
     score: float | None = None
     rotation: int = 0  # clockwise degrees on top of the file's EXIF orientation (catalog only)
     duration: float | None = None  # seconds, for a video (None for a photo)
+    # a grouped item (RAW+JPEG pair, Live Photo): "raw+jpeg" or "live"; None for a single file
+    companion: str | None = None
+    motion_path: str | None = None  # a Live Photo's motion clip (absolute path), played on request
 
     @property
     def is_video(self) -> bool:
