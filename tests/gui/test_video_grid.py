@@ -78,12 +78,12 @@ def test_info_panel_shows_a_videos_duration_codec_and_rate(
         library.close()
 
 
-def test_viewer_shows_a_videos_poster_with_a_note(
+def test_viewer_shows_a_videos_poster_until_it_plays(
     qtbot, tmp_path: Path, shoebox_home: Path, make_video, runner
 ) -> None:
     from desktop.core.library import Library
     from desktop.core.runtime.paths import resolve_paths
-    from desktop.gui.viewer.viewer import VIDEO_NOTE, ViewerWindow
+    from desktop.gui.viewer.viewer import ViewerWindow
 
     clip = make_video(tmp_path / "v" / "turned.mov", seconds=2, rotate=90)
     library = Library(resolve_paths())
@@ -96,6 +96,7 @@ def test_viewer_shows_a_videos_poster_with_a_note(
         qtbot.waitExposed(viewer)
         assert viewer.canvas.has_picture() and not viewer.canvas.message()
         assert (viewer.canvas.picture_size().width(), viewer.canvas.picture_size().height()) == (90, 160)
-        assert viewer.canvas.note() == VIDEO_NOTE
+        assert not viewer.canvas.note() and not viewer.player.controls.isHidden()
+        assert not viewer.player.is_showing()  # the poster, not the player, until it plays
     finally:
         library.close()

@@ -12,6 +12,13 @@ for the full-size picture never moves the view.
 
 A photo turned in the catalog (``Photo.rotation``) is turned on screen: the
 decoded pictures stay upright per the file and are turned as they are shown.
+
+A video shows its poster, with the player's controls under it, until it is
+played (``player.VideoPlayer``, the only user of QtMultimedia); a Live
+Photo's still has a LIVE button that plays its motion clip over it, muted,
+once. Keys: ← → move between photos, except once a video has started (playing
+or paused), when they seek 5 s and Page Up / Page Down move on; Space plays
+or pauses a video, and held down plays a Live Photo's motion.
 """
 
 from __future__ import annotations
@@ -55,6 +62,7 @@ from desktop.core.runtime.jobs import JobControl
 from desktop.gui.app.jobs import JobRunner
 from desktop.gui.grid.thumbnail_loader import turned
 from desktop.gui.panels.info_panel import InfoPanel
+from desktop.gui.viewer.player import SEEK_STEP_MS, VideoPlayer
 from desktop.gui.widgets.icons import app_icon, icon
 
 log = logging.getLogger(__name__)
@@ -65,10 +73,6 @@ ZOOM_STEP = 1.25
 SETTING_INFO_VISIBLE = "viewer.info_visible"
 _BACKGROUND = QColor(24, 24, 26)
 _MEMORY_CACHE = 6  # decoded previews kept in memory: the current photo and its neighbours
-VIDEO_NOTE = (
-    "Playing videos comes in a later version — open it with your video player "
-    "(in the grid: right-click → Open with default application)"
-)
 
 
 def qimage_from_pil(picture: object) -> QImage:
@@ -109,7 +113,7 @@ class ImageCanvas(QWidget):
         self._message = ""
         self._detail = ""
         self._busy = False
-        self._note = ""  # a line shown over the picture (a video's poster: how to play it)
+        self._note = ""  # a line shown over the picture (a video that cannot be played says so)
 
     # ------------------------------------------------------------ picture
     def set_picture(self, image: QImage, full_size: QSizeF | None = None, keep_view: bool = False) -> None:
@@ -435,7 +439,7 @@ def _load_preview(library: Library, photo_id: int, content_hash: str | None, sou
 
 
 def _load_video_poster(library: Library, photo_id: int, source: Path) -> _Loaded:
-    """Worker-thread part for a video: its poster frame at the previews' size (playing it is not built yet)."""
+    """Worker-thread part for a video: its poster frame at the previews' size, shown until it plays."""
     try:
         if not source.exists():
             raise PhotoUnavailable(
@@ -505,6 +509,7 @@ class ViewerWindow(QWidget):
         self._full_size = QSizeF()
         self._record_source: Path | None = None
         self._rotation = 0  # the shown photo's catalog-only turn, clockwise degrees
+        self._motion_path: Path | None = None  # the shown Live Photo's motion clip
 
         self.canvas = ImageCanvas()
         self.canvas.zoom_changed.connect(self._update_bar)
@@ -512,14 +517,29 @@ class ViewerWindow(QWidget):
         self.info_panel = InfoPanel(library)
         self.info_panel.user_data_changed.connect(self._info_edited)
         self.info_panel.setMinimumWidth(280)
+        self.player = VideoPlayer(self.canvas)
+        self.player.failed.connect(self.canvas.set_note)
+        self.player.controls.hide()
+        self.stage = QWidget()
+        stage = QVBoxLayout(self.stage)
+        stage.setContentsMargins(0, 0, 0, 0)
+        stage.setSpacing(0)
+        stage.addWidget(self.canvas, 1)
+        stage.addWidget(self.player.controls)
 
         self.bar = QWidget()
         self.bar.setObjectName("viewerBar")
         bar = QHBoxLayout(self.bar)
         bar.setContentsMargins(8, 4, 8, 4)
         bar.setSpacing(4)
-        self.prev_button = self._tool("previous", "Previous photo (←)", self.previous)
-        self.next_button = self._tool("next", "Next photo (→)", self.next)
+        self.prev_button = self._tool(
+            "previous",
+            "Previous photo (← or Page Up; once a video has started, ← seeks back 5 s)",
+            self.previous,
+        )
+        self.next_button = self._tool(
+            "next", "Next photo (→ or Page Down; once a video has started, → seeks on 5 s)", self.next
+        )
         bar.addWidget(self.prev_button)
         bar.addWidget(self.next_button)
         self.position_label = QLabel()
@@ -527,6 +547,11 @@ class ViewerWindow(QWidget):
         self.name_label = QLabel()
         self.name_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         bar.addWidget(self.name_label, 1)
+        self.live_button = self._text_tool(
+            "LIVE", "Play this Live Photo's motion (click, or hold Space)", self.play_live
+        )
+        self.live_button.hide()
+        bar.addWidget(self.live_button)
         self.zoom_label = QLabel()
         self.zoom_label.setMinimumWidth(60)
         self.zoom_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -541,7 +566,7 @@ class ViewerWindow(QWidget):
         bar.addWidget(self._tool("fullscreen", "Full screen (F11)", self.toggle_full_screen))
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.canvas)
+        self.splitter.addWidget(self.stage)
         self.splitter.addWidget(self.info_panel)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 0)
@@ -612,6 +637,10 @@ class ViewerWindow(QWidget):
     def _show_current(self) -> None:
         self._token += 1
         self._full_loading = False
+        self.player.release()  # the file is let go before anything else is shown
+        self.player.controls.hide()
+        self.live_button.hide()
+        self._motion_path = None
         photo_id = self.current_id()
         if photo_id is None:
             self.canvas.set_message("No photos to show")
@@ -632,13 +661,19 @@ class ViewerWindow(QWidget):
         w, h = photo.width or 0, photo.height or 0
         self._full_size = QSizeF(h, w) if self._rotation % 180 else QSizeF(w, h)
         self._update_bar()
-        self.canvas.set_note(VIDEO_NOTE if photo.is_video else "")
+        self.canvas.set_note("")
         if photo.status == STATUS_MISSING:
             self.canvas.set_message(
                 "The file is missing",
                 f"{source}\nIt was moved, renamed or deleted, or the drive it is on is not connected.",
             )
             return
+        if photo.is_video:
+            self.player.controls.show()
+            self.player.load(source)  # opened paused: the poster stays until it plays
+        elif photo.motion_path:
+            self._motion_path = Path(photo.motion_path)
+            self.live_button.show()
         cached = self._memory.get(photo_id)
         if cached is not None:
             self._memory.move_to_end(photo_id)
@@ -658,7 +693,7 @@ class ViewerWindow(QWidget):
                 owner=self,
             )
         if photo.is_video:
-            self._full_loading = True  # the poster is all there is to show of a video for now
+            self._full_loading = True  # a video has no full-size picture: it plays instead
         self.runner.submit(
             f"Viewer: {source.name}",
             lambda _c: (
@@ -760,6 +795,22 @@ class ViewerWindow(QWidget):
         log.warning("full-size view failed: %s", message)
         self.canvas.set_busy(False)  # keep showing the preview, which is still right
 
+    # ---------------------------------------------------------- playing
+    def video_started(self) -> bool:
+        """A video is shown and has started (playing or paused on a frame): the arrows seek."""
+        return not self.player.controls.isHidden() and self.player.is_loaded() and self.player.is_showing()
+
+    def play_live(self) -> None:
+        """Play the Live Photo's motion over its still, muted, once; the still comes back at its end."""
+        if self._motion_path is None:
+            return
+        self.player.load(self._motion_path, muted=True, once=True)
+        self.player.play()
+
+    def stop_live(self) -> None:
+        if self._motion_path is not None and self.player.source() == self._motion_path:
+            self.player.release()
+
     # ---------------------------------------------------------- edits
     def rotate(self, degrees: int) -> None:
         """Turn the shown photo a quarter turn (L, R), in the catalog only; undoable like any edit."""
@@ -825,6 +876,22 @@ class ViewerWindow(QWidget):
             super().keyPressEvent(event)
             return
         k = Qt.Key
+        if key == k.Key_Space and mods == Qt.KeyboardModifier.NoModifier:
+            if not event.isAutoRepeat():
+                if not self.player.controls.isHidden():
+                    self.player.toggle()
+                else:
+                    self.play_live()
+            event.accept()
+            return
+        if key in (k.Key_Left, k.Key_Right) and self.video_started():
+            self.player.seek_by(SEEK_STEP_MS if key == k.Key_Right else -SEEK_STEP_MS)
+            event.accept()
+            return
+        if key == k.Key_M and not self.player.controls.isHidden():
+            self.player.toggle_mute()
+            event.accept()
+            return
         actions = {
             k.Key_Right: self.next,
             k.Key_PageDown: self.next,
@@ -856,7 +923,16 @@ class ViewerWindow(QWidget):
         else:
             super().keyPressEvent(event)
 
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        # Space held on a Live Photo plays its motion; letting go brings the still back
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self.stop_live()
+            event.accept()
+            return
+        super().keyReleaseEvent(event)
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.player.release()  # stop and let go of the file before the window goes
         self._memory.clear()
         super().closeEvent(event)
 

@@ -40,6 +40,10 @@ _ICONS: dict[str, tuple[str, QStyle.StandardPixmap]] = {
     "fullscreen": ("view-fullscreen", _SP.SP_TitleBarMaxButton),
     "zoom-fit": ("zoom-fit-best", _SP.SP_TitleBarNormalButton),
     "image": ("image-x-generic", _SP.SP_FileIcon),
+    "play": ("media-playback-start", _SP.SP_MediaPlay),
+    "pause": ("media-playback-pause", _SP.SP_MediaPause),
+    "volume": ("audio-volume-high", _SP.SP_MediaVolume),
+    "muted": ("audio-volume-muted", _SP.SP_MediaVolumeMuted),
 }
 
 
