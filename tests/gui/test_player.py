@@ -199,13 +199,18 @@ def test_without_a_motion_clip_there_is_no_live_button(qtbot, media, runner) -> 
     assert viewer.player.media_player() is None  # a plain photo never loads the player
 
 
-def test_quitting_the_app_while_a_video_plays_exits_cleanly(tmp_path: Path, make_video: Any) -> None:
-    """The real app in a child process: open a video, play it, quit from the menu; it must end, and cleanly."""
+@pytest.mark.parametrize("how", ["w.close()", "app.quit()"])
+def test_quitting_the_app_while_a_video_plays_exits_cleanly(
+    tmp_path: Path, make_video: Any, how: str
+) -> None:
+    """The real app in a child process: open a video, play it, quit (File > Quit, or ``app.quit()``, which
+    in Qt 6 closes the windows too); it must end, cleanly, with the player's file let go."""
     folder = tmp_path / "clips"
     make_video(folder / "clip.mp4", seconds=12, fps=5)
     script = textwrap.dedent(
         f"""
         import sys
+        import shiboken6
         from PySide6.QtCore import QTimer
         from PySide6.QtMultimedia import QMediaPlayer
         from PySide6.QtWidgets import QApplication
@@ -231,13 +236,16 @@ def test_quitting_the_app_while_a_video_plays_exits_cleanly(tmp_path: Path, make
                 viewer.player.play()
             elif mp.position() > 300:
                 state["played"] = mp.position()
-                w.close()  # File > Quit
+                state["player"] = mp
+                {how}
                 return
             QTimer.singleShot(100, step)
 
         QTimer.singleShot(1000, step)
         code = run_gui([])
         print("PLAYED", state.get("played"), "EXIT", code, flush=True)
+        mp = state["player"]  # deleted with its viewer, or at least let go of the file
+        print("RELEASED", not shiboken6.isValid(mp) or mp.source().isEmpty(), flush=True)
         sys.exit(code)
         """
     )
@@ -247,4 +255,19 @@ def test_quitting_the_app_while_a_video_plays_exits_cleanly(tmp_path: Path, make
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "PLAYED" in done.stdout and "PLAYED None" not in done.stdout, done.stdout + done.stderr[-3000:]
+    assert "RELEASED True" in done.stdout, done.stdout
     assert "Traceback" not in done.stderr and "QThread: Destroyed" not in done.stderr, done.stderr[-3000:]
+
+
+def test_only_the_viewers_player_imports_qtmultimedia() -> None:
+    """QtMultimedia loads FFmpeg and audio back ends: the player module alone brings it in."""
+    desktop = Path(__file__).resolve().parents[2] / "desktop"
+    importers = {
+        str(path.relative_to(desktop))
+        for path in desktop.rglob("*.py")
+        if any(
+            line.lstrip().startswith(("import PySide6.QtMultimedia", "from PySide6.QtMultimedia"))
+            for line in path.read_text(encoding="utf-8").splitlines()
+        )
+    }
+    assert importers == {"gui/viewer/player.py"}
