@@ -94,6 +94,7 @@ def make_jpeg() -> MakeJpeg:
         orientation: int | None = None,
         gps: tuple[float, float] | None = None,
         quality: int = 90,
+        content_id: str | None = None,
     ) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         img = Image.new("RGB", size, color)
@@ -114,6 +115,9 @@ def make_jpeg() -> MakeJpeg:
             ifd[0x9004] = taken.strftime("%Y:%m:%d %H:%M:%S")
         if offset:
             ifd[0x9011] = offset
+        if content_id:  # an iPhone's maker note carrying a Live Photo's ContentIdentifier (tag 0x0011)
+            exif[0x010F] = make or "Apple"
+            ifd[0x927C] = apple_maker_note(content_id)
         if gps:
             lat, lon = gps
 
@@ -130,6 +134,18 @@ def make_jpeg() -> MakeJpeg:
         return path
 
     return _make
+
+
+def apple_maker_note(content_id: str) -> bytes:
+    """An Apple maker note as iPhones write it: "Apple iOS\\0", version 1, "MM", then one IFD entry,
+    ContentIdentifier (ASCII), whose value offset counts from the note's start."""
+    import struct
+
+    text = content_id.encode("ascii") + b"\x00"
+    head = b"Apple iOS\x00" + b"\x00\x01" + b"MM"
+    value_at = len(head) + 2 + 12 + 4
+    ifd = struct.pack(">H", 1) + struct.pack(">HHII", 0x0011, 2, len(text), value_at) + struct.pack(">I", 0)
+    return head + ifd + text
 
 
 MakeDng = Callable[..., Path]
@@ -279,6 +295,7 @@ def write_video(
     black_first: float = 0.0,
     fps: int = 10,
     audio_only: bool = False,
+    content_id: str | None = None,
 ) -> Path:
     """An H.264 clip written with PyAV (MP4 or MOV by the suffix), one keyframe a second.
 
@@ -297,6 +314,7 @@ def write_video(
             "com.apple.quicktime.make": make,
             "com.apple.quicktime.model": model,
             "creation_time": creation_time,
+            "com.apple.quicktime.content.identifier": content_id,  # a Live Photo's clip names its still
         }
         out.metadata.update({k: v for k, v in tags.items() if v})
         if audio_only:

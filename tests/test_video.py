@@ -206,7 +206,7 @@ def test_migration_adds_the_video_columns(tmp_path: Path) -> None:
     )
     for column in ("media_kind", "duration", "video_codec", "frame_rate"):
         con.execute(f"ALTER TABLE photo DROP COLUMN {column}")
-    con.execute(f"PRAGMA user_version = {db.SCHEMA_VERSION - 1}")
+    con.execute("PRAGMA user_version = 3")  # before v4, which added the video columns
     con.commit()
     con.close()
     db.init_db(path, tmp_path / "backups")

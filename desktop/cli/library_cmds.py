@@ -1,4 +1,4 @@
-"""Library commands: add, scan, import, status, errors, info, tag, rate, ls, watch."""
+"""Library commands: add, scan, import, status, errors, info, tag, rate, ls, pairs, watch."""
 
 from __future__ import annotations
 
@@ -134,6 +134,9 @@ _HUMAN: dict[str, Any] = {
     "gps_alt": lambda m: f"{m:.0f} m",
     "keywords": ", ".join,
     "tags": ", ".join,
+    "companions": lambda files: "; ".join(
+        f"{Path(c['path']).name} ({c['format'] or '?'}, {format_bytes(c['size_bytes'] or 0)})" for c in files
+    ),
 }
 
 
@@ -342,6 +345,20 @@ def cmd_watch(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+def cmd_pairs(args: argparse.Namespace, ctx: Context) -> int:
+    """Show RAW+JPEG pairs and Live Photos as one item (on, the default) or as two (off)."""
+    lib = ctx.library
+    if args.state is not None:
+        lib.set_group_pairs(args.state == "on")
+    on = lib.group_pairs()
+    if args.json:
+        ctx.print_json({"group_pairs": on})
+    else:
+        shown = "one item (the JPEG or still as its cover)" if on else "two items"
+        print(f"RAW+JPEG pairs and Live Photos show as {shown}.", file=sys.stderr)
+    return 0
+
+
 def register(sub: Subcommands) -> None:
     p = sub.add_parser("add", help="add folders to the library and scan them")
     p.add_argument("paths", nargs="+", metavar="PATH")
@@ -421,6 +438,11 @@ def register(sub: Subcommands) -> None:
     p.add_argument("--oldest-first", action="store_true")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ls)
+
+    p = sub.add_parser("pairs", help="show RAW+JPEG pairs and Live Photos as one item (on) or two (off)")
+    p.add_argument("state", nargs="?", choices=["on", "off"], help="set it (without: say how it is)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_pairs)
 
     p = sub.add_parser("watch", help="watch library folders and keep the catalog current (foreground)")
     p.set_defaults(func=cmd_watch)

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import peewee as pw
 
-from desktop.core.catalog import edits, history
+from desktop.core.catalog import edits, history, pairs
 from desktop.core.catalog.db import catalog_full_message, close_db, database, init_db, is_disk_full
 from desktop.core.catalog.filters import PhotoFilter, apply_filter, fold, in_values
 from desktop.core.catalog.reads import CatalogReads, PhotoRecord, by_date
@@ -41,7 +41,7 @@ from desktop.core.catalog.schema import (
 )
 from desktop.core.catalog.writer import Writer
 from desktop.core.imaging.thumbnails import PREVIEWS_DIR, THUMBNAILS_DIR, PreviewCache, ThumbnailCache
-from desktop.core.ingest import trash
+from desktop.core.ingest import pairing, trash
 from desktop.core.ingest.importer import ImportReport, import_paths
 from desktop.core.ingest.scanner import Scanner, ScanReport
 from desktop.core.runtime.errors import ShoeboxError
@@ -134,6 +134,10 @@ def photo_to_dict(photo: Photo, tags: list[str] | None = None) -> dict[str, Any]
         "duration": photo.duration,
         "codec": photo.video_codec,
         "frame_rate": photo.frame_rate,
+        # grouping: a cover lists its companion (the RAW, the Live Photo's clip); a companion names its cover
+        "companions": photo_companions(photo.id),
+        "companion_of": photo.companion_of,
+        "companion_kind": photo.companion_kind,
         "tags": tags if tags is not None else photo_tags(photo.id),
         "albums": photo_albums(photo.id),
         "content_hash": photo.content_hash,
@@ -141,6 +145,22 @@ def photo_to_dict(photo: Photo, tags: list[str] | None = None) -> dict[str, Any]
         "mtime": photo.mtime,
         "added_at": photo.added_at.isoformat() if isinstance(photo.added_at, dt.datetime) else photo.added_at,
     }
+
+
+def photo_companions(photo_id: int) -> list[dict[str, Any]]:
+    """The files grouped under the cover ``photo_id`` (one indexed query; [] for most photos)."""
+    q = Photo.select(Photo, Root).join(Root).where(Photo.companion_of == photo_id).order_by(Photo.id)
+    return [
+        {
+            "id": c.id,
+            "path": str(photo_path(c)),
+            "format": c.format,
+            "size_bytes": c.size_bytes,
+            "kind": c.companion_kind,
+            "duration": c.duration,
+        }
+        for c in q
+    ]
 
 
 def photo_tags(photo_id: int) -> list[str]:
@@ -217,6 +237,14 @@ class Library:
             Setting.insert(key=key, value=value).on_conflict_replace().execute()
 
         self.writer.call(_set)
+
+    def group_pairs(self) -> bool:
+        """Whether RAW+JPEG pairs and Live Photos show as one item (the default) or as two."""
+        return pairs.grouping_on()
+
+    def set_group_pairs(self, on: bool) -> None:
+        """Show pairs as one item (``on``) or their two files as two items (setting ``library.group_pairs``)."""
+        self.set_setting(pairs.SETTING_GROUP_PAIRS, "on" if on else "off")
 
     def picture_cache_dir(self) -> Path:
         """The folder holding ``thumbnails/`` and ``previews/`` (the cache dir unless the user moved them)."""
@@ -461,12 +489,15 @@ class Library:
         return int(apply_filter(Photo.select(), f or PhotoFilter()).count())
 
     def status(self) -> dict[str, Any]:
+        grouped = pairs.grouping_on()  # a pair counts once, as the grid shows it
+        shown = Photo.select(Photo.status, pw.fn.COUNT(Photo.id))
         counts: dict[str, int] = dict(
-            Photo.select(Photo.status, pw.fn.COUNT(Photo.id)).group_by(Photo.status).tuples()  # type: ignore[arg-type]
+            (shown.where(pairs.not_companion()) if grouped else shown).group_by(Photo.status).tuples()  # type: ignore[arg-type]
         )
         roots = []
         for root in self.roots():
-            n = Photo.select().where((Photo.root == root.id) & (Photo.status == STATUS_OK)).count()
+            on_disk = (Photo.root == root.id) & (Photo.status == STATUS_OK)
+            n = Photo.select().where(on_disk & pairs.not_companion() if grouped else on_disk).count()
             roots.append(
                 {
                     "path": root.path,
@@ -503,7 +534,7 @@ class Library:
     def remove_photos(self, photo_ids: Sequence[int]) -> int:
         """Forget photos (the files stay on disk); undo brings them back with their tags."""
         ids = list(photo_ids)
-        return self.writer.call(lambda: edits.remove_photos(ids, self.source))[0]
+        return self.writer.call(lambda: edits.remove_photos(pairs.members(ids), self.source))[0]
 
     def set_rating(self, photo_ids: Sequence[int], rating: int) -> None:
         if not 0 <= rating <= 5:
@@ -511,7 +542,9 @@ class Library:
         ids = list(photo_ids)
         stars = f"{rating} star{'s' if rating != 1 else ''}" if rating else "no stars"
         label = f"Rated {counted(len(ids), 'photo')} {stars}"
-        self.writer.call(lambda: edits.photo_set("rating", ids, rating, "rate", label, self.source))
+        self.writer.call(
+            lambda: edits.photo_set("rating", pairs.members(ids), rating, "rate", label, self.source)
+        )
 
     def set_color_label(self, photo_ids: Sequence[int], label: str | None) -> None:
         if label is not None and label not in COLOR_LABELS:
@@ -522,7 +555,9 @@ class Library:
             if label
             else (f"Cleared the label of {counted(len(ids), 'photo')}")
         )
-        self.writer.call(lambda: edits.photo_set("color_label", ids, label, "label", text, self.source))
+        self.writer.call(
+            lambda: edits.photo_set("color_label", pairs.members(ids), label, "label", text, self.source)
+        )
 
     def set_title(self, photo_ids: Sequence[int], title: str | None) -> None:
         ids, value = list(photo_ids), (title or "").strip() or None
@@ -531,7 +566,9 @@ class Library:
             if value
             else f"Cleared the title of {counted(len(ids), 'photo')}"
         )
-        self.writer.call(lambda: edits.photo_set("title", ids, value, "title", text, self.source))
+        self.writer.call(
+            lambda: edits.photo_set("title", pairs.members(ids), value, "title", text, self.source)
+        )
 
     def set_description(self, photo_ids: Sequence[int], description: str | None) -> None:
         ids, value = list(photo_ids), (description or "").strip() or None
@@ -540,7 +577,9 @@ class Library:
             if value
             else (f"Cleared the description of {counted(len(ids), 'photo')}")
         )
-        self.writer.call(lambda: edits.photo_set("description", ids, value, "describe", text, self.source))
+        self.writer.call(
+            lambda: edits.photo_set("description", pairs.members(ids), value, "describe", text, self.source)
+        )
 
     def rotate(self, photo_ids: Sequence[int], degrees: int) -> None:
         """Turn photos clockwise by ``degrees`` (a multiple of 90) in the catalog; the files stay as they are."""
@@ -562,7 +601,7 @@ class Library:
         label = f"Shifted the dates of {{photos}} by {sign}{_span(abs(delta))}"
         try:
             n, _entry = self.writer.call(
-                lambda: edits.change_dates(ids, lambda _when: delta, label, self.source)
+                lambda: edits.change_dates(pairs.members(ids), lambda _when: delta, label, self.source)
             )
         except OverflowError as exc:
             raise LibraryError(
@@ -583,10 +622,10 @@ class Library:
                 return 0
             delta = when - dt.datetime.fromisoformat(first)
             label = f"Set the dates of {{photos}} from {when:%Y-%m-%d %H:%M}, keeping their intervals"
-            fn = lambda: edits.change_dates(ids, lambda _w: delta, label, self.source)  # noqa: E731
+            fn = lambda: edits.change_dates(pairs.members(ids), lambda _w: delta, label, self.source)  # noqa: E731
         else:
             label = f"Set the dates of {{photos}} to {when:%Y-%m-%d %H:%M}"
-            fn = lambda: edits.change_dates(ids, lambda w: when - w, label, self.source)  # noqa: E731
+            fn = lambda: edits.change_dates(pairs.members(ids), lambda w: when - w, label, self.source)  # noqa: E731
         try:
             n, _entry = self.writer.call(fn)
         except OverflowError as exc:
@@ -603,17 +642,17 @@ class Library:
             if not (-90 <= lat <= 90 and -180 <= lon <= 180):
                 raise LibraryError(f"{lat}, {lon} is not a place: latitude is −90…90 and longitude −180…180.")
         ids = list(photo_ids)
-        self.writer.call(lambda: edits.set_place(ids, place, self.source))
+        self.writer.call(lambda: edits.set_place(pairs.members(ids), place, self.source))
 
     def add_tag(self, name: str, photo_ids: Iterable[int]) -> Tag:
         full = normalise_tag(name)
         ids = list(photo_ids)
-        return self.writer.call(lambda: edits.add_tag(full, ids, self.source))[0]
+        return self.writer.call(lambda: edits.add_tag(full, pairs.members(ids), self.source))[0]
 
     def remove_tag(self, name: str, photo_ids: Iterable[int]) -> int:
         full = normalise_tag(name)
         ids = list(photo_ids)
-        return self.writer.call(lambda: edits.remove_tag(full, ids, self.source))[0]
+        return self.writer.call(lambda: edits.remove_tag(full, pairs.members(ids), self.source))[0]
 
     def delete_tag(self, name: str) -> int:
         """Delete a tag and its children from every photo; returns how many photos carried them."""
@@ -625,6 +664,8 @@ class Library:
         (what a tag's view shows). A parent tag counts the photos under it and under its
         descendants, each photo once: what ``ls --tag`` and the tag's view list."""
         cond = (Photo.status != STATUS_ERROR) if include_missing else (Photo.status == STATUS_OK)
+        if pairs.grouping_on():  # a pair's two files carry the same tags: the item counts once
+            cond &= pairs.not_companion()
         counts: dict[int, int] = dict(
             PhotoTag.select(PhotoTag.tag, pw.fn.COUNT(PhotoTag.photo))
             .join(Photo)
@@ -658,6 +699,8 @@ class Library:
         on = AlbumPhoto.album == Album.id
         if not include_missing:
             on &= AlbumPhoto.photo.in_(Photo.select(Photo.id).where(Photo.status == STATUS_OK))
+        if pairs.grouping_on():  # a pair's two files are in the same albums: the item counts once
+            on &= AlbumPhoto.photo.not_in(Photo.select(Photo.id).where(Photo.companion_of.is_null(False)))
         q = (
             Album.select(Album.name, pw.fn.COUNT(AlbumPhoto.photo))
             .join(AlbumPhoto, pw.JOIN.LEFT_OUTER, on=on)
@@ -683,11 +726,11 @@ class Library:
         if not album_name:
             raise LibraryError("An album needs a name.")
         ids = list(photo_ids)
-        return self.writer.call(lambda: edits.add_to_album(album_name, ids, self.source))[0]
+        return self.writer.call(lambda: edits.add_to_album(album_name, pairs.members(ids), self.source))[0]
 
     def remove_from_album(self, name: str, photo_ids: Iterable[int]) -> int:
         ids = list(photo_ids)
-        return self.writer.call(lambda: edits.remove_from_album(name, ids, self.source))[0]
+        return self.writer.call(lambda: edits.remove_from_album(name, pairs.members(ids), self.source))[0]
 
     def delete_album(self, name: str) -> int:
         """Delete an album (its photos stay in the library); returns how many photos it held."""
@@ -704,7 +747,11 @@ class Library:
         """
         report = TrashReport()
         files: dict[int, str] = {}  # photo id: the file now in the trash
-        for p in Photo.select(Photo, Root).join(Root).where(in_values(Photo.id, photo_ids)):
+        # a pair goes together: its RAW or its Live Photo clip would otherwise show up on its own
+        ids = pairs.members(photo_ids)
+        folders: dict[int, set[str]] = {}
+        for p in Photo.select(Photo, Root).join(Root).where(in_values(Photo.id, ids)):
+            folders.setdefault(p.root.id, set()).add(pairing.folder_of(p.rel_path))
             path = photo_path(p)
             try:
                 if path.exists() or path.is_symlink():
@@ -713,9 +760,12 @@ class Library:
                 report.failed.append((str(path), _trash_reason(exc)))
                 continue
             files[p.id] = str(path)
-        report.trashed = len(files)
+        report.trashed = pairs.item_count(files)
         if files:
             self.writer.call(lambda: edits.forget_trashed(files, self.source))
+        if files and report.failed:  # half a pair went: the file that stayed shows on its own
+            for root_id, names in folders.items():
+                self.writer.call(pairing.refresh, root_id, names)
         return report
 
     # ------------------------------------------------------------------ undo

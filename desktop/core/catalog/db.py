@@ -26,7 +26,7 @@ from desktop.core.runtime.errors import ShoeboxError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 6
 
 PRAGMAS = {
     "journal_mode": "wal",
@@ -112,10 +112,20 @@ def _v4_video_and_place_columns(db: peewee.SqliteDatabase) -> None:
             db.execute_sql(f"ALTER TABLE photo ADD COLUMN {name} {ddl}")  # type: ignore[no-untyped-call]
 
 
+def _v6_pairs(db: peewee.SqliteDatabase) -> None:
+    """v6: RAW+JPEG pairs and Live Photos shown as one item (``companion_of``, ``companion_kind``) and
+    Apple's content identifier that pairs a Live Photo; the next scan forms the pairs."""
+    cols = {row[1] for row in db.execute_sql("PRAGMA table_info(photo)").fetchall()}  # type: ignore[no-untyped-call]
+    for name, ddl in (("companion_of", "INTEGER"), ("companion_kind", "VARCHAR(8)"), ("content_id", "TEXT")):
+        if name not in cols:
+            db.execute_sql(f"ALTER TABLE photo ADD COLUMN {name} {ddl}")  # type: ignore[no-untyped-call]
+
+
 MIGRATIONS: dict[int, Callable[[peewee.SqliteDatabase], None]] = {
     2: _v2_rotation_and_history,
     3: _v3_outside_user_data,
     4: _v4_video_and_place_columns,
+    6: _v6_pairs,
 }
 
 
@@ -144,7 +154,9 @@ def init_db(path: Path, backups: Path | None = None) -> peewee.SqliteDatabase:
     # leaves the catalog as it was, at its old version, so the next start runs the same steps again
     with db.atomic():
         if migrate:
-            for step in range(version + 1, SCHEMA_VERSION + 1):
+            # the steps above the catalog's version, in order (a number may be absent: branches
+            # that each add a step are numbered apart before they meet)
+            for step in sorted(n for n in MIGRATIONS if version < n <= SCHEMA_VERSION):
                 MIGRATIONS[step](db)
         db.create_tables(schema.ALL_MODELS, safe=True)
         if version != SCHEMA_VERSION:  # written only when it changes: on a full disk, opening must not write

@@ -14,7 +14,7 @@ from typing import Any
 
 import peewee as pw
 
-from desktop.core.catalog import history
+from desktop.core.catalog import history, pairs
 from desktop.core.catalog.filters import in_values
 from desktop.core.catalog.history import Step
 from desktop.core.catalog.schema import Album, AlbumPhoto, HistoryEntry, Photo, PhotoTag, Root, Tag
@@ -58,7 +58,7 @@ def add_tag(full: str, ids: Sequence[int], source: str) -> tuple[Tag, HistoryEnt
     steps: list[Step | None] = [{"op": "create_tags", "names": missing} if missing else None]
     if new:
         steps.append({"op": "link_tag", "tag": name, "ids": new})
-    entry = commit("tag", f"Tagged {counted(len(new), 'photo')} “{name}”", steps, source)
+    entry = commit("tag", f"Tagged {counted(pairs.item_count(new), 'photo')} “{name}”", steps, source)
     return history.ensure_tag(name), entry
 
 
@@ -70,9 +70,8 @@ def remove_tag(full: str, ids: Sequence[int], source: str) -> tuple[int, History
     if not had:
         return 0, None
     step = {"op": "unlink_tag", "tag": tag.name, "ids": had}
-    return len(had), commit(
-        "untag", f"Removed “{tag.name}” from {counted(len(had), 'photo')}", [step], source
-    )
+    n = pairs.item_count(had)
+    return n, commit("untag", f"Removed “{tag.name}” from {counted(n, 'photo')}", [step], source)
 
 
 def delete_tag(full: str, source: str) -> tuple[int, HistoryEntry | None]:
@@ -121,7 +120,8 @@ def add_to_album(name: str, ids: Sequence[int], source: str) -> tuple[int, Histo
         steps.append(
             {"op": "link_album", "album": name, "rows": [[pid, start + i + 1] for i, pid in enumerate(new)]}
         )
-    return len(new), commit("album", f"Added {counted(len(new), 'photo')} to album “{name}”", steps, source)
+    n = pairs.item_count(new)
+    return n, commit("album", f"Added {counted(n, 'photo')} to album “{name}”", steps, source)
 
 
 def remove_from_album(name: str, ids: Sequence[int], source: str) -> tuple[int, HistoryEntry | None]:
@@ -132,9 +132,8 @@ def remove_from_album(name: str, ids: Sequence[int], source: str) -> tuple[int, 
     if not rows:
         return 0, None
     step = {"op": "unlink_album", "album": name, "rows": rows}
-    return len(rows), commit(
-        "unalbum", f"Removed {counted(len(rows), 'photo')} from album “{name}”", [step], source
-    )
+    n = pairs.item_count(r[0] for r in rows)
+    return n, commit("unalbum", f"Removed {counted(n, 'photo')} from album “{name}”", [step], source)
 
 
 def delete_album(name: str, source: str) -> tuple[int, HistoryEntry | None]:
@@ -185,7 +184,8 @@ def forget_trashed(files: dict[int, str], source: str) -> HistoryEntry | None:
     steps.append(
         {"op": "trash", "files": [{"id": r["id"], "path": files[r["id"]], "row": r} for r in last["rows"]]}
     )
-    return commit("trash", f"Moved {counted(len(files), 'photo')} to the trash", steps, source)
+    n = pairs.item_count(files)
+    return commit("trash", f"Moved {counted(n, 'photo')} to the trash", steps, source)
 
 
 def rotate(ids: Sequence[int], degrees: int, way: str, source: str) -> HistoryEntry | None:
@@ -232,7 +232,8 @@ def change_dates(
         history.set_values_step("taken_local", local),
         history.set_values_step("taken_at_source", dict.fromkeys(local, DATE_SOURCE_USER)),
     ]
-    return len(local), commit("date", label.format(photos=counted(len(local), "photo")), steps, source)
+    n = pairs.item_count(local)
+    return n, commit("date", label.format(photos=counted(n, "photo")), steps, source)
 
 
 PLACE_SOURCE_USER = "user"  # place_source of a place the person set (a rescan keeps it)
@@ -241,10 +242,11 @@ PLACE_SOURCE_USER = "user"  # place_source of a place the person set (a rescan k
 def set_place(ids: Sequence[int], place: tuple[float, float] | None, source: str) -> HistoryEntry | None:
     """Give photos a place (latitude, longitude), or clear it (None): one undoable action."""
     lat, lon = place if place is not None else (None, None)
+    n = pairs.item_count(ids)
     label = (
-        f"Set the place of {counted(len(ids), 'photo')} to {lat:.5f}, {lon:.5f}"
+        f"Set the place of {counted(n, 'photo')} to {lat:.5f}, {lon:.5f}"
         if place is not None
-        else f"Cleared the place of {counted(len(ids), 'photo')}"
+        else f"Cleared the place of {counted(n, 'photo')}"
     )
     steps = [
         history.set_step("gps_lat", ids, lat),
@@ -257,7 +259,8 @@ def set_place(ids: Sequence[int], place: tuple[float, float] | None, source: str
 
 def remove_photos(ids: Sequence[int], source: str) -> tuple[int, HistoryEntry | None]:
     steps = forget_steps(list(ids))
-    n = len(steps[-1]["rows"]) if steps and steps[-1]["op"] == "delete_photos" else 0
+    rows = steps[-1]["rows"] if steps and steps[-1]["op"] == "delete_photos" else []
+    n = pairs.item_count(r["id"] for r in rows)
     if not n:
         return 0, None
     return n, commit("remove", f"Removed {counted(n, 'photo')} from the library", steps, source)

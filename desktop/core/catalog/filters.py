@@ -19,6 +19,7 @@ from typing import Any
 
 import peewee as pw
 
+from desktop.core.catalog import pairs
 from desktop.core.catalog.schema import STATUS_OK, Album, AlbumPhoto, Photo, PhotoTag, Root, Tag
 from desktop.core.runtime.errors import ShoeboxError
 
@@ -41,6 +42,8 @@ class PhotoFilter:
     photo_ids: list[int] | None = None  # restrict to these ids
     # every word in the file name, title, description, keywords or a tag (search without a model)
     words: tuple[str, ...] = ()
+    # hide pair companions (a RAW beside its JPEG, a Live Photo's clip): None follows the library's setting
+    grouped: bool | None = None
 
     def is_empty(self) -> bool:
         return self == PhotoFilter()
@@ -195,6 +198,8 @@ def apply_filter(query: pw.ModelSelect[Photo], f: PhotoFilter) -> pw.ModelSelect
     """Narrow a ``Photo`` query (which must already join nothing conflicting) by ``f``."""
     if f.statuses:
         query = query.where(Photo.status.in_(list(f.statuses)))
+    if f.grouped if f.grouped is not None else pairs.grouping_on():
+        query = query.where(pairs.not_companion())
     if f.photo_ids is not None:
         query = query.where(Photo.id.in_(f.photo_ids))
     for name in f.tags:

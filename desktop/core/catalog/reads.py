@@ -17,12 +17,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import peewee as pw
 
-from desktop.core.catalog import history
+from desktop.core.catalog import history, pairs
 from desktop.core.catalog.filters import PhotoFilter, apply_filter, in_values
 from desktop.core.catalog.schema import STATUS_ERROR, STATUS_MISSING, STATUS_OK, Photo, PhotoTag, Root, Tag
 
@@ -31,6 +31,7 @@ __all__ = [
     "STATUS_MISSING",
     "STATUS_OK",
     "CatalogReads",
+    "PairFile",
     "PhotoRecord",
     "RootEntry",
     "RootInfo",
@@ -98,6 +99,17 @@ class SelectionSummary:
     titles: frozenset[str | None]
     descriptions: frozenset[str | None]
     tag_counts: tuple[tuple[str, int], ...]  # (tag name, how many of the photos carry it)
+
+
+@dataclass(frozen=True)
+class PairFile:
+    """One file of a grouped item, as the info panel lists it."""
+
+    id: int
+    path: str
+    format: str | None
+    size_bytes: int
+    role: str  # "cover" or "companion"
 
 
 @dataclass(frozen=True)
@@ -176,6 +188,27 @@ def _records(query: pw.ModelSelect[Photo]) -> list[PhotoRecord]:
                 pid, path, taken or "", h, rating or 0, label, status, w, hgt, None, turn or 0, seconds
             )
         )
+    return _with_companions(out)
+
+
+def _with_companions(records: list[PhotoRecord]) -> list[PhotoRecord]:
+    """Mark the covers of grouped items (one indexed query for the page), while grouping is on."""
+    if not records or not pairs.grouping_on():
+        return records
+    q = (
+        Photo.select(Photo.companion_of, Photo.companion_kind, Root.path, Photo.rel_path)
+        .join(Root)
+        .where(in_values(Photo.companion_of, [r.id for r in records]))
+    )
+    found = {int(cover): (kind, f"{root.rstrip('/')}/{rel}") for cover, kind, root, rel in _tuples(q)}
+    if not found:
+        return records
+    out = []
+    for r in records:
+        if r.id in found:
+            kind, path = found[r.id]
+            r = replace(r, companion=kind, motion_path=path if kind == pairs.KIND_LIVE else None)
+        out.append(r)
     return out
 
 
@@ -199,6 +232,12 @@ def _moment(value: object) -> dt.datetime | None:
         except ValueError:
             return None
     return None
+
+
+def _shown_on_disk() -> pw.Expression:
+    """Photos on disk as the sidebar counts them: a grouped pair once, while grouping is on."""
+    cond: pw.Expression = Photo.status == STATUS_OK
+    return cond & pairs.not_companion() if pairs.grouping_on() else cond
 
 
 class CatalogReads:
@@ -301,6 +340,34 @@ class CatalogReads:
             tag_counts=tuple(sorted(tags.items())),
         )
 
+    def pair_files(self, photo_id: int) -> list[PairFile]:
+        """The files of the grouped item ``photo_id`` belongs to, cover first; [] for a single file."""
+        ids = pairs.members([photo_id])
+        if len(ids) < 2:
+            return []
+        q = (
+            Photo.select(
+                Photo.id, Root.path, Photo.rel_path, Photo.format, Photo.size_bytes, Photo.companion_of
+            )
+            .join(Root)
+            .where(in_values(Photo.id, ids))
+        )
+        files = [
+            PairFile(
+                int(pid), f"{root.rstrip('/')}/{rel}", fmt, int(size or 0), "companion" if cover else "cover"
+            )
+            for pid, root, rel, fmt, size, cover in _tuples(q)
+        ]
+        return sorted(files, key=lambda f: (f.role != "cover", f.id))
+
+    def companion_count(self, ids: Sequence[int]) -> int:
+        """How many paired files beyond ``ids`` an action on ``ids`` reaches (trash says so first)."""
+        return pairs.companion_count(ids)
+
+    def grouping_on(self) -> bool:
+        """Whether pairs show as one item (the ``library.group_pairs`` setting)."""
+        return pairs.grouping_on()
+
     def folder_counts(self) -> dict[int, dict[str, int]]:
         """Photos on disk directly in each folder of each root: ``{root id: {relative folder: n}}``
         (``""`` is the root itself)."""
@@ -309,7 +376,7 @@ class CatalogReads:
         per_dir: dict[int, dict[str, int]] = {}
         q = (
             Photo.select(Photo.root, folder.alias("d"), pw.fn.COUNT(Photo.id))
-            .where(Photo.status == STATUS_OK)
+            .where(_shown_on_disk())
             .group_by(Photo.root, folder)
         )
         for root_id, d, n in _tuples(q):
@@ -321,9 +388,7 @@ class CatalogReads:
         counts: dict[int, int] = {
             int(rid): int(n)
             for rid, n in _tuples(
-                Photo.select(Photo.root, pw.fn.COUNT(Photo.id))
-                .where(Photo.status == STATUS_OK)
-                .group_by(Photo.root)
+                Photo.select(Photo.root, pw.fn.COUNT(Photo.id)).where(_shown_on_disk()).group_by(Photo.root)
             )
         }
         return [

@@ -93,6 +93,12 @@ class Photo(BaseModel):
     video_codec = pw.CharField(max_length=32, null=True)  # FFmpeg's codec name: "h264", "hevc"...
     frame_rate = pw.FloatField(null=True)  # frames per second (average)
     place_source = pw.CharField(max_length=8, null=True)  # "user": set by the person, kept by rescans
+    # Grouping (``ingest.pairing``, decided by the scan): a RAW beside its JPEG, or a Live Photo's clip
+    # beside its still, is the companion of that cover photo (its id; no foreign key, so restoring rows
+    # in any order never fails: the next scan mends a stale one) and is shown as one item with it.
+    companion_of = pw.IntegerField(null=True, index=True)
+    companion_kind = pw.CharField(max_length=8, null=True)  # "raw+jpeg" or "live", on the companion
+    content_id = pw.TextField(null=True)  # Apple's content identifier: pairs a Live Photo's still and clip
 
     # User data: never touched by a rescan.
     rating = pw.IntegerField(default=0)

@@ -83,6 +83,9 @@ class PhotoMetadata:
     file_tags: list[str] = field(default_factory=list)  # XMP tag hierarchies and IPTC keywords, merged
     file_label: str | None = None  # Shoebox's colour label name
     file_rejected: bool = False  # xmp:Rating -1; the catalog has no rejected flag yet
+    content_id: str | None = (
+        None  # Apple's content identifier (MakerNote): pairs a Live Photo's still and clip
+    )
 
 
 # --------------------------------------------------------------------------- EXIF
@@ -97,6 +100,8 @@ _SUBSEC_ORIGINAL, _SUBSEC_DIGITIZED = 0x9291, 0x9292
 _COLOR_SPACE, _LENS_MODEL, _MAKER_NOTE = 0xA001, 0xA434, 0x927C
 _GPS_LAT_REF, _GPS_LAT, _GPS_LON_REF, _GPS_LON, _GPS_ALT_REF, _GPS_ALT = 1, 2, 3, 4, 5, 6
 _CANON_LENS_MODEL = 0x0095
+_APPLE_CONTENT_ID = 0x0011  # Apple MakerNote ContentIdentifier (ExifTool 13: MediaGroupUUID)
+_APPLE_NOTE = b"Apple iOS\x00"
 
 # Everything else is skipped before exifread reads its value: that is what keeps
 # a file under a millisecond (thumbnail strips, maker notes and private arrays
@@ -225,7 +230,44 @@ def _read_exif(data: bytes, image: Image.Image, fmt: str | None) -> ExifValues:
         # Canon maker notes are a plain IFD with offsets from the TIFF header.
         with contextlib.suppress(Exception):
             header.dump_ifd(header.maker_note_offset, "MakerNote", tag_dict=canon.TAGS)
+    if make == "Apple" and header.maker_note_offset:
+        content_id = _apple_content_id(source, offset + header.maker_note_offset)
+        if content_id:
+            header.values[("MakerNote", _APPLE_CONTENT_ID)] = content_id
     return header.values
+
+
+def _apple_content_id(blob: bytes, start: int) -> str | None:
+    """The ContentIdentifier of an Apple maker note starting at ``start`` in ``blob``, or None.
+
+    exifread's Apple tag table lacks it and offsets its values wrongly, so the note is
+    read here: "Apple iOS\\0", a version, a byte order, then an IFD whose value offsets
+    count from the note's start (as ExifTool reads it).
+    """
+    if blob[start : start + 10] != _APPLE_NOTE or start + 16 > len(blob):
+        return None
+    order = blob[start + 12 : start + 14]
+    if order not in (b"MM", b"II"):
+        return None
+    big = order == b"MM"
+
+    def number(at: int, size: int) -> int:
+        return int.from_bytes(blob[at : at + size], "big" if big else "little")
+
+    ifd = start + 14
+    entries = number(ifd, 2)
+    for i in range(min(entries, _MAX_IFD_ENTRIES)):
+        entry = ifd + 2 + 12 * i
+        if entry + 12 > len(blob):
+            return None
+        if number(entry, 2) != _APPLE_CONTENT_ID or number(entry + 2, 2) != _ASCII:
+            continue
+        count = number(entry + 4, 4)
+        at = entry + 8 if count <= 4 else start + number(entry + 8, 4)
+        if not 0 < count <= 256 or at + count > len(blob):
+            return None
+        return _text(blob[at : at + count])
+    return None
 
 
 # ------------------------------------------------------------------ value helpers
@@ -600,6 +642,8 @@ def read_metadata(data: bytes, image: Image.Image, file_mtime: float) -> PhotoMe
     iso = _integer(iso_values)
     meta.iso = iso if iso is not None and iso > 0 else None
     meta.gps_lat, meta.gps_lon, meta.gps_alt = _gps(values)
+    content_id = values.get(("MakerNote", _APPLE_CONTENT_ID))
+    meta.content_id = content_id if isinstance(content_id, str) else None
 
     icc = image.info.get("icc_profile")
     if isinstance(icc, bytes | bytearray) and icc:

@@ -35,7 +35,7 @@ from desktop.core.catalog.db import DiskFull, database, is_disk_full
 from desktop.core.catalog.edits import DATE_SOURCE_USER, PLACE_SOURCE_USER
 from desktop.core.catalog.schema import STATUS_ERROR, STATUS_MISSING, STATUS_OK, UNREAD, Photo, Root
 from desktop.core.imaging.thumbnails import thumbnails_full_message
-from desktop.core.ingest import user_data, xmp
+from desktop.core.ingest import pairing, user_data, xmp
 from desktop.core.ingest.formats import KIND_IMAGE, is_image_name
 from desktop.core.ingest.scan_worker import FileResult, process_file, process_many
 from desktop.core.runtime.jobs import Cancelled, JobControl, at_least_background_priority
@@ -87,6 +87,7 @@ _META_COLUMNS = (
     "gps_lon",
     "gps_alt",
     "file_rating",
+    "content_id",  # pairs a Live Photo's still and clip (ingest.pairing)
     # video columns
     "media_kind",
     "duration",
@@ -407,6 +408,8 @@ class Scanner:
             for root in roots:
                 if root.id in present:
                     self._mark_gone(root, present[root.id], report, blind.get(root.id, []))
+                    # RAW+JPEG pairs and Live Photos, as the files are now
+                    self.library.writer.call(pairing.refresh, root.id)
             now = dt.datetime.now()
             ids = [r.id for r in roots if r.id in present]
             self.library.writer.call(lambda: Root.update(last_scan_at=now).where(Root.id.in_(ids)).execute())
@@ -425,6 +428,11 @@ class Scanner:
             self._process(todo, control or JobControl("update"), report)
         except Cancelled:
             report.cancelled = True
+        finally:
+            # a file that arrived, changed or came back may form a pair (or end one) in its folder
+            folders = {pairing.folder_of(rel) for _root, rel in todo}
+            if folders:
+                self.library.writer.call(pairing.refresh, root.id, folders)
         report.seconds = time.monotonic() - started
         return report
 

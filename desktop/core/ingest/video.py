@@ -134,6 +134,8 @@ def video_metadata(info: VideoInfo, file_mtime: float, format_name: str | None) 
     else:
         meta.taken_at, meta.taken_local = _file_date(file_mtime)
 
+    # a Live Photo's clip names its still by Apple's content identifier
+    meta.content_id = _tag(tags, "com.apple.quicktime.content.identifier")
     fields: dict[str, Any] = {k: v for k, v in vars(meta).items()}
     fields.update(
         media_kind=KIND_VIDEO,

@@ -21,7 +21,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from desktop.core.catalog.schema import STATUS_ERROR, STATUS_MISSING, STATUS_OK, Photo, Root
-from desktop.core.ingest import xmp
+from desktop.core.ingest import pairing, xmp
 from desktop.core.ingest.formats import is_image_name
 from desktop.core.ingest.scanner import SYSTEM_FOLDERS, Scanner, ScanReport, _is_skipped_dir, storable_name
 
@@ -217,6 +217,9 @@ class LibraryWatcher:
         # a file renamed over another one replaces it: the old row goes, the moved row stays
         Photo.delete().where((Photo.root == dst_root) & (Photo.rel_path == dst_rel)).execute()
         Photo.update(root=dst_root, rel_path=dst_rel).where(Photo.id == row.id).execute()
+        # a renamed file leaves its pair (or joins one) in both folders
+        pairing.refresh(src_root, {pairing.folder_of(src_rel)})
+        pairing.refresh(dst_root, {pairing.folder_of(dst_rel)})
         return True
 
     @staticmethod
@@ -231,6 +234,8 @@ class LibraryWatcher:
             new_rel = dst_rel.rstrip("/") + "/" + rel[len(prefix) :]
             Photo.delete().where((Photo.root == dst_root) & (Photo.rel_path == new_rel)).execute()
             Photo.update(root=dst_root, rel_path=new_rel).where(Photo.id == pid).execute()
+        if rows:
+            pairing.refresh(dst_root, {dst_rel.rstrip("/")}, below=True)
 
     def _deleted(self, path: str, is_dir: bool) -> None:
         with self._lock:
@@ -249,6 +254,11 @@ class LibraryWatcher:
                 return
             Photo.update(status=STATUS_MISSING).where(cond & (Photo.status == STATUS_OK)).execute()
             Photo.delete().where(cond & (Photo.status == STATUS_ERROR)).execute()
+            # a pair that lost a file dissolves: the other file shows on its own, with its tags
+            if is_dir:
+                pairing.refresh(root.id, {rel.rstrip("/")}, below=True)
+            else:
+                pairing.refresh(root.id, {pairing.folder_of(rel)})
 
         self.library.writer.call(_mark)
         self._notify()

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from desktop.core.catalog import pairs
 from desktop.core.catalog.db import database
 from desktop.core.catalog.filters import (
     PhotoFilter,
@@ -614,7 +615,8 @@ class SearchService:
         sql, params = q.sql()
         statuses = set(f.statuses)
         found = [r for r in database.execute_sql(sql, params).fetchall() if not statuses or r[5] in statuses]
-        if replace(f, statuses=()) != PhotoFilter(statuses=()):
+        # (grouped pairs: the filter hides companions, so a RAW or a Live Photo's clip never shows twice)
+        if replace(f, statuses=()) != PhotoFilter(statuses=()) or pairs.grouping_on():
             allowed = {
                 int(pid)
                 for (pid,) in rows_of(

@@ -1,4 +1,5 @@
-"""Settings → Library folders: the folders Shoebox catalogues, each with its photos, watch flag and last scan.
+"""Settings → Library folders: the folders Shoebox catalogues, each with its photos, watch flag and last scan,
+and whether RAW+JPEG pairs and Live Photos show as one item (``grouping_changed``).
 
 Adding a folder scans it on the job runner; removing one only forgets its
 catalog rows (the files stay). Every change emits ``roots_changed`` so the
@@ -13,6 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -41,6 +43,7 @@ class FoldersPage(SettingsPage):
 
     key = "folders"
     roots_changed = Signal()
+    grouping_changed = Signal()  # pairs shown as one item or two: the grid and the counts change
 
     def __init__(self, library: Library, runner: JobRunner, parent: QWidget | None = None) -> None:
         super().__init__("Library folders", library, runner, parent)
@@ -85,8 +88,19 @@ class FoldersPage(SettingsPage):
         self.folder_message.setWordWrap(True)
         self.folder_message.hide()
         lay.addWidget(self.folder_message)
+        self.group_pairs = QCheckBox("Show RAW+JPEG pairs and Live Photos as one photo")
+        self.group_pairs.setToolTip(
+            "A camera's RAW beside its JPEG, and a Live Photo's clip beside its still, show as one item "
+            "(the JPEG or still, with a badge); tags, ratings and labels apply to both files. "
+            "Unticked, each file is an item of its own."
+        )
+        self.group_pairs.toggled.connect(self._on_group_pairs)
+        lay.addWidget(self.group_pairs)
 
     def refresh(self) -> None:
+        self.group_pairs.blockSignals(True)
+        self.group_pairs.setChecked(self.library.group_pairs())
+        self.group_pairs.blockSignals(False)
         selected = self.selected_root_id()
         self.folders.blockSignals(True)
         self.folders.clear()
@@ -113,6 +127,11 @@ class FoldersPage(SettingsPage):
         elif self.folder_message.property("kind") == "empty":
             self.folder_message.hide()
         self._update_folder_buttons()
+
+    def _on_group_pairs(self, on: bool) -> None:
+        self.library.set_group_pairs(on)
+        self.refresh()  # the folders' photo counts count a pair once or twice
+        self.grouping_changed.emit()
 
     def selected_root_id(self) -> int | None:
         items = self.folders.selectedItems()

@@ -32,6 +32,7 @@ class SettingsDialog(QDialog):
 
     roots_changed = Signal()
     model_changed = Signal()
+    grouping_changed = Signal()  # RAW+JPEG pairs and Live Photos shown as one item, or as two
 
     def __init__(self, library: Library, runner: JobRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -57,6 +58,7 @@ class SettingsDialog(QDialog):
             )
         }
         self.folders_page.roots_changed.connect(self.roots_changed)
+        self.folders_page.grouping_changed.connect(self.grouping_changed)
         self.model_page.model_changed.connect(self.model_changed)
         self.device_page.model_changed.connect(self.model_changed)
 

@@ -120,6 +120,15 @@ def duration_badge(seconds: float | None) -> str | None:
     return format_duration(seconds)
 
 
+# the badge of a grouped item's cover: a camera's RAW+JPEG twins, a Live Photo's still and clip
+PAIR_BADGES = {"raw+jpeg": "RAW+JPEG", "live": "LIVE"}
+
+
+def pair_badge(companion: str | None) -> str | None:
+    """What a grouped item's cell shows of its kind ("RAW+JPEG", "LIVE"); None for a single file."""
+    return PAIR_BADGES.get(companion) if companion else None
+
+
 class PhotoDelegate(QStyledItemDelegate):
     """Paints a photo cell: thumbnail (or placeholder), selection, rating, label, status badge."""
 
@@ -230,6 +239,10 @@ class PhotoDelegate(QStyledItemDelegate):
         if badge:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
             self._duration(painter, inner, badge)
+        kind = pair_badge(rec.companion)
+        if kind and rec.status == STATUS_OK:  # top-left, where only a missing or unreadable file is marked
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            self._pair(painter, inner, kind)
         if option.state & QStyle.StateFlag.State_HasFocus and selected:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
             painter.setPen(QPen(palette.color(QPalette.ColorRole.HighlightedText), 1, Qt.PenStyle.DotLine))
@@ -313,6 +326,18 @@ class PhotoDelegate(QStyledItemDelegate):
         fm = painter.fontMetrics()
         w = fm.horizontalAdvance(text) + 8
         r = QRect(rect.right() - w - 3, rect.bottom() - fm.height() - 6, w, fm.height() + 2)
+        path = QPainterPath()
+        path.addRoundedRect(r, 3, 3)
+        painter.fillPath(path, QColor(0, 0, 0, 160))
+        painter.setPen(QColor("white"))
+        painter.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
+
+    @staticmethod
+    def _pair(painter: QPainter, rect: QRect, text: str) -> None:
+        """A grouped item's kind in the cell's top-left corner, in the duration badge's style."""
+        fm = painter.fontMetrics()
+        w = fm.horizontalAdvance(text) + 8
+        r = QRect(rect.left() + 4, rect.top() + 4, w, fm.height() + 2)
         path = QPainterPath()
         path.addRoundedRect(r, 3, 3)
         painter.fillPath(path, QColor(0, 0, 0, 160))

@@ -155,8 +155,16 @@ class PhotoActions(QObject):
             return False
         n = len(ids)
         what = "this photo" if n == 1 else f"{n:,} photos"
+        paired = self.library.reads.companion_count(ids)
+        # a pair's files go together (a RAW or a Live Photo's clip left behind would show up on its own)
+        also = (
+            f" {'Its paired file goes' if n == 1 else f'Their {paired:,} paired files go'} with "
+            f"{'it' if n == 1 else 'them'} (the RAW or the Live Photo's clip)."
+            if paired
+            else ""
+        )
         if ask and not confirm(
-            self.parent_widget, "Move to Trash", f"Move {what} to the trash? You can undo this."
+            self.parent_widget, "Move to Trash", f"Move {what} to the trash?{also} You can undo this."
         ):
             return False
 

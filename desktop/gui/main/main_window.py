@@ -600,6 +600,7 @@ class MainWindow(QMainWindow):
     def open_settings(self, page: str | None = None) -> SettingsDialog:
         dialog = SettingsDialog(self.library, self.runner, self)
         dialog.roots_changed.connect(self._roots_changed)
+        dialog.grouping_changed.connect(self.refresh_all)
         dialog.model_changed.connect(self.ctx.check_search)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         dialog.show()

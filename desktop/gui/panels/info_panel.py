@@ -120,6 +120,26 @@ def _turned_pixels(rec: dict[str, Any]) -> str | None:
     return f"{text}, turned {way} in Shoebox" if text and way else text
 
 
+PAIR_NAMES = {"raw+jpeg": "RAW+JPEG pair", "live": "Live Photo"}
+
+
+def format_pair_files(rec: dict[str, Any]) -> str | None:
+    """A grouped item's files, one a line (name · format · size), under what the pair is; None for one file."""
+    companions = rec.get("companions") or []
+    if not companions:
+        return None
+    files = [
+        (rec["path"], rec["format"], rec["size_bytes"]),
+        *((c["path"], c["format"], c["size_bytes"]) for c in companions),
+    ]
+    lines = [PAIR_NAMES.get(companions[0].get("kind") or "", "Grouped files") + ":"]
+    lines += [
+        " · ".join(p for p in (path.rsplit("/", 1)[-1], fmt, format_bytes(size or 0)) if p)
+        for path, fmt, size in files
+    ]
+    return "\n".join(lines)
+
+
 def _wrap_path(path: str) -> str:
     # A zero-width space after each separator lets the label wrap a long path between folders.
     return path.replace("/", "/\u200b")
@@ -534,6 +554,7 @@ class InfoPanel(QWidget):
             ("video", "Video"),
             ("pixels", "Size"),
             ("file", "File"),
+            ("pair", "Files"),
             ("place", "Place"),
             ("keywords", "Keywords"),
             ("albums", "Albums"),
@@ -719,6 +740,7 @@ class InfoPanel(QWidget):
                 "video": format_video(rec.get("duration"), rec.get("codec"), rec.get("frame_rate")),
                 "pixels": _turned_pixels(rec),
                 "file": fmt or None,
+                "pair": format_pair_files(rec),
                 "place": format_coordinates(rec["gps_lat"], rec["gps_lon"], rec["gps_alt"]),
                 "keywords": ", ".join(rec["keywords"]) or None,
                 "albums": ", ".join(rec["albums"]) or None,
