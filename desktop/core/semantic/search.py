@@ -409,7 +409,7 @@ class SearchService:
         if row is not None and row.content_hash:
             vec = self.index().vector(row.content_hash)
             if vec is None:
-                vec = stored_vector(model.model_id, row.content_hash)
+                vec = stored_vector(model.model_id, row.content_hash, model.embed_dim)
             if vec is not None:
                 return vec, int(row.id)
         path = Path(photo) if not isinstance(photo, int) else Path(row.root.path) / row.rel_path  # type: ignore[union-attr]
