@@ -45,7 +45,7 @@ from desktop.core.imaging.video import is_video_path, keyframes
 from desktop.core.runtime.jobs import Cancelled, JobControl
 from desktop.core.semantic.clip_models import ClipModel, decode_for_model
 from desktop.core.semantic.device import usable_cores
-from desktop.core.semantic.vector_index import VectorIndex, index_dir_name, mean_vector
+from desktop.core.semantic.vector_index import VectorIndex, index_dir_name
 
 if TYPE_CHECKING:
     from desktop.core.imaging.thumbnails import ThumbnailCache
@@ -148,13 +148,13 @@ def load_vectors(model_id: str, hashes: Iterable[str], dim: int) -> tuple[list[s
     return out_h, np.vstack(chunks).astype(np.float32)
 
 
-def stored_vector(model_id: str, content_hash: str, dim: int) -> np.ndarray | None:
-    """The stored vector standing for ``content_hash`` as a query (a video's: its frames' mean)."""
+def stored_vectors(model_id: str, content_hash: str, dim: int) -> np.ndarray | None:
+    """The stored vectors of ``content_hash`` as float32 (rows, dim): a photo's one, a video's frames."""
     row = Embedding.get_or_none((Embedding.model_id == model_id) & (Embedding.content_hash == content_hash))
     if row is None:
         return None
     vecs = _rows(row.vector, dim)
-    return None if vecs is None else mean_vector(vecs.astype(np.float32))
+    return None if vecs is None else vecs.astype(np.float32)
 
 
 def save_embeddings(library: Library, model_id: str, hashes: Sequence[str], vectors: np.ndarray) -> None:

@@ -22,9 +22,9 @@ graph would have pruned.
 A video has several rows under its one hash, one per embedded keyframe (a
 photo has one). Every row is a point of the matrix or the graph; queries rank
 rows and then keep each hash's best row, so a video matches a query by its
-best frame and comes back once. ``vector`` gives the one vector that stands for
-a hash as a query (*Find similar*): a photo's row, or the normalised mean of a
-video's frames.
+best frame and comes back once. A query may itself be several vectors (*Find
+similar* from a video: its frames); a row then scores its best match among
+them, so two videos score their best pair of frames.
 """
 
 from __future__ import annotations
@@ -62,20 +62,15 @@ class IndexDiff:
         return not self.missing and not self.extra
 
 
-def mean_vector(rows: np.ndarray) -> np.ndarray:
-    """The unit vector standing for several rows (a video's frames): their normalised mean.
+def _as_queries(query: np.ndarray, dim: int) -> np.ndarray:
+    """A query as (vectors, dim) float32: one row for a text or a photo, one per frame for a video."""
+    return np.asarray(query, dtype=np.float32).reshape(-1, dim)
 
-    One vector, so a query by a video goes through the same single-vector search,
-    cutoff and "+ text - text" arithmetic as a query by a photo; the mean of CLIP
-    frame embeddings is the usual whole-clip embedding (mean pooling).
-    """
-    arr = np.asarray(rows, dtype=np.float32).reshape(-1, rows.shape[-1])
-    if arr.shape[0] == 1:
-        first: np.ndarray = arr[0].copy()
-        return first
-    mean = arr.mean(axis=0)
-    out: np.ndarray = mean / max(float(np.linalg.norm(mean)), 1e-12)
-    return out
+
+def _best(rows: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """Each row's score: its best inner product with any of the queries."""
+    scores: np.ndarray = rows @ queries[0] if queries.shape[0] == 1 else (rows @ queries.T).max(axis=1)
+    return scores
 
 
 def index_dir_name(model_id: str) -> str:
@@ -323,9 +318,9 @@ class VectorIndex:
 
     # ----------------------------------------------------------------- queries
     def vector(self, content_hash: str) -> np.ndarray | None:
-        """The vector standing for ``content_hash`` as a query: its row, or its frames' mean."""
+        """``content_hash``'s first row: a photo's vector, a video's first keyframe's."""
         rows = self.frames(content_hash)
-        return None if rows is None else mean_vector(rows)
+        return None if rows is None else rows[0]
 
     def frames(self, content_hash: str) -> np.ndarray | None:
         """Every row of ``content_hash``: (1, dim) for a photo, (frames, dim) for a video."""
@@ -341,13 +336,14 @@ class VectorIndex:
         return np.asarray(self._hnsw.get_items(list(labels)), dtype=np.float32).reshape(-1, self.dim)
 
     def scores(self, query: np.ndarray, hashes: Iterable[str]) -> dict[str, float]:
-        """Exact scores of ``query`` against the given hashes (those in the index; a video's best frame)."""
+        """Exact scores of ``query`` (one vector or several) against the given hashes (those in the
+        index): each hash's best row against the best of the query's vectors."""
         with self._lock:
             pairs = [(h, lab) for h in hashes for lab in self._labels.get(h, ())]
             if not pairs:
                 return {}
             rows = self._rows([lab for _, lab in pairs])
-        s = rows @ np.asarray(query, dtype=np.float32)
+        s = _best(rows, _as_queries(query, self.dim))
         out: dict[str, float] = {}
         for (h, _), v in zip(pairs, s, strict=True):
             if h not in out or v > out[h]:
@@ -358,8 +354,9 @@ class VectorIndex:
         self, query: np.ndarray, k: int, candidates: Collection[str] | None = None
     ) -> list[tuple[str, float]]:
         """The ``k`` nearest hashes (best first, each once) to a unit ``query``, within ``candidates``
-        if given. A hash with several rows (a video) scores its best row."""
-        q = np.asarray(query, dtype=np.float32).reshape(-1)
+        if given. A hash with several rows (a video) scores its best row; a query of several
+        vectors (a video's frames) scores each row by the vector it matches best."""
+        q = _as_queries(query, self.dim)
         with self._lock:
             live = len(self._labels)
             if live == 0 or k <= 0:
@@ -402,11 +399,11 @@ class VectorIndex:
     ) -> list[tuple[str, float]]:
         if labels is None:
             assert self._mat is not None
-            scores = self._mat[:n] @ q
+            scores = _best(self._mat[:n], q)
             scores[~self._live[:n]] = -np.inf
             idx = np.arange(n)
         else:
-            scores = self._rows(labels.tolist()) @ q
+            scores = _best(self._rows(labels.tolist()), q)
             idx = labels
         # k hashes lie within the top k + extra rows: at most ``extra`` rows repeat a hash above them
         k_rows = min(k + extra, scores.shape[0])
@@ -428,18 +425,22 @@ class VectorIndex:
             if allowed is not None:
                 kwargs["filter"] = allowed.__contains__
             try:
-                labels, dists = self._hnsw.knn_query(q.reshape(1, -1), **kwargs)
+                labels, dists = self._hnsw.knn_query(q, **kwargs)
             except RuntimeError:  # fewer reachable elements than k (heavy deletes or filters)
                 return []
+            # one answer per query vector, merged best first
+            order = np.argsort(dists.reshape(-1), kind="stable")
+            flat_labels, flat_dists = labels.reshape(-1)[order], dists.reshape(-1)[order]
             hits = self._best_per_hash(
-                ((int(lab), 1.0 - float(d)) for lab, d in zip(labels[0], dists[0], strict=True)), k
+                ((int(lab), 1.0 - float(d)) for lab, d in zip(flat_labels, flat_dists, strict=True)), k
             )
             if len(hits) >= k or k_rows >= k + extra:
                 return hits
             k_rows = k + extra
 
     def sample_scores(self, query: np.ndarray, n: int = 2000, seed: int = 0) -> np.ndarray:
-        """Scores of ``query`` against a fixed random sample: the query's background distribution."""
+        """Scores of ``query`` against a fixed random sample: the query's background distribution
+        (for a query of several vectors, of each sampled row's best score, as its hits are scored)."""
         with self._lock:
             live = np.flatnonzero(self._live[: len(self._hashes)])
             if live.size == 0:
@@ -447,7 +448,7 @@ class VectorIndex:
             if live.size > n:
                 live = np.random.default_rng(seed).choice(live, size=n, replace=False)
             rows = self._rows(live.tolist())
-        return rows @ np.asarray(query, dtype=np.float32)
+        return _best(rows, _as_queries(query, self.dim))
 
     # ------------------------------------------------------------- persistence
     def save(self) -> None:
