@@ -143,12 +143,22 @@ def _keyframe_at(
     return None
 
 
-def _picture(frame: av.VideoFrame, rotation: int, max_side: int = POSTER_MAX_SIDE) -> Image.Image:
+def _picture(
+    frame: av.VideoFrame, rotation: int, max_side: int = POSTER_MAX_SIDE, short_side: int | None = None
+) -> Image.Image:
+    """The frame as an upright RGB picture, its long side at most ``max_side`` and, with ``short_side``,
+    its short side no more than that: FFmpeg scales while it converts to RGB, so a 1080p frame
+    wanted for a 256 px thumbnail never exists at full size in RGB (that conversion and the
+    resize after it were most of a scan's time per clip)."""
     width, height = frame.width, frame.height
     scale = max_side / max(width, height)
+    if short_side is not None:
+        scale = min(scale, short_side / min(width, height))
     if scale < 1:
         width, height = max(2, round(width * scale)), max(2, round(height * scale))
-    img: Image.Image = frame.to_image(width=width, height=height)  # type: ignore[no-untyped-call]
+    img: Image.Image = frame.to_image(  # type: ignore[no-untyped-call]
+        width=width, height=height, interpolation="AREA"
+    )
     if rotation:
         # PIL turns counterclockwise
         img = img.rotate(-rotation, expand=True)
@@ -160,6 +170,7 @@ def _poster(
     stream: av.video.stream.VideoStream,
     duration: float | None,
     rotation: int | None,
+    short_side: int | None = None,
 ) -> tuple[Image.Image | None, int | None]:
     """A keyframe about a tenth in that is not black (or the brightest tried), and the frame's rotation."""
     best: tuple[float, Image.Image] | None = None
@@ -171,7 +182,7 @@ def _poster(
             continue
         if rotation is None:
             rotation = _clockwise(frame.rotation)
-        img = _picture(frame, rotation)
+        img = _picture(frame, rotation, short_side=short_side)
         luma = _luma(img)
         if luma >= BLACK_LUMA:
             return img, rotation
@@ -182,8 +193,9 @@ def _poster(
     return (best[1] if best else None), rotation
 
 
-def probe(path: Path, poster: bool = True) -> VideoInfo:
-    """What ``path``'s container says, and its poster frame when ``poster``; raises ``VideoError``."""
+def probe(path: Path, poster: bool = True, poster_short_side: int | None = None) -> VideoInfo:
+    """What ``path``'s container says, and its poster frame when ``poster`` -- no bigger than
+    ``poster_short_side`` on its short side when given (the scan wants a thumbnail); raises ``VideoError``."""
     try:
         container = _av().open(str(path), "r", timeout=30.0)
     except _av().error.FFmpegError as exc:
@@ -195,7 +207,9 @@ def probe(path: Path, poster: bool = True) -> VideoInfo:
         if not container.streams.video:
             raise VideoError("not a playable video: no video stream")
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        # one keyframe is wanted: frame threads would only delay it (they take several packets before
+        # the first picture), and the scan already runs one worker per core
+        stream.thread_count = 1
         ctx = stream.codec_context
         if not ctx.width or not ctx.height:
             raise VideoError("not a playable video: its video stream has no picture size")
@@ -207,7 +221,7 @@ def probe(path: Path, poster: bool = True) -> VideoInfo:
         picture: Image.Image | None = None
         if poster:
             try:
-                picture, rotation = _poster(container, stream, duration, rotation)
+                picture, rotation = _poster(container, stream, duration, rotation, poster_short_side)
             except _av().error.FFmpegError as exc:
                 raise VideoError(f"not a playable video: {_ffmpeg_reason(exc)}") from None
             if picture is None:
@@ -260,7 +274,7 @@ def keyframes(path: Path, max_side: int, poster: Path | None = None) -> list[Ima
         if not container.streams.video:
             raise VideoError("not a playable video: no video stream")
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        stream.thread_count = 1  # one keyframe a seek: as for the poster, threads would only delay it
         tags = {str(k): str(v) for k, v in stream.metadata.items()}
         rotation: int | None = _rotation_from_tags(tags) or None
         pictures: list[Image.Image] = []
