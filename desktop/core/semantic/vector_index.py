@@ -204,7 +204,7 @@ class VectorIndex:
                 for _ in range(len(rows) - len(keep)):
                     keep.append(len(self._hashes))
                     self._hashes.append(h)
-                self._extra += (len(keep) - 1) - (max(len(old), 1) - 1 if old else 0)
+                self._extra += (len(keep) - 1) - (len(old) - 1 if old else 0)
                 self._labels[h] = keep
                 labels.extend(keep)
                 order.extend(rows)
