@@ -230,3 +230,29 @@ def test_a_wiped_cache_remakes_a_videos_thumbnail_and_the_viewer_loads_its_poste
     with Image.open(path) as thumb:
         assert thumb.size[0] > 0 and max(ImageStat.Stat(thumb.convert("L")).mean) > 10  # not black
     assert max(load_upright(clip, 64).size) <= 64
+
+
+def test_the_scan_converts_a_1080p_poster_at_thumbnail_size(
+    tmp_path: Path, make_video: MakeVideo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FFmpeg scales the poster keyframe while converting it for the scan: a full-size 1080p RGB picture
+    (and its resize) cost most of a clip's scan time, for a 256 px thumbnail."""
+    clip = make_video(tmp_path / "hd.mp4", seconds=1, size=(1920, 1080))
+    sizes: list[tuple[int, int]] = []
+    real = video_reader._picture
+
+    def recording(*args: object, **kwargs: object) -> Image.Image:
+        img = real(*args, **kwargs)  # type: ignore[arg-type]
+        sizes.append(img.size)
+        return img
+
+    monkeypatch.setattr(video_reader, "_picture", recording)
+    thumbs = tmp_path / "thumbs"
+    result = scan_worker.process_file(str(clip), str(thumbs))
+    assert result.error is None and result.meta is not None
+    assert sizes and all(min(s) == 256 for s in sizes)  # 455 x 256, never 1920 x 1080
+    with Image.open(next(thumbs.rglob("*.jpg"))) as thumb:
+        assert min(thumb.size) == 256
+    # the viewer's poster (no short side asked for) keeps its size
+    full = video_reader.probe(clip).poster
+    assert full is not None and full.size == (1920, 1080)

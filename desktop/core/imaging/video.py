@@ -3,6 +3,8 @@
 ``probe`` reads the container's header (stream parameters, tags, the display
 matrix) and seeks once or twice to decode a single keyframe for the poster, so
 a 4 GB clip costs what a 4 MB one does: nothing here reads a stream through.
+``keyframes`` gives smart search a few frames spread over a clip the same way:
+one seek and one decoded keyframe each.
 The poster is an upright, 8-bit RGB ``PIL.Image`` so the thumbnail and preview
 caches store it exactly like a photo's picture. Interpreting the tags (dates,
 places) is the ingest layer's job; this module only returns them.
@@ -34,6 +36,8 @@ POSTER_RETRIES = (0.30, 0.50)  # later keyframes tried when the first is nearly 
 BLACK_LUMA = 16.0  # mean luma (0..255) under which a frame counts as black
 MAX_POSTER_PACKETS = 240  # packets read after a seek before giving up (a broken index must not hang a scan)
 POSTER_MAX_SIDE = 2048  # a 4K frame is reduced at conversion: the caches never need more
+FRAME_EVERY_S = 10.0  # smart search embeds one keyframe per this many seconds of a clip...
+MAX_FRAMES = 8  # ...and never more than this many, however long the clip
 
 
 class VideoError(ImageError):
@@ -139,12 +143,22 @@ def _keyframe_at(
     return None
 
 
-def _picture(frame: av.VideoFrame, rotation: int) -> Image.Image:
+def _picture(
+    frame: av.VideoFrame, rotation: int, max_side: int = POSTER_MAX_SIDE, short_side: int | None = None
+) -> Image.Image:
+    """The frame as an upright RGB picture, its long side at most ``max_side`` and, with ``short_side``,
+    its short side no more than that: FFmpeg scales while it converts to RGB, so a 1080p frame
+    wanted for a 256 px thumbnail never exists at full size in RGB (that conversion and the
+    resize after it were most of a scan's time per clip)."""
     width, height = frame.width, frame.height
-    scale = POSTER_MAX_SIDE / max(width, height)
+    scale = max_side / max(width, height)
+    if short_side is not None:
+        scale = min(scale, short_side / min(width, height))
     if scale < 1:
         width, height = max(2, round(width * scale)), max(2, round(height * scale))
-    img: Image.Image = frame.to_image(width=width, height=height)  # type: ignore[no-untyped-call]
+    img: Image.Image = frame.to_image(  # type: ignore[no-untyped-call]
+        width=width, height=height, interpolation="AREA"
+    )
     if rotation:
         # PIL turns counterclockwise
         img = img.rotate(-rotation, expand=True)
@@ -156,6 +170,7 @@ def _poster(
     stream: av.video.stream.VideoStream,
     duration: float | None,
     rotation: int | None,
+    short_side: int | None = None,
 ) -> tuple[Image.Image | None, int | None]:
     """A keyframe about a tenth in that is not black (or the brightest tried), and the frame's rotation."""
     best: tuple[float, Image.Image] | None = None
@@ -167,7 +182,7 @@ def _poster(
             continue
         if rotation is None:
             rotation = _clockwise(frame.rotation)
-        img = _picture(frame, rotation)
+        img = _picture(frame, rotation, short_side=short_side)
         luma = _luma(img)
         if luma >= BLACK_LUMA:
             return img, rotation
@@ -178,8 +193,9 @@ def _poster(
     return (best[1] if best else None), rotation
 
 
-def probe(path: Path, poster: bool = True) -> VideoInfo:
-    """What ``path``'s container says, and its poster frame when ``poster``; raises ``VideoError``."""
+def probe(path: Path, poster: bool = True, poster_short_side: int | None = None) -> VideoInfo:
+    """What ``path``'s container says, and its poster frame when ``poster`` -- no bigger than
+    ``poster_short_side`` on its short side when given (the scan wants a thumbnail); raises ``VideoError``."""
     try:
         container = _av().open(str(path), "r", timeout=30.0)
     except _av().error.FFmpegError as exc:
@@ -191,7 +207,9 @@ def probe(path: Path, poster: bool = True) -> VideoInfo:
         if not container.streams.video:
             raise VideoError("not a playable video: no video stream")
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        # one keyframe is wanted: frame threads would only delay it (they take several packets before
+        # the first picture), and the scan already runs one worker per core
+        stream.thread_count = 1
         ctx = stream.codec_context
         if not ctx.width or not ctx.height:
             raise VideoError("not a playable video: its video stream has no picture size")
@@ -203,7 +221,7 @@ def probe(path: Path, poster: bool = True) -> VideoInfo:
         picture: Image.Image | None = None
         if poster:
             try:
-                picture, rotation = _poster(container, stream, duration, rotation)
+                picture, rotation = _poster(container, stream, duration, rotation, poster_short_side)
             except _av().error.FFmpegError as exc:
                 raise VideoError(f"not a playable video: {_ffmpeg_reason(exc)}") from None
             if picture is None:
@@ -229,6 +247,71 @@ def probe(path: Path, poster: bool = True) -> VideoInfo:
 def _ffmpeg_reason(exc: av.error.FFmpegError) -> str:
     text = (exc.strerror or str(exc)).strip().rstrip(".")
     return text[:1].lower() + text[1:] if text else "FFmpeg could not read it"
+
+
+def frame_times(duration: float | None) -> list[float]:
+    """When to take the keyframes smart search embeds: one per ``FRAME_EVERY_S`` (at most
+    ``MAX_FRAMES``), each in the middle of its share of the clip; one (the poster) for a short clip."""
+    if not duration or duration < 2 * FRAME_EVERY_S:
+        return []
+    n = min(MAX_FRAMES, int(duration // FRAME_EVERY_S))
+    return [duration * (i + 0.5) / n for i in range(n)]
+
+
+def keyframes(path: Path, max_side: int, poster: Path | None = None) -> list[Image.Image]:
+    """Upright pictures (long side at most ``max_side``) of the keyframes nearest ``frame_times``:
+    what smart search embeds for a video. Black frames are skipped as the poster skips them; a
+    short clip, or one whose keyframes are all black or unreadable, gives its poster alone -- the
+    cached one at ``poster`` when it can be read (no decode at all). Raises ``VideoError``."""
+    try:
+        container = _av().open(str(path), "r", timeout=30.0)
+    except _av().error.FFmpegError as exc:
+        raise VideoError(f"not a playable video: {_ffmpeg_reason(exc)}") from None
+    except OSError as exc:
+        raise VideoError(f"cannot read the file: {exc.strerror or exc}") from None
+    try:
+        assert isinstance(container, _av().container.InputContainer)
+        if not container.streams.video:
+            raise VideoError("not a playable video: no video stream")
+        stream = container.streams.video[0]
+        stream.thread_count = 1  # one keyframe a seek: as for the poster, threads would only delay it
+        tags = {str(k): str(v) for k, v in stream.metadata.items()}
+        rotation: int | None = _rotation_from_tags(tags) or None
+        pictures: list[Image.Image] = []
+        seen: set[int | None] = set()
+        for seconds in frame_times(_duration(container, stream)):
+            try:
+                frame = _keyframe_at(container, stream, seconds)
+            except _av().error.FFmpegError:
+                continue  # a damaged part of the clip: the other frames still count
+            if frame is None or frame.pts in seen:
+                continue  # two times that share one keyframe (a long GOP) give one picture
+            seen.add(frame.pts)
+            if rotation is None:
+                rotation = _clockwise(frame.rotation)
+            img = _picture(frame, rotation, max_side)
+            if _luma(img) >= BLACK_LUMA:
+                pictures.append(img)
+        if pictures:
+            return pictures
+        if poster is not None:
+            try:
+                with Image.open(poster) as cached:
+                    cached.draft("RGB", (max_side, max_side))
+                    return [cached.convert("RGB")]
+            except (OSError, ValueError):
+                pass  # no cached poster (or a damaged one): decode it
+        try:
+            picture, _ = _poster(container, stream, _duration(container, stream), rotation)
+        except _av().error.FFmpegError as exc:
+            raise VideoError(f"not a playable video: {_ffmpeg_reason(exc)}") from None
+        if picture is None:
+            raise VideoError("not a playable video: no frame could be decoded (its index may be broken)")
+        if max(picture.size) > max_side:
+            picture.thumbnail((max_side, max_side), Image.Resampling.BICUBIC)
+        return [picture]
+    finally:
+        container.close()
 
 
 def load_poster(path: Path, max_side: int | None = None) -> Image.Image:

@@ -85,7 +85,7 @@ def _process_video(path: Path, result: FileResult, thumbnails_dir: str | None) -
     try:
         cache = _thumbnails(thumbnails_dir) if thumbnails_dir is not None else None
         # the poster is decoded even when the thumbnail is cached: that decode is what proves the file plays
-        info = video_reader.probe(path)
+        info = video_reader.probe(path, poster_short_side=imaging.THUMB_SHORT_SIDE)
         fmt = format_for(path.name)
         result.meta = video_metadata(info, result.mtime, fmt.name if fmt else None)
         if cache is not None and info.poster is not None and not cache.has(result.content_hash):

@@ -9,7 +9,11 @@ Pillow releases the GIL, at most ``prefetch`` batches ahead of the model) or
 a ``desktop.core.semantic.model_process.ModelProcess`` (the desktop app: the model in
 a child process). The model input is the scan's 256 px thumbnail when the
 model takes <= 256 px (as Immich does), otherwise a DCT-scaled decode of the
-original.
+original. A video is embedded from a few keyframes (``imaging.video.keyframes``:
+one per 10 s, at most 8, its poster for a short clip), each seeked to and
+decoded alone; its frames' vectors are stored together in its one
+``Embedding`` row (N x D float16, N read from the blob's size) and become N
+rows of the index under its one hash, so a query matches it by its best frame.
 Each batch is committed through the catalog writer as soon as it is embedded
 (a kill loses at most the batch in flight) and added to the model's vector
 index. ``JobControl`` gives progress, pause and cancel between batches.
@@ -37,6 +41,7 @@ import peewee as pw
 
 from desktop.core.catalog.db import database
 from desktop.core.catalog.schema import STATUS_OK, Embedding, Photo, Root
+from desktop.core.imaging.video import is_video_path, keyframes
 from desktop.core.runtime.jobs import Cancelled, JobControl
 from desktop.core.semantic.clip_models import ClipModel, decode_for_model
 from desktop.core.semantic.device import usable_cores
@@ -114,8 +119,16 @@ def catalog_hashes(model_id: str) -> set[str]:
     return {str(h) for (h,) in database.execute_sql(sql, params).fetchall()}
 
 
-def load_vectors(model_id: str, hashes: Iterable[str]) -> tuple[list[str], np.ndarray]:
-    """Stored vectors (float16 blobs) as float32 rows, in the order found."""
+def _rows(blob: bytes, dim: int) -> np.ndarray | None:
+    """A stored blob as (rows, dim) float16: one row for a photo, one per keyframe for a video."""
+    arr = np.frombuffer(bytes(blob), dtype=np.float16)
+    if not arr.size or arr.size % dim:
+        return None  # written for another dimension, or damaged: the cache is rebuilt from the photo
+    return arr.reshape(-1, dim)
+
+
+def load_vectors(model_id: str, hashes: Iterable[str], dim: int) -> tuple[list[str], np.ndarray]:
+    """Stored vectors as float32 rows, in the order found; a video's hash repeats once per frame."""
     wanted = list(hashes)
     out_h: list[str] = []
     chunks: list[np.ndarray] = []
@@ -124,25 +137,35 @@ def load_vectors(model_id: str, hashes: Iterable[str]) -> tuple[list[str], np.nd
             (Embedding.model_id == model_id) & Embedding.content_hash.in_(wanted[i : i + CHUNK])
         )
         for h, blob in rows_of(rows):
-            out_h.append(h)
-            chunks.append(np.frombuffer(bytes(blob), dtype=np.float16))
+            vecs = _rows(blob, dim)
+            if vecs is None:
+                log.warning("ignoring a stored vector of %s that does not fit %d dimensions", h, dim)
+                continue
+            out_h.extend([h] * vecs.shape[0])
+            chunks.append(vecs)
     if not chunks:
-        return [], np.zeros((0, 0), dtype=np.float32)
+        return [], np.zeros((0, dim), dtype=np.float32)
     return out_h, np.vstack(chunks).astype(np.float32)
 
 
-def stored_vector(model_id: str, content_hash: str) -> np.ndarray | None:
+def stored_vectors(model_id: str, content_hash: str, dim: int) -> np.ndarray | None:
+    """The stored vectors of ``content_hash`` as float32 (rows, dim): a photo's one, a video's frames."""
     row = Embedding.get_or_none((Embedding.model_id == model_id) & (Embedding.content_hash == content_hash))
     if row is None:
         return None
-    return np.frombuffer(bytes(row.vector), dtype=np.float16).astype(np.float32)
+    vecs = _rows(row.vector, dim)
+    return None if vecs is None else vecs.astype(np.float32)
 
 
 def save_embeddings(library: Library, model_id: str, hashes: Sequence[str], vectors: np.ndarray) -> None:
-    """Commit one batch (float16, unit length) through the catalog writer."""
+    """Commit one batch (float16, unit length) through the catalog writer; the rows of a hash that
+    repeats (a video's frames) go into its one blob, in order."""
     blobs = np.asarray(vectors, dtype=np.float16)
+    groups: dict[str, list[int]] = {}
+    for i, h in enumerate(hashes):
+        groups.setdefault(h, []).append(i)
     rows = [
-        {"content_hash": h, "model_id": model_id, "vector": blobs[i].tobytes()} for i, h in enumerate(hashes)
+        {"content_hash": h, "model_id": model_id, "vector": blobs[idx].tobytes()} for h, idx in groups.items()
     ]
 
     def _write() -> None:
@@ -178,10 +201,10 @@ def sync_index(idx: VectorIndex) -> tuple[int, int]:
     added = 0
     missing = sorted(diff.missing)
     for i in range(0, len(missing), 5000):
-        hashes, vecs = load_vectors(idx.model_id, missing[i : i + 5000])
+        hashes, vecs = load_vectors(idx.model_id, missing[i : i + 5000], idx.dim)
         if hashes:
             idx.add(hashes, vecs)
-            added += len(hashes)
+            added += len(set(hashes))
     removed = idx.remove(diff.extra)
     if added or removed:
         log.info("index %s: added %d, removed %d to match the catalog", idx.model_id, added, removed)
@@ -238,7 +261,7 @@ class EmbedReport:
 class BatchResult:
     """What one batch came back as: unit vectors for the hashes that decoded, reasons for the rest."""
 
-    hashes: list[str]
+    hashes: list[str]  # one per row: a video's hash once per keyframe, its rows together
     vectors: np.ndarray  # float32 (len(hashes), dim)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
 
@@ -274,27 +297,45 @@ def model_input(model: ClipModel, item: PendingItem, thumbnail: Path | None) -> 
     return model.prepare(decode_for_model(item.path, model.image_size))
 
 
+def model_inputs(model: ClipModel, item: PendingItem, thumbnail: Path | None) -> list[np.ndarray]:
+    """What ``model`` embeds for ``item``: one array for a photo, one per keyframe for a video (whose
+    thumbnail is its poster, used as is for a short clip)."""
+    if is_video_path(item.path):
+        # 3x the input, as for photos: the short side stays >= the input for usual aspect ratios
+        return [model.prepare(img) for img in keyframes(item.path, model.image_size * 3, thumbnail)]
+    return [model_input(model, item, thumbnail)]
+
+
 def decode_batch(
     model: ClipModel, items: Sequence[tuple[PendingItem, Path | None]], pool: ThreadPoolExecutor
-) -> list[Future[np.ndarray]]:
-    return [pool.submit(model_input, model, item, thumb) for item, thumb in items]
+) -> list[Future[list[np.ndarray]]]:
+    return [pool.submit(model_inputs, model, item, thumb) for item, thumb in items]
+
+
+ENCODE_CHUNK = 64  # rows per forward: a batch of videos is up to 8x its photo count
 
 
 def collect_batch(
-    model: ClipModel, items: Sequence[PendingItem], futures: Sequence[Future[np.ndarray]]
+    model: ClipModel, items: Sequence[PendingItem], futures: Sequence[Future[list[np.ndarray]]]
 ) -> BatchResult:
     """Wait for a batch's decodes, embed what decoded, report the rest (never fatal to the job)."""
-    ok: list[tuple[PendingItem, np.ndarray]] = []
+    hashes: list[str] = []
+    arrays: list[np.ndarray] = []
     failed: list[tuple[str, str]] = []
     for item, fut in zip(items, futures, strict=True):
         try:
-            ok.append((item, fut.result()))
+            frames = fut.result()
         except Exception as exc:  # any unreadable file is reported, never fatal to the job
             failed.append((str(item.path), str(exc) or exc.__class__.__name__))
-    if not ok:
+            continue
+        hashes.extend([item.content_hash] * len(frames))
+        arrays.extend(frames)
+    if not arrays:
         return BatchResult([], np.zeros((0, model.embed_dim), dtype=np.float32), failed)
-    vecs = model.encode_prepared([arr for _, arr in ok])
-    return BatchResult([it.content_hash for it, _ in ok], vecs, failed)
+    vecs = np.concatenate(
+        [model.encode_prepared(arrays[i : i + ENCODE_CHUNK]) for i in range(0, len(arrays), ENCODE_CHUNK)]
+    )
+    return BatchResult(hashes, vecs, failed)
 
 
 class LocalEncoder:
@@ -385,7 +426,7 @@ class Embedder:
                     save_embeddings(self.library, self.model_id, result.hashes, result.vectors)
                     if self.index is not None:
                         self.index.add(result.hashes, result.vectors)
-                    report.embedded += len(result.hashes)
+                    report.embedded += len(set(result.hashes))
                 done += len(batch)
                 if control is not None:
                     control.report(done, report.total)

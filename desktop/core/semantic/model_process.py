@@ -24,6 +24,10 @@ Protocol over two one-way pipes, every request numbered:
   ``("text", n, [texts])``, ``("image", n, path)``, ``("stop",)``
 - child -> app: ``("ready", info)`` or ``("failed", message)`` first, then
   ``("done", n, payload)`` or ``("error", n, message)`` per request.
+
+A batch's reply is ``(hashes, vectors, failed)`` with one hash per vector row:
+a video's hash comes once per keyframe the child decoded from it (the child
+opens the video itself, as it opens an original whose thumbnail is missing).
 """
 
 from __future__ import annotations

@@ -65,7 +65,7 @@ from desktop.core.semantic.embedder import (
     open_catalog_index,
     pending_count,
     rows_of,
-    stored_vector,
+    stored_vectors,
     sync_index,
 )
 from desktop.core.semantic.model_process import ModelProcess
@@ -397,8 +397,9 @@ class SearchService:
                 self._cache.popitem(last=False)
         return vec
 
-    def photo_vector(self, photo: int | Path | str) -> tuple[np.ndarray, int | None]:
-        """The vector of a library photo (by id or path), or of any image file; plus its photo id."""
+    def photo_vectors(self, photo: int | Path | str) -> tuple[np.ndarray, int | None]:
+        """The vectors (rows, dim) of a library photo (by id or path) -- one for a photo, one per
+        keyframe for a video -- or the one of any image file; plus its photo id."""
         model = self.model()
         row: Photo | None = None
         if isinstance(photo, int):
@@ -408,15 +409,15 @@ class SearchService:
         else:
             row = self.library.photo_by_path(Path(photo))
         if row is not None and row.content_hash:
-            vec = self.index().vector(row.content_hash)
-            if vec is None:
-                vec = stored_vector(model.model_id, row.content_hash)
-            if vec is not None:
-                return vec, int(row.id)
+            vecs = self.index().frames(row.content_hash)
+            if vecs is None:
+                vecs = stored_vectors(model.model_id, row.content_hash, model.embed_dim)
+            if vecs is not None:
+                return vecs, int(row.id)
         path = Path(photo) if not isinstance(photo, int) else Path(row.root.path) / row.rel_path  # type: ignore[union-attr]
         if not path.is_file():
             raise FileNotFoundError(f"{path} does not exist.")
-        return model.encode_image_file(path), (int(row.id) if row is not None else None)
+        return model.encode_image_file(path).reshape(1, -1), (int(row.id) if row is not None else None)
 
     # -- queries
     def search(
@@ -451,13 +452,16 @@ class SearchService:
     ) -> SearchResult:
         """Photos like ``photo`` (a library photo or any image file), optionally "+ text - text".
 
-        ``query`` may hold filters (and free text, which counts as ``plus``).
+        ``query`` may hold filters (and free text, which counts as ``plus``). From a video the
+        query is its keyframes, each shifted by the text: a photo or video then scores its best
+        match with any of them, as a text query matches a video by its best frame. (Not their
+        mean: a clip of a beach and then a street would find neither.)
         """
         t0 = time.perf_counter()
         parsed = parse_query(query)
         check_tags(parsed.filter.tags)
-        vec, _ = self.photo_vector(photo)
-        q = vec.astype(np.float32).copy()
+        vecs, _ = self.photo_vectors(photo)
+        q = vecs.astype(np.float32).copy()
         extra_plus = [parsed.text] if parsed.text else []
         for t in [*plus, *extra_plus]:
             if t.strip():
@@ -465,7 +469,7 @@ class SearchService:
         for t in minus:
             if t.strip():
                 q -= self.embed_text(t)
-        q /= max(float(np.linalg.norm(q)), 1e-12)
+        q /= np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
         parsed.terms = []  # keyword matching is for text queries; here the image leads
         return self._rank(q, parsed, limit, sort, everything, t0)
 

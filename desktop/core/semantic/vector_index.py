@@ -1,4 +1,4 @@
-"""The vector index of one model: content hash -> unit vector, nearest neighbours.
+"""The vector index of one model: content hash -> unit vector(s), nearest neighbours.
 
 Vectors are keyed by file content hash (identical files share one vector; a
 moved file keeps its hash, so moves never touch the index), persisted under
@@ -18,6 +18,13 @@ while it loads or saves a graph (~0.25 s per 100k vectors, a frozen window in
 the desktop app). A candidate set (a selective filter) is always searched
 exactly over its own vectors, so filters never hide good matches that the
 graph would have pruned.
+
+A video has several rows under its one hash, one per embedded keyframe (a
+photo has one). Every row is a point of the matrix or the graph; queries rank
+rows and then keep each hash's best row, so a video matches a query by its
+best frame and comes back once. A query may itself be several vectors (*Find
+similar* from a video: its frames); a row then scores its best match among
+them, so two videos score their best pair of frames.
 """
 
 from __future__ import annotations
@@ -40,7 +47,8 @@ from desktop.core.runtime.jobs import lower_thread_priority
 
 log = logging.getLogger(__name__)
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: a hash may own several rows (a video's frames); a version-1 index reads as is
+READABLE_VERSIONS = (1, 2)
 HASH_DTYPE = "S64"
 
 
@@ -52,6 +60,17 @@ class IndexDiff:
     @property
     def consistent(self) -> bool:
         return not self.missing and not self.extra
+
+
+def _as_queries(query: np.ndarray, dim: int) -> np.ndarray:
+    """A query as (vectors, dim) float32: one row for a text or a photo, one per frame for a video."""
+    return np.asarray(query, dtype=np.float32).reshape(-1, dim)
+
+
+def _best(rows: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """Each row's score: its best inner product with any of the queries."""
+    scores: np.ndarray = rows @ queries[0] if queries.shape[0] == 1 else (rows @ queries.T).max(axis=1)
+    return scores
 
 
 def index_dir_name(model_id: str) -> str:
@@ -84,8 +103,9 @@ class VectorIndex:
         self.ef_search = ef_search
         self._threads = threads or max(1, (os.cpu_count() or 2) - 1)
         self._lock = threading.RLock()
-        self._labels: dict[str, int] = {}  # live hash -> label
+        self._labels: dict[str, list[int]] = {}  # live hash -> its labels (a video: one per frame)
         self._hashes: list[str | None] = []  # label -> hash; None once deleted
+        self._extra = 0  # live rows beyond one per hash: how many more rows a top k must look at
         self._hnsw: Any = None  # the graph, in graph mode only
         self._mat: np.ndarray | None = None  # float32 rows by label, in exact mode
         self._live: np.ndarray = np.zeros(0, dtype=bool)
@@ -124,7 +144,7 @@ class VectorIndex:
             n = len(self._hashes)
             graph = n * (4 * self.dim + 2 * self.m * 4 + 8 + 64) if self._hnsw is not None else 0
             mat = self._mat.nbytes if self._mat is not None else 0
-            return graph + mat + len(self._labels) * 150
+            return graph + mat + (len(self._labels) + self._extra) * 150
 
     def _new_graph(self, capacity: int) -> Any:
         import hnswlib
@@ -153,48 +173,70 @@ class VectorIndex:
 
     # --------------------------------------------------------------- changes
     def add(self, hashes: Sequence[str], vectors: np.ndarray) -> int:
-        """Add or replace vectors (unit length, shape (N, dim)); returns how many were new."""
+        """Add or replace vectors (unit length, shape (N, dim)); returns how many hashes were new.
+
+        The rows a call gives under one hash become all of that hash's rows (a video's
+        frames are given together, consecutively or not), replacing any it had.
+        """
         vecs = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
         if len(hashes) != vecs.shape[0]:
             raise ValueError("one vector per hash")
         if not len(hashes):
             return 0
+        groups: dict[str, list[int]] = {}
+        for i, h in enumerate(hashes):
+            groups.setdefault(h, []).append(i)
         with self._lock:
             if self._mat is None and self._hnsw is None:
                 self._mat = np.zeros((0, self.dim), dtype=np.float32)  # a new index starts exact
+            grow = sum(max(0, len(rows) - len(self._labels.get(h, ()))) for h, rows in groups.items())
+            self._ensure_capacity(grow)
             labels: list[int] = []
+            order: list[int] = []
             new = 0
-            seen: dict[str, int] = {}
-            for h in hashes:
-                if h in self._labels:
-                    labels.append(self._labels[h])
-                elif h in seen:
-                    labels.append(seen[h])
-                else:
-                    seen[h] = len(self._hashes) + new
-                    labels.append(seen[h])
+            for h, rows in groups.items():
+                old = self._labels.get(h)
+                if old is None:
                     new += 1
-            self._ensure_capacity(new)
-            self._hashes.extend([None] * new)
-            for h, lab in seen.items():
-                self._hashes[lab] = h
-                self._labels[h] = lab
+                    old = []
+                keep = old[: len(rows)]
+                self._drop(old[len(rows) :])
+                for _ in range(len(rows) - len(keep)):
+                    keep.append(len(self._hashes))
+                    self._hashes.append(h)
+                self._extra += (len(keep) - 1) - (len(old) - 1 if old else 0)
+                self._labels[h] = keep
+                labels.extend(keep)
+                order.extend(rows)
             arr = np.asarray(labels, dtype=np.int64)
+            rows_in = vecs[np.asarray(order, dtype=np.int64)]
             if self._mat is not None:
-                self._mat[arr] = vecs
+                self._mat[arr] = rows_in
                 if self._changed is not None:
                     self._changed.update(labels)
             else:
-                self._hnsw.add_items(vecs, arr)  # hnswlib lets the GIL go while it inserts
+                self._hnsw.add_items(rows_in, arr)  # hnswlib lets the GIL go while it inserts
             self._live[arr] = True
             self.dirty = True
             self._maybe_build_graph()
             return new
 
+    def _drop(self, labels: Iterable[int]) -> None:
+        """Retire rows (their labels are never reused: the saved graph and id map stay aligned)."""
+        for lab in labels:
+            self._hashes[lab] = None
+            self._live[lab] = False
+            if self._mat is None:
+                with contextlib.suppress(RuntimeError):
+                    self._hnsw.mark_deleted(lab)
+
+    def _row_count(self) -> int:
+        return len(self._labels) + self._extra
+
     # ------------------------------------------------------------ the graph
     def _maybe_build_graph(self) -> None:
         """Past ``exact_max``: build the graph in the background (the matrix answers meanwhile)."""
-        if self._mat is None or self._builder is not None or len(self._labels) <= self.exact_max:
+        if self._mat is None or self._builder is not None or self._row_count() <= self.exact_max:
             return
         self._builder = threading.Thread(target=self._build_graph, name="index-graph-build", daemon=True)
         self._builder.start()
@@ -259,13 +301,11 @@ class VectorIndex:
         with self._lock:
             n = 0
             for h in hashes:
-                lab = self._labels.pop(h, None)
-                if lab is None:
+                labels = self._labels.pop(h, None)
+                if labels is None:
                     continue
-                self._hashes[lab] = None
-                self._live[lab] = False
-                if self._mat is None:
-                    self._hnsw.mark_deleted(lab)
+                self._extra -= len(labels) - 1
+                self._drop(labels)
                 n += 1
             self.dirty = self.dirty or n > 0
             return n
@@ -278,12 +318,17 @@ class VectorIndex:
 
     # ----------------------------------------------------------------- queries
     def vector(self, content_hash: str) -> np.ndarray | None:
+        """``content_hash``'s first row: a photo's vector, a video's first keyframe's."""
+        rows = self.frames(content_hash)
+        return None if rows is None else rows[0]
+
+    def frames(self, content_hash: str) -> np.ndarray | None:
+        """Every row of ``content_hash``: (1, dim) for a photo, (frames, dim) for a video."""
         with self._lock:
-            lab = self._labels.get(content_hash)
-            if lab is None:
+            labels = self._labels.get(content_hash)
+            if labels is None:
                 return None
-            row: np.ndarray = self._rows([lab])[0]
-            return row
+            return self._rows(labels)
 
     def _rows(self, labels: Sequence[int]) -> np.ndarray:
         if self._mat is not None:
@@ -291,77 +336,111 @@ class VectorIndex:
         return np.asarray(self._hnsw.get_items(list(labels)), dtype=np.float32).reshape(-1, self.dim)
 
     def scores(self, query: np.ndarray, hashes: Iterable[str]) -> dict[str, float]:
-        """Exact scores of ``query`` against the given hashes (those in the index)."""
+        """Exact scores of ``query`` (one vector or several) against the given hashes (those in the
+        index): each hash's best row against the best of the query's vectors."""
         with self._lock:
-            pairs = [(h, self._labels[h]) for h in hashes if h in self._labels]
+            pairs = [(h, lab) for h in hashes for lab in self._labels.get(h, ())]
             if not pairs:
                 return {}
             rows = self._rows([lab for _, lab in pairs])
-        s = rows @ np.asarray(query, dtype=np.float32)
-        return {h: float(v) for (h, _), v in zip(pairs, s, strict=True)}
+        s = _best(rows, _as_queries(query, self.dim))
+        out: dict[str, float] = {}
+        for (h, _), v in zip(pairs, s, strict=True):
+            if h not in out or v > out[h]:
+                out[h] = float(v)
+        return out
 
     def search(
         self, query: np.ndarray, k: int, candidates: Collection[str] | None = None
     ) -> list[tuple[str, float]]:
-        """The ``k`` nearest hashes (best first) to a unit ``query``, within ``candidates`` if given."""
-        q = np.asarray(query, dtype=np.float32).reshape(-1)
+        """The ``k`` nearest hashes (best first, each once) to a unit ``query``, within ``candidates``
+        if given. A hash with several rows (a video) scores its best row; a query of several
+        vectors (a video's frames) scores each row by the vector it matches best."""
+        q = _as_queries(query, self.dim)
         with self._lock:
             live = len(self._labels)
             if live == 0 or k <= 0:
                 return []
             if candidates is not None:
-                labels = [self._labels[h] for h in candidates if h in self._labels]
+                hashes = [h for h in candidates if h in self._labels]
+                labels = [lab for h in hashes for lab in self._labels[h]]
                 if not labels:
                     return []
+                extra = len(labels) - len(hashes)
                 if len(labels) <= self.exact_candidates_max or self._hnsw is None:
-                    return self._exact(q, k, np.asarray(labels, dtype=np.int64))
+                    return self._exact(q, k, extra, np.asarray(labels, dtype=np.int64))
                 allowed = set(labels)
-                hits = self._graph(q, min(k, len(labels)), allowed)
-                if len(hits) >= min(k, len(labels)):
+                want = min(k, len(hashes))
+                hits = self._graph(q, want, extra, allowed)
+                if len(hits) >= want:
                     return hits
-                return self._exact(q, k, np.asarray(labels, dtype=np.int64))
+                return self._exact(q, k, extra, np.asarray(labels, dtype=np.int64))
             if self._mat is not None:
                 n = len(self._hashes)
-                return self._exact(q, k, None, n)
-            return self._graph(q, min(k, live), None)
+                return self._exact(q, k, self._extra, None, n)
+            return self._graph(q, min(k, live), self._extra, None)
 
-    def _exact(self, q: np.ndarray, k: int, labels: np.ndarray | None, n: int = 0) -> list[tuple[str, float]]:
+    def _best_per_hash(self, order: Iterable[tuple[int, float]], k: int) -> list[tuple[str, float]]:
+        """Rows best first -> hashes best first, each at its best row, at most ``k``."""
+        out: list[tuple[str, float]] = []
+        seen: set[str] = set()
+        for lab, score in order:
+            h = self._hashes[lab]
+            if h is None or h in seen or not np.isfinite(score):
+                continue
+            seen.add(h)
+            out.append((h, score))
+            if len(out) >= k:
+                break
+        return out
+
+    def _exact(
+        self, q: np.ndarray, k: int, extra: int, labels: np.ndarray | None, n: int = 0
+    ) -> list[tuple[str, float]]:
         if labels is None:
             assert self._mat is not None
-            scores = self._mat[:n] @ q
+            scores = _best(self._mat[:n], q)
             scores[~self._live[:n]] = -np.inf
             idx = np.arange(n)
         else:
-            scores = self._rows(labels.tolist()) @ q
+            scores = _best(self._rows(labels.tolist()), q)
             idx = labels
-        k = min(k, scores.shape[0])
-        top = np.argpartition(-scores, k - 1)[:k] if k < scores.shape[0] else np.arange(scores.shape[0])
+        # k hashes lie within the top k + extra rows: at most ``extra`` rows repeat a hash above them
+        k_rows = min(k + extra, scores.shape[0])
+        top = (
+            np.argpartition(-scores, k_rows - 1)[:k_rows]
+            if k_rows < scores.shape[0]
+            else np.arange(scores.shape[0])
+        )
         top = top[np.argsort(-scores[top], kind="stable")]
-        out: list[tuple[str, float]] = []
-        for i in top:
-            h = self._hashes[int(idx[i])]
-            if h is not None and np.isfinite(scores[i]):
-                out.append((h, float(scores[i])))
-        return out
+        return self._best_per_hash(((int(idx[i]), float(scores[i])) for i in top), k)
 
-    def _graph(self, q: np.ndarray, k: int, allowed: set[int] | None) -> list[tuple[str, float]]:
-        self._hnsw.set_ef(max(self.ef_search, 2 * k))
-        kwargs: dict[str, Any] = {"k": k, "num_threads": 1}
-        if allowed is not None:
-            kwargs["filter"] = allowed.__contains__
-        try:
-            labels, dists = self._hnsw.knn_query(q.reshape(1, -1), **kwargs)
-        except RuntimeError:  # fewer reachable elements than k (heavy deletes or filters)
-            return []
-        out: list[tuple[str, float]] = []
-        for lab, d in zip(labels[0], dists[0], strict=True):
-            h = self._hashes[int(lab)]
-            if h is not None:
-                out.append((h, 1.0 - float(d)))
-        return out
+    def _graph(self, q: np.ndarray, k: int, extra: int, allowed: set[int] | None) -> list[tuple[str, float]]:
+        # ask for a little more than k rows first (videos are few in most libraries), then for
+        # every row k hashes could need when frames crowded the first answer
+        k_rows = k + min(extra, k + 16)
+        while True:
+            self._hnsw.set_ef(max(self.ef_search, 2 * k_rows))
+            kwargs: dict[str, Any] = {"k": k_rows, "num_threads": 1}
+            if allowed is not None:
+                kwargs["filter"] = allowed.__contains__
+            try:
+                labels, dists = self._hnsw.knn_query(q, **kwargs)
+            except RuntimeError:  # fewer reachable elements than k (heavy deletes or filters)
+                return []
+            # one answer per query vector, merged best first
+            order = np.argsort(dists.reshape(-1), kind="stable")
+            flat_labels, flat_dists = labels.reshape(-1)[order], dists.reshape(-1)[order]
+            hits = self._best_per_hash(
+                ((int(lab), 1.0 - float(d)) for lab, d in zip(flat_labels, flat_dists, strict=True)), k
+            )
+            if len(hits) >= k or k_rows >= k + extra:
+                return hits
+            k_rows = k + extra
 
     def sample_scores(self, query: np.ndarray, n: int = 2000, seed: int = 0) -> np.ndarray:
-        """Scores of ``query`` against a fixed random sample: the query's background distribution."""
+        """Scores of ``query`` against a fixed random sample: the query's background distribution
+        (for a query of several vectors, of each sampled row's best score, as its hits are scored)."""
         with self._lock:
             live = np.flatnonzero(self._live[: len(self._hashes)])
             if live.size == 0:
@@ -369,7 +448,7 @@ class VectorIndex:
             if live.size > n:
                 live = np.random.default_rng(seed).choice(live, size=n, replace=False)
             rows = self._rows(live.tolist())
-        return rows @ np.asarray(query, dtype=np.float32)
+        return _best(rows, _as_queries(query, self.dim))
 
     # ------------------------------------------------------------- persistence
     def save(self) -> None:
@@ -401,6 +480,7 @@ class VectorIndex:
                 "dim": self.dim,
                 "count": len(self._hashes),
                 "live": len(self._labels),
+                "rows": self._row_count(),
                 "m": self.m,
                 "ef_construction": self.ef_construction,
             }
@@ -454,7 +534,7 @@ class VectorIndex:
     def _load(self) -> None:
         info = json.loads((self.directory / "meta.json").read_text(encoding="utf-8"))
         if (
-            info.get("version") != INDEX_VERSION
+            info.get("version") not in READABLE_VERSIONS
             or info.get("model_id") != self.model_id
             or info.get("dim") != self.dim
         ):
@@ -464,9 +544,14 @@ class VectorIndex:
         if arr.shape[0] != count:
             raise ValueError(f"id map has {arr.shape[0]} entries, metadata says {count}")
         hashes: list[str | None] = [b.decode("ascii") or None for b in arr.tolist()]
-        labels = {h: i for i, h in enumerate(hashes) if h is not None}
+        labels: dict[str, list[int]] = {}
+        for i, h in enumerate(hashes):
+            if h is not None:
+                labels.setdefault(h, []).append(i)
+        live_labels = [i for i, h in enumerate(hashes) if h is not None]
         live = np.zeros(max(count, 1024), dtype=bool)
-        live[np.fromiter(labels.values(), dtype=np.int64, count=len(labels))] = True
+        live[np.asarray(live_labels, dtype=np.int64)] = True
+        extra = len(live_labels) - len(labels)
         graph_file = self.directory / "hnsw.bin"
         saved = (
             self._saved_vectors(count, max(count, 1024))
@@ -482,18 +567,17 @@ class VectorIndex:
                 raise ValueError("neither the vectors nor the graph could be read")
             else:
                 g = self._load_graph(graph_file, count, hashes)
-                if len(labels) <= self.exact_max:
+                if len(live_labels) <= self.exact_max:
                     # an index from an older version (graph only): take the vectors out, in small
                     # chunks so other threads (the GUI) get the GIL, and keep the matrix from now on
                     mat = np.zeros((max(count, 1024), self.dim), dtype=np.float32)
-                    live_labels = list(labels.values())
                     for i in range(0, len(live_labels), 1000):
                         part = live_labels[i : i + 1000]
                         mat[np.asarray(part)] = np.asarray(g.get_items(part), dtype=np.float32)
                         time.sleep(0)
                     g = None
                     self.dirty = True  # saved as vectors.npy next time
-        elif len(labels) > self.exact_max and graph_file.is_file():
+        elif len(live_labels) > self.exact_max and graph_file.is_file():
             try:
                 g = self._load_graph(graph_file, count, hashes)
                 mat = None
@@ -506,6 +590,7 @@ class VectorIndex:
         self._m = int(info.get("m", self.m))
         self._hashes = hashes
         self._labels = labels
+        self._extra = extra
         self._live = live
         with self._lock:
             self._maybe_build_graph()  # big, but saved without its graph: build it in the background
