@@ -17,6 +17,9 @@ Sources:
 * XMP (title, description, tags, rating, colour label; parsed by
   ``desktop.core.ingest.xmp``) and IPTC-IIM (ObjectName, Caption, Keywords)
   from what Pillow collected while opening.
+* Windows' own EXIF fields (``XPKeywords``, ``XPTitle``, ``XPSubject``: UTF-16LE
+  text that Explorer's Properties → Details writes): keywords as tags, title and
+  subject only where XMP, IPTC and EXIF say nothing.
 * Pillow for pixel size, format and the ICC profile (``PIL.ImageCms``).
 """
 
@@ -97,12 +100,17 @@ _SUBSEC_ORIGINAL, _SUBSEC_DIGITIZED = 0x9291, 0x9292
 _COLOR_SPACE, _LENS_MODEL, _MAKER_NOTE = 0xA001, 0xA434, 0x927C
 _GPS_LAT_REF, _GPS_LAT, _GPS_LON_REF, _GPS_LON, _GPS_ALT_REF, _GPS_ALT = 1, 2, 3, 4, 5, 6
 _CANON_LENS_MODEL = 0x0095
+# Windows' fields: BYTE arrays of UTF-16LE text, keywords separated by ";"
+_XP_TITLE, _XP_KEYWORDS, _XP_SUBJECT = 0x9C9B, 0x9C9E, 0x9C9F
+_XP_TAGS = frozenset({_XP_TITLE, _XP_KEYWORDS, _XP_SUBJECT})
+_MAX_XP_BYTES = 64 * 1024
 
 # Everything else is skipped before exifread reads its value: that is what keeps
 # a file under a millisecond (thumbnail strips, maker notes and private arrays
 # are most of the work otherwise).
 _WANTED: dict[str, frozenset[int]] = {
-    "Image": frozenset({_MAKE, _MODEL, _ORIENTATION, _IMAGE_DESCRIPTION, _EXIF_POINTER, _GPS_POINTER}),
+    "Image": frozenset({_MAKE, _MODEL, _ORIENTATION, _IMAGE_DESCRIPTION, _EXIF_POINTER, _GPS_POINTER})
+    | _XP_TAGS,
     "EXIF": frozenset(
         {
             _EXPOSURE_TIME,
@@ -167,6 +175,10 @@ class _AllowListHeader(ExifHeader):
                 if ifd_name == "EXIF" and tag == _MAKER_NOTE:
                     self.maker_note_offset = self.s2n(entry + 8, 4)
                 continue
+            if tag in _XP_TAGS:
+                with contextlib.suppress(Exception):
+                    self.values[(ifd_name, tag)] = self._raw_bytes(entry)
+                continue
             if self.s2n(entry + 2, 2) != _ASCII and self.s2n(entry + 4, 4) > _MAX_NUMBERS:
                 # None of our numeric tags has more than 4 values; exifread would
                 # read up to 999 of them one seek at a time before we drop them.
@@ -178,6 +190,15 @@ class _AllowListHeader(ExifHeader):
                 self.values[(ifd_name, tag)] = self.tags[f"{ifd_name} {tag_name}"].values
             except Exception:  # one malformed tag must not cost the others
                 continue
+
+
+    def _raw_bytes(self, entry: int) -> bytes:
+        """An entry's value as bytes, read in one go (exifread would read a BYTE array one seek a byte)."""
+        count = min(self.s2n(entry + 4, 4), _MAX_XP_BYTES)
+        where = entry + 8 if count <= 4 else self.s2n(entry + 8, 4)
+        self.file_handle.seek(self.offset + where)
+        data: bytes = self.file_handle.read(count)
+        return data
 
 
 def _tiff_start(blob: bytes) -> int | None:
@@ -267,6 +288,25 @@ def _text(value: Any) -> str | None:
     if isinstance(value, bytes | bytearray):
         return _clean(_decode(bytes(value)))
     return None
+
+
+def _xp_text(value: Any) -> str | None:
+    """One of Windows' XP fields (UTF-16LE, NUL-terminated) as text."""
+    if not isinstance(value, bytes | bytearray) or len(value) < 2:
+        return None
+    text = bytes(value[: len(value) // 2 * 2]).decode("utf-16-le", errors="replace")
+    return _clean(text.split("\x00", 1)[0])
+
+
+def xp_keywords(value: Any) -> list[str]:
+    """XPKeywords' ";"-separated keywords, as Explorer writes them (the first spelling of each kept)."""
+    text = _xp_text(value)
+    found: dict[str, str] = {}
+    for keyword in text.split(";") if text else []:
+        cleaned = _clean(keyword)
+        if cleaned:
+            found.setdefault(cleaned.lower(), cleaned)
+    return list(found.values())
 
 
 def _number(value: Any) -> float | None:
@@ -639,12 +679,18 @@ def read_metadata(data: bytes, image: Image.Image, file_mtime: float) -> PhotoMe
     exif_description = _text(values.get(("Image", _IMAGE_DESCRIPTION)))
     if exif_description and is_camera_boilerplate(exif_description, meta.camera_make, meta.camera_model):
         exif_description = None
-    meta.title = xmp_found.title or iptc.title
-    meta.description = xmp_found.description or iptc.description or exif_description
-    meta.keywords = xmp_found.keywords or iptc.keywords
+    windows = xp_keywords(values.get(("Image", _XP_KEYWORDS)))
+    meta.title = xmp_found.title or iptc.title or _xp_text(values.get(("Image", _XP_TITLE)))
+    meta.description = (
+        xmp_found.description
+        or iptc.description
+        or exif_description
+        or _xp_text(values.get(("Image", _XP_SUBJECT)))
+    )
+    meta.keywords = xmp_found.keywords or iptc.keywords or windows
     rating = xmp_found.rating
     meta.file_rating = rating if rating is not None and rating >= 0 else None
     meta.file_rejected = rating == xmp.REJECTED
-    meta.file_tags = xmp.merge_tags(xmp_found.tags, iptc.keywords)
+    meta.file_tags = xmp.merge_tags(xmp_found.tags, [*iptc.keywords, *windows])
     meta.file_label = xmp_found.label
     return meta
