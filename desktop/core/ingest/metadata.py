@@ -85,7 +85,7 @@ class PhotoMetadata:
     # What the file says of its user data, for the catalog's first read (``scanner.apply_outside``):
     file_tags: list[str] = field(default_factory=list)  # XMP tag hierarchies and IPTC keywords, merged
     file_label: str | None = None  # Shoebox's colour label name
-    file_rejected: bool = False  # xmp:Rating -1; the catalog has no rejected flag yet
+    file_rejected: bool = False  # xmp:Rating -1: the photo is flagged rejected
 
 
 # --------------------------------------------------------------------------- EXIF
@@ -190,7 +190,6 @@ class _AllowListHeader(ExifHeader):
                 self.values[(ifd_name, tag)] = self.tags[f"{ifd_name} {tag_name}"].values
             except Exception:  # one malformed tag must not cost the others
                 continue
-
 
     def _raw_bytes(self, entry: int) -> bytes:
         """An entry's value as bytes, read in one go (exifread would read a BYTE array one seek a byte)."""

@@ -10,8 +10,8 @@ history: these are not edits the person made in Shoebox.
   for the fields it changed since the last read (stored in ``Photo.xmp_state``);
   tags that appeared are added. A tag is never removed because a sidecar lacks it.
 
-A rating of -1 (*rejected* in Lightroom and digiKam) reads as "no rating": the
-catalog has no rejected flag yet.
+A rating of -1 (*rejected* in Lightroom and digiKam) is kept as it is: the
+catalog stores it in ``Photo.rating`` (``filters.REJECTED``), the *rejected* flag.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 
 from desktop.core.catalog import history
 from desktop.core.catalog.schema import PhotoTag
-from desktop.core.ingest.xmp import REJECTED, OutsideData
+from desktop.core.ingest.xmp import OutsideData
 
 SCALARS = ("rating", "color_label", "title", "description")
 _SOURCE = {"rating": "rating", "color_label": "label", "title": "title", "description": "description"}
@@ -43,10 +43,7 @@ def dump_state(data: OutsideData) -> str:
 
 
 def _column_value(name: str, data: OutsideData) -> Any:
-    value = getattr(data, _SOURCE[name])
-    if name == "rating" and value == REJECTED:
-        return 0
-    return value
+    return getattr(data, _SOURCE[name])
 
 
 def _is_empty(name: str, value: Any) -> bool:
