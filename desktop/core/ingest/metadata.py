@@ -131,6 +131,29 @@ _WANTED: dict[str, frozenset[int]] = {
     "MakerNote": frozenset({_CANON_LENS_MODEL}),
 }
 
+# The same fields by exiv2's key names (``raw_metadata`` reads CR3, RAF, MRW and X3F with exiv2).
+EXIF_KEYS: dict[str, tuple[str, int]] = {
+    "Exif.Image.Make": ("Image", _MAKE),
+    "Exif.Image.Model": ("Image", _MODEL),
+    "Exif.Photo.ExposureTime": ("EXIF", _EXPOSURE_TIME),
+    "Exif.Photo.FNumber": ("EXIF", _F_NUMBER),
+    "Exif.Photo.ISOSpeedRatings": ("EXIF", _ISO),
+    "Exif.Photo.FocalLength": ("EXIF", _FOCAL_LENGTH),
+    "Exif.Photo.DateTimeOriginal": ("EXIF", _DATE_ORIGINAL),
+    "Exif.Photo.DateTimeDigitized": ("EXIF", _DATE_DIGITIZED),
+    "Exif.Photo.OffsetTimeOriginal": ("EXIF", _OFFSET_ORIGINAL),
+    "Exif.Photo.OffsetTimeDigitized": ("EXIF", _OFFSET_DIGITIZED),
+    "Exif.Photo.SubSecTimeOriginal": ("EXIF", _SUBSEC_ORIGINAL),
+    "Exif.Photo.SubSecTimeDigitized": ("EXIF", _SUBSEC_DIGITIZED),
+    "Exif.Photo.LensModel": ("EXIF", _LENS_MODEL),
+    "Exif.GPSInfo.GPSLatitudeRef": ("GPS", _GPS_LAT_REF),
+    "Exif.GPSInfo.GPSLatitude": ("GPS", _GPS_LAT),
+    "Exif.GPSInfo.GPSLongitudeRef": ("GPS", _GPS_LON_REF),
+    "Exif.GPSInfo.GPSLongitude": ("GPS", _GPS_LON),
+    "Exif.GPSInfo.GPSAltitudeRef": ("GPS", _GPS_ALT_REF),
+    "Exif.GPSInfo.GPSAltitude": ("GPS", _GPS_ALT),
+}
+
 _EXIF_COLOR_SPACES = {1: "sRGB", 2: "Adobe RGB", 0xFFFF: "Uncalibrated"}
 
 # An IFD that claims more entries than this is garbage, not a photo.
@@ -608,6 +631,36 @@ def _format(image: Image.Image) -> str | None:
 # ------------------------------------------------------------------------- entry
 
 
+def fill_from_exif(meta: PhotoMetadata, values: ExifValues, file_mtime: float) -> None:
+    """Camera, lens, exposure, GPS and date taken from EXIF ``values`` keyed as ``EXIF_KEYS`` name
+    them (read by exifread here, by exiv2 for the RAWs it cannot walk); the file's time when no date."""
+    meta.camera_make = _text(values.get(("Image", _MAKE)))
+    meta.camera_model = _text(values.get(("Image", _MODEL)))
+    meta.lens = _text(values.get(("EXIF", _LENS_MODEL))) or _text(
+        values.get(("MakerNote", _CANON_LENS_MODEL))
+    )
+    meta.focal_length = _positive(values.get(("EXIF", _FOCAL_LENGTH)))
+    meta.f_number = _positive(values.get(("EXIF", _F_NUMBER)))
+    meta.exposure_time = _positive(values.get(("EXIF", _EXPOSURE_TIME)))
+    iso = _integer(values.get(("EXIF", _ISO)))
+    meta.iso = iso if iso is not None and iso > 0 else None
+    meta.gps_lat, meta.gps_lon, meta.gps_alt = _gps(values)
+    for source, date_tag, subsec_tag, offset_tag in (
+        (SOURCE_ORIGINAL, _DATE_ORIGINAL, _SUBSEC_ORIGINAL, _OFFSET_ORIGINAL),
+        (SOURCE_DIGITIZED, _DATE_DIGITIZED, _SUBSEC_DIGITIZED, _OFFSET_DIGITIZED),
+    ):
+        parsed = _exif_date(
+            values.get(("EXIF", date_tag)), values.get(("EXIF", subsec_tag)), values.get(("EXIF", offset_tag))
+        )
+        if parsed:
+            meta.taken_at, meta.taken_local = parsed
+            meta.taken_at_source = source
+            break
+    else:
+        meta.taken_at, meta.taken_local = _file_date(file_mtime)
+        meta.taken_at_source = SOURCE_FILE
+
+
 def read_metadata(data: bytes, image: Image.Image, file_mtime: float) -> PhotoMetadata:
     """Everything the catalog stores about a photo; never raises on bad metadata.
 
@@ -627,39 +680,13 @@ def read_metadata(data: bytes, image: Image.Image, file_mtime: float) -> PhotoMe
         width, height = height, width
     meta.width, meta.height = (width, height) if width > 0 and height > 0 else (None, None)
 
-    meta.camera_make = _text(values.get(("Image", _MAKE)))
-    meta.camera_model = _text(values.get(("Image", _MODEL)))
-    meta.lens = _text(values.get(("EXIF", _LENS_MODEL))) or _text(
-        values.get(("MakerNote", _CANON_LENS_MODEL))
-    )
-    meta.focal_length = _positive(values.get(("EXIF", _FOCAL_LENGTH)))
-    meta.f_number = _positive(values.get(("EXIF", _F_NUMBER)))
-    meta.exposure_time = _positive(values.get(("EXIF", _EXPOSURE_TIME)))
-    iso_values = values.get(("EXIF", _ISO))
-    iso = _integer(iso_values)
-    meta.iso = iso if iso is not None and iso > 0 else None
-    meta.gps_lat, meta.gps_lon, meta.gps_alt = _gps(values)
+    fill_from_exif(meta, values, file_mtime)
 
     icc = image.info.get("icc_profile")
     if isinstance(icc, bytes | bytearray) and icc:
         meta.color_space = _icc_description(bytes(icc))
     if meta.color_space is None:
         meta.color_space = _EXIF_COLOR_SPACES.get(_integer(values.get(("EXIF", _COLOR_SPACE))) or -1)
-
-    for source, date_tag, subsec_tag, offset_tag in (
-        (SOURCE_ORIGINAL, _DATE_ORIGINAL, _SUBSEC_ORIGINAL, _OFFSET_ORIGINAL),
-        (SOURCE_DIGITIZED, _DATE_DIGITIZED, _SUBSEC_DIGITIZED, _OFFSET_DIGITIZED),
-    ):
-        parsed = _exif_date(
-            values.get(("EXIF", date_tag)), values.get(("EXIF", subsec_tag)), values.get(("EXIF", offset_tag))
-        )
-        if parsed:
-            meta.taken_at, meta.taken_local = parsed
-            meta.taken_at_source = source
-            break
-    else:
-        meta.taken_at, meta.taken_local = _file_date(file_mtime)
-        meta.taken_at_source = SOURCE_FILE
 
     xmp_found = _Captions()
     iptc = _Captions()
