@@ -337,3 +337,29 @@ def test_reject_on_the_command_line_is_undoable_and_listed(tmp_path: Path, make_
     )
     assert json.loads(out.stdout)["changed"] == 1  # 2.jpg was not rejected
     assert (_info(home, folder / "0.jpg")["rating"], _info(home, folder / "0.jpg")["rejected"]) == (0, False)
+
+
+def test_a_scan_links_sidecar_tags_per_batch_not_per_photo(
+    library: Any, tmp_path: Path, make_jpeg: Any
+) -> None:
+    """Looking each photo and each tag up through Peewee cost 4 ms a photo: a scan with sidecars was
+    a quarter slower than without. A batch now reads the tags once and finds its photos in one query."""
+    folder = tmp_path / "pics"
+    for i in range(40):
+        make_jpeg(folder / f"{i:02d}.jpg", size=(16, 16), color=(i * 5, 0, 0))
+        (folder / f"{i:02d}.jpg.xmp").write_text(
+            digikam(["Places/Paris", f"People/P{i % 4}"]), encoding="utf-8"
+        )
+    statements: list[str] = []
+    library.writer.call(lambda: db.database.connection().set_trace_callback(statements.append))
+    try:
+        library.add_root(folder)
+        library.scan()
+    finally:
+        library.writer.call(lambda: db.database.connection().set_trace_callback(None))
+    assert library.info(folder / "07.jpg")["tags"] == ["People/P3", "Places/Paris"]
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    by_path = [s for s in selects if '"rel_path" =' in s]
+    tag_reads = [s for s in selects if 'FROM "tag"' in s]
+    assert len(by_path) < 5, by_path[:5]
+    assert len(tag_reads) < 20, tag_reads[:5]
