@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from desktop.core.catalog import history
 from desktop.core.catalog.db import DiskFull, database, is_disk_full
 from desktop.core.catalog.edits import DATE_SOURCE_USER, PLACE_SOURCE_USER
 from desktop.core.catalog.filters import in_values
@@ -639,7 +640,7 @@ class Scanner:
             query = Photo.select(Photo.id, Photo.rel_path).where(
                 (Photo.root == root_id) & in_values(Photo.rel_path, rels)
             )
-            ids.update(((root_id, rel), int(pid)) for pid, rel in query.tuples())
+            ids.update(((root_id, str(rel)), int(pid)) for pid, rel in history.tuples(query))
         user_data.TagLinker(preload=True).link_many(
             (ids[(root_id, rel)], list(res.outside["tags"]))
             for root_id, rel, res in tagged
