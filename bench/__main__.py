@@ -14,6 +14,7 @@ SUITES = {
     "video": "bench.bench_video",
     "search": "bench.bench_search",
     "gui": "bench.bench_gui",
+    "sidecars": "bench.bench_sidecars",
 }
 
 

@@ -613,3 +613,37 @@ def test_canon_maker_note_lens_when_exif_has_none() -> None:
     # Other makes' maker notes are not read as Canon ones.
     blob = _tiff({"Image": [(0x010F, 2, 6, b"Nikon\x00")], "EXIF": [(0x927C, 7, len(note), note)]})
     assert _read(_jpeg(blob)).lens is None
+
+
+def _utf16(text: str) -> bytes:
+    return text.encode("utf-16-le") + b"\x00\x00"
+
+
+def test_windows_xp_keywords_title_and_subject() -> None:
+    """What Explorer's Properties → Details writes: UTF-16LE keywords separated by ";"."""
+    exif = Image.Exif()
+    exif[0x9C9E] = _utf16("Beach; Zürich;;Family/Kids;beach")
+    exif[0x9C9B] = _utf16("Sunset at the pier")
+    exif[0x9C9F] = _utf16("Taken from the boat")
+    meta = _read(_jpeg(exif))
+    assert meta.file_tags == ["Beach", "Zürich", "Family/Kids"]
+    assert meta.keywords == ["Beach", "Zürich", "Family/Kids"]
+    assert (meta.title, meta.description) == ("Sunset at the pier", "Taken from the boat")
+
+
+def test_xp_title_and_subject_only_fill_what_other_fields_leave_empty() -> None:
+    exif = Image.Exif()
+    exif[0x010E] = "The description from EXIF"
+    exif[0x9C9B] = _utf16("Windows title")
+    exif[0x9C9F] = _utf16("Windows subject")
+    exif[0x9C9E] = _utf16("Paris")
+    meta = _read(_with_iptc(_jpeg(exif), _iptc_dataset(2, 5, b"IPTC!") + _iptc_dataset(2, 25, b"paris")))
+    assert meta.title == "IPTC!"
+    assert meta.description == "The description from EXIF"
+    assert meta.file_tags == ["paris"]  # one tag, whichever field named it first
+
+
+def test_a_truncated_xp_field_reads_as_nothing() -> None:
+    exif = Image.Exif()
+    exif[0x9C9E] = b"\x42"  # one byte: half a UTF-16 character
+    assert _read(_jpeg(exif)).file_tags == []

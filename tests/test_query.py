@@ -132,3 +132,15 @@ def test_keyword_filter_is_what_a_query_finds_without_a_model(query: str, words:
     q = parse_query(query)
     assert q.keyword_filter().words == words
     assert q.keyword_filter().tags == q.filter.tags
+
+
+def test_is_rejected_and_its_negation() -> None:
+    assert parse_query("is:rejected").filter.rejected is True
+    q = parse_query("beach -is:rejected")
+    assert (q.filter.rejected, q.text) == (False, "beach")
+    assert parse_query("IS:Rejected").filter.rejected is True
+    # only a flag negates: "-tag:x" stays free text, as before
+    q = parse_query("-tag:x")
+    assert q.filter.tags == [] and q.text == "-tag:x"
+    with pytest.raises(QueryError, match="is:rejected"):
+        parse_query("is:starred")

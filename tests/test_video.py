@@ -256,3 +256,31 @@ def test_the_scan_converts_a_1080p_poster_at_thumbnail_size(
     # the viewer's poster (no short side asked for) keeps its size
     full = video_reader.probe(clip).poster
     assert full is not None and full.size == (1920, 1080)
+@pytest.mark.parametrize(
+    ("location", "expected"),
+    [
+        # 12:05 UTC on 3 July: 21:05 in Tokyo (UTC+9), 08:05 in New York (daylight time, UTC-4)
+        ("+35.6812+139.7671+040.000/", "2024-07-03T21:05:00+09:00"),
+        ("+40.7580-073.9855/", "2024-07-03T08:05:00-04:00"),
+    ],
+)
+def test_utc_creation_time_is_shown_in_the_zone_of_the_videos_place(
+    tmp_path: Path, make_video: MakeVideo, location: str, expected: str
+) -> None:
+    clip = make_video(
+        tmp_path / "clip.mov", seconds=1, creation_time="2024-07-03T12:05:00.000000Z", location=location
+    )
+    result = scan_worker.process_file(str(clip), None)
+    assert result.error is None
+    assert result.meta["taken_at"] == expected
+    assert result.meta["taken_local"] == expected[:19] + ".000000"
+    assert result.meta["taken_at_source"] == "creation_time"
+
+
+def test_a_winter_date_takes_that_places_standard_time() -> None:
+    from desktop.core.ingest.video import zone_at
+
+    zone = zone_at(40.758, -73.9855)
+    assert zone is not None
+    winter = dt.datetime(2024, 1, 15, 12, 0, tzinfo=dt.UTC).astimezone(zone)
+    assert winter.utcoffset() == dt.timedelta(hours=-5)

@@ -22,7 +22,7 @@ import pytest
 from PIL import Image
 
 from desktop.core import library as library_module
-from desktop.core.catalog import db
+from desktop.core.catalog import db, filters
 from desktop.core.ingest import user_data, xmp
 from desktop.core.ingest.metadata import read_metadata
 from desktop.core.library import Library, photo_tags
@@ -114,13 +114,17 @@ def test_microsoft_rating_scale(value: int, stars: int | None) -> None:
     assert xmp.microsoft_rating(str(value)) == stars
 
 
-def test_rejected_is_kept_for_the_caller_and_reads_as_no_rating_in_the_catalog() -> None:
+def test_rejected_is_kept_as_the_catalogs_rejected_flag() -> None:
     data = xmp.parse_xmp(packet("", 'xmp:Rating="-1"').encode())
-    assert data.rating == xmp.REJECTED
-    assert user_data.changes({"rating": 0}, None, data) == {}
-    # a photo that was 3 stars in the sidecar and is now rejected there loses its stars
+    assert data.rating == xmp.REJECTED == filters.REJECTED
+    assert user_data.changes({"rating": 0}, None, data) == {"rating": filters.REJECTED}
+    # a photo the person rated in Shoebox is not rejected by a first read...
+    assert user_data.changes({"rating": 3}, None, data) == {}
+    # ...but a photo that was 3 stars in the sidecar and is now rejected there is rejected
     before = xmp.OutsideData(rating=3)
-    assert user_data.changes({"rating": 3}, before, data) == {"rating": 0}
+    assert user_data.changes({"rating": 3}, before, data) == {"rating": filters.REJECTED}
+    # and one the sidecar unrejects comes back unrated
+    assert user_data.changes({"rating": -1}, data, xmp.OutsideData(rating=0)) == {"rating": 0}
 
 
 def test_label_names_are_shoeboxs() -> None:
@@ -294,3 +298,68 @@ def test_raws_and_videos_take_their_sidecars_too(
     video = library.info(folder / "clip.mp4")
     assert raw["tags"] == ["Places/Paris"] and raw["color_label"] == "red" and raw["title"] == "Eiffel"
     assert video["tags"] == ["Events/Wedding"] and video["rating"] == 5
+
+
+def test_a_rejected_sidecar_and_windows_keywords_arrive_in_the_catalog(
+    library: Any, tmp_path: Path, make_jpeg: Any
+) -> None:
+    folder = tmp_path / "pics"
+    make_jpeg(folder / "out_of_focus.jpg", color=(10, 10, 10))
+    (folder / "out_of_focus.jpg.xmp").write_text(digikam(["Trips/Rome"], rating=-1), encoding="utf-8")
+    windows = Image.Exif()
+    windows[0x9C9E] = "Family;Holiday".encode("utf-16-le") + b"\x00\x00"
+    Image.new("RGB", (48, 32), (90, 30, 30)).save(folder / "tagged_in_explorer.jpg", exif=windows.tobytes())
+    library.add_root(folder)
+    library.scan()
+    rejected = library.info(folder / "out_of_focus.jpg")
+    assert (rejected["rating"], rejected["rejected"], rejected["tags"]) == (-1, True, ["Trips/Rome"])
+    assert library.count(filters.PhotoFilter(rejected=True)) == 1
+    assert library.count(filters.PhotoFilter(rating_min=0)) == 1  # a rejected photo has no stars, not 0
+    assert library.info(folder / "tagged_in_explorer.jpg")["tags"] == ["Family", "Holiday"]
+
+
+def test_reject_on_the_command_line_is_undoable_and_listed(tmp_path: Path, make_jpeg: Any) -> None:
+    home, folder = tmp_path / "home", tmp_path / "pics"
+    for i in range(3):
+        make_jpeg(folder / f"{i}.jpg", color=(i * 40, 10, 10))
+    run_cli(home, "add", str(folder), check=True)
+    run_cli(home, "rate", "4", str(folder / "0.jpg"), check=True)
+    out = run_cli(home, "reject", "--json", str(folder / "0.jpg"), str(folder / "1.jpg"), check=True)
+    assert json.loads(out.stdout) == {"photos": 2, "changed": 2, "rejected": True}
+    listed = run_cli(home, "ls", "--rejected", check=True).stdout
+    assert "0.jpg" in listed and "1.jpg" in listed and "2.jpg" not in listed
+    assert "1.jpg" not in run_cli(home, "ls", "--rating", "0", check=True).stdout
+    run_cli(home, "undo", check=True)
+    assert _info(home, folder / "0.jpg")["rating"] == 4  # undo brings the stars back
+    run_cli(home, "redo", check=True)
+    out = run_cli(
+        home, "reject", "--clear", "--json", str(folder / "0.jpg"), str(folder / "2.jpg"), check=True
+    )
+    assert json.loads(out.stdout)["changed"] == 1  # 2.jpg was not rejected
+    assert (_info(home, folder / "0.jpg")["rating"], _info(home, folder / "0.jpg")["rejected"]) == (0, False)
+
+
+def test_a_scan_links_sidecar_tags_per_batch_not_per_photo(
+    library: Any, tmp_path: Path, make_jpeg: Any
+) -> None:
+    """Looking each photo and each tag up through Peewee cost 4 ms a photo: a scan with sidecars was
+    a quarter slower than without. A batch now reads the tags once and finds its photos in one query."""
+    folder = tmp_path / "pics"
+    for i in range(40):
+        make_jpeg(folder / f"{i:02d}.jpg", size=(16, 16), color=(i * 5, 0, 0))
+        (folder / f"{i:02d}.jpg.xmp").write_text(
+            digikam(["Places/Paris", f"People/P{i % 4}"]), encoding="utf-8"
+        )
+    statements: list[str] = []
+    library.writer.call(lambda: db.database.connection().set_trace_callback(statements.append))
+    try:
+        library.add_root(folder)
+        library.scan()
+    finally:
+        library.writer.call(lambda: db.database.connection().set_trace_callback(None))
+    assert library.info(folder / "07.jpg")["tags"] == ["People/P3", "Places/Paris"]
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    by_path = [s for s in selects if '"rel_path" =' in s]
+    tag_reads = [s for s in selects if 'FROM "tag"' in s]
+    assert len(by_path) < 5, by_path[:5]
+    assert len(tag_reads) < 20, tag_reads[:5]

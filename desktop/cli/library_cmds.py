@@ -1,4 +1,4 @@
-"""Library commands: add, scan, import, status, errors, info, tag, rate, ls, pairs, watch."""
+"""Library commands: add, scan, import, status, errors, info, tag, rate, reject, ls, pairs, watch."""
 
 from __future__ import annotations
 
@@ -218,6 +218,19 @@ def cmd_rate(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+def cmd_reject(args: argparse.Namespace, ctx: Context) -> int:
+    ids = ctx.photo_ids(args.paths)
+    changed = ctx.library.set_rejected(ids, not args.clear)
+    photos = counted(changed, "photo")
+    if args.clear:
+        print(f"Cleared the rejected flag of {photos}.", file=sys.stderr)
+    else:
+        print(f"Rejected {photos}.", file=sys.stderr)
+    if args.json:
+        ctx.print_json({"photos": len(set(ids)), "changed": changed, "rejected": not args.clear})
+    return 0
+
+
 def cmd_label(args: argparse.Namespace, ctx: Context) -> int:
     label = None if args.label == "none" else args.label
     ids = ctx.photo_ids(args.paths)
@@ -285,6 +298,7 @@ def filter_from_args(args: argparse.Namespace) -> PhotoFilter:
             folder=Path(args.folder) if args.folder else None,
             rating_min=args.rating,
             album=args.album,
+            rejected=True if args.rejected else None,
         )
     except (FilterError, ValueError) as exc:
         raise CliError(str(exc)) from exc
@@ -298,6 +312,7 @@ def add_filter_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--folder", help="only photos in or below this folder")
     p.add_argument("--rating", type=int, choices=range(0, 6), metavar="N", help="rating at least N")
     p.add_argument("--album", help="only photos in this album")
+    p.add_argument("--rejected", action="store_true", help="only photos flagged rejected")
 
 
 def cmd_ls(args: argparse.Namespace, ctx: Context) -> int:
@@ -408,6 +423,16 @@ def register(sub: Subcommands) -> None:
     p.add_argument("paths", nargs="+", metavar="PHOTO", help="photos by path or catalog id")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_rate)
+
+    p = sub.add_parser(
+        "reject",
+        help="flag photos rejected (xmp:Rating -1, as Lightroom and digiKam write it; their stars go); "
+        "--clear takes the flag off",
+    )
+    p.add_argument("paths", nargs="+", metavar="PHOTO", help="photos by path or catalog id")
+    p.add_argument("--clear", action="store_true", help="unreject: the photos become unrated")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_reject)
 
     p = sub.add_parser("label", help="set the colour label of photos")
     p.add_argument("label", choices=["red", "orange", "yellow", "green", "blue", "purple", "grey", "none"])

@@ -209,7 +209,7 @@ def register(sub: Subcommands) -> None:
 
     p = sub.add_parser(
         "search",
-        help="smart search: free text plus filters (tag: after: before: camera: folder: rating: album: place: name:)",
+        help="smart search: free text plus filters (tag: after: before: camera: folder: rating: album: place: name: is:rejected)",
         description=f'Example: {SHOEBOX} search "dog on the beach tag:family after:2019-06 '
         'place:\\"near 48.85,2.29 5km\\""',
     )

@@ -24,7 +24,7 @@ import peewee as pw
 
 from desktop.core.catalog import edits, history, pairs
 from desktop.core.catalog.db import catalog_full_message, close_db, database, init_db, is_disk_full
-from desktop.core.catalog.filters import PhotoFilter, apply_filter, fold, in_values
+from desktop.core.catalog.filters import REJECTED, PhotoFilter, apply_filter, fold, in_values
 from desktop.core.catalog.reads import CatalogReads, PhotoRecord, by_date
 from desktop.core.catalog.schema import (
     STATUS_ERROR,
@@ -126,7 +126,8 @@ def photo_to_dict(photo: Photo, tags: list[str] | None = None) -> dict[str, Any]
         "description": photo.description,
         "keywords": keywords,
         "file_rating": photo.file_rating,
-        "rating": photo.rating,
+        "rating": photo.rating,  # REJECTED (-1) for a photo flagged rejected
+        "rejected": photo.rating == REJECTED,
         "color_label": photo.color_label,
         "rotation": photo.rotation,
         # video columns
@@ -545,6 +546,22 @@ class Library:
         self.writer.call(
             lambda: edits.photo_set("rating", pairs.members(ids), rating, "rate", label, self.source)
         )
+
+    def set_rejected(self, photo_ids: Sequence[int], rejected: bool = True) -> int:
+        """Flag photos *rejected* (their rating becomes ``REJECTED``, xmp:Rating -1) or clear the flag.
+
+        Rejecting drops a photo's stars, as xmp:Rating has room for one or the other; undo brings
+        them back. Clearing touches only the rejected photos among ``photo_ids`` (they become
+        unrated). Returns how many photos changed.
+        """
+        current = self.reads.user_data(list(dict.fromkeys(photo_ids)))
+        ids = [pid for pid, data in current.items() if (data.rating == REJECTED) != rejected]
+        if not ids:
+            return 0
+        label = f"{'Rejected' if rejected else 'Unrejected'} {counted(len(ids), 'photo')}"
+        value = REJECTED if rejected else 0
+        self.writer.call(lambda: edits.photo_set("rating", ids, value, "reject", label, self.source))
+        return len(ids)
 
     def set_color_label(self, photo_ids: Sequence[int], label: str | None) -> None:
         if label is not None and label not in COLOR_LABELS:

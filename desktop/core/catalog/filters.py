@@ -31,7 +31,8 @@ class PhotoFilter:
     before: dt.date | None = None  # exclusive
     camera: str | None = None  # case-insensitive substring of make or model
     folder: Path | None = None  # absolute folder; photos at or below it
-    rating_min: int | None = None
+    rating_min: int | None = None  # stars; a rejected photo (rating REJECTED) has fewer than 0
+    rejected: bool | None = None  # True: only rejected photos; False: none of them
     near: tuple[float, float, float] | None = None  # (lat, lon, radius km)
     album: str | None = None
     untagged: bool = False
@@ -73,6 +74,10 @@ def _period(year: int, month: str | None, day: str | None, end: bool) -> dt.date
             return d
         return dt.date(year + (d.month == 12), d.month % 12 + 1, 1)
     return dt.date(year + 1, 1, 1) if end else dt.date(year, 1, 1)
+
+
+# The rating of a photo flagged *rejected*: xmp:Rating -1, as Lightroom and digiKam write it.
+REJECTED = -1
 
 
 class FilterError(ShoeboxError, ValueError):
@@ -244,6 +249,8 @@ def apply_filter(query: pw.ModelSelect[Photo], f: PhotoFilter) -> pw.ModelSelect
         query = query.where(cond if cond is not None else pw.SQL("0"))
     if f.rating_min is not None:
         query = query.where(Photo.rating >= f.rating_min)
+    if f.rejected is not None:
+        query = query.where((Photo.rating == REJECTED) if f.rejected else (Photo.rating != REJECTED))
     if f.near is not None:
         lat, lon, km = f.near
         la0, la1, lo0, lo1 = _bbox(lat, lon, km)

@@ -13,6 +13,10 @@ free text that CLIP and the keyword match rank by)::
     camera:TEXT       camera make or model contains TEXT (camera:canon, camera:"eos 5d")
     folder:PATH       in the folder PATH or below it (~ expands)
     rating:N          rated N stars or more; also rating>=N, rating>N, rating=N
+                      (a rejected photo has no stars: rating>=0 leaves it out)
+    is:rejected       flagged rejected (X in the app, ``reject`` on the command
+                      line, xmp:Rating -1 from Lightroom or digiKam);
+                      -is:rejected leaves rejected photos out
     album:NAME        in the album NAME
     place:"near LAT,LON [R km]"
                       taken within R km (default 10 km; also m) of LAT,LON;
@@ -77,13 +81,14 @@ STOP_WORDS = frozenset(
         "images",
     ]
 )
-KEYS = {"tag", "after", "before", "camera", "folder", "rating", "album", "place", "name", "file"}
+KEYS = {"tag", "after", "before", "camera", "folder", "rating", "album", "place", "name", "file", "is"}
+FLAGS = ("rejected",)  # the values of is: (and -is:)
 SIMILAR_KEY = "similar"  # not a filter: it names the photo (or image file) the query starts from
 # what a misspelt key is compared with: the filters, and similar:ID
 SUGGESTED_KEYS = sorted(KEYS | {SIMILAR_KEY})
 
 _TOKEN = re.compile(
-    r'(?P<key>[A-Za-z]+)(?P<op>>=|<=|:|>|<|=)(?P<val>"[^"]*"?|\S*)'
+    r'(?P<neg>-?)(?P<key>[A-Za-z]+)(?P<op>>=|<=|:|>|<|=)(?P<val>"[^"]*"?|\S*)'
     r'|"(?P<phrase>[^"]*)"?'
     r"|(?P<word>\S+)"
 )
@@ -171,6 +176,13 @@ def _rating(op: str, value: str) -> int:
     return n
 
 
+def _flag(value: str, negated: bool) -> bool:
+    """is:rejected → True, -is:rejected → False."""
+    if value.lower() not in FLAGS:
+        raise QueryError(f"is:{value}: write is:rejected (or -is:rejected to leave rejected photos out).")
+    return not negated
+
+
 def _misspelt_filter(key: str, op: str, value: str) -> QueryError | None:
     """An error naming the filter ``key`` was probably meant to be (``tga:`` → ``tag:``), or None
     for a word that merely has a colon (a time, a URL, "note: ...")."""
@@ -204,6 +216,9 @@ def parse_query(query: str, base: PhotoFilter | None = None) -> ParsedQuery:
                     )
                 similar = int(value) if value.isdigit() else Path(value).expanduser()
                 continue
+            if m.group("neg") and key != "is":  # only a flag can be negated: "-tag:x" stays free text
+                words.append(m.group(0))
+                continue
             if key not in KEYS or (op != ":" and key != "rating"):
                 typo = _misspelt_filter(key, op, value)
                 if typo is not None:
@@ -231,6 +246,8 @@ def parse_query(query: str, base: PhotoFilter | None = None) -> ParsedQuery:
                     f.near = parse_place(value)
                 elif key in ("name", "file"):
                     f.name = value
+                elif key == "is":
+                    f.rejected = _flag(value, negated=bool(m.group("neg")))
             except QueryError:
                 raise
             except ValueError as exc:

@@ -23,10 +23,11 @@ from typing import Any
 import peewee as pw
 
 from desktop.core.catalog import history, pairs
-from desktop.core.catalog.filters import PhotoFilter, apply_filter, in_values
+from desktop.core.catalog.filters import REJECTED, PhotoFilter, apply_filter, in_values
 from desktop.core.catalog.schema import STATUS_ERROR, STATUS_MISSING, STATUS_OK, Photo, PhotoTag, Root, Tag
 
 __all__ = [
+    "REJECTED",
     "STATUS_ERROR",
     "STATUS_MISSING",
     "STATUS_OK",
@@ -67,6 +68,11 @@ class PhotoRecord:
         return self.duration is not None
 
     @property
+    def rejected(self) -> bool:
+        """Flagged *rejected* (rating ``REJECTED``: xmp:Rating -1)."""
+        return self.rating == REJECTED
+
+    @property
     def name(self) -> str:
         return self.path.rsplit("/", 1)[-1]
 
@@ -81,9 +87,13 @@ class PhotoRecord:
 class UserData:
     """The per-photo values an edit changes and the grid paints."""
 
-    rating: int
+    rating: int  # REJECTED for a rejected photo
     color_label: str | None
     rotation: int
+
+    @property
+    def rejected(self) -> bool:
+        return self.rating == REJECTED
 
 
 @dataclass(frozen=True)

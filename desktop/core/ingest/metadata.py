@@ -17,6 +17,9 @@ Sources:
 * XMP (title, description, tags, rating, colour label; parsed by
   ``desktop.core.ingest.xmp``) and IPTC-IIM (ObjectName, Caption, Keywords)
   from what Pillow collected while opening.
+* Windows' own EXIF fields (``XPKeywords``, ``XPTitle``, ``XPSubject``: UTF-16LE
+  text that Explorer's Properties → Details writes): keywords as tags, title and
+  subject only where XMP, IPTC and EXIF say nothing.
 * Pillow for pixel size, format and the ICC profile (``PIL.ImageCms``).
 """
 
@@ -82,7 +85,7 @@ class PhotoMetadata:
     # What the file says of its user data, for the catalog's first read (``scanner.apply_outside``):
     file_tags: list[str] = field(default_factory=list)  # XMP tag hierarchies and IPTC keywords, merged
     file_label: str | None = None  # Shoebox's colour label name
-    file_rejected: bool = False  # xmp:Rating -1; the catalog has no rejected flag yet
+    file_rejected: bool = False  # xmp:Rating -1: the photo is flagged rejected
     content_id: str | None = (
         None  # Apple's content identifier (MakerNote): pairs a Live Photo's still and clip
     )
@@ -102,12 +105,17 @@ _GPS_LAT_REF, _GPS_LAT, _GPS_LON_REF, _GPS_LON, _GPS_ALT_REF, _GPS_ALT = 1, 2, 3
 _CANON_LENS_MODEL = 0x0095
 _APPLE_CONTENT_ID = 0x0011  # Apple MakerNote ContentIdentifier (ExifTool 13: MediaGroupUUID)
 _APPLE_NOTE = b"Apple iOS\x00"
+# Windows' fields: BYTE arrays of UTF-16LE text, keywords separated by ";"
+_XP_TITLE, _XP_KEYWORDS, _XP_SUBJECT = 0x9C9B, 0x9C9E, 0x9C9F
+_XP_TAGS = frozenset({_XP_TITLE, _XP_KEYWORDS, _XP_SUBJECT})
+_MAX_XP_BYTES = 64 * 1024
 
 # Everything else is skipped before exifread reads its value: that is what keeps
 # a file under a millisecond (thumbnail strips, maker notes and private arrays
 # are most of the work otherwise).
 _WANTED: dict[str, frozenset[int]] = {
-    "Image": frozenset({_MAKE, _MODEL, _ORIENTATION, _IMAGE_DESCRIPTION, _EXIF_POINTER, _GPS_POINTER}),
+    "Image": frozenset({_MAKE, _MODEL, _ORIENTATION, _IMAGE_DESCRIPTION, _EXIF_POINTER, _GPS_POINTER})
+    | _XP_TAGS,
     "EXIF": frozenset(
         {
             _EXPOSURE_TIME,
@@ -126,6 +134,29 @@ _WANTED: dict[str, frozenset[int]] = {
     ),
     "GPS": frozenset({_GPS_LAT_REF, _GPS_LAT, _GPS_LON_REF, _GPS_LON, _GPS_ALT_REF, _GPS_ALT}),
     "MakerNote": frozenset({_CANON_LENS_MODEL}),
+}
+
+# The same fields by exiv2's key names (``raw_metadata`` reads CR3, RAF, MRW and X3F with exiv2).
+EXIF_KEYS: dict[str, tuple[str, int]] = {
+    "Exif.Image.Make": ("Image", _MAKE),
+    "Exif.Image.Model": ("Image", _MODEL),
+    "Exif.Photo.ExposureTime": ("EXIF", _EXPOSURE_TIME),
+    "Exif.Photo.FNumber": ("EXIF", _F_NUMBER),
+    "Exif.Photo.ISOSpeedRatings": ("EXIF", _ISO),
+    "Exif.Photo.FocalLength": ("EXIF", _FOCAL_LENGTH),
+    "Exif.Photo.DateTimeOriginal": ("EXIF", _DATE_ORIGINAL),
+    "Exif.Photo.DateTimeDigitized": ("EXIF", _DATE_DIGITIZED),
+    "Exif.Photo.OffsetTimeOriginal": ("EXIF", _OFFSET_ORIGINAL),
+    "Exif.Photo.OffsetTimeDigitized": ("EXIF", _OFFSET_DIGITIZED),
+    "Exif.Photo.SubSecTimeOriginal": ("EXIF", _SUBSEC_ORIGINAL),
+    "Exif.Photo.SubSecTimeDigitized": ("EXIF", _SUBSEC_DIGITIZED),
+    "Exif.Photo.LensModel": ("EXIF", _LENS_MODEL),
+    "Exif.GPSInfo.GPSLatitudeRef": ("GPS", _GPS_LAT_REF),
+    "Exif.GPSInfo.GPSLatitude": ("GPS", _GPS_LAT),
+    "Exif.GPSInfo.GPSLongitudeRef": ("GPS", _GPS_LON_REF),
+    "Exif.GPSInfo.GPSLongitude": ("GPS", _GPS_LON),
+    "Exif.GPSInfo.GPSAltitudeRef": ("GPS", _GPS_ALT_REF),
+    "Exif.GPSInfo.GPSAltitude": ("GPS", _GPS_ALT),
 }
 
 _EXIF_COLOR_SPACES = {1: "sRGB", 2: "Adobe RGB", 0xFFFF: "Uncalibrated"}
@@ -172,6 +203,10 @@ class _AllowListHeader(ExifHeader):
                 if ifd_name == "EXIF" and tag == _MAKER_NOTE:
                     self.maker_note_offset = self.s2n(entry + 8, 4)
                 continue
+            if tag in _XP_TAGS:
+                with contextlib.suppress(Exception):
+                    self.values[(ifd_name, tag)] = self._raw_bytes(entry)
+                continue
             if self.s2n(entry + 2, 2) != _ASCII and self.s2n(entry + 4, 4) > _MAX_NUMBERS:
                 # None of our numeric tags has more than 4 values; exifread would
                 # read up to 999 of them one seek at a time before we drop them.
@@ -183,6 +218,14 @@ class _AllowListHeader(ExifHeader):
                 self.values[(ifd_name, tag)] = self.tags[f"{ifd_name} {tag_name}"].values
             except Exception:  # one malformed tag must not cost the others
                 continue
+
+    def _raw_bytes(self, entry: int) -> bytes:
+        """An entry's value as bytes, read in one go (exifread would read a BYTE array one seek a byte)."""
+        count = min(self.s2n(entry + 4, 4), _MAX_XP_BYTES)
+        where = entry + 8 if count <= 4 else self.s2n(entry + 8, 4)
+        self.file_handle.seek(self.offset + where)
+        data: bytes = self.file_handle.read(count)
+        return data
 
 
 def _tiff_start(blob: bytes) -> int | None:
@@ -309,6 +352,25 @@ def _text(value: Any) -> str | None:
     if isinstance(value, bytes | bytearray):
         return _clean(_decode(bytes(value)))
     return None
+
+
+def _xp_text(value: Any) -> str | None:
+    """One of Windows' XP fields (UTF-16LE, NUL-terminated) as text."""
+    if not isinstance(value, bytes | bytearray) or len(value) < 2:
+        return None
+    text = bytes(value[: len(value) // 2 * 2]).decode("utf-16-le", errors="replace")
+    return _clean(text.split("\x00", 1)[0])
+
+
+def xp_keywords(value: Any) -> list[str]:
+    """XPKeywords' ";"-separated keywords, as Explorer writes them (the first spelling of each kept)."""
+    text = _xp_text(value)
+    found: dict[str, str] = {}
+    for keyword in text.split(";") if text else []:
+        cleaned = _clean(keyword)
+        if cleaned:
+            found.setdefault(cleaned.lower(), cleaned)
+    return list(found.values())
 
 
 def _number(value: Any) -> float | None:
@@ -611,6 +673,36 @@ def _format(image: Image.Image) -> str | None:
 # ------------------------------------------------------------------------- entry
 
 
+def fill_from_exif(meta: PhotoMetadata, values: ExifValues, file_mtime: float) -> None:
+    """Camera, lens, exposure, GPS and date taken from EXIF ``values`` keyed as ``EXIF_KEYS`` name
+    them (read by exifread here, by exiv2 for the RAWs it cannot walk); the file's time when no date."""
+    meta.camera_make = _text(values.get(("Image", _MAKE)))
+    meta.camera_model = _text(values.get(("Image", _MODEL)))
+    meta.lens = _text(values.get(("EXIF", _LENS_MODEL))) or _text(
+        values.get(("MakerNote", _CANON_LENS_MODEL))
+    )
+    meta.focal_length = _positive(values.get(("EXIF", _FOCAL_LENGTH)))
+    meta.f_number = _positive(values.get(("EXIF", _F_NUMBER)))
+    meta.exposure_time = _positive(values.get(("EXIF", _EXPOSURE_TIME)))
+    iso = _integer(values.get(("EXIF", _ISO)))
+    meta.iso = iso if iso is not None and iso > 0 else None
+    meta.gps_lat, meta.gps_lon, meta.gps_alt = _gps(values)
+    for source, date_tag, subsec_tag, offset_tag in (
+        (SOURCE_ORIGINAL, _DATE_ORIGINAL, _SUBSEC_ORIGINAL, _OFFSET_ORIGINAL),
+        (SOURCE_DIGITIZED, _DATE_DIGITIZED, _SUBSEC_DIGITIZED, _OFFSET_DIGITIZED),
+    ):
+        parsed = _exif_date(
+            values.get(("EXIF", date_tag)), values.get(("EXIF", subsec_tag)), values.get(("EXIF", offset_tag))
+        )
+        if parsed:
+            meta.taken_at, meta.taken_local = parsed
+            meta.taken_at_source = source
+            break
+    else:
+        meta.taken_at, meta.taken_local = _file_date(file_mtime)
+        meta.taken_at_source = SOURCE_FILE
+
+
 def read_metadata(data: bytes, image: Image.Image, file_mtime: float) -> PhotoMetadata:
     """Everything the catalog stores about a photo; never raises on bad metadata.
 
@@ -630,18 +722,7 @@ def read_metadata(data: bytes, image: Image.Image, file_mtime: float) -> PhotoMe
         width, height = height, width
     meta.width, meta.height = (width, height) if width > 0 and height > 0 else (None, None)
 
-    meta.camera_make = _text(values.get(("Image", _MAKE)))
-    meta.camera_model = _text(values.get(("Image", _MODEL)))
-    meta.lens = _text(values.get(("EXIF", _LENS_MODEL))) or _text(
-        values.get(("MakerNote", _CANON_LENS_MODEL))
-    )
-    meta.focal_length = _positive(values.get(("EXIF", _FOCAL_LENGTH)))
-    meta.f_number = _positive(values.get(("EXIF", _F_NUMBER)))
-    meta.exposure_time = _positive(values.get(("EXIF", _EXPOSURE_TIME)))
-    iso_values = values.get(("EXIF", _ISO))
-    iso = _integer(iso_values)
-    meta.iso = iso if iso is not None and iso > 0 else None
-    meta.gps_lat, meta.gps_lon, meta.gps_alt = _gps(values)
+    fill_from_exif(meta, values, file_mtime)
     content_id = values.get(("MakerNote", _APPLE_CONTENT_ID))
     meta.content_id = content_id if isinstance(content_id, str) else None
 
@@ -650,21 +731,6 @@ def read_metadata(data: bytes, image: Image.Image, file_mtime: float) -> PhotoMe
         meta.color_space = _icc_description(bytes(icc))
     if meta.color_space is None:
         meta.color_space = _EXIF_COLOR_SPACES.get(_integer(values.get(("EXIF", _COLOR_SPACE))) or -1)
-
-    for source, date_tag, subsec_tag, offset_tag in (
-        (SOURCE_ORIGINAL, _DATE_ORIGINAL, _SUBSEC_ORIGINAL, _OFFSET_ORIGINAL),
-        (SOURCE_DIGITIZED, _DATE_DIGITIZED, _SUBSEC_DIGITIZED, _OFFSET_DIGITIZED),
-    ):
-        parsed = _exif_date(
-            values.get(("EXIF", date_tag)), values.get(("EXIF", subsec_tag)), values.get(("EXIF", offset_tag))
-        )
-        if parsed:
-            meta.taken_at, meta.taken_local = parsed
-            meta.taken_at_source = source
-            break
-    else:
-        meta.taken_at, meta.taken_local = _file_date(file_mtime)
-        meta.taken_at_source = SOURCE_FILE
 
     xmp_found = _Captions()
     iptc = _Captions()
@@ -683,12 +749,18 @@ def read_metadata(data: bytes, image: Image.Image, file_mtime: float) -> PhotoMe
     exif_description = _text(values.get(("Image", _IMAGE_DESCRIPTION)))
     if exif_description and is_camera_boilerplate(exif_description, meta.camera_make, meta.camera_model):
         exif_description = None
-    meta.title = xmp_found.title or iptc.title
-    meta.description = xmp_found.description or iptc.description or exif_description
-    meta.keywords = xmp_found.keywords or iptc.keywords
+    windows = xp_keywords(values.get(("Image", _XP_KEYWORDS)))
+    meta.title = xmp_found.title or iptc.title or _xp_text(values.get(("Image", _XP_TITLE)))
+    meta.description = (
+        xmp_found.description
+        or iptc.description
+        or exif_description
+        or _xp_text(values.get(("Image", _XP_SUBJECT)))
+    )
+    meta.keywords = xmp_found.keywords or iptc.keywords or windows
     rating = xmp_found.rating
     meta.file_rating = rating if rating is not None and rating >= 0 else None
     meta.file_rejected = rating == xmp.REJECTED
-    meta.file_tags = xmp.merge_tags(xmp_found.tags, iptc.keywords)
+    meta.file_tags = xmp.merge_tags(xmp_found.tags, [*iptc.keywords, *windows])
     meta.file_label = xmp_found.label
     return meta

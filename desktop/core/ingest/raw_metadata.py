@@ -5,8 +5,11 @@ Most RAWs (CR2, NEF, ARW, DNG, ORF, RW2, PEF, SRW, ...) are TIFF files, and
 exifread (date taken, camera, lens, exposure, GPS). What only LibRaw knows
 replaces or completes it: the size of the developed picture (``rawpy``'s
 ``sizes``, not the size of a preview), the orientation Shoebox applied, and
-for RAWs exifread cannot walk (CR3 is ISO-BMFF, RAF, MRW and X3F have their
-own containers) the capture time, exposure and lens LibRaw parsed itself.
+the capture time, exposure and lens LibRaw parsed itself.
+
+RAWs exifread cannot walk (CR3 is ISO-BMFF; RAF, MRW and X3F have their own
+containers) give it no EXIF at all; their make, model, dates, exposure and GPS
+are read with exiv2 instead (``exiv2_exif``), which LibRaw's fields then complete.
 """
 
 from __future__ import annotations
@@ -14,7 +17,14 @@ from __future__ import annotations
 from PIL import Image
 
 from desktop.core.imaging.raw import RawInfo
-from desktop.core.ingest.metadata import SOURCE_FILE, SOURCE_ORIGINAL, PhotoMetadata, read_metadata
+from desktop.core.ingest import exiv2_exif
+from desktop.core.ingest.metadata import (
+    SOURCE_FILE,
+    SOURCE_ORIGINAL,
+    PhotoMetadata,
+    fill_from_exif,
+    read_metadata,
+)
 
 __all__ = ["read_raw_metadata"]
 
@@ -24,6 +34,11 @@ def read_raw_metadata(data: bytes, info: RawInfo, format_name: str, file_mtime: 
     # A 1×1 stand-in image carries no EXIF, XMP or ICC of its own, so read_metadata reads the EXIF
     # from the file's bytes; its size and format are replaced below by the RAW's.
     meta = read_metadata(data, Image.new("L", (1, 1)), file_mtime)
+    if meta.camera_make is None and meta.camera_model is None:
+        # exifread found no EXIF (a CR3, RAF, MRW or X3F): exiv2 reads those containers
+        values = exiv2_exif.exif_values(data)
+        if values:
+            fill_from_exif(meta, values, file_mtime)
     meta.format = format_name
     meta.width, meta.height = info.width, info.height
     meta.orientation = info.orientation

@@ -31,8 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from desktop.core.catalog import history
 from desktop.core.catalog.db import DiskFull, database, is_disk_full
 from desktop.core.catalog.edits import DATE_SOURCE_USER, PLACE_SOURCE_USER
+from desktop.core.catalog.filters import in_values
 from desktop.core.catalog.schema import STATUS_ERROR, STATUS_MISSING, STATUS_OK, UNREAD, Photo, Root
 from desktop.core.imaging.thumbnails import thumbnails_full_message
 from desktop.core.ingest import pairing, user_data, xmp
@@ -640,13 +642,18 @@ class Scanner:
         ]
         if not tagged:
             return
-        linker = user_data.TagLinker()
-        for root_id, rel, res in tagged:
-            photo_id = (
-                Photo.select(Photo.id).where((Photo.root == root_id) & (Photo.rel_path == rel)).scalar()
+        ids: dict[tuple[int, str], int] = {}
+        for root_id in {root_id for root_id, _rel, _res in tagged}:  # one query a root, not one a photo
+            rels = [rel for r, rel, _res in tagged if r == root_id]
+            query = Photo.select(Photo.id, Photo.rel_path).where(
+                (Photo.root == root_id) & in_values(Photo.rel_path, rels)
             )
-            if photo_id is not None:
-                linker.link(int(photo_id), list(res.outside["tags"]))
+            ids.update(((root_id, str(rel)), int(pid)) for pid, rel in history.tuples(query))
+        user_data.TagLinker(preload=True).link_many(
+            (ids[(root_id, rel)], list(res.outside["tags"]))
+            for root_id, rel, res in tagged
+            if (root_id, rel) in ids
+        )
 
     @staticmethod
     def _apply_one(root: Root, rel: str, res: FileResult, report: ScanReport, now: dt.datetime) -> None:

@@ -10,18 +10,20 @@ history: these are not edits the person made in Shoebox.
   for the fields it changed since the last read (stored in ``Photo.xmp_state``);
   tags that appeared are added. A tag is never removed because a sidecar lacks it.
 
-A rating of -1 (*rejected* in Lightroom and digiKam) reads as "no rating": the
-catalog has no rejected flag yet.
+A rating of -1 (*rejected* in Lightroom and digiKam) is kept as it is: the
+catalog stores it in ``Photo.rating`` (``filters.REJECTED``), the *rejected* flag.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from desktop.core.catalog import history
-from desktop.core.catalog.schema import PhotoTag
-from desktop.core.ingest.xmp import REJECTED, OutsideData
+from desktop.core.catalog.db import database
+from desktop.core.catalog.schema import PhotoTag, Tag
+from desktop.core.ingest.xmp import OutsideData
 
 SCALARS = ("rating", "color_label", "title", "description")
 _SOURCE = {"rating": "rating", "color_label": "label", "title": "title", "description": "description"}
@@ -43,10 +45,7 @@ def dump_state(data: OutsideData) -> str:
 
 
 def _column_value(name: str, data: OutsideData) -> Any:
-    value = getattr(data, _SOURCE[name])
-    if name == "rating" and value == REJECTED:
-        return 0
-    return value
+    return getattr(data, _SOURCE[name])
 
 
 def _is_empty(name: str, value: Any) -> bool:
@@ -77,14 +76,39 @@ def new_tags(previous: OutsideData | None, now: OutsideData) -> list[str]:
 
 
 class TagLinker:
-    """Links tags to photos within one batch, creating each tag (with its parents) once."""
+    """Links tags to photos within one batch (on the writer thread, inside its transaction).
 
-    def __init__(self) -> None:
+    A scan links a few tags to each of hundreds of photos a batch: the batch reads
+    the tag table once, creates a tag (with its parents) the first time it is
+    needed, and inserts the links in one ``executemany``. Going through Peewee per
+    tag and per link cost 4 ms a photo, which made a scan with sidecars a quarter slower.
+    """
+
+    def __init__(self, preload: bool = False) -> None:
+        """``preload``: read every tag at the first link, for a batch of new photos; a photo on its
+        own (a rescan's) looks its few tags up one by one instead."""
+        self._preload = preload
         self._ids: dict[str, int] = {}
 
-    def link(self, photo_id: int, tags: list[str]) -> None:
-        for name in tags:
-            key = name.lower()
-            if key not in self._ids:
-                self._ids[key] = history.ensure_tag(name).id
-            PhotoTag.insert(photo=photo_id, tag=self._ids[key]).on_conflict_ignore().execute()
+    def _tag_id(self, name: str) -> int:
+        if self._preload:  # case-insensitive, as Shoebox's tags are
+            rows = database.execute_sql(f'SELECT id, name FROM "{Tag._meta.table_name}"').fetchall()
+            self._ids = {str(tag_name).lower(): int(tag_id) for tag_id, tag_name in rows}
+            self._preload = False
+        key = name.lower()
+        if key not in self._ids:
+            self._ids[key] = int(history.ensure_tag(name).id)
+        return self._ids[key]
+
+    def link_many(self, tags_of: Iterable[tuple[int, Sequence[str]]]) -> None:
+        """Give each photo id its tags (full paths); links it has already are left alone."""
+        rows = {(photo_id, self._tag_id(name)) for photo_id, names in tags_of for name in names}
+        if rows:
+            meta = PhotoTag._meta
+            photo, tag = meta.fields["photo"].column_name, meta.fields["tag"].column_name
+            database.connection().executemany(
+                f'INSERT OR IGNORE INTO "{meta.table_name}" ("{photo}", "{tag}") VALUES (?, ?)', sorted(rows)
+            )
+
+    def link(self, photo_id: int, tags: Sequence[str]) -> None:
+        self.link_many([(photo_id, tags)])

@@ -5,8 +5,9 @@ its tags into the catalog's fields, the same ones a photo fills (size as
 displayed, date, place, camera) plus the video's own (duration, codec, frame
 rate). Dates: QuickTime's ``com.apple.quicktime.creationdate`` is local time
 with its offset, as the phone recorded it; ``creation_time`` is UTC and is
-shown in this computer's zone, as a camera's clip is usually watched where it
-was taken. Places: ISO 6709 strings (``+48.8577+002.2950+035.000/``) from
+turned into the wall-clock time of the place the clip was taken when it has a
+place (its time zone looked up offline by tzfpy, the offset of that day from
+zoneinfo), else of this computer's zone. Places: ISO 6709 strings (``+48.8577+002.2950+035.000/``) from
 QuickTime's ``location.ISO6709`` or the ``location`` tag (MP4's ``©xyz``).
 """
 
@@ -15,8 +16,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import xxhash
+from tzfpy import get_tz
 
 from desktop.core.imaging.video import VideoInfo
 from desktop.core.ingest.metadata import PhotoMetadata, _file_date
@@ -97,6 +100,21 @@ def parse_iso6709(text: str | None) -> tuple[float, float, float | None] | None:
     return lat, lon, float(m.group(3)) if m.group(3) else None
 
 
+def zone_at(lat: float, lon: float) -> dt.tzinfo | None:
+    """The time zone in force at a place (``Asia/Tokyo``), or None out at sea or when it is unknown here."""
+    try:
+        name = get_tz(lon, lat)  # longitude first
+        return ZoneInfo(name) if name else None
+    except (ZoneInfoNotFoundError, ValueError):  # a zone this computer's tz database lacks
+        return None
+
+
+def _local_time(utc: dt.datetime, place: tuple[float, float, float | None] | None) -> dt.datetime:
+    """``utc`` as the wall clock read where the clip was taken (when its place is known), else here."""
+    zone = zone_at(place[0], place[1]) if place else None
+    return utc.astimezone(zone) if zone is not None else utc.astimezone()
+
+
 def _tag(tags: dict[str, str], *keys: str) -> str | None:
     for key in keys:
         value = tags.get(key, "").strip()
@@ -125,8 +143,7 @@ def video_metadata(info: VideoInfo, file_mtime: float, format_name: str | None) 
         utc = parse_date(_tag(tags, "creation_time"))
         if utc is not None:
             # creation_time is UTC by the spec, whatever suffix it carries
-            local = utc.replace(tzinfo=dt.UTC) if utc.tzinfo is None else utc
-            local = local.astimezone()
+            local = _local_time(utc.replace(tzinfo=dt.UTC) if utc.tzinfo is None else utc, place)
             meta.taken_at = local.isoformat()
             meta.taken_at_source = SOURCE_CREATION_TIME
     if local is not None:

@@ -84,6 +84,7 @@ MIN_ZOOM, MAX_ZOOM, DEFAULT_ZOOM = 80, 360, 168
 LOW_RES_DIVISOR, LOW_RES_MIN = 4, 24  # the fling-time image: a quarter of the cell, at least 24 px
 FLING_WINDOW_S = 0.15  # scrolled more than a screen within this: a fling
 SETTLE_MS = 140  # this long after the last scroll step, exact thumbnails load
+REJECTED_DIM_ALPHA = 150  # how far a rejected photo fades towards the background (of 255)
 MARGIN = 12
 SPACING = 4
 HEADER_HEIGHT = 36
@@ -130,7 +131,8 @@ def pair_badge(companion: str | None) -> str | None:
 
 
 class PhotoDelegate(QStyledItemDelegate):
-    """Paints a photo cell: thumbnail (or placeholder), selection, rating, label, status badge."""
+    """Paints a photo cell: thumbnail (or placeholder), selection, rating, label, status badge;
+    a rejected photo dimmed, with a ✕ where its stars would be."""
 
     def __init__(self, loader: ThumbnailLoader, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -225,11 +227,18 @@ class PhotoDelegate(QStyledItemDelegate):
                 painter.drawImage(target, img)
                 inner = target
 
+        if rec.rejected:
+            # dimmed towards the window's background, so it recedes in a light or a dark theme alike
+            dim = palette.color(QPalette.ColorRole.Base)
+            dim.setAlpha(REJECTED_DIM_ALPHA)
+            painter.fillRect(inner, dim)
         if rec.status != STATUS_OK or rec.rating or rec.color_label in LABEL_COLOURS:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
             if rec.status != STATUS_OK:
                 self._badge(painter, inner, "Missing" if rec.status == STATUS_MISSING else "Unreadable")
-            if rec.rating:
+            if rec.rejected:
+                self._rejected(painter, inner)
+            elif rec.rating > 0:
                 self._stars(painter, inner, rec.rating)
             if rec.color_label in LABEL_COLOURS:
                 painter.setPen(QPen(QColor("white"), 1.5))
@@ -343,6 +352,19 @@ class PhotoDelegate(QStyledItemDelegate):
         painter.fillPath(path, QColor(0, 0, 0, 160))
         painter.setPen(QColor("white"))
         painter.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
+    def _rejected(painter: QPainter, rect: QRect) -> None:
+        """The rejected flag's ✕ in the bottom-left corner, where stars go (a rejected photo has none)."""
+        side = painter.fontMetrics().height() + 2
+        r = QRect(rect.left() + 4, rect.bottom() - side - 4, side, side)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(200, 40, 40, 230))
+        painter.drawEllipse(r)
+        pen = QPen(QColor("white"), 2)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        painter.setPen(pen)
+        m = side // 3
+        painter.drawLine(r.left() + m, r.top() + m, r.right() - m, r.bottom() - m)
+        painter.drawLine(r.right() - m, r.top() + m, r.left() + m, r.bottom() - m)
 
     @staticmethod
     def _stars(painter: QPainter, rect: QRect, rating: int) -> None:

@@ -210,7 +210,9 @@ class PhotoModel(QAbstractListModel):
                 lines.append(rec.taken_local[:19].replace("T", " "))
             if rec.width and rec.height:
                 lines.append("{} × {}".format(*rec.shown_size))
-            if rec.rating:
+            if rec.rejected:
+                lines.append("Rejected")
+            elif rec.rating > 0:
                 lines.append("★" * rec.rating)
             if rec.status != STATUS_OK:
                 lines.append(f"Status: {rec.status}")

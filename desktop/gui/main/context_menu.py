@@ -99,6 +99,21 @@ class PhotoActions(QObject):
         if ids:
             self._write("Rate", ids, lambda: self.library.set_rating(ids, rating))
 
+    def set_rejected(self, ids: Sequence[int], rejected: bool) -> None:
+        ids = list(ids)
+        if ids:
+            name = "Reject" if rejected else "Unreject"
+            self._write(name, ids, lambda: self.library.set_rejected(ids, rejected))
+
+    def all_rejected(self, ids: Sequence[int]) -> bool:
+        """Whether every one of ``ids`` is flagged rejected (then X and the menus offer *Unreject*)."""
+        data = self.library.reads.user_data(list(ids))
+        return bool(data) and all(d.rejected for d in data.values())
+
+    def toggle_rejected(self, ids: Sequence[int]) -> None:
+        """X: reject the photos, or unreject them when all of them are rejected already (as Lightroom's X)."""
+        self.set_rejected(ids, not self.all_rejected(ids))
+
     def add_tag(self, ids: Sequence[int], name: str | None = None) -> None:
         ids = list(ids)
         if not ids:
@@ -305,6 +320,10 @@ class PhotoActions(QObject):
         rate_menu = menu.addMenu("Rate")
         for stars in range(6):
             rate_menu.addAction(f"{STARS[stars]}\t{stars}", functools.partial(self.rate, ids, stars))
+        rejected = self.all_rejected(ids)
+        menu.addAction(
+            "Unreject\tX" if rejected else "Reject\tX", lambda: self.set_rejected(ids, not rejected)
+        )
         menu.addAction("Adjust date and time…\tCtrl+Shift+D", lambda: self.adjust_dates(ids))
         menu.addAction("Set place…", lambda: self.set_place(ids))
         menu.addAction("Rotate left\tL", lambda: self.rotate(ids, -90))

@@ -331,6 +331,7 @@ class MainWindow(QMainWindow):
         rate = photo.addMenu("Rate")
         for n in range(6):
             rate.addAction(f"{'★' * n or 'No rating'}\t{n}", functools.partial(self._rate_selection, n))
+        self._add_reject_action(photo)
         self._add_photo_edit_actions(photo)
 
         help_menu = m.addMenu("&Help")
@@ -353,6 +354,22 @@ class MainWindow(QMainWindow):
             self.trash_action = QAction("Move to Trash…\tDel", self)
             self.trash_action.triggered.connect(lambda: self.photo_actions.trash(self.selected_ids()))
         return self.trash_action
+
+    def _add_reject_action(self, photo: QMenu) -> None:
+        """*Reject* (X, as in Lightroom), named *Unreject* while the selection is all rejected."""
+        self.reject_action = photo.addAction(
+            "Reject", lambda: self.photo_actions.toggle_rejected(self.selected_ids())
+        )
+        self.reject_action.setShortcut(QKeySequence("X"))
+        # the letter belongs to the grid alone (typing in a field must stay typing)
+        self.reject_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.grid.addAction(self.reject_action)
+
+        def name_it() -> None:
+            ids = self.selected_ids()
+            self.reject_action.setText("Unreject" if self.photo_actions.all_rejected(ids) else "Reject")
+
+        photo.aboutToShow.connect(name_it)
 
     def _add_photo_edit_actions(self, photo: QMenu) -> None:
         photo.addSeparator()

@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
     QWidgetItem,
 )
 
-from desktop.core.catalog.reads import STATUS_ERROR, STATUS_MISSING
+from desktop.core.catalog.reads import REJECTED, STATUS_ERROR, STATUS_MISSING
 from desktop.core.library import COLOR_LABELS, Library, LibraryError
 from desktop.core.runtime.wording import (
     counted,
@@ -500,7 +500,18 @@ class InfoPanel(QWidget):
         ed.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.stars = StarRating()
         self.stars.rating_chosen.connect(self._on_rating)
-        ed.addRow("Rating", self.stars)
+        rating_row = QWidget()
+        rating_box = QHBoxLayout(rating_row)
+        rating_box.setContentsMargins(0, 0, 0, 0)
+        rating_box.addWidget(self.stars)
+        # the rejected flag (X in the grid; xmp:Rating -1 from Lightroom or digiKam); a star clears it
+        self.rejected_label = QLabel("Rejected")
+        self.rejected_label.setObjectName("infoError")
+        self.rejected_label.setToolTip("Flagged rejected: X unrejects it, and so does giving it stars")
+        self.rejected_label.hide()
+        rating_box.addWidget(self.rejected_label)
+        rating_box.addStretch(1)
+        ed.addRow("Rating", rating_row)
         self.colors = ColorLabelPicker()
         self.colors.label_chosen.connect(self._on_color_label)
         ed.addRow("Label", self.colors)
@@ -761,6 +772,7 @@ class InfoPanel(QWidget):
             label.setText(text or "")
             self.details.setRowVisible(label, bool(text))
         self.stars.set_rating(info.rating)
+        self.rejected_label.setVisible(info.rating == REJECTED)
         self.colors.set_label(info.color_label, info.labels_differ)
         self._render_texts()
         self.stars.setToolTip(

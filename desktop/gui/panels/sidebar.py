@@ -45,6 +45,7 @@ VIEWS: list[tuple[str, str, Callable[[], PhotoFilter]]] = [
     ("view:recent", "Recent imports", lambda: PhotoFilter(recent_days=30, imported_only=True)),
     ("view:untagged", "Untagged", lambda: PhotoFilter(untagged=True)),
     ("view:favourites", "Favourites", lambda: PhotoFilter(rating_min=4)),
+    ("view:rejected", "Rejected", lambda: PhotoFilter(rejected=True)),
     ("view:missing", "Missing files", lambda: PhotoFilter(statuses=(STATUS_MISSING,))),
 ]
 
