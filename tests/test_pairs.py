@@ -156,6 +156,18 @@ def test_edits_of_a_pair_reach_both_files_and_undo_restores_both(
     assert lib.photo_info(companion)["tags"] == ["Trips/Rome"]  # type: ignore[index]
 
 
+def test_rejecting_a_pair_rejects_both_files_and_counts_one_item(
+    lib: Library, tmp_path: Path, make_jpeg, make_dng
+) -> None:
+    jpeg, raw = _raw_pair(tmp_path / "pics", make_jpeg, make_dng)
+    lib.scan([lib.add_root(tmp_path / "pics")])
+    cover, companion = _ids(lib, jpeg, raw)
+    assert lib.set_rejected([cover]) == 1
+    assert [lib.photo_info(pid)["rating"] for pid in (cover, companion)] == [-1, -1]  # type: ignore[index]
+    assert lib.undo() is not None
+    assert [lib.photo_info(pid)["rating"] for pid in (cover, companion)] == [0, 0]  # type: ignore[index]
+
+
 def test_a_pair_that_loses_a_file_dissolves_and_the_other_keeps_its_tags(
     lib: Library, tmp_path: Path, make_jpeg, make_dng
 ) -> None:

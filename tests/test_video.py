@@ -256,6 +256,8 @@ def test_the_scan_converts_a_1080p_poster_at_thumbnail_size(
     # the viewer's poster (no short side asked for) keeps its size
     full = video_reader.probe(clip).poster
     assert full is not None and full.size == (1920, 1080)
+
+
 @pytest.mark.parametrize(
     ("location", "expected"),
     [

@@ -560,7 +560,9 @@ class Library:
             return 0
         label = f"{'Rejected' if rejected else 'Unrejected'} {counted(len(ids), 'photo')}"
         value = REJECTED if rejected else 0
-        self.writer.call(lambda: edits.photo_set("rating", ids, value, "reject", label, self.source))
+        self.writer.call(
+            lambda: edits.photo_set("rating", pairs.members(ids), value, "reject", label, self.source)
+        )
         return len(ids)
 
     def set_color_label(self, photo_ids: Sequence[int], label: str | None) -> None:

@@ -352,6 +352,8 @@ class PhotoDelegate(QStyledItemDelegate):
         painter.fillPath(path, QColor(0, 0, 0, 160))
         painter.setPen(QColor("white"))
         painter.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
+
+    @staticmethod
     def _rejected(painter: QPainter, rect: QRect) -> None:
         """The rejected flag's ✕ in the bottom-left corner, where stars go (a rejected photo has none)."""
         side = painter.fontMetrics().height() + 2
