@@ -13,7 +13,8 @@ govern: ``metadata.write`` (off, sidecars, embed) and ``metadata.sidecar_name``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from desktop.core.catalog.db import database
@@ -59,6 +60,24 @@ def naming() -> str:
     return name if name in NAMINGS else NAME_EXT_XMP
 
 
+_listeners: list[Callable[[], None]] = []
+_listeners_lock = threading.Lock()
+
+
+def on_marked(listener: Callable[[], None]) -> Callable[[], None]:
+    """Call ``listener`` (on the writer thread, so it must only hand over) whenever photos are marked;
+    the app starts its debounced drain so. Returns the call that stops it."""
+    with _listeners_lock:
+        _listeners.append(listener)
+
+    def stop() -> None:
+        with _listeners_lock:
+            if listener in _listeners:
+                _listeners.remove(listener)
+
+    return stop
+
+
 def mark(ids: Iterable[int]) -> None:
     """Mark photos pending (writer thread); nothing when writing is off."""
     ids = [int(i) for i in ids]
@@ -70,6 +89,10 @@ def mark(ids: Iterable[int]) -> None:
         "ON CONFLICT(photo_id) DO UPDATE SET generation = generation + 1",
         [json.dumps(ids)],
     )
+    with _listeners_lock:
+        listeners = list(_listeners)
+    for listener in listeners:
+        listener()
 
 
 def step_photos(step: dict[str, Any]) -> list[int]:
