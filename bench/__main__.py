@@ -9,7 +9,12 @@ import importlib
 import sys
 import traceback
 
-SUITES = {"library": "bench.bench_library", "search": "bench.bench_search", "gui": "bench.bench_gui"}
+SUITES = {
+    "library": "bench.bench_library",
+    "search": "bench.bench_search",
+    "gui": "bench.bench_gui",
+    "sidecars": "bench.bench_sidecars",
+}
 
 
 def main(argv: list[str]) -> int:

@@ -75,26 +75,44 @@ def _load(ids: Sequence[int]) -> list[_Row]:
     for pid, name in q.tuples():
         tags.setdefault(int(pid), []).append(str(name))
     rows: list[_Row] = []
-    for p in Photo.select(Photo, Root).join(Root).where(Photo.id.in_(list(ids))):
-        state = _state(p.xmp_state)
-        wrote = state.get(_WROTE) or {}
-        user_date = p.taken_at_source == "user"
-        user_place = p.place_source == "user"
-        place = (p.gps_lat, p.gps_lon) if p.gps_lat is not None and p.gps_lon is not None else None
-        values = xmp_write.SidecarValues(
-            tags=tags.get(p.id, []),
-            rating=int(p.rating or 0),
-            label=p.color_label,
-            title=p.title,
-            description=p.description,
-            taken_at=p.taken_at or (p.taken_local or None),
-            # after an undo the file's own date or place goes back into the sidecar we wrote ours in
-            write_date=user_date or bool(wrote.get("date")),
-            place=place,
-            write_place=user_place or bool(wrote.get("place")),
+    q = (
+        Photo.select(
+            Photo.id,
+            Root.path,
+            Photo.rel_path,
+            Photo.rating,
+            Photo.color_label,
+            Photo.title,
+            Photo.description,
+            Photo.taken_at,
+            Photo.taken_local,
+            Photo.taken_at_source,
+            Photo.gps_lat,
+            Photo.gps_lon,
+            Photo.place_source,
+            Photo.xmp_mtime,
+            Photo.xmp_state,
         )
-        path = os.path.join(p.root.path, p.rel_path)
-        rows.append(_Row(p.id, path, values, p.xmp_mtime, state))
+        .join(Root)
+        .where(Photo.id.in_(list(ids)))
+        .tuples()
+    )
+    for pid, folder, rel, rating, label, title, desc, at, local, at_src, lat, lon, place_src, mtime, text in q:
+        state = _state(text)
+        wrote = state.get(_WROTE) or {}
+        values = xmp_write.SidecarValues(
+            tags=tags.get(pid, []),
+            rating=int(rating or 0),
+            label=label,
+            title=title,
+            description=desc,
+            taken_at=at or (local or None),
+            # after an undo the file's own date or place goes back into the sidecar we wrote ours in
+            write_date=at_src == "user" or bool(wrote.get("date")),
+            place=(lat, lon) if lat is not None and lon is not None else None,
+            write_place=place_src == "user" or bool(wrote.get("place")),
+        )
+        rows.append(_Row(int(pid), os.path.join(folder, rel), values, mtime, state))
     return rows
 
 
@@ -196,6 +214,7 @@ def _drain_batch(
     failed: dict[int, str] = {}
     gone = set(generation) - {r.id for r in rows}
     written += [(pid, generation[pid]) for pid in gone]  # forgotten meanwhile: nothing to write
+    targets: list[tuple[_Row, str]] = []
     for row in rows:
         if row.xmp_mtime == UNREAD:  # the scan has not read what other programs said yet
             report.waiting += 1
@@ -204,16 +223,19 @@ def _drain_batch(
             failed[row.id] = "the photo's file is missing"
             report.failed.append((row.path, failed[row.id]))
             continue
-        target = xmp_write.sidecar_path(row.path, lightroom)
-        try:
-            xmp_write.write_sidecar(target, row.values)
-            if mode == sidecar_queue.WRITE_EMBED and xmp_write.can_embed(row.path):
-                target = row.path
+        targets.append((row, xmp_write.sidecar_path(row.path, lightroom)))
+    errors = xmp_write.write_sidecars([(target, row.values) for row, target in targets])
+    for row, target in targets:
+        error = errors.get(target)
+        if error is None and mode == sidecar_queue.WRITE_EMBED and xmp_write.can_embed(row.path):
+            try:
                 xmp_write.embed(row.path, row.values)
                 report.embedded += 1
-        except (OSError, xmp_write.WriteFailed) as exc:
-            log.info("could not write %s", target, exc_info=exc)
-            failed[row.id] = xmp_write.reason(exc)
+            except (OSError, xmp_write.WriteFailed) as exc:
+                error, target = exc, row.path
+        if error is not None:
+            log.info("could not write %s", target, exc_info=error)
+            failed[row.id] = xmp_write.reason(error)
             report.failed.append((target, failed[row.id]))
             continue
         report.written += 1
