@@ -350,3 +350,31 @@ def test_cli_config_and_sidecars(tmp_path: Path, make_jpeg: MakeJpeg) -> None:
     assert cli_json(home, "sidecars", "write", "--all", "--json")["written"] == 1
     assert Path(str(photo) + ".xmp").exists()
     assert run_cli(home, "sidecars", "read", "--all", check=True).returncode == 0
+
+
+def test_the_watcher_does_not_read_back_our_own_write(
+    library: Library, tmp_path: Path, make_jpeg: MakeJpeg, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from desktop.core.ingest.scanner import Scanner
+    from desktop.core.ingest.watcher import LibraryWatcher
+
+    folder = tmp_path / "pics"
+    photo, pid = one_photo(library, folder, make_jpeg)
+    library.add_tag("Mine", [pid])
+    library.write_sidecars()
+    processed: list[list[str]] = []
+    real = Scanner.process_paths
+
+    def spy(self: Scanner, root: Any, rels: list[str], *rest: Any) -> Any:
+        processed.append(list(rels))
+        return real(self, root, rels, *rest)
+
+    monkeypatch.setattr(Scanner, "process_paths", spy)
+    watcher = LibraryWatcher(library)
+    watcher._roots = library.roots()  # what start() sets, without an observer thread
+    watcher.flush_paths([str(photo)])  # what the sidecar's events turn into
+    assert processed == []
+    sidecar = Path(str(photo) + ".xmp")
+    os.utime(sidecar, (sidecar.stat().st_atime, sidecar.stat().st_mtime + 3))  # another program's edit
+    watcher.flush_paths([str(photo)])
+    assert processed == [["IMG_1.jpg"]]
