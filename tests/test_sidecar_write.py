@@ -59,7 +59,9 @@ def exiv2_read(path: Path) -> dict[str, str]:
     return {d.key(): d.toString() for d in image.xmpData()}
 
 
-def one_photo(library: Library, folder: Path, make_jpeg: MakeJpeg, name: str = "IMG_1.jpg") -> tuple[Path, int]:
+def one_photo(
+    library: Library, folder: Path, make_jpeg: MakeJpeg, name: str = "IMG_1.jpg"
+) -> tuple[Path, int]:
     photo = make_jpeg(folder / name)
     library.add_root(folder)
     library.scan()
@@ -103,7 +105,14 @@ def test_tags_rating_label_title_round_trip_through_three_readers(
     if shutil.which("exiftool") is None:
         pytest.skip("exiftool is not installed")
     out = subprocess.run(
-        ["exiftool", "-j", "-XMP-lr:HierarchicalSubject", "-XMP-dc:Subject", "-XMP-digiKam:TagsList", str(sidecar)],
+        [
+            "exiftool",
+            "-j",
+            "-XMP-lr:HierarchicalSubject",
+            "-XMP-dc:Subject",
+            "-XMP-digiKam:TagsList",
+            str(sidecar),
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -286,7 +295,9 @@ def test_embed_writes_into_a_jpeg_and_leaves_a_heic_alone(
 def exiv2_read_packet(path: Path) -> bytes:
     image = exiv2.ImageFactory.open(str(path))
     image.readMetadata()
-    return bytes(image.xmpPacket(), "utf-8") if isinstance(image.xmpPacket(), str) else bytes(image.xmpPacket())
+    return (
+        bytes(image.xmpPacket(), "utf-8") if isinstance(image.xmpPacket(), str) else bytes(image.xmpPacket())
+    )
 
 
 def test_the_trash_takes_sidecars_along_and_undo_brings_them_back(
@@ -330,9 +341,7 @@ def test_cli_config_and_sidecars(tmp_path: Path, make_jpeg: MakeJpeg) -> None:
     }
     bad = run_cli(home, "config", "set", "metadata.write", "always")
     assert bad.returncode == 1
-    assert bad.stderr.strip() == (
-        "shoebox: metadata.write is one of off, sidecars, embed, not 'always'."
-    )
+    assert bad.stderr.strip() == ("shoebox: metadata.write is one of off, sidecars, embed, not 'always'.")
     assert run_cli(home, "config", "set", "nope", "1").returncode == 1
     run_cli(home, "config", "set", "metadata.write", "sidecars", check=True)
     assert run_cli(home, "config", "get", "metadata.write", check=True).stdout.strip() == "sidecars"

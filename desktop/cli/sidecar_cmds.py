@@ -48,12 +48,12 @@ def cmd_sidecars(args: argparse.Namespace, ctx: Context) -> int:
             print(f"  {f['path']}: {f['reason']}")
         return 0
     if args.sidecars_command == "read":
-        report = lib.read_sidecars(args.all, ctx.control("read sidecars"))
+        scan = lib.read_sidecars(args.all, ctx.control("read sidecars"))
         ctx.end_progress()
         if args.json:
-            ctx.print_json(report.as_dict())
+            ctx.print_json(scan.as_dict())
         else:
-            print(report.summary(), file=sys.stderr)
+            print(scan.summary(), file=sys.stderr)
         return 0
     report = lib.write_sidecars(args.all, ctx.control("write sidecars"))
     ctx.end_progress()

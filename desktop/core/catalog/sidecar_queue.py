@@ -110,7 +110,11 @@ def pending(limit: int | None = None) -> list[tuple[int, int]]:
     q = SidecarPending.select(SidecarPending.photo, SidecarPending.generation).order_by(SidecarPending.photo)
     if limit is not None:
         q = q.limit(limit)
-    return [(int(pid), int(gen)) for pid, gen in q.tuples()]
+    return [(int(pid), int(gen)) for pid, gen in _rows(q)]
+
+
+def _rows(query: Any) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in query.tuples()]
 
 
 def count() -> int:
@@ -122,7 +126,7 @@ def failed() -> list[tuple[int, str]]:
     q = SidecarPending.select(SidecarPending.photo, SidecarPending.reason).where(
         SidecarPending.reason.is_null(False)
     )
-    return [(int(pid), str(reason)) for pid, reason in q.tuples()]
+    return [(int(pid), str(reason)) for pid, reason in _rows(q)]
 
 
 def done(written: Sequence[tuple[int, int]]) -> None:

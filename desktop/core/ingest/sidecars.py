@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from desktop.core.catalog import sidecar_queue
+from desktop.core.catalog import history, sidecar_queue
 from desktop.core.catalog.db import database
 from desktop.core.catalog.schema import UNREAD, Photo, PhotoTag, Root, Tag
 from desktop.core.ingest import xmp, xmp_write
@@ -71,8 +71,8 @@ class _Row:
 
 def _load(ids: Sequence[int]) -> list[_Row]:
     tags: dict[int, list[str]] = {}
-    q = PhotoTag.select(PhotoTag.photo, Tag.name).join(Tag).where(PhotoTag.photo.in_(list(ids)))
-    for pid, name in q.tuples():
+    tag_q = PhotoTag.select(PhotoTag.photo, Tag.name).join(Tag).where(PhotoTag.photo.in_(list(ids)))
+    for pid, name in history.tuples(tag_q):
         tags.setdefault(int(pid), []).append(str(name))
     rows: list[_Row] = []
     q = (
@@ -95,9 +95,24 @@ def _load(ids: Sequence[int]) -> list[_Row]:
         )
         .join(Root)
         .where(Photo.id.in_(list(ids)))
-        .tuples()
     )
-    for pid, folder, rel, rating, label, title, desc, at, local, at_src, lat, lon, place_src, mtime, text in q:
+    for (
+        pid,
+        folder,
+        rel,
+        rating,
+        label,
+        title,
+        desc,
+        at,
+        local,
+        at_src,
+        lat,
+        lon,
+        place_src,
+        mtime,
+        text,
+    ) in history.tuples(q):
         state = _state(text)
         wrote = state.get(_WROTE) or {}
         values = xmp_write.SidecarValues(
@@ -195,7 +210,7 @@ def drain(
 
 
 def _all_photo_ids() -> list[int]:
-    return [int(pid) for (pid,) in Photo.select(Photo.id).where(Photo.status != "error").tuples()]
+    return [int(pid) for (pid,) in history.tuples(Photo.select(Photo.id).where(Photo.status != "error"))]
 
 
 def _drain_batch(
@@ -273,9 +288,9 @@ def files_of(photo: str) -> list[str]:
     for candidate in xmp.sidecar_candidates(photo):
         if not os.path.isfile(candidate) or candidate in out:
             continue
-        if candidate.startswith(stem + ".") and not candidate.startswith(photo):
-            if _shared(photo, stem):
-                continue
+        lightroom_named = candidate.startswith(stem + ".") and not candidate.startswith(photo)
+        if lightroom_named and _shared(photo, stem):
+            continue
         out.append(candidate)
     return out
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from desktop.core.catalog import history
 from desktop.core.catalog.schema import STATUS_ERROR, STATUS_MISSING, STATUS_OK, Photo, Root
 from desktop.core.ingest import sidecars, xmp
 from desktop.core.ingest.formats import is_image_name
@@ -62,13 +63,11 @@ def _photos_of_sidecar(sidecar: str) -> list[str]:
 def _changed(root: Root, rels: list[str]) -> list[str]:
     """``rels`` less the files the catalog already has as they are, sidecars included: Shoebox's own
     sidecar writes fire the watcher too, and re-reading each written photo would cost a hash each."""
+    q = Photo.select(Photo.rel_path, Photo.size_bytes, Photo.mtime, Photo.status, Photo.xmp_mtime).where(
+        (Photo.root == root.id) & Photo.rel_path.in_(rels)
+    )
     rows = {
-        rel: (size, mtime, status, xmp_mtime)
-        for rel, size, mtime, status, xmp_mtime in Photo.select(
-            Photo.rel_path, Photo.size_bytes, Photo.mtime, Photo.status, Photo.xmp_mtime
-        )
-        .where((Photo.root == root.id) & Photo.rel_path.in_(rels))
-        .tuples()
+        rel: (size, mtime, status, xmp_mtime) for rel, size, mtime, status, xmp_mtime in history.tuples(q)
     }
     out: list[str] = []
     for rel in rels:

@@ -29,7 +29,11 @@ class SidecarWrites(QObject):
     drained = Signal(object)  # the DrainReport of each finished drain
 
     def __init__(
-        self, library: Library, runner: JobRunner, debounce_ms: int = DEBOUNCE_MS, parent: QObject | None = None
+        self,
+        library: Library,
+        runner: JobRunner,
+        debounce_ms: int = DEBOUNCE_MS,
+        parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._library = library

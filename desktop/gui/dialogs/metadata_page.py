@@ -57,9 +57,9 @@ class MetadataPage(SettingsPage):
         self.status.setWordWrap(True)
         lay.addWidget(self.status)
         for value, button in self.mode_buttons.items():
-            button.toggled.connect(lambda on, v=value: on and self.set_value(sq.SETTING_WRITE, v))
+            button.toggled.connect(lambda on, v=value: self._chosen(on, sq.SETTING_WRITE, v))
         for value, button in self.name_buttons.items():
-            button.toggled.connect(lambda on, v=value: on and self.set_value(sq.SETTING_NAMING, v))
+            button.toggled.connect(lambda on, v=value: self._chosen(on, sq.SETTING_NAMING, v))
 
     @staticmethod
     def _choice(lay: QVBoxLayout, group: QButtonGroup, text: str, hint: str) -> QRadioButton:
@@ -86,6 +86,10 @@ class MetadataPage(SettingsPage):
         if failed:
             text += f"; {failed} could not be written (Shoebox tries again)"
         self.status.setText(text)
+
+    def _chosen(self, on: bool, key: str, value: str) -> None:
+        if on:  # a radio button's toggle off comes with its neighbour's toggle on
+            self.set_value(key, value)
 
     def set_value(self, key: str, value: str) -> None:
         self.library.set_config(key, value)
