@@ -387,3 +387,40 @@ def test_the_watcher_does_not_read_back_our_own_write(
     os.utime(sidecar, (sidecar.stat().st_atime, sidecar.stat().st_mtime + 3))  # another program's edit
     watcher.flush_paths([str(photo)])
     assert processed == [["IMG_1.jpg"]]
+
+
+def test_a_raw_and_its_jpeg_share_a_lightroom_sidecar(
+    library: Library, tmp_path: Path, make_jpeg: MakeJpeg
+) -> None:
+    folder = tmp_path / "pics"
+    make_jpeg(folder / "IMG_1.jpg")
+    make_jpeg(folder / "IMG_1.tif")  # the pair's second file, as one more format exiv2 reads
+    library.add_root(folder)
+    library.scan()
+    ids = [p.id for p in (library.photo_by_path(folder / n) for n in ("IMG_1.jpg", "IMG_1.tif")) if p]
+    library.set_setting(sidecar_queue.SETTING_NAMING, "name.xmp")
+    library.add_tag("Both", ids)
+    library.add_tag("OnlyTif", ids[1:])
+    report = library.write_sidecars()
+    assert (report.written, report.failed) == (2, [])
+    assert sorted(xmp.read_sidecar(str(folder / "IMG_1.xmp")).tags) == ["Both", "OnlyTif"]
+    assert sorted(p.name for p in folder.iterdir()) == ["IMG_1.jpg", "IMG_1.tif", "IMG_1.xmp"]
+
+
+def test_read_all_rereads_a_sidecar_whose_mtime_did_not_move(
+    library: Library, tmp_path: Path, make_jpeg: MakeJpeg
+) -> None:
+    folder = tmp_path / "pics"
+    photo, pid = one_photo(library, folder, make_jpeg)
+    library.set_rating([pid], 2)
+    library.write_sidecars()
+    sidecar = Path(str(photo) + ".xmp")
+    st = sidecar.stat()
+    sidecar.write_text(sidecar.read_text().replace('xmp:Rating="2"', 'xmp:Rating="4"'))
+    os.utime(sidecar, ns=(st.st_atime_ns, st.st_mtime_ns))  # a tool that kept the time
+    library.read_sidecars()
+    row = library.photo(pid)
+    assert row is not None and row.rating == 2
+    library.read_sidecars(everything=True)
+    row = library.photo(pid)
+    assert row is not None and row.rating == 4

@@ -16,6 +16,7 @@ sidecars that belong to no photo (``orphans``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -239,7 +240,7 @@ def _drain_batch(
             report.failed.append((row.path, failed[row.id]))
             continue
         targets.append((row, xmp_write.sidecar_path(row.path, lightroom)))
-    errors = xmp_write.write_sidecars([(target, row.values) for row, target in targets])
+    errors = xmp_write.write_sidecars(list(_shared_targets(targets).items()))
     for row, target in targets:
         error = errors.get(target)
         if error is None and mode == sidecar_queue.WRITE_EMBED and xmp_write.can_embed(row.path):
@@ -263,6 +264,20 @@ def _drain_batch(
         sidecar_queue.fail(failed)
 
     library.writer.call(record)
+
+
+def _shared_targets(targets: Sequence[tuple[_Row, str]]) -> dict[str, xmp_write.SidecarValues]:
+    """One write per sidecar: with Lightroom's naming a RAW and its JPEG share ``IMG_1.xmp``; it gets the
+    first photo's values with the tags of both, so that no tag is lost while the two differ."""
+    out: dict[str, xmp_write.SidecarValues] = {}
+    for row, target in targets:
+        first = out.get(target)
+        if first is None:
+            out[target] = row.values
+        else:
+            tags = xmp.merge_tags([*first.tags, *row.values.tags], [])
+            out[target] = dataclasses.replace(first, tags=tags)
+    return out
 
 
 def tell(failed: Sequence[tuple[str, str]]) -> None:
