@@ -281,15 +281,22 @@ def test_embed_writes_into_a_jpeg_and_leaves_a_heic_alone(
     library: Library, tmp_path: Path, make_jpeg: MakeJpeg
 ) -> None:
     folder = tmp_path / "pics"
-    photo, pid = one_photo(library, folder, make_jpeg)
-    heic = folder / "IMG_2.heic"
-    heic.write_bytes(b"\x00\x00\x00\x18ftypheic" + b"\x00" * 64)
+    photo = make_jpeg(folder / "IMG_1.jpg")
+    # a file named .heic (its bytes are a JPEG, which the scan reads): exiv2 is never asked to write into it
+    heic = make_jpeg(folder / "IMG_2.heic", color=(10, 10, 200))
+    library.add_root(folder)
+    library.scan()
+    ids = [p.id for p in (library.photo_by_path(f) for f in (photo, heic)) if p]
+    assert len(ids) == 2
+    heic_bytes = heic.read_bytes()
     library.set_setting(sidecar_queue.SETTING_WRITE, "embed")
-    library.add_tag("Inside", [pid])
+    library.add_tag("Inside", ids)
     report = library.write_sidecars()
-    assert (report.written, report.embedded) == (1, 1)
+    assert (report.written, report.embedded, report.failed) == (2, 1, [])
     assert xmp.parse_xmp(exiv2_read_packet(photo)).tags == ["Inside"]
-    assert not xmp_write.can_embed(str(heic)) and xmp_write.can_embed(str(photo))
+    assert heic.read_bytes() == heic_bytes
+    assert xmp.read_sidecar(str(heic) + ".xmp").tags == ["Inside"]
+    assert xmp.read_sidecar(str(photo) + ".xmp").tags == ["Inside"]
 
 
 def exiv2_read_packet(path: Path) -> bytes:
@@ -424,3 +431,28 @@ def test_read_all_rereads_a_sidecar_whose_mtime_did_not_move(
     library.read_sidecars(everything=True)
     row = library.photo(pid)
     assert row is not None and row.rating == 4
+
+
+def test_embedding_a_removed_tag_also_leaves_the_files_iptc_keywords(
+    library: Library, tmp_path: Path, make_jpeg: MakeJpeg
+) -> None:
+    folder = tmp_path / "pics"
+    photo = make_jpeg(folder / "IMG_1.jpg")
+    image = exiv2.ImageFactory.open(str(photo))
+    image.readMetadata()
+    iptc = image.iptcData()
+    iptc["Iptc.Application2.Keywords"] = "Old"
+    image.setIptcData(iptc)
+    image.writeMetadata()
+    del image
+    library.add_root(folder)
+    library.scan()
+    found = library.photo_by_path(photo)
+    assert found is not None and photo_tags(found.id) == ["Old"]
+    library.set_setting(sidecar_queue.SETTING_WRITE, "embed")
+    library.remove_tag("Old", [found.id])
+    library.add_tag("New", [found.id])
+    assert library.write_sidecars().embedded == 1
+    image = exiv2.ImageFactory.open(str(photo))
+    image.readMetadata()
+    assert [d.toString() for d in image.iptcData() if d.key() == "Iptc.Application2.Keywords"] == ["New"]

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from desktop.core.catalog import history, sidecar_queue
 from desktop.core.catalog.db import database
-from desktop.core.catalog.schema import UNREAD, Photo, PhotoTag, Root, Tag
+from desktop.core.catalog.schema import STATUS_OK, UNREAD, Photo, PhotoTag, Root, Tag
 from desktop.core.ingest import xmp, xmp_write
 from desktop.core.ingest.formats import is_image_name
 from desktop.core.runtime import messages
@@ -211,7 +211,7 @@ def drain(
 
 
 def _all_photo_ids() -> list[int]:
-    return [int(pid) for (pid,) in history.tuples(Photo.select(Photo.id).where(Photo.status != "error"))]
+    return [int(pid) for (pid,) in history.tuples(Photo.select(Photo.id).where(Photo.status == STATUS_OK))]
 
 
 def _drain_batch(
