@@ -63,3 +63,15 @@ def test_settings_metadata_page_sets_the_mode_and_naming(qtbot: Any, lib: Librar
     assert lib.config()["metadata.write"] == "off"
     assert not page.name_buttons["name.xmp"].isEnabled()
     assert page.status.text() == "All sidecars are up to date."
+
+
+def test_a_mark_arriving_while_the_app_closes_starts_no_drain(
+    qtbot: Any, lib: Library, photos_dir: Path
+) -> None:
+    runner = JobRunner(max_threads=1)
+    writes = SidecarWrites(lib, runner, debounce_ms=10)
+    writes.stop()
+    runner.shutdown()
+    writes.marked.emit()  # queued before the stop, delivered after it
+    writes.drain()
+    qtbot.wait(50)  # the runner is gone: a drain would raise "the app is closing" in the event loop

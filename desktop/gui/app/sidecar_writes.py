@@ -42,13 +42,20 @@ class SidecarWrites(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(debounce_ms)
         self._timer.timeout.connect(self.drain)
-        self.marked.connect(self._timer.start)
+        self.marked.connect(self._restart)
+        self._stopped = False
         self._running = False
         self._again = False
         self._stop = sidecar_queue.on_marked(self.marked.emit)
 
+    def _restart(self) -> None:
+        if not self._stopped:  # a mark queued before the app began to close
+            self._timer.start()
+
     def drain(self) -> None:
         """Start a drain now (the timer's end, and once at start for what the last session left)."""
+        if self._stopped:
+            return
         if self._running:
             self._again = True
             return
@@ -74,5 +81,7 @@ class SidecarWrites(QObject):
         log.warning("writing sidecars failed: %s", message)
 
     def stop(self) -> None:
+        """No drain from now on (the app is closing); what is pending stays in the catalog."""
+        self._stopped = True
         self._stop()
         self._timer.stop()
