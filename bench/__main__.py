@@ -15,6 +15,7 @@ SUITES = {
     "search": "bench.bench_search",
     "gui": "bench.bench_gui",
     "sidecars": "bench.bench_sidecars",
+    "sidecar_writes": "bench.bench_sidecar_writes",
 }
 
 

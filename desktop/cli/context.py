@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from desktop.core.catalog import backups
+from desktop.core.catalog import backups, sidecar_queue
 from desktop.core.library import Library
 from desktop.core.runtime.errors import ShoeboxError
 from desktop.core.runtime.jobs import JobControl, Progress
@@ -49,6 +49,14 @@ class Context:
             backups.daily_backup(self._library.paths)
         except Exception:
             log.warning("the daily catalog backup failed", exc_info=True)
+
+    def write_sidecars(self) -> None:
+        """After a command that edited photos: write their sidecars before exiting. A write that fails
+        is told on stderr (the message bridge) and stays pending; the command still succeeds."""
+        if self._library is None or not self._library.writer.writes:
+            return
+        if sidecar_queue.count():
+            self._library.write_sidecars()
 
     def catalog_id(self, ref: str) -> int | None:
         """``ref`` as a catalog id (what ``ls --json``, ``info`` and ``similar:ID`` show), or None when it

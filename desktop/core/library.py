@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import peewee as pw
 
-from desktop.core.catalog import edits, history, pairs
+from desktop.core.catalog import edits, history, pairs, sidecar_queue
 from desktop.core.catalog.db import catalog_full_message, close_db, database, init_db, is_disk_full
 from desktop.core.catalog.filters import REJECTED, PhotoFilter, apply_filter, fold, in_values
 from desktop.core.catalog.reads import CatalogReads, PhotoRecord, by_date
@@ -41,7 +41,7 @@ from desktop.core.catalog.schema import (
 )
 from desktop.core.catalog.writer import Writer
 from desktop.core.imaging.thumbnails import PREVIEWS_DIR, THUMBNAILS_DIR, PreviewCache, ThumbnailCache
-from desktop.core.ingest import pairing, trash
+from desktop.core.ingest import pairing, sidecars, trash
 from desktop.core.ingest.importer import ImportReport, import_paths
 from desktop.core.ingest.scanner import Scanner, ScanReport
 from desktop.core.runtime.errors import ShoeboxError
@@ -55,6 +55,9 @@ T = TypeVar("T")
 COLOR_LABELS = ("red", "orange", "yellow", "green", "blue", "purple", "grey")
 SETTING_IMPORT_DIR = "import_dir"
 SETTING_PICTURE_CACHE = "picture_cache_dir"  # thumbnails and previews, when moved from the default
+# Photo.xmp_mtime that no sidecar has: the next scan reads the photo's sidecars again and merges them
+# as an outside change (unlike schema.UNREAD, a first read, which only fills empty fields)
+REREAD = -2.0
 
 
 class LibraryError(ShoeboxError):
@@ -246,6 +249,27 @@ class Library:
     def set_group_pairs(self, on: bool) -> None:
         """Show pairs as one item (``on``) or their two files as two items (setting ``library.group_pairs``)."""
         self.set_setting(pairs.SETTING_GROUP_PAIRS, "on" if on else "off")
+
+    # settings people set by name (CLI ``config``; the Settings dialog's pages), each with its choices
+    CONFIG: dict[str, tuple[str, ...]] = {
+        sidecar_queue.SETTING_WRITE: sidecar_queue.WRITE_MODES,
+        sidecar_queue.SETTING_NAMING: sidecar_queue.NAMINGS,
+        pairs.SETTING_GROUP_PAIRS: ("on", "off"),
+    }
+
+    def config(self) -> dict[str, str]:
+        """Every setting of ``CONFIG`` with its value now (the default where none was set)."""
+        values = {key: sidecar_queue.setting(key) for key in self.CONFIG if key != pairs.SETTING_GROUP_PAIRS}
+        values[pairs.SETTING_GROUP_PAIRS] = "on" if self.group_pairs() else "off"
+        return values
+
+    def set_config(self, key: str, value: str) -> None:
+        choices = self.CONFIG.get(key)
+        if choices is None:
+            raise LibraryError(f"There is no setting '{key}'; the settings are: {', '.join(self.CONFIG)}.")
+        if value not in choices:
+            raise LibraryError(f"{key} is one of {', '.join(choices)}, not '{value}'.")
+        self.set_setting(key, value)
 
     def picture_cache_dir(self) -> Path:
         """The folder holding ``thumbnails/`` and ``previews/`` (the cache dir unless the user moved them)."""
@@ -519,6 +543,7 @@ class Library:
             "home": str(self.paths.data),
             "import_dir": str(self.import_dir()),
             "thumbnails_bytes": self.thumbnails.size_bytes(),
+            "sidecar_orphans": len(sidecars.orphans(r.path for r in self.roots())),
         }
 
     def errors(self) -> list[dict[str, Any]]:
@@ -766,6 +791,7 @@ class Library:
         """
         report = TrashReport()
         files: dict[int, str] = {}  # photo id: the file now in the trash
+        taken: dict[int, list[str]] = {}  # photo id: its sidecars, trashed with it
         # a pair goes together: its RAW or its Live Photo clip would otherwise show up on its own
         ids = pairs.members(photo_ids)
         folders: dict[int, set[str]] = {}
@@ -779,13 +805,27 @@ class Library:
                 report.failed.append((str(path), _trash_reason(exc)))
                 continue
             files[p.id] = str(path)
+            taken[p.id] = self._trash_sidecars(str(path))
         report.trashed = pairs.item_count(files)
         if files:
-            self.writer.call(lambda: edits.forget_trashed(files, self.source))
+            self.writer.call(lambda: edits.forget_trashed(files, self.source, taken))
         if files and report.failed:  # half a pair went: the file that stayed shows on its own
             for root_id, names in folders.items():
                 self.writer.call(pairing.refresh, root_id, names)
         return report
+
+    @staticmethod
+    def _trash_sidecars(photo: str) -> list[str]:
+        """Send the photo's sidecars to the trash after it (a sidecar that stays is left, and logged)."""
+        moved: list[str] = []
+        for sidecar in sidecars.files_of(photo):
+            try:
+                trash.move_to_trash(Path(sidecar))
+            except OSError:
+                log.warning("could not move %s to the trash", sidecar, exc_info=True)
+                continue
+            moved.append(sidecar)
+        return moved
 
     # ------------------------------------------------------------------ undo
     def history(self, limit: int = history.KEEP) -> list[history.Action]:
@@ -818,6 +858,9 @@ class Library:
                     back = trash.restore(Path(f["path"]), since, index)
                     if back.reason:
                         remap.notes.append(back.reason)
+                    for sidecar in f.get("sidecars", ()):  # they went with it; they come back with it
+                        if trash.restore(Path(sidecar), since, index).reason:
+                            log.info("sidecar %s did not come back from the trash", sidecar)
                     if back.ok and str(back.path) != f["path"]:
                         # it came back under another name: the photo is that file now, in the
                         # record too (the steps share these dicts), so a redo trashes it and not
@@ -834,6 +877,8 @@ class Library:
                             trash.move_to_trash(path)
                         except OSError as exc:
                             remap.notes.append(f"{path}: {_trash_reason(exc)}")
+                            continue
+                        f["sidecars"] = self._trash_sidecars(str(path))
             history.apply_step(step, remap)
         entry.state = history.STATE_UNDONE if undo else history.STATE_DONE
         if renamed:
@@ -842,6 +887,49 @@ class Library:
         # photos that came back under other ids: the older entries (and this one) must name them so
         history.carry_remap(entry.id, remap.photos)
         return UndoResult(history.as_action(entry), remap.notes)
+
+    # ------------------------------------------------------------- sidecars
+    def write_sidecars(
+        self, everything: bool = False, control: JobControl | None = None, notify: bool = True
+    ) -> sidecars.DrainReport:
+        """Write the pending XMP sidecars (``everything``: every photo's); never on the GUI thread."""
+        return sidecars.drain(self, everything, control, notify)
+
+    def read_sidecar_paths(self, paths: Sequence[Path]) -> ScanReport:
+        """Read these photos' files and sidecars again now, merging what other programs changed."""
+        scanner = Scanner(self, workers=1)
+        total = ScanReport()
+        by_root: dict[int, tuple[Root, list[str]]] = {}
+        for path in paths:
+            root = self.root_for_path(path)
+            if root is not None:
+                rel = os.path.relpath(path, root.path).replace(os.sep, "/")
+                by_root.setdefault(root.id, (root, []))[1].append(rel)
+        for root, rels in by_root.values():
+            rep = scanner.process_paths(root, rels)
+            total.updated += rep.updated
+            total.errors += rep.errors
+            total.warnings += rep.warnings
+        return total
+
+    def read_sidecars(self, everything: bool = False, control: JobControl | None = None) -> ScanReport:
+        """Re-read sidecars now: a scan (which reads those whose mtime moved), or with ``everything``
+        every photo's, as if its sidecar had changed."""
+        if everything:
+            self.writer.call(lambda: Photo.update(xmp_mtime=REREAD).execute())
+        return self.scan(control=control)
+
+    def sidecar_status(self) -> dict[str, Any]:
+        failed = dict(sidecar_queue.failed())
+        q = Photo.select(Photo, Root).join(Root).where(in_values(Photo.id, list(failed)))
+        paths = {p.id: str(photo_path(p)) for p in q}
+        return {
+            "pending": sidecar_queue.count(),
+            "failed": [{"path": paths.get(pid, str(pid)), "reason": why} for pid, why in failed.items()],
+            "orphans": len(sidecars.orphans(r.path for r in self.roots())),
+            "mode": sidecar_queue.write_mode(),
+            "naming": sidecar_queue.naming(),
+        }
 
     # ------------------------------------------------------------- embeddings
     def embedded_count(self, model_id: str) -> int:

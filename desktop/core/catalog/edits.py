@@ -176,13 +176,23 @@ def forget_steps(ids: Sequence[int]) -> list[Step]:
     return steps
 
 
-def forget_trashed(files: dict[int, str], source: str) -> HistoryEntry | None:
-    """Forget photos whose files just went to the trash (``files``: id → path), as one action whose
-    undo brings the files back (``Library._replay`` moves them)."""
+def forget_trashed(
+    files: dict[int, str], source: str, sidecars: dict[int, list[str]] | None = None
+) -> HistoryEntry | None:
+    """Forget photos whose files just went to the trash (``files``: id → path; ``sidecars``: the XMP
+    sidecars that went with them), as one action whose undo brings the files back (``Library._replay``
+    moves them)."""
     steps = forget_steps(list(files))
     last = steps.pop()  # the delete_photos step becomes a trash step carrying the files
+    taken = sidecars or {}
     steps.append(
-        {"op": "trash", "files": [{"id": r["id"], "path": files[r["id"]], "row": r} for r in last["rows"]]}
+        {
+            "op": "trash",
+            "files": [
+                {"id": r["id"], "path": files[r["id"]], "row": r, "sidecars": taken.get(r["id"], [])}
+                for r in last["rows"]
+            ],
+        }
     )
     n = pairs.item_count(files)
     return commit("trash", f"Moved {counted(n, 'photo')} to the trash", steps, source)

@@ -31,6 +31,7 @@ from typing import Any
 
 import peewee as pw
 
+from desktop.core.catalog import sidecar_queue
 from desktop.core.catalog.db import database
 from desktop.core.catalog.filters import in_values
 from desktop.core.catalog.schema import (
@@ -308,6 +309,8 @@ def apply_step(step: Step, remap: Remap) -> None:
         Photo.delete().where(in_values(Photo.id, ids_of(r["id"] for r in gone))).execute()
     else:  # pragma: no cover - a catalog written by a newer Shoebox
         raise ValueError(f"unknown history step {op!r}")
+    # in the same transaction as the change: a crash before the sidecar is written leaves it pending
+    sidecar_queue.mark(ids_of(sidecar_queue.step_photos(step)))
 
 
 def _insert_raw(table: str, row: dict[str, Any], keep_id: bool) -> int:

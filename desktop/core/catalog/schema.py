@@ -180,6 +180,15 @@ class HistoryEntry(BaseModel):
     payload = pw.BlobField()  # zlib-compressed JSON list of steps
 
 
+class SidecarPending(BaseModel):
+    """A photo whose XMP sidecar is behind the catalog (``catalog.sidecar_queue``): kept here so that
+    the writes a crash or a read-only folder held back are retried at the next drain."""
+
+    photo = pw.ForeignKeyField(Photo, primary_key=True, on_delete="CASCADE")
+    generation = pw.IntegerField(default=0)  # bumped by each edit: a drain clears only what it wrote
+    reason = pw.TextField(null=True)  # why the last write failed ("folder is read-only"); None: not tried
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     Root,
     Photo,
@@ -190,4 +199,5 @@ ALL_MODELS: list[type[BaseModel]] = [
     Setting,
     Embedding,
     HistoryEntry,
+    SidecarPending,
 ]

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from desktop.core.catalog import history
 from desktop.core.catalog.schema import STATUS_ERROR, STATUS_MISSING, STATUS_OK, Photo, Root
-from desktop.core.ingest import pairing, xmp
+from desktop.core.ingest import pairing, sidecars, xmp
 from desktop.core.ingest.formats import is_image_name
 from desktop.core.ingest.scanner import SYSTEM_FOLDERS, Scanner, ScanReport, _is_skipped_dir, storable_name
 
@@ -57,6 +58,35 @@ def _photos_of_sidecar(sidecar: str) -> list[str]:
     except OSError:
         return []
     return [os.path.join(folder, n) for n in names if os.path.splitext(n)[0] == stem and is_image_name(n)]
+
+
+def _changed(root: Root, rels: list[str]) -> list[str]:
+    """``rels`` less the files the catalog already has as they are, sidecars included: Shoebox's own
+    sidecar writes fire the watcher too, and re-reading each written photo would cost a hash each."""
+    q = Photo.select(Photo.rel_path, Photo.size_bytes, Photo.mtime, Photo.status, Photo.xmp_mtime).where(
+        (Photo.root == root.id) & Photo.rel_path.in_(rels)
+    )
+    rows = {
+        rel: (size, mtime, status, xmp_mtime) for rel, size, mtime, status, xmp_mtime in history.tuples(q)
+    }
+    out: list[str] = []
+    for rel in rels:
+        row = rows.get(rel)
+        path = os.path.join(root.path, rel)
+        try:
+            st = os.stat(path)
+        except OSError:
+            out.append(rel)
+            continue
+        if (
+            row is None
+            or row[0] != st.st_size
+            or row[1] != st.st_mtime
+            or row[2] == STATUS_MISSING
+            or row[3] != sidecars.current_mtime(path)
+        ):
+            out.append(rel)
+    return out
 
 
 def _str(p: Any) -> str:
@@ -304,6 +334,9 @@ class LibraryWatcher:
                 by_root.setdefault(hit[0].id, (hit[0], []))[1].append(hit[1])
         total = ScanReport()
         for root, rels in by_root.values():
+            rels = _changed(root, rels)
+            if not rels:
+                continue
             rep = self.scanner.process_paths(root, rels)
             for k in ("seen", "added", "updated", "moved", "restored", "errors", "vanished"):
                 setattr(total, k, getattr(total, k) + getattr(rep, k))

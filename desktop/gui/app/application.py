@@ -42,6 +42,7 @@ from desktop.core.runtime.logs import setup_logging
 from desktop.core.runtime.paths import Paths, resolve_paths
 from desktop.gui.app.jobs import Job, JobRunner
 from desktop.gui.app.notices import GuiMessages, install_excepthooks
+from desktop.gui.app.sidecar_writes import SidecarWrites
 from desktop.gui.grid.thumbnail_loader import ThumbnailLoader
 from desktop.gui.widgets.icons import app_icon
 
@@ -146,6 +147,8 @@ class AppContext(QObject):
         # what any layer tells the person (messages.error ...), delivered here on the GUI thread
         self.messages = GuiMessages(self)
         self.thumbnails = ThumbnailLoader(library.thumbnails, max_threads=2, parent=self)
+        # the XMP sidecars of edited photos, written off the GUI thread after the edits settle
+        self.sidecar_writes = SidecarWrites(library, self.runner, parent=self)
         self.settings = QSettings(str(library.paths.data / "gui.ini"), QSettings.Format.IniFormat, self)
         self.search: SmartSearch | None = search_service
         self.search_state = SearchState()
@@ -189,6 +192,7 @@ class AppContext(QObject):
         if self.search is None and self._smart_search:
             self.check_search()
         self.start_daily_backup()
+        self.sidecar_writes.drain()  # what a crash or a read-only folder left pending last time
         self.started.emit()
 
     def start_daily_backup(self) -> None:
@@ -350,6 +354,7 @@ class AppContext(QObject):
             return
         self._closed = True
         self.messages.close()
+        self.sidecar_writes.stop()  # what is still pending stays in the catalog for the next start
         self._changed_timer.stop()
         self._poll_timer.stop()
         self._outside_gap.stop()

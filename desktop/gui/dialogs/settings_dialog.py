@@ -1,7 +1,7 @@
 """The Settings dialog: one scrolling window holding a page per subject.
 
 Pages (each its own class and module): library folders (``folders_page``),
-import folder (``import_page``), smart-search model (``model_page``), its device
+import folder (``import_page``), writing XMP sidecars (``metadata_page``), smart-search model (``model_page``), its device
 and precision (``device_page``), the thumbnail cache (``storage_page``).
 Changes apply at once (there is no OK/Cancel to forget): each page writes
 through the ``Library``; the dialog re-emits the pages' ``roots_changed`` and
@@ -21,6 +21,7 @@ from desktop.gui.app.jobs import JobRunner
 from desktop.gui.dialogs.device_page import DevicePage
 from desktop.gui.dialogs.folders_page import FoldersPage
 from desktop.gui.dialogs.import_page import ImportPage
+from desktop.gui.dialogs.metadata_page import MetadataPage
 from desktop.gui.dialogs.model_page import ModelPage
 from desktop.gui.dialogs.settings_page import SettingsPage
 from desktop.gui.dialogs.storage_page import StoragePage
@@ -44,6 +45,7 @@ class SettingsDialog(QDialog):
 
         self.folders_page = FoldersPage(library, runner)
         self.import_page = ImportPage(library, runner)
+        self.metadata_page = MetadataPage(library, runner)
         self.model_page = ModelPage(library, runner)
         self.device_page = DevicePage(library, runner)
         self.storage_page = StoragePage(library, runner)
@@ -52,6 +54,7 @@ class SettingsDialog(QDialog):
             for p in (
                 self.folders_page,
                 self.import_page,
+                self.metadata_page,
                 self.model_page,
                 self.device_page,
                 self.storage_page,
@@ -83,7 +86,7 @@ class SettingsDialog(QDialog):
             page.refresh()
 
     def show_page(self, key: str) -> SettingsPage | None:
-        """Scroll to the page named ``key`` ("folders", "import", "model", "device", "storage")."""
+        """Scroll to the page named ``key`` ("folders", "import", "metadata", "model", "device", "storage")."""
         page = self.pages.get(key)
         if page is not None:
             self._scroll.ensureWidgetVisible(page, 0, 0)
