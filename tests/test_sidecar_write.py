@@ -345,7 +345,11 @@ def test_cli_config_and_sidecars(tmp_path: Path, make_jpeg: MakeJpeg) -> None:
     assert cli_json(home, "config", "get", "--json") == {
         "metadata.write": "sidecars",
         "metadata.sidecar_name": "name.ext.xmp",
+        "library.group_pairs": "on",
     }
+    run_cli(home, "config", "set", "library.group_pairs", "off", check=True)
+    assert cli_json(home, "pairs", "--json") == {"group_pairs": False}
+    run_cli(home, "config", "set", "library.group_pairs", "on", check=True)
     bad = run_cli(home, "config", "set", "metadata.write", "always")
     assert bad.returncode == 1
     assert bad.stderr.strip() == ("shoebox: metadata.write is one of off, sidecars, embed, not 'always'.")

@@ -58,7 +58,11 @@ def test_settings_metadata_page_sets_the_mode_and_naming(qtbot: Any, lib: Librar
     assert page.mode_buttons["sidecars"].isChecked() and page.name_buttons["name.ext.xmp"].isChecked()
     page.mode_buttons["embed"].click()
     page.name_buttons["name.xmp"].click()
-    assert lib.config() == {"metadata.write": "embed", "metadata.sidecar_name": "name.xmp"}
+    assert lib.config() == {
+        "metadata.write": "embed",
+        "metadata.sidecar_name": "name.xmp",
+        "library.group_pairs": "on",
+    }
     page.mode_buttons["off"].click()
     assert lib.config()["metadata.write"] == "off"
     assert not page.name_buttons["name.xmp"].isEnabled()
