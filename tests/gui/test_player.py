@@ -68,6 +68,18 @@ def _playing(viewer: Any) -> bool:
     return mp is not None and mp.playbackState() == QMediaPlayer.PlaybackState.PlayingState
 
 
+def test_a_clip_that_ends_gives_back_its_poster_and_plays_again(qtbot, media, runner) -> None:
+    library, ids = media
+    viewer = _viewer(qtbot, library, runner, _order(ids))
+    qtbot.keyClick(viewer, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: viewer.player.is_showing(), timeout=WAIT_MS)
+    # the 2 s clip runs to its end: the black stopped picture gives way to the poster
+    qtbot.waitUntil(lambda: not _playing(viewer) and not viewer.player.is_showing(), timeout=WAIT_MS)
+    assert viewer.canvas.has_picture() and viewer.player.is_loaded()
+    qtbot.keyClick(viewer, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: _playing(viewer) and viewer.player.is_showing(), timeout=WAIT_MS)
+
+
 def test_a_video_plays_from_its_poster_and_space_toggles(qtbot, media, runner) -> None:
     library, ids = media
     viewer = _viewer(qtbot, library, runner, _order(ids))

@@ -267,9 +267,15 @@ class VideoPlayer(QObject):
         self.playing_changed.emit(playing)
 
     def _on_status(self, status: QMediaPlayer.MediaStatus) -> None:
-        if status == QMediaPlayer.MediaStatus.EndOfMedia and self._once:
+        if status != QMediaPlayer.MediaStatus.EndOfMedia:
+            return
+        if self._once:
             self.release()
             self.ended.emit()
+        elif self._surface is not None:
+            # at its end a clip gives back the poster (the stopped player would leave the picture black);
+            # Space or the play button starts it again from the beginning
+            self._surface.hide()
 
     def _on_error(self, error: QMediaPlayer.Error, text: str) -> None:
         if self._source is None or error == QMediaPlayer.Error.NoError:
