@@ -277,6 +277,25 @@ def test_writing_off_marks_nothing_and_lightroom_naming(
     assert xmp.read_sidecar(str(folder / "IMG_1.xmp")).tags == ["Quiet"]
 
 
+def test_an_existing_lightroom_sidecar_gets_the_change_rather_than_a_second_sidecar(
+    library: Library, tmp_path: Path, make_jpeg: MakeJpeg
+) -> None:
+    folder = tmp_path / "pics"
+    photo = make_jpeg(folder / "IMG_1.jpg")
+    (folder / "IMG_1.xmp").write_text(
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:Rating="5"/>'
+        "</rdf:RDF></x:xmpmeta>"
+    )
+    library.scan([library.add_root(folder)])
+    (pid,) = [p.id for p in library.query()]
+    library.add_tag("Trips/Lisbon", [pid])  # the naming setting says name.ext.xmp (the default)
+    assert library.write_sidecars().written == 1
+    assert not Path(str(photo) + ".xmp").exists()
+    back = xmp.read_sidecar(str(folder / "IMG_1.xmp"))
+    assert back.tags == ["Trips/Lisbon"] and back.rating == 5
+
+
 def test_embed_writes_into_a_jpeg_and_leaves_a_heic_alone(
     library: Library, tmp_path: Path, make_jpeg: MakeJpeg
 ) -> None:

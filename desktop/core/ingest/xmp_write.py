@@ -72,13 +72,19 @@ class WriteFailed(Exception):
 
 
 def sidecar_path(photo: str, naming_lightroom: bool) -> str:
-    """Where the photo's sidecar goes: ``IMG_1.jpg.xmp`` or, Lightroom's way, ``IMG_1.xmp``; an existing
-    ``.XMP`` of that name is kept rather than a second file made beside it."""
-    base = os.path.splitext(photo)[0] if naming_lightroom else photo
-    for suffix in SIDECAR_SUFFIXES:
-        if os.path.exists(base + suffix):
-            return base + suffix
-    return base + SIDECAR_SUFFIXES[0]
+    """Where the photo's sidecar goes: ``IMG_1.jpg.xmp`` or, Lightroom's way, ``IMG_1.xmp``.
+
+    A sidecar the photo already has is written to, whichever way it is named (also ``.XMP``): a
+    Lightroom ``IMG_1.xmp`` gets the change rather than a second sidecar beside it that Lightroom would
+    never read. The naming setting decides only where a new sidecar goes.
+    """
+    own, shared = photo, os.path.splitext(photo)[0]
+    bases = (shared, own) if naming_lightroom else (own, shared)
+    for base in bases:
+        for suffix in SIDECAR_SUFFIXES:
+            if os.path.exists(base + suffix):
+                return base + suffix
+    return bases[0] + SIDECAR_SUFFIXES[0]
 
 
 def temp_path(target: str) -> str:
