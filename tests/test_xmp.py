@@ -331,6 +331,9 @@ def test_reject_on_the_command_line_is_undoable_and_listed(tmp_path: Path, make_
     listed = run_cli(home, "ls", "--rejected", check=True).stdout
     assert "0.jpg" in listed and "1.jpg" in listed and "2.jpg" not in listed
     assert "1.jpg" not in run_cli(home, "ls", "--rating", "0", check=True).stdout
+    # a query of filters alone lists its photos without a score column (every hit would say 0.0000)
+    found = run_cli(home, "search", "is:rejected", check=True).stdout.split()
+    assert sorted(Path(p).name for p in found) == ["0.jpg", "1.jpg"]
     run_cli(home, "undo", check=True)
     assert _info(home, folder / "0.jpg")["rating"] == 4  # undo brings the stars back
     run_cli(home, "redo", check=True)

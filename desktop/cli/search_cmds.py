@@ -96,6 +96,7 @@ def cmd_search(args: argparse.Namespace, ctx: Context) -> int:
         scored = True
         try:
             result = service.search(args.query, limit=limit, sort=args.sort, everything=args.all)
+            scored = bool(result.text.strip())  # filters alone ("is:rejected"): every hit scores the same
         except ModelUnavailable as exc:
             scored = False
             result = keyword_search(ctx.library, args.query, limit=limit, sort=args.sort)
