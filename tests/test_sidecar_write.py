@@ -419,6 +419,31 @@ def test_the_watcher_does_not_read_back_our_own_write(
     assert processed == [["IMG_1.jpg"]]
 
 
+def test_a_photo_renamed_outside_takes_its_sidecars_along(
+    library: Library, tmp_path: Path, make_jpeg: MakeJpeg
+) -> None:
+    from desktop.core.ingest.watcher import LibraryWatcher
+
+    folder = tmp_path / "pics"
+    photo, pid = one_photo(library, folder, make_jpeg)
+    make_jpeg(folder / "IMG_2.jpg", color=(10, 200, 10))
+    library.scan()
+    lightroom = folder / "IMG_2.xmp"
+    lightroom.write_text(DARKTABLE, encoding="utf-8")
+    library.add_tag("Mine", [pid])
+    library.write_sidecars()
+    watcher = LibraryWatcher(library)
+    watcher._roots = library.roots()  # what start() sets, without an observer thread
+    (folder / "sub").mkdir()
+    for old, new in ((photo, folder / "sub" / "beach.jpg"), (folder / "IMG_2.jpg", folder / "dune.jpg")):
+        os.rename(old, new)  # a file manager moves the photo alone
+        watcher._moved(str(old), str(new), False)  # the event it makes
+    assert not Path(str(photo) + ".xmp").exists() and not lightroom.exists()
+    assert xmp.read_sidecar(str(folder / "sub" / "beach.jpg.xmp")).tags == ["Mine"]
+    assert (folder / "dune.xmp").exists()
+    assert library.photo_by_path(folder / "sub" / "beach.jpg") is not None
+
+
 def test_a_raw_and_its_jpeg_share_a_lightroom_sidecar(
     library: Library, tmp_path: Path, make_jpeg: MakeJpeg
 ) -> None:

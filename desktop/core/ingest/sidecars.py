@@ -310,6 +310,29 @@ def files_of(photo: str) -> list[str]:
     return out
 
 
+def follow(old_photo: str, new_photo: str) -> list[str]:
+    """Move a photo's sidecars after it when it was renamed or moved outside Shoebox (a file manager
+    moves the photo alone): ``IMG_1.jpg.xmp`` becomes ``beach.jpg.xmp``, a Lightroom ``IMG_1.xmp`` that
+    no twin shares becomes ``beach.xmp``. A name already taken is left alone. Returns the new paths."""
+    moved: list[str] = []
+    new_stem = os.path.splitext(new_photo)[0]
+    for sidecar in files_of(old_photo):
+        if sidecar.startswith(old_photo):  # IMG_1.jpg.xmp
+            target = new_photo + sidecar[len(old_photo) :]
+        else:  # IMG_1.xmp (Lightroom's), this photo's alone
+            target = new_stem + sidecar[len(os.path.splitext(old_photo)[0]) :]
+        if os.path.lexists(target):
+            log.info("left %s where it is: %s exists", sidecar, target)
+            continue
+        try:
+            os.rename(sidecar, target)
+        except OSError:
+            log.warning("could not move %s along with its photo to %s", sidecar, target, exc_info=True)
+            continue
+        moved.append(target)
+    return moved
+
+
 def _shared(photo: str, stem: str) -> bool:
     folder, base = os.path.split(stem)
     try:

@@ -232,6 +232,7 @@ class LibraryWatcher:
         if s is not None and d is not None and is_image_name(dest):
             moved = self.library.writer.call(self._move_file, s[0].id, s[1], d[0].id, d[1])
             if moved:
+                sidecars.follow(src, dest)  # the sidecar keeps its photo's tags for other programs too
                 self._notify()
                 return
         if s is not None:
