@@ -132,8 +132,10 @@ class MetadataPage(SettingsPage):
             path = self.status.fontMetrics().elidedText(
                 first["path"], Qt.TextElideMode.ElideMiddle, PATH_WIDTH
             )
-            more = f" ({len(failures):,} in all)" if len(failures) > 1 else ""
-            text += f" Could not write: {first['reason']} ({path}){more}; Shoebox tries again."
+            if len(failures) == 1:
+                text += f" Could not write: {first['reason']} ({path}); Shoebox tries again."
+            else:
+                text += f" {len(failures):,} could not be written: {first['reason']} (first: {path}); Shoebox tries again."
         return text
 
     def _write_now(self) -> None:
