@@ -23,6 +23,7 @@ import exiv2
 import pytest
 
 from desktop.core.catalog import sidecar_queue
+from desktop.core.catalog.db import database
 from desktop.core.ingest import sidecars, xmp, xmp_write
 from desktop.core.library import Library, photo_tags
 from desktop.core.runtime import messages
@@ -174,15 +175,17 @@ def test_read_only_folder_stays_pending_with_its_reason_then_succeeds(
                 folder.chmod(0o755)
     finally:
         stop()
-    assert report.written == 0 and report.failed[0][1] == "folder is read-only"
+    # root's writes fail as a read-only mount's (EROFS); anyone else's as a folder without permission
+    why = "folder is read-only" if os.geteuid() == 0 else "no permission to write"
+    assert report.written == 0 and report.failed[0][1] == why
     assert told == [
-        f"1 sidecar could not be written: folder is read-only ({photo}.xmp); "
+        f"1 sidecar could not be written: {why} ({photo}.xmp); "
         "the catalog keeps the change and Shoebox will try again."
     ]
     assert photo_tags(pid) == ["Kept"]
     status = library.sidecar_status()
     assert status["pending"] == 1
-    assert status["failed"] == [{"path": str(photo), "reason": "folder is read-only"}]
+    assert status["failed"] == [{"path": str(photo), "reason": why}]
     assert not list(folder.glob(".*"))  # no temporary file left behind
 
     assert library.write_sidecars().written == 1  # retried at the next drain
@@ -262,17 +265,25 @@ def test_undo_and_date_place_edits_mark_photos_and_write_them(
     assert xmp.read_sidecar(str(photo) + ".xmp").tags == []
 
 
-def test_writing_off_marks_nothing_and_lightroom_naming(
+def test_writing_off_keeps_the_marks_and_writes_them_once_on_and_lightroom_naming(
     library: Library, tmp_path: Path, make_jpeg: MakeJpeg
 ) -> None:
     folder = tmp_path / "pics"
     photo, pid = one_photo(library, folder, make_jpeg)
     library.set_setting(sidecar_queue.SETTING_WRITE, "off")
-    library.add_tag("Quiet", [pid])
-    assert sidecar_queue.count() == 0 and library.write_sidecars().off
+    drains: list[None] = []
+    stop = sidecar_queue.on_marked(lambda: drains.append(None))
+    try:
+        library.add_tag("Quiet", [pid])
+    finally:
+        stop()
+    assert drains == []  # no drain is started while writing is off ...
+    assert sidecar_queue.count() == 1 and library.write_sidecars().off  # ... but the change waits
+    assert not list(folder.glob("*.xmp"))
     library.set_setting(sidecar_queue.SETTING_WRITE, "sidecars")
     library.set_setting(sidecar_queue.SETTING_NAMING, "name.xmp")
-    assert library.write_sidecars(everything=True).written == 1
+    assert library.write_sidecars().written == 1
+    assert sidecar_queue.count() == 0
     assert (folder / "IMG_1.xmp").exists() and not Path(str(photo) + ".xmp").exists()
     assert xmp.read_sidecar(str(folder / "IMG_1.xmp")).tags == ["Quiet"]
 
@@ -504,3 +515,138 @@ def test_embedding_a_removed_tag_also_leaves_the_files_iptc_keywords(
     image = exiv2.ImageFactory.open(str(photo))
     image.readMetadata()
     assert [d.toString() for d in image.iptcData() if d.key() == "Iptc.Application2.Keywords"] == ["New"]
+
+
+def test_a_failure_of_several_names_their_folder_and_the_first_and_permission_is_not_read_only(
+    library: Library, tmp_path: Path, make_jpeg: MakeJpeg, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "pics"
+    for name in ("IMG_1.jpg", "IMG_2.jpg"):
+        make_jpeg(folder / name)
+    library.add_root(folder)
+    library.scan()
+    ids = [p.id for p in (library.photo_by_path(folder / n) for n in ("IMG_1.jpg", "IMG_2.jpg")) if p]
+    library.add_tag("Kept", ids)
+    told: list[str] = []
+    stop = messages.register(lambda _level, text: told.append(text))
+    try:
+        with monkeypatch.context() as patch:
+            patch.setattr(xmp_write.os, "replace", read_only_replace)
+            library.write_sidecars()
+
+        def immutable(_src: str, dst: str) -> None:  # chattr +i on the sidecar, in a writable folder
+            raise OSError(errno.EPERM, "Operation not permitted", dst)
+
+        with monkeypatch.context() as patch:
+            patch.setattr(xmp_write.os, "replace", immutable)
+            library.write_sidecars()
+    finally:
+        stop()
+    assert told == [
+        f"2 sidecars could not be written: folder is read-only ({folder}, first: IMG_1.jpg.xmp); "
+        "the catalog keeps the change and Shoebox will try again.",
+        f"2 sidecars could not be written: no permission to write ({folder}, first: IMG_1.jpg.xmp); "
+        "the catalog keeps the change and Shoebox will try again.",
+    ]
+    assert sidecars.where(["/a/x.xmp", "/b/y.xmp"]) == "first: /a/x.xmp"
+    assert xmp_write.reason(OSError(errno.EACCES, "Permission denied")) == "no permission to write"
+    assert xmp_write.reason(OSError(errno.EROFS, "Read-only file system")) == "folder is read-only"
+
+
+def test_write_all_writes_only_photos_with_user_data_or_a_sidecar(
+    library: Library, tmp_path: Path, make_jpeg: MakeJpeg
+) -> None:
+    folder = tmp_path / "pics"
+    names = ["tagged", "rejected", "label", "title", "dated", "sidecar", "untouched"]
+    for name in names:
+        make_jpeg(folder / f"{name}.jpg")
+    (folder / "sidecar.jpg.xmp").write_text(DARKTABLE)  # a sidecar from darktable: brought up to date
+    library.add_root(folder)
+    library.scan()
+    ids = {n: p.id for n in names if (p := library.photo_by_path(folder / f"{n}.jpg")) is not None}
+    library.set_setting(sidecar_queue.SETTING_WRITE, "off")  # the edits only wait
+    library.add_tag("Kept", [ids["tagged"]])
+    library.set_rejected([ids["rejected"]])
+    library.set_color_label([ids["label"]], "red")
+    library.set_title([ids["title"]], "A title")
+    library.set_dates([ids["dated"]], dt.datetime(2020, 5, 17, 10, 0))
+    with database.atomic():  # as if the edits had been written before: nothing is pending
+        database.execute_sql("DELETE FROM sidecar_pending")
+    library.set_setting(sidecar_queue.SETTING_WRITE, "sidecars")
+    report = library.write_sidecars(everything=True)
+    assert (report.written, report.failed) == (6, [])
+    assert sorted(p.name for p in folder.glob("*.xmp")) == [
+        f"{n}.jpg.xmp" for n in sorted(names) if n != "untouched"
+    ]
+    assert xmp.read_sidecar(str(folder / "rejected.jpg.xmp")).rating == -1
+
+
+def test_cli_off_keeps_changes_and_turning_it_on_writes_them_told_once(
+    tmp_path: Path, make_jpeg: MakeJpeg
+) -> None:
+    home = tmp_path / "home"
+    folder = tmp_path / "pics"
+    photos = [make_jpeg(folder / f"IMG_{i}.jpg") for i in (1, 2, 3)]
+    run_cli(home, "add", str(folder), check=True)
+    run_cli(home, "config", "set", "metadata.write", "off", check=True)
+    run_cli(home, "tag", "add", "Later", *map(str, photos), check=True)
+    assert not list(folder.glob("*.xmp"))
+    assert cli_json(home, "sidecars", "status", "--json")["pending"] == 3
+    off = run_cli(home, "sidecars", "write")
+    assert off.returncode == 1
+    assert "3 photos' changes will be written when it is on" in off.stderr
+    run_cli(home, "config", "set", "metadata.write", "sidecars", check=True)  # writes what waited
+    assert [xmp.read_sidecar(str(p) + ".xmp").tags for p in photos] == [["Later"]] * 3
+    assert cli_json(home, "sidecars", "status", "--json")["pending"] == 0
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a folder without write permission")
+def test_cli_sidecars_write_tells_a_failure_once(tmp_path: Path, make_jpeg: MakeJpeg) -> None:
+    home = tmp_path / "home"
+    folder = tmp_path / "pics"
+    photo = make_jpeg(folder / "IMG_1.jpg")
+    run_cli(home, "add", str(folder), check=True)
+    folder.chmod(0o555)
+    try:
+        run_cli(home, "tag", "add", "X", str(photo), check=True)
+        out = run_cli(home, "sidecars", "write")
+    finally:
+        folder.chmod(0o755)
+    assert out.stderr.count("could not be written") == 1
+
+
+def test_cli_sidecars_write_tells_a_failure_once_in_process(
+    tmp_path: Path, make_jpeg: MakeJpeg, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from desktop.cli import main as cli_main
+
+    home = tmp_path / "home"
+    folder = tmp_path / "pics"
+    photo = make_jpeg(folder / "IMG_1.jpg")
+    monkeypatch.setenv("SHOEBOX_HOME", str(home))
+    assert cli_main.run(["add", str(folder)]) == 0
+    monkeypatch.setattr(xmp_write.os, "replace", read_only_replace)
+    assert cli_main.run(["tag", "add", "X", str(photo)]) == 0
+    capsys.readouterr()
+    assert cli_main.run(["sidecars", "write"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("could not be written") == 1, err
+    assert "Wrote 0 sidecars." in err
+
+
+def test_read_all_counts_only_photos_whose_values_changed(
+    library: Library, tmp_path: Path, make_jpeg: MakeJpeg
+) -> None:
+    folder = tmp_path / "pics"
+    for i in range(4):
+        make_jpeg(folder / f"IMG_{i}.jpg")
+    library.add_root(folder)
+    library.scan()
+    first = library.photo_by_path(folder / "IMG_0.jpg")
+    assert first is not None
+    library.set_rating([first.id], 2)
+    library.write_sidecars()
+    assert library.read_sidecars(everything=True).updated == 0
+    sidecar = folder / "IMG_0.jpg.xmp"
+    sidecar.write_text(sidecar.read_text().replace('xmp:Rating="2"', 'xmp:Rating="5"'))
+    assert library.read_sidecars(everything=True).updated == 1

@@ -29,6 +29,7 @@ class Context:
         self._library: Library | None = None
         self.quiet = quiet
         self._progress_shown = False
+        self.sidecars_drained = False  # the command wrote sidecars itself (``sidecars write``)
 
     @property
     def library(self) -> Library:
@@ -53,8 +54,8 @@ class Context:
     def write_sidecars(self) -> None:
         """After a command that edited photos: write their sidecars before exiting. A write that fails
         is told on stderr (the message bridge) and stays pending; the command still succeeds."""
-        if self._library is None or not self._library.writer.writes:
-            return
+        if self._library is None or not self._library.writer.writes or self.sidecars_drained:
+            return  # a second drain would only repeat the failures the command's own drain told
         if sidecar_queue.count():
             self._library.write_sidecars()
 

@@ -2,7 +2,9 @@
 
 Edits made by any command are written to sidecars before it exits
 (``Context.write_sidecars``); ``sidecars write`` writes what an earlier run
-left pending (a read-only folder, a crash) or, with ``--all``, every photo's.
+left pending (a read-only folder, a crash, changes made while writing was
+off) and, with ``--all``, also every photo that has tags, a rating, a label, a
+title, a description, a date or place set by hand, or a sidecar already.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import sys
 
 from desktop.cli.context import CliError, Context, Subcommands
 from desktop.core.library import LibraryError
-from desktop.core.runtime.wording import counted
+from desktop.core.runtime.wording import changes_of, counted
 
 
 def cmd_config(args: argparse.Namespace, ctx: Context) -> int:
@@ -55,12 +57,17 @@ def cmd_sidecars(args: argparse.Namespace, ctx: Context) -> int:
         else:
             print(scan.summary(), file=sys.stderr)
         return 0
+    ctx.sidecars_drained = True
     report = lib.write_sidecars(args.all, ctx.control("write sidecars"))
     ctx.end_progress()
     if args.json:
         ctx.print_json(report.as_dict())
     elif report.off:
-        raise LibraryError("Writing sidecars is off; turn it on with: config set metadata.write sidecars")
+        waiting = lib.sidecar_status()["pending"]
+        kept = f"{changes_of(waiting)} will be written when it is on; " if waiting else ""
+        raise LibraryError(
+            f"Writing sidecars is off; {kept}turn it on with: config set metadata.write sidecars"
+        )
     else:
         print(f"Wrote {counted(report.written, 'sidecar')}.", file=sys.stderr)
     return 1 if report.failed else 0
@@ -79,7 +86,13 @@ def register(sub: Subcommands) -> None:
 
     p = sub.add_parser("sidecars", help="write, read or check the XMP sidecars beside the photos")
     ssub = p.add_subparsers(dest="sidecars_command", required=True, metavar="ACTION")
-    sp = ssub.add_parser("write", help="write the pending sidecars now (--all: every photo's)")
+    sp = ssub.add_parser(
+        "write",
+        help=(
+            "write the pending sidecars now (--all: also every photo with tags, a rating, a label, "
+            "a title or description, a date or place set by hand, or a sidecar already)"
+        ),
+    )
     sp.add_argument("--all", action="store_true")
     sp.add_argument("--json", action="store_true")
     sp = ssub.add_parser("read", help="read sidecars changed outside Shoebox now (--all: every one)")

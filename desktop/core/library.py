@@ -167,6 +167,23 @@ def photo_companions(photo_id: int) -> list[dict[str, Any]]:
     ]
 
 
+# Photo's bookkeeping columns, which a re-read moves without changing what people see
+_BOOKKEEPING = frozenset({"updated_at", "xmp_mtime", "xmp_state"})
+
+
+def _catalog_values() -> dict[int, tuple[Any, ...]]:
+    """Every photo's catalog values (bookkeeping aside) with its tags, to tell what a re-read changed."""
+    columns = [f for name, f in Photo._meta.fields.items() if name not in _BOOKKEEPING]
+    tags: dict[int, list[int]] = {}
+    for pid, tid in history.tuples(PhotoTag.select(PhotoTag.photo, PhotoTag.tag)):
+        tags.setdefault(int(pid), []).append(int(tid))
+    out: dict[int, tuple[Any, ...]] = {}
+    for row in history.tuples(Photo.select(*columns)):
+        pid = int(row[0])
+        out[pid] = (*row, tuple(sorted(tags.get(pid, ()))))
+    return out
+
+
 def photo_tags(photo_id: int) -> list[str]:
     q = Tag.select(Tag.name).join(PhotoTag).where(PhotoTag.photo == photo_id).order_by(Tag.name)
     return [t.name for t in q]
@@ -915,17 +932,26 @@ class Library:
     def read_sidecars(self, everything: bool = False, control: JobControl | None = None) -> ScanReport:
         """Re-read sidecars now: a scan (which reads those whose mtime moved), or with ``everything``
         every photo's, as if its sidecar had changed."""
+        before = _catalog_values()
         if everything:
             self.writer.call(lambda: Photo.update(xmp_mtime=REREAD).execute())
-        return self.scan(control=control)
+        report = self.scan(control=control)
+        # the scan counts every photo it read again; people asked what the sidecars changed
+        after = _catalog_values()
+        report.updated = sum(1 for pid, values in after.items() if pid in before and before[pid] != values)
+        return report
 
-    def sidecar_status(self) -> dict[str, Any]:
+    def sidecar_failures(self) -> list[dict[str, str]]:
+        """The photos whose last sidecar write failed: ``{"path", "reason"}`` each (cheap: no folder walk)."""
         failed = dict(sidecar_queue.failed())
         q = Photo.select(Photo, Root).join(Root).where(in_values(Photo.id, list(failed)))
         paths = {p.id: str(photo_path(p)) for p in q}
+        return [{"path": paths.get(pid, str(pid)), "reason": why} for pid, why in failed.items()]
+
+    def sidecar_status(self) -> dict[str, Any]:
         return {
             "pending": sidecar_queue.count(),
-            "failed": [{"path": paths.get(pid, str(pid)), "reason": why} for pid, why in failed.items()],
+            "failed": self.sidecar_failures(),
             "orphans": len(sidecars.orphans(r.path for r in self.roots())),
             "mode": sidecar_queue.write_mode(),
             "naming": sidecar_queue.naming(),

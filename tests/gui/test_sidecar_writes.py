@@ -79,3 +79,52 @@ def test_a_mark_arriving_while_the_app_closes_starts_no_drain(
     writes.marked.emit()  # queued before the stop, delivered after it
     writes.drain()
     qtbot.wait(50)  # the runner is gone: a drain would raise "the app is closing" in the event loop
+
+
+def test_settings_metadata_shows_the_first_failure_and_write_now_drains_through_the_apps_writer(
+    qtbot: Any, lib: Library, runner: JobRunner, photos_dir: Path, monkeypatch: Any
+) -> None:
+    import errno
+
+    from desktop.core.ingest import xmp_write
+    from desktop.gui.dialogs.settings_dialog import SettingsDialog
+
+    writes = SidecarWrites(lib, runner, debounce_ms=60_000)  # no debounced drain: only the ones asked for
+    drains: list[object] = []
+    writes.drained.connect(drains.append)
+    beach = lib.photo_by_path(photos_dir / "beach.jpg")
+    assert beach is not None
+
+    def immutable(_src: str, dst: str) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted", dst)
+
+    try:
+        lib.add_tag("Sea", [beach.id])
+        with monkeypatch.context() as patch:
+            patch.setattr(xmp_write.os, "replace", immutable)
+            lib.write_sidecars(notify=False)
+        dialog = SettingsDialog(lib, runner, sidecar_writes=writes)
+        qtbot.addWidget(dialog)
+        page = dialog.metadata_page
+        text = page.status.text()
+        assert text.startswith("1 waiting to be written. Could not write: no permission to write (")
+        assert text.endswith("beach.jpg); Shoebox tries again.")
+        assert not page.write_now.isHidden()
+        assert page.write_now.isEnabled()
+        page.write_now.click()  # the runner is synchronous: the drain ran
+        assert len(drains) == 1 and sidecar_queue.count() == 0
+        assert xmp.read_sidecar(str(photos_dir / "beach.jpg.xmp")).tags == ["Sea"]
+        assert page.status.text() == "All sidecars are up to date."
+        assert not page.write_now.isEnabled()
+
+        # changes made while writing is off wait, are told, and are written when it is turned on
+        page.mode_buttons["off"].click()
+        lib.add_tag("Dune", [beach.id])
+        page.refresh()
+        assert page.status.text() == "Writing is off; 1 photo's changes will be written when it is on."
+        assert not page.write_now.isEnabled()
+        page.mode_buttons["sidecars"].click()
+        assert len(drains) == 2 and sidecar_queue.count() == 0
+        assert sorted(xmp.read_sidecar(str(photos_dir / "beach.jpg.xmp")).tags) == ["Dune", "Sea"]
+    finally:
+        writes.stop()

@@ -79,9 +79,10 @@ def on_marked(listener: Callable[[], None]) -> Callable[[], None]:
 
 
 def mark(ids: Iterable[int]) -> None:
-    """Mark photos pending (writer thread); nothing when writing is off."""
+    """Mark photos pending (writer thread). While writing is off the marks are kept but no drain is
+    started: turning writing on writes what changed meanwhile."""
     ids = [int(i) for i in ids]
-    if not ids or write_mode() == WRITE_OFF:
+    if not ids:
         return
     database.execute_sql(
         "INSERT INTO sidecar_pending (photo_id, generation) "
@@ -89,6 +90,8 @@ def mark(ids: Iterable[int]) -> None:
         "ON CONFLICT(photo_id) DO UPDATE SET generation = generation + 1",
         [json.dumps(ids)],
     )
+    if write_mode() == WRITE_OFF:
+        return
     with _listeners_lock:
         listeners = list(_listeners)
     for listener in listeners:

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from peewee import fn
+
 from desktop.core.catalog import history, sidecar_queue
 from desktop.core.catalog.db import database
 from desktop.core.catalog.schema import STATUS_OK, UNREAD, Photo, PhotoTag, Root, Tag
@@ -184,7 +186,8 @@ def drain(
     notify: bool = True,
     batch: int = BATCH,
 ) -> DrainReport:
-    """Write the pending sidecars (``everything``: every photo's), in batches; returns what happened.
+    """Write the pending sidecars (``everything``: also those of every photo with user data or a
+    sidecar already, see ``_worth_writing``), in batches; returns what happened.
 
     Runs on any thread but the GUI's; exiv2 calls hold ``xmp_write.EXIV2_LOCK``.
     """
@@ -195,7 +198,8 @@ def drain(
         return report
     lightroom = sidecar_queue.naming() == sidecar_queue.NAME_XMP
     if everything:
-        library.writer.call(lambda: sidecar_queue.mark(_all_photo_ids()))
+        ids = _worth_writing()
+        library.writer.call(lambda: sidecar_queue.mark(ids))
     todo = sidecar_queue.pending()
     total = len(todo)
     for start in range(0, total, batch):
@@ -210,8 +214,30 @@ def drain(
     return report
 
 
-def _all_photo_ids() -> list[int]:
-    return [int(pid) for (pid,) in history.tuples(Photo.select(Photo.id).where(Photo.status == STATUS_OK))]
+def _worth_writing() -> list[int]:
+    """The photos ``sidecars write --all`` writes: those with something of the person's (tags, a rating,
+    rejected included, a colour label, a title or description, a date or place they set) and those that
+    have a sidecar already (brought up to date). An untouched photo gets no sidecar holding only a
+    rating of 0."""
+    tagged = PhotoTag.select(PhotoTag.photo).where(PhotoTag.photo == Photo.id)
+    user = (
+        (Photo.rating != 0)
+        | Photo.color_label.is_null(False)
+        | (Photo.title.is_null(False) & (Photo.title != ""))
+        | (Photo.description.is_null(False) & (Photo.description != ""))
+        | (Photo.taken_at_source == "user")
+        | (Photo.place_source == "user")
+        | fn.EXISTS(tagged)
+    )
+    ok = Photo.status == STATUS_OK
+    ids = {int(pid) for (pid,) in history.tuples(Photo.select(Photo.id).where(ok & user))}
+    every = Photo.select(Photo.id, Root.path, Photo.rel_path).join(Root).where(ok)
+    for pid, folder, rel in history.tuples(every):
+        if int(pid) not in ids and any(
+            map(os.path.exists, xmp.sidecar_candidates(os.path.join(folder, rel)))
+        ):
+            ids.add(int(pid))
+    return sorted(ids)
 
 
 def _drain_batch(
@@ -281,15 +307,26 @@ def _shared_targets(targets: Sequence[tuple[_Row, str]]) -> dict[str, xmp_write.
 
 
 def tell(failed: Sequence[tuple[str, str]]) -> None:
-    """One sentence per reason: "3 sidecars could not be written: folder is read-only (…)"."""
+    """One sentence per reason, naming the folder when the sidecars share one: "3 sidecars could not be
+    written: folder is read-only (/photos/trip, first: IMG_1.jpg.xmp); …"."""
     by_reason: dict[str, list[str]] = {}
     for path, why in failed:
         by_reason.setdefault(why, []).append(path)
     for why, paths in by_reason.items():
         messages.warning(
-            f"{counted(len(paths), 'sidecar')} could not be written: {why} ({paths[0]}); "
+            f"{counted(len(paths), 'sidecar')} could not be written: {why} ({where(paths)}); "
             "the catalog keeps the change and Shoebox will try again."
         )
+
+
+def where(paths: Sequence[str]) -> str:
+    """The one path, or the folder they share and the first one's name, or the first path of several."""
+    if len(paths) == 1:
+        return paths[0]
+    folders = {os.path.dirname(p) for p in paths}
+    if len(folders) == 1:
+        return f"{folders.pop()}, first: {os.path.basename(paths[0])}"
+    return f"first: {paths[0]}"
 
 
 # ------------------------------------------------------------------ files

@@ -97,8 +97,11 @@ def reason(exc: BaseException) -> str:
     if isinstance(exc, WriteFailed):
         return str(exc)
     if isinstance(exc, OSError):
-        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        if exc.errno == errno.EROFS:
             return "folder is read-only"
+        # a folder without write permission, or a sidecar made immutable (chattr +i) in a writable one
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            return "no permission to write"
         if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
             return "disk is full"
         if exc.errno == errno.ENOENT:

@@ -15,6 +15,11 @@ def counted(n: int, singular: str, plural: str | None = None) -> str:
     return f"{n:,} {word}"
 
 
+def changes_of(n: int) -> str:
+    """ "1 photo's changes", "3 photos' changes"."""
+    return f"{n:,} photo's changes" if n == 1 else f"{n:,} photos' changes"
+
+
 def brief(text: str, limit: int = 300) -> str:
     """``text`` on one line, cut to at most ``limit`` characters where a sentence or a word ends
     (never in the middle of a word), with "…" where words were left out."""

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QScrollArea, QVBoxLayou
 from desktop.core.library import Library
 from desktop.core.semantic.search import SETTING_DEVICE, SETTING_PRECISION
 from desktop.gui.app.jobs import JobRunner
+from desktop.gui.app.sidecar_writes import SidecarWrites
 from desktop.gui.dialogs.device_page import DevicePage
 from desktop.gui.dialogs.folders_page import FoldersPage
 from desktop.gui.dialogs.import_page import ImportPage
@@ -35,7 +36,13 @@ class SettingsDialog(QDialog):
     model_changed = Signal()
     grouping_changed = Signal()  # RAW+JPEG pairs and Live Photos shown as one item, or as two
 
-    def __init__(self, library: Library, runner: JobRunner, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        library: Library,
+        runner: JobRunner,
+        parent: QWidget | None = None,
+        sidecar_writes: SidecarWrites | None = None,
+    ) -> None:
         super().__init__(parent)
         self.library = library
         self.runner = runner
@@ -45,7 +52,7 @@ class SettingsDialog(QDialog):
 
         self.folders_page = FoldersPage(library, runner)
         self.import_page = ImportPage(library, runner)
-        self.metadata_page = MetadataPage(library, runner)
+        self.metadata_page = MetadataPage(library, runner, sidecar_writes)
         self.model_page = ModelPage(library, runner)
         self.device_page = DevicePage(library, runner)
         self.storage_page = StoragePage(library, runner)

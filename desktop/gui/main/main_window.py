@@ -615,7 +615,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------- settings
     def open_settings(self, page: str | None = None) -> SettingsDialog:
-        dialog = SettingsDialog(self.library, self.runner, self)
+        dialog = SettingsDialog(self.library, self.runner, self, self.ctx.sidecar_writes)
         dialog.roots_changed.connect(self._roots_changed)
         dialog.grouping_changed.connect(self.refresh_all)
         dialog.model_changed.connect(self.ctx.check_search)
