@@ -306,7 +306,7 @@ def test_a_live_photos_clip_is_opened_while_its_still_shows_so_a_held_space_play
 
     library, ids = media
     clip = _with_motion(library, ids, monkeypatch)
-    viewer = _viewer(qtbot, library, runner, [ids["d_still"], ids["b_long"]])
+    viewer = _viewer(qtbot, library, runner, [ids["d_still"]])
     # before any key: the backend is up and the clip open, nothing shown over the still
     mp = viewer.player.media_player()
     assert mp is not None and mp.source() == QUrl.fromLocalFile(str(clip))
@@ -317,9 +317,12 @@ def test_a_live_photos_clip_is_opened_while_its_still_shows_so_a_held_space_play
     qtbot.waitUntil(viewer.player.is_showing, timeout=WAIT_MS)
     qtbot.keyRelease(viewer, Qt.Key.Key_Space)
     assert viewer.player.source() is None and not _playing(viewer) and not viewer.player.is_showing()
-    assert viewer.player.preloaded() == clip  # ready for the next hold
-    viewer.next()  # another item: the clip is let go
-    assert viewer.player.preloaded() is None and viewer.player.source() != clip
+    assert viewer.player.media_player() is mp  # the started player stays for the next hold
+    viewer.reshow()  # shown again: opened again, and let go when the viewer closes
+    assert viewer.player.preloaded() == clip
+    qtbot.waitUntil(lambda: mp.mediaStatus() == QMediaPlayer.MediaStatus.LoadedMedia, timeout=WAIT_MS)
+    viewer.close()
+    assert viewer.player.preloaded() is None and mp.source().isEmpty()
 
 
 def test_zoom_controls_hide_while_a_video_is_shown(qtbot, media, runner) -> None:

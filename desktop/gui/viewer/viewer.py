@@ -541,7 +541,6 @@ class ViewerWindow(QWidget):
         self.info_panel.setMinimumWidth(280)
         self.player = VideoPlayer(self.canvas)
         self.player.failed.connect(self.canvas.set_note)
-        self.player.ended.connect(self._prepare_live, Qt.ConnectionType.QueuedConnection)
         self.player.controls.hide()
         self.stage = QWidget()
         stage = QVBoxLayout(self.stage)
@@ -716,7 +715,7 @@ class ViewerWindow(QWidget):
         elif photo.motion_path:
             self._motion_path = Path(photo.motion_path)
             self.live_button.show()
-            self._prepare_live()
+            self._prepare_live()  # the backend's start-up and the file's opening happen now, not on the press
         cached = self._memory.get(photo_id)
         if cached is not None:
             self._memory.move_to_end(photo_id)
@@ -853,10 +852,10 @@ class ViewerWindow(QWidget):
     def stop_live(self) -> None:
         if self._motion_path is not None and self.player.source() == self._motion_path:
             self.player.release()
-            self._prepare_live()
 
     def _prepare_live(self) -> None:
-        """Open the Live Photo's clip while its still shows, so that holding Space plays it at once."""
+        """Open the Live Photo's clip while its still shows, so that holding Space plays it at once
+        (once played, the clip is let go; the player, already started, opens it again quickly)."""
         if self._motion_path is not None and self.player.source() is None:
             self.player.preload(self._motion_path)
 
