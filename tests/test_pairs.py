@@ -121,6 +121,79 @@ def test_decide_pairs_only_unambiguous_names() -> None:
     assert decide(rows) == {11: (10, "live")}
 
 
+def test_files_of_one_name_from_other_moments_or_cameras_are_not_paired(
+    lib: Library, tmp_path: Path, make_jpeg, make_dng, make_video
+) -> None:
+    folder = tmp_path / "mixed"
+    # a camera's counter came round again: the same name, eleven years and one camera apart
+    make_jpeg(folder / "DSC_0101.JPG", taken=dt.datetime(2013, 1, 14, 12, 0), make="SONY", model="DSC-RX100")
+    make_dng(folder / "DSC_0101.DNG", taken=dt.datetime(2024, 7, 3, 9, 0), make="Canon", model="EOS R6")
+    # the same moment but another camera
+    make_jpeg(folder / "DSC_0202.JPG", taken=TAKEN, make="SONY", model="DSC-RX100", color=(3, 3, 3))
+    make_dng(folder / "DSC_0202.DNG", taken=TAKEN, make="Canon", model="EOS R6")
+    # a clip of the still's name made a day later is a video of its own
+    make_jpeg(folder / "IMG_0303.JPG", taken=TAKEN, color=(7, 7, 7))
+    make_video(folder / "IMG_0303.MOV", seconds=2, creation="2023-05-02T09:30:00")
+    # the camera's twins: one second apart (sub-second stamps differ), one camera in different case
+    make_jpeg(folder / "DSC_0404.JPG", taken=TAKEN, make="SONY", model="DSC-RX100", color=(9, 9, 9))
+    make_dng(folder / "DSC_0404.DNG", taken=TAKEN + dt.timedelta(seconds=1), make="Sony", model="DSC-RX100")
+    # a Live Photo's clip starts a moment before its still
+    make_jpeg(folder / "IMG_0505.JPG", taken=TAKEN, color=(11, 11, 11))
+    make_video(folder / "IMG_0505.MOV", seconds=2, creation="2023-05-01T09:29:58")
+    lib.scan([lib.add_root(folder)])
+    assert _listed(lib) == [
+        "DSC_0101.DNG",
+        "DSC_0101.JPG",
+        "DSC_0202.DNG",
+        "DSC_0202.JPG",
+        "DSC_0404.JPG",
+        "IMG_0303.JPG",
+        "IMG_0303.MOV",
+        "IMG_0505.JPG",
+    ]
+
+
+def test_decide_compares_only_the_cameras_own_capture_times() -> None:
+    def row(pid: int, name: str, taken: str | None, source: str | None, duration: float | None = None):
+        return PairFileRow(pid, name, "ok", duration, None, taken, taken, source)
+
+    rows = [
+        # a date the person set is never held against the camera's: the pair stays
+        row(1, "A.jpg", "2020-01-01T10:00:00", "user"),
+        row(2, "A.nef", "2013-01-14T12:00:00", "DateTimeOriginal"),
+        # a file's modification time proves nothing
+        row(3, "B.jpg", "2020-01-01T10:00:00", "file"),
+        row(4, "B.cr2", "2013-01-14T12:00:00", "DateTimeOriginal"),
+        # offsets known on both: the same instant written in two zones
+        row(5, "C.heic", "2023-05-01T09:30:00+02:00", "DateTimeOriginal"),
+        row(6, "C.mov", "2023-05-01T07:29:59+00:00", "QuickTime creationdate", 2.5),
+        # a UTC creation time turned local by a guessed zone is not compared with a zoneless still
+        row(7, "D.jpg", "2023-05-01T09:30:00", "DateTimeOriginal"),
+        row(8, "D.mov", "2023-05-01T15:30:00", "creation_time", 2.5),
+        # both the camera's and apart: no pair
+        row(9, "E.jpg", "2023-05-01T09:30:00", "DateTimeOriginal"),
+        row(10, "E.arw", "2023-05-01T09:30:03", "DateTimeOriginal"),
+        row(11, "F.jpg", "2023-05-01T09:30:00", "DateTimeOriginal"),
+        row(12, "F.mov", "2023-05-01T09:30:20", "QuickTime creationdate", 2.5),
+    ]
+    assert decide(rows) == {2: (1, "raw+jpeg"), 4: (3, "raw+jpeg"), 6: (5, "live"), 8: (7, "live")}
+
+
+def test_a_date_set_on_a_pair_keeps_it_after_a_rescan(
+    lib: Library, tmp_path: Path, make_jpeg, make_dng
+) -> None:
+    jpeg, raw = _raw_pair(tmp_path / "pics", make_jpeg, make_dng)
+    root = lib.add_root(tmp_path / "pics")
+    lib.scan([root])
+    cover, companion = _ids(lib, jpeg, raw)
+    lib.set_group_pairs(False)
+    lib.shift_dates([cover], dt.timedelta(days=400))  # only the JPEG's date moves
+    lib.set_group_pairs(True)
+    lib.scan([root])
+    assert _listed(lib) == ["IMG_0001.JPG"]
+    assert lib.reads.record(cover).companion == "raw+jpeg"  # type: ignore[union-attr]
+
+
 def test_edits_of_a_pair_reach_both_files_and_undo_restores_both(
     lib: Library, tmp_path: Path, make_jpeg, make_dng
 ) -> None:

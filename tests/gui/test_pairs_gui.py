@@ -128,6 +128,8 @@ def test_trash_asks_with_the_paired_file_named(
     monkeypatch.setattr(context_menu, "confirm", lambda _parent, _title, text: asked.append(text) or False)
     actions = context_menu.PhotoActions(library, runner, None)
     assert not actions.trash([library.info(folder / "IMG_1.JPG")["id"]])
-    assert "Its paired file goes with it" in asked[0]
+    assert "IMG_1.DNG (its RAW) and their sidecars go with it." in asked[0]
     assert not actions.trash([library.info(folder / "IMG_2.HEIC.jpg")["id"]])
-    assert "paired" not in asked[1]
+    assert "paired" not in asked[1] and "sidecars" not in asked[1]
+    assert not actions.trash([library.info(folder / "LIVE_3.jpg")["id"]])
+    assert "LIVE_3.mov (its Live Photo clip) and their sidecars go with it." in asked[2]

@@ -283,3 +283,78 @@ def test_only_the_viewers_player_imports_qtmultimedia() -> None:
         )
     }
     assert importers == {"gui/viewer/player.py"}
+
+
+def _with_motion(library: Library, ids: dict, monkeypatch: Any) -> Path:
+    """Give the still ``d_still`` the short clip as its Live Photo motion; returns the clip."""
+    clip = Path(library.reads.record(ids["a_short"]).path)
+    record = library.reads.record
+
+    def with_motion(photo_id: int) -> Any:
+        rec = record(photo_id)
+        return dataclasses.replace(rec, motion_path=str(clip)) if photo_id == ids["d_still"] else rec
+
+    monkeypatch.setattr(library.reads, "record", with_motion)
+    return clip
+
+
+def test_a_live_photos_clip_is_opened_while_its_still_shows_so_a_held_space_plays_at_once(
+    qtbot, media, runner, monkeypatch
+) -> None:
+    from PySide6.QtCore import QUrl
+    from PySide6.QtMultimedia import QMediaPlayer
+
+    library, ids = media
+    clip = _with_motion(library, ids, monkeypatch)
+    viewer = _viewer(qtbot, library, runner, [ids["d_still"]])
+    # before any key: the backend is up and the clip open, nothing shown over the still
+    mp = viewer.player.media_player()
+    assert mp is not None and mp.source() == QUrl.fromLocalFile(str(clip))
+    qtbot.waitUntil(lambda: mp.mediaStatus() == QMediaPlayer.MediaStatus.LoadedMedia, timeout=WAIT_MS)
+    assert viewer.player.source() is None and not viewer.player.is_showing() and not _playing(viewer)
+    qtbot.keyPress(viewer, Qt.Key.Key_Space)
+    assert _playing(viewer)  # the press starts it: no opening, no load wait
+    qtbot.waitUntil(viewer.player.is_showing, timeout=WAIT_MS)
+    qtbot.keyRelease(viewer, Qt.Key.Key_Space)
+    assert viewer.player.source() is None and not _playing(viewer) and not viewer.player.is_showing()
+    assert viewer.player.media_player() is mp  # the started player stays for the next hold
+    viewer.reshow()  # shown again: opened again, and let go when the viewer closes
+    assert viewer.player.preloaded() == clip
+    qtbot.waitUntil(lambda: mp.mediaStatus() == QMediaPlayer.MediaStatus.LoadedMedia, timeout=WAIT_MS)
+    viewer.close()
+    assert viewer.player.preloaded() is None and mp.source().isEmpty()
+
+
+def test_zoom_controls_hide_while_a_video_is_shown(qtbot, media, runner) -> None:
+    library, ids = media
+    viewer = _viewer(qtbot, library, runner, [ids["a_short"], ids["d_still"]])
+    assert all(tool.isHidden() for tool in viewer.zoom_tools)  # a video plays fitted: no "100 %"
+    qtbot.waitUntil(viewer.canvas.has_picture, timeout=WAIT_MS)
+    qtbot.keyClick(viewer, Qt.Key.Key_Plus)
+    qtbot.keyClick(viewer, Qt.Key.Key_1)
+    assert viewer.canvas.is_fit()  # the keys leave the poster fitted too
+    viewer.next()
+    assert not any(tool.isHidden() for tool in viewer.zoom_tools)
+    qtbot.waitUntil(viewer.canvas.has_picture, timeout=WAIT_MS)
+    qtbot.keyClick(viewer, Qt.Key.Key_Plus)
+    assert not viewer.canvas.is_fit() and viewer.zoom_label.text().endswith("%")
+
+
+def test_the_live_button_is_drawn_as_a_badge_before_the_pointer_is_over_it(
+    qtbot, media, runner, monkeypatch
+) -> None:
+    library, ids = media
+    _with_motion(library, ids, monkeypatch)
+    viewer = _viewer(qtbot, library, runner, [ids["d_still"]])
+    button = viewer.live_button
+    assert not button.isHidden() and not button.underMouse() and not button.icon().isNull()
+    image = button.grab().toImage()
+    background = image.pixelColor(0, 0)
+    middle = image.height() // 2
+
+    def far(x: int) -> bool:
+        c = image.pixelColor(x, middle)
+        return abs(c.red() - background.red()) + abs(c.green() - background.green()) > 80
+
+    # an outline at the left edge, where a plain text button shows only the bar behind it
+    assert any(far(x) for x in range(3))

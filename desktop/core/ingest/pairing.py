@@ -13,6 +13,14 @@ Rules, within one folder, among readable files on disk:
   the clip at most ``LIVE_MAX_SECONDS`` long, unless their content identifiers differ.
 * RAW+JPEG: one camera RAW and one JPEG or HEIF of the same stem (case ignored).
 
+A name is not proof: cameras restart their counters, so ``DSC_0101.JPG`` of 2013 and
+``DSC_0101.DNG`` of 2024 can share a folder. A camera's twins record one moment, so a pair
+by name is refused when both files carry a capture time from their metadata and the times
+differ by more than ``RAW_JPEG_MAX_GAP`` (``LIVE_MAX_GAP`` for a still and its clip, whose
+creation date is close to, not equal to, the still's), or when both name a camera make or
+model and these differ. File times prove nothing, and a date the person set is not
+compared (a date edit reaches both files of a pair, so it must not break one).
+
 A name shared by more files than a pair (two stills of one stem) pairs nothing: guessing
 could hide the wrong file. Pairs follow the files: ``refresh`` runs after every scan and
 watcher change of a folder, so a pair forms when its second file appears and dissolves
@@ -23,6 +31,7 @@ one of them lacks; from then on edits reach both (``Library``).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,6 +46,13 @@ from desktop.core.ingest.formats import KIND_RAW, KIND_VIDEO, format_for
 LIVE_MAX_SECONDS = (
     4.0  # Apple's Live Photo clips run about 3 s; a longer clip of that name is a video of its own
 )
+RAW_JPEG_MAX_GAP = 2.0  # seconds; a RAW and its JPEG are one exposure
+LIVE_MAX_GAP = 10.0  # seconds; a Live Photo's clip starts about 1.5 s before its still
+# taken_at_source values read from the file's own metadata (not its modification time, not the person)
+_CAPTURE_SOURCES = frozenset(
+    {"DateTimeOriginal", "DateTimeDigitized", "QuickTime creationdate", "creation_time"}
+)
+_ZONE_GUESSED = "creation_time"  # UTC in the file, turned local by a guessed zone
 _STILL_FORMATS = frozenset({"JPEG", "HEIF"})
 _LIVE_CLIP_EXTENSIONS = frozenset({".mov"})
 
@@ -50,6 +66,49 @@ class PairFileRow:
     status: str
     duration: float | None
     content_id: str | None
+    taken_at: str | None = None  # ISO 8601, with its offset when known
+    taken_local: str | None = None
+    taken_at_source: str | None = None
+    camera_make: str | None = None
+    camera_model: str | None = None
+
+
+def _capture_gap(a: PairFileRow, b: PairFileRow) -> float | None:
+    """Seconds between two files' capture times, or None when either is not the camera's own
+    (a file time, a date the person set, none) or the two cannot be compared safely."""
+    if a.taken_at_source not in _CAPTURE_SOURCES or b.taken_at_source not in _CAPTURE_SOURCES:
+        return None
+    first, second = _parse(a.taken_at), _parse(b.taken_at)
+    if first is not None and second is not None and first.tzinfo is not None and second.tzinfo is not None:
+        return abs((first - second).total_seconds())
+    if _ZONE_GUESSED in (a.taken_at_source, b.taken_at_source):
+        return None  # its local time rests on a guessed zone: hours off proves nothing
+    local = [_parse(r.taken_local) for r in (a, b)]
+    if local[0] is None or local[1] is None:
+        return None
+    return abs((local[0].replace(tzinfo=None) - local[1].replace(tzinfo=None)).total_seconds())
+
+
+def _parse(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _same_camera(a: PairFileRow, b: PairFileRow) -> bool:
+    """False only when both files name a make (or a model) and the names differ."""
+    for x, y in ((a.camera_make, b.camera_make), (a.camera_model, b.camera_model)):
+        if x and y and " ".join(x.split()).casefold() != " ".join(y.split()).casefold():
+            return False
+    return True
+
+
+def _one_moment(a: PairFileRow, b: PairFileRow, max_gap: float) -> bool:
+    gap = _capture_gap(a, b)
+    return gap is None or gap <= max_gap
 
 
 def folder_of(rel: str) -> str:
@@ -98,12 +157,16 @@ def decide(rows: Iterable[PairFileRow]) -> dict[int, tuple[int, str]]:
             continue
         still, clip = stills[0], clips[0]
         short = clip.duration is not None and clip.duration <= LIVE_MAX_SECONDS
-        if short and not (still.content_id and clip.content_id and still.content_id != clip.content_id):
+        other_moment = still.content_id and clip.content_id and still.content_id != clip.content_id
+        if short and not other_moment and _one_moment(still, clip, LIVE_MAX_GAP):
             pair(still, clip, pairs.KIND_LIVE)
     for _stem_key, (stills, raws) in _grouped(by_role["still"], by_role["raw"], _by_stem).items():
         stills = [r for r in stills if r.id not in used]
-        if len(stills) == 1 and len(raws) == 1 and raws[0].id not in used:
-            pair(stills[0], raws[0], pairs.KIND_RAW_JPEG)
+        if len(stills) != 1 or len(raws) != 1 or raws[0].id in used:
+            continue
+        still, raw = stills[0], raws[0]
+        if _same_camera(still, raw) and _one_moment(still, raw, RAW_JPEG_MAX_GAP):
+            pair(still, raw, pairs.KIND_RAW_JPEG)
     return out
 
 
@@ -137,6 +200,11 @@ def refresh(root_id: int, folders: Iterable[str] | None = None, below: bool = Fa
         Photo.status,
         Photo.duration,
         Photo.content_id,
+        Photo.taken_at,
+        Photo.taken_local,
+        Photo.taken_at_source,
+        Photo.camera_make,
+        Photo.camera_model,
         Photo.companion_of,
         Photo.companion_kind,
     ).where(Photo.root == root_id)
@@ -148,13 +216,13 @@ def refresh(root_id: int, folders: Iterable[str] | None = None, below: bool = Fa
         q = q.where(cond)
     by_folder: dict[str, list[PairFileRow]] = {}
     current: dict[int, tuple[int | None, str | None]] = {}
-    for pid, rel, status, duration, content_id, cover, kind in _tuples(q):
+    for pid, rel, status, duration, content_id, *dated, cover, kind in _tuples(q):
         folder = folder_of(rel)
         if wanted is not None and not below and folder not in wanted:
             continue
         if wanted is not None and below and not any(_within(folder, w) for w in wanted):
             continue
-        by_folder.setdefault(folder, []).append(PairFileRow(pid, rel, status, duration, content_id))
+        by_folder.setdefault(folder, []).append(PairFileRow(pid, rel, status, duration, content_id, *dated))
         current[pid] = (cover, kind)
     desired: dict[int, tuple[int, str]] = {}
     for rows in by_folder.values():

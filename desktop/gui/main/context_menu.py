@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, QUrl, Signal, SignalInstance
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QWidget
 
+from desktop.core.catalog.pairs import KIND_LIVE
 from desktop.core.catalog.query import QueryError, parse_coordinates
 from desktop.core.library import Library, TrashReport, photo_tags
 from desktop.gui.app.jobs import JobRunner
@@ -172,12 +173,12 @@ class PhotoActions(QObject):
         what = "this photo" if n == 1 else f"{n:,} photos"
         paired = self.library.reads.companion_count(ids)
         # a pair's files go together (a RAW or a Live Photo's clip left behind would show up on its own)
-        also = (
-            f" {'Its paired file goes' if n == 1 else f'Their {paired:,} paired files go'} with "
-            f"{'it' if n == 1 else 'them'} (the RAW or the Live Photo's clip)."
-            if paired
-            else ""
-        )
+        if not paired:
+            also = ""
+        elif n == 1:
+            also = f" {self._companion_words(ids[0])} and their sidecars go with it."
+        else:
+            also = f" Their {paired:,} paired files and the sidecars go with them."
         if ask and not confirm(
             self.parent_widget, "Move to Trash", f"Move {what} to the trash?{also} You can undo this."
         ):
@@ -199,6 +200,18 @@ class PhotoActions(QObject):
             cancel_with_owner=False,  # the person asked for it: the files go even if the window closes
         )
         return True
+
+    def _companion_words(self, photo_id: int) -> str:
+        """The paired file of one photo by name, for the trash question: "IMG_1.DNG (its RAW)"."""
+        info = self.library.photo_info(photo_id) or {}
+        companions = info.get("companions") or []
+        if not companions:
+            return "Its paired file"
+        names = [
+            f"{Path(c['path']).name} ({'its Live Photo clip' if c['kind'] == KIND_LIVE else 'its RAW'})"
+            for c in companions
+        ]
+        return " and ".join(names)
 
     def rotate(self, ids: Sequence[int], degrees: int) -> None:
         """Turn the photos a quarter turn (clockwise for positive ``degrees``), in the catalog only."""

@@ -118,6 +118,9 @@ class VideoPlayer(QObject):
         self._audio: QAudioOutput | None = None
         self._surface: QVideoWidget | None = None
         self._source: Path | None = None
+        # a clip opened ahead of play (a Live Photo's motion): Space then starts it without the
+        # backend's start-up and the file's opening, which the person sees as a lag of the hold
+        self._preloaded: Path | None = None
         self._once = False
         self._forced_mute = False  # a Live Photo's motion plays muted without changing the person's choice
         self._failed = False
@@ -152,15 +155,32 @@ class VideoPlayer(QObject):
         return player
 
     # ------------------------------------------------------------------ control
+    def preload(self, path: Path) -> None:
+        """Open ``path`` ahead of ``load`` without showing or playing anything, so that a later
+        ``load(path)`` and ``play`` start at once; ``release`` lets go of it like of a loaded clip."""
+        if self._source is not None or self._preloaded == path:
+            return
+        player = self._ensure()
+        self._preloaded = path
+        player.setSource(QUrl.fromLocalFile(str(path)))
+
+    def preloaded(self) -> Path | None:
+        """The clip opened ahead of play and not loaded yet (None when there is none)."""
+        return self._preloaded
+
     def load(self, path: Path, *, muted: bool = False, once: bool = False) -> None:
         """Open ``path`` (paused at its start, the poster still showing); ``once``: let go at the end."""
-        self.release()
+        warm = self._preloaded == path and self._source is None
+        if not warm:
+            self.release()
+        self._preloaded = None
         player = self._ensure()
         self._source, self._once, self._failed = path, once, False
         self._forced_mute = muted
         self._apply_mute()
         self.controls.show_time(0, 0)
-        player.setSource(QUrl.fromLocalFile(str(path)))
+        if not warm:
+            player.setSource(QUrl.fromLocalFile(str(path)))
 
     def play(self) -> None:
         if self._player is not None and self._source is not None and not self._failed:
@@ -199,10 +219,10 @@ class VideoPlayer(QObject):
 
     def release(self) -> None:
         """Stop and let go of the file (another photo is shown, or the viewer closes)."""
-        if self._player is not None and self._source is not None:
+        if self._player is not None and (self._source is not None or self._preloaded is not None):
             self._player.stop()
             self._player.setSource(QUrl())
-        self._source = None
+        self._source = self._preloaded = None
         self._once = self._failed = False
         if self._surface is not None:
             self._surface.hide()
@@ -278,6 +298,8 @@ class VideoPlayer(QObject):
             self._surface.hide()
 
     def _on_error(self, error: QMediaPlayer.Error, text: str) -> None:
+        if self._source is None and error != QMediaPlayer.Error.NoError:
+            self._preloaded = None  # opened again on load, which then says what went wrong
         if self._source is None or error == QMediaPlayer.Error.NoError:
             return
         log.warning("QtMultimedia could not play %s: %s (%s)", self._source, text, error.name)

@@ -72,6 +72,18 @@ MAX_ZOOM = 16.0
 ZOOM_STEP = 1.25
 SETTING_INFO_VISIBLE = "viewer.info_visible"
 _BACKGROUND = QColor(24, 24, 26)
+# reads as a control before the pointer is over it, in light and dark palettes alike
+_LIVE_BADGE_STYLE = """
+QToolButton#liveButton {
+    border: 1px solid palette(text);
+    border-radius: 10px;
+    padding: 1px 8px 1px 5px;
+    font-weight: 600;
+}
+QToolButton#liveButton:hover { background: palette(highlight); color: palette(highlighted-text);
+    border-color: palette(highlight); }
+QToolButton#liveButton:pressed { background: palette(dark); }
+"""
 _MEMORY_CACHE = 6  # decoded previews kept in memory: the current photo and its neighbours
 
 
@@ -114,6 +126,7 @@ class ImageCanvas(QWidget):
         self._detail = ""
         self._busy = False
         self._note = ""  # a line shown over the picture (a video that cannot be played says so)
+        self._zoomable = True  # False for a video's poster: the clip plays fitted, whatever the poster's zoom
 
     # ------------------------------------------------------------ picture
     def set_picture(self, image: QImage, full_size: QSizeF | None = None, keep_view: bool = False) -> None:
@@ -179,6 +192,15 @@ class ImageCanvas(QWidget):
         return self._busy
 
     # --------------------------------------------------------------- zoom
+    def set_zoomable(self, zoomable: bool) -> None:
+        """Allow zooming (a photo) or keep the picture fitted (a video's poster)."""
+        self._zoomable = zoomable
+        if not zoomable:
+            self.fit_to_window()
+
+    def zoomable(self) -> bool:
+        return self._zoomable
+
     def zoom(self) -> float:
         """Screen pixels per original pixel (1.0 is 100 %)."""
         return self._zoom
@@ -201,7 +223,7 @@ class ImageCanvas(QWidget):
 
     def zoom_to(self, zoom: float, anchor: QPointF | None = None) -> None:
         """Set the zoom, keeping the original's point under ``anchor`` (widget coords) in place."""
-        if self._full.isEmpty():
+        if self._full.isEmpty() or not self._zoomable:
             return
         zoom = max(min(MIN_ZOOM, self.fit_zoom()), min(MAX_ZOOM, zoom))
         if anchor is not None:
@@ -289,7 +311,7 @@ class ImageCanvas(QWidget):
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
         delta = event.angleDelta().y()
-        if not delta or self._pixmap is None:
+        if not delta or self._pixmap is None or not self._zoomable:
             event.ignore()
             return
         self.zoom_to(self._zoom * ZOOM_STEP ** (delta / 120), event.position())
@@ -320,7 +342,7 @@ class ImageCanvas(QWidget):
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         # The usual viewer gesture: double-click toggles between fitted and 100 % at the pointer.
-        if self._pixmap is None:
+        if self._pixmap is None or not self._zoomable:
             return
         if self._fit and self.fit_zoom() < 1.0:
             self.zoom_to(1.0, event.position())
@@ -547,19 +569,22 @@ class ViewerWindow(QWidget):
         self.name_label = QLabel()
         self.name_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         bar.addWidget(self.name_label, 1)
-        self.live_button = self._text_tool(
-            "LIVE", "Play this Live Photo's motion (click, or hold Space)", self.play_live
-        )
+        self.live_button = self._live_badge()
         self.live_button.hide()
         bar.addWidget(self.live_button)
         self.zoom_label = QLabel()
         self.zoom_label.setMinimumWidth(60)
         self.zoom_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        bar.addWidget(self.zoom_label)
-        bar.addWidget(self._text_tool("−", "Zoom out (−)", self.canvas.zoom_out))
-        bar.addWidget(self._text_tool("+", "Zoom in (+)", self.canvas.zoom_in))
-        bar.addWidget(self._text_tool("Fit", "Fit to window (0)", self.canvas.fit_to_window))
-        bar.addWidget(self._text_tool("1:1", "Actual size, 100 % (1)", self.canvas.actual_size))
+        # hidden while a video is shown: it plays fitted to the window, and zoom would only move its poster
+        self.zoom_tools: list[QWidget] = [
+            self.zoom_label,
+            self._text_tool("−", "Zoom out (−)", self.canvas.zoom_out),
+            self._text_tool("+", "Zoom in (+)", self.canvas.zoom_in),
+            self._text_tool("Fit", "Fit to window (0)", self.canvas.fit_to_window),
+            self._text_tool("1:1", "Actual size, 100 % (1)", self.canvas.actual_size),
+        ]
+        for tool in self.zoom_tools:
+            bar.addWidget(tool)
         self.info_button = self._text_tool("Info", "Show or hide the info panel (I)", self.toggle_info)
         self.info_button.setCheckable(True)
         bar.addWidget(self.info_button)
@@ -603,6 +628,19 @@ class ViewerWindow(QWidget):
         btn.setAutoRaise(True)
         btn.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         btn.clicked.connect(lambda: slot())  # type: ignore[operator]
+        return btn
+
+    def _live_badge(self) -> QToolButton:
+        """The LIVE button: a rounded, outlined badge with a play mark, so it reads as a control
+        before the pointer is over it (an auto-raised text button looks like a label)."""
+        btn = self._text_tool("LIVE", "Play this Live Photo's motion (click, or hold Space)", self.play_live)
+        btn.setObjectName("liveButton")
+        btn.setIcon(icon("play"))
+        btn.setIconSize(QSize(12, 12))
+        btn.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        btn.setAutoRaise(False)
+        btn.setCursor(Qt.CursorShape.PointingHandCursor)
+        btn.setStyleSheet(_LIVE_BADGE_STYLE)
         return btn
 
     def _fit_to_screen(self) -> None:
@@ -662,6 +700,9 @@ class ViewerWindow(QWidget):
         self._full_size = QSizeF(h, w) if self._rotation % 180 else QSizeF(w, h)
         self._update_bar()
         self.canvas.set_note("")
+        self.canvas.set_zoomable(not photo.is_video)
+        for tool in self.zoom_tools:
+            tool.setVisible(not photo.is_video)
         if photo.status == STATUS_MISSING:
             self.canvas.set_message(
                 "The file is missing",
@@ -674,6 +715,7 @@ class ViewerWindow(QWidget):
         elif photo.motion_path:
             self._motion_path = Path(photo.motion_path)
             self.live_button.show()
+            self._prepare_live()  # the backend's start-up and the file's opening happen now, not on the press
         cached = self._memory.get(photo_id)
         if cached is not None:
             self._memory.move_to_end(photo_id)
@@ -810,6 +852,12 @@ class ViewerWindow(QWidget):
     def stop_live(self) -> None:
         if self._motion_path is not None and self.player.source() == self._motion_path:
             self.player.release()
+
+    def _prepare_live(self) -> None:
+        """Open the Live Photo's clip while its still shows, so that holding Space plays it at once
+        (once played, the clip is let go; the player, already started, opens it again quickly)."""
+        if self._motion_path is not None and self.player.source() is None:
+            self.player.preload(self._motion_path)
 
     # ---------------------------------------------------------- edits
     def rotate(self, degrees: int) -> None:
