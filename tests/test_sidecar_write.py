@@ -456,21 +456,57 @@ def test_a_photo_renamed_outside_takes_its_sidecars_along(
 
 
 def test_a_raw_and_its_jpeg_share_a_lightroom_sidecar(
-    library: Library, tmp_path: Path, make_jpeg: MakeJpeg
+    library: Library, tmp_path: Path, make_jpeg: MakeJpeg, make_dng: Any
 ) -> None:
     folder = tmp_path / "pics"
-    make_jpeg(folder / "IMG_1.jpg")
-    make_jpeg(folder / "IMG_1.tif")  # the pair's second file, as one more format exiv2 reads
+    taken = dt.datetime(2024, 7, 3, 14, 5)
+    make_jpeg(folder / "IMG_1.jpg", taken=taken)
+    make_dng(folder / "IMG_1.dng", taken=taken)  # the camera's twins: one item
     library.add_root(folder)
     library.scan()
-    ids = [p.id for p in (library.photo_by_path(folder / n) for n in ("IMG_1.jpg", "IMG_1.tif")) if p]
+    cover = library.photo_by_path(folder / "IMG_1.jpg")
+    assert cover is not None
     library.set_setting(sidecar_queue.SETTING_NAMING, "name.xmp")
-    library.add_tag("Both", ids)
-    library.add_tag("OnlyTif", ids[1:])
+    library.add_tag("Both", [cover.id])  # reaches the RAW too
     report = library.write_sidecars()
     assert (report.written, report.failed) == (2, [])
-    assert sorted(xmp.read_sidecar(str(folder / "IMG_1.xmp")).tags) == ["Both", "OnlyTif"]
-    assert sorted(p.name for p in folder.iterdir()) == ["IMG_1.jpg", "IMG_1.tif", "IMG_1.xmp"]
+    assert xmp.read_sidecar(str(folder / "IMG_1.xmp")).tags == ["Both"]
+    assert sorted(p.name for p in folder.iterdir()) == ["IMG_1.dng", "IMG_1.jpg", "IMG_1.xmp"]
+
+
+@pytest.mark.parametrize("naming", ["name.xmp", "name.ext.xmp"])
+def test_two_shots_of_one_name_never_share_a_sidecar(
+    library: Library, tmp_path: Path, make_jpeg: MakeJpeg, make_dng: Any, naming: str
+) -> None:
+    """A JPEG and a RAW of one name from other moments are two items; Lightroom's IMG_1.xmp is the RAW's
+    and the JPEG's tags and rating go to IMG_1.jpg.xmp, so neither photo takes the other's."""
+    folder = tmp_path / "pics"
+    jpeg = make_jpeg(folder / "IMG_1.jpg", taken=dt.datetime(2013, 1, 14, 9, 0))
+    raw = make_dng(folder / "IMG_1.dng", taken=dt.datetime(2024, 7, 3, 14, 5))
+    library.add_root(folder)
+    library.scan()
+    j, r = library.photo_by_path(jpeg), library.photo_by_path(raw)
+    assert j is not None and r is not None and len(library.query()) == 2
+    library.set_setting(sidecar_queue.SETTING_NAMING, naming)
+    if naming == "name.ext.xmp":  # Lightroom already keeps the RAW's sidecar under its name
+        library.set_setting(sidecar_queue.SETTING_NAMING, "name.xmp")
+        library.add_tag("RawOnly", [r.id])
+        library.write_sidecars()
+        library.set_setting(sidecar_queue.SETTING_NAMING, naming)
+    else:
+        library.add_tag("RawOnly", [r.id])
+    library.set_rating([r.id], 5)
+    library.add_tag("JpegOnly", [j.id])
+    library.set_rating([j.id], 1)
+    assert library.write_sidecars().failed == []
+    assert xmp.read_sidecar(str(folder / "IMG_1.jpg.xmp")).tags == ["JpegOnly"]
+    assert xmp.read_sidecar(str(folder / "IMG_1.jpg.xmp")).rating == 1
+    raw_sidecar = folder / "IMG_1.xmp"  # the RAW keeps Lightroom's sidecar in both namings
+    assert xmp.read_sidecar(str(raw_sidecar)).tags == ["RawOnly"]
+    library.read_sidecars(everything=True)
+    for pid, tags, rating in ((j.id, ["JpegOnly"], 1), (r.id, ["RawOnly"], 5)):
+        info = library.photo_info(pid)
+        assert info is not None and (info["tags"], info["rating"]) == (tags, rating)
 
 
 def test_read_all_rereads_a_sidecar_whose_mtime_did_not_move(

@@ -31,7 +31,7 @@ from desktop.core.catalog import history, sidecar_queue
 from desktop.core.catalog.db import database
 from desktop.core.catalog.schema import STATUS_OK, UNREAD, Photo, PhotoTag, Root, Tag
 from desktop.core.ingest import xmp, xmp_write
-from desktop.core.ingest.formats import is_image_name
+from desktop.core.ingest.formats import is_image_name, is_raw_name
 from desktop.core.runtime import messages
 from desktop.core.runtime.jobs import JobControl
 from desktop.core.runtime.wording import counted
@@ -257,6 +257,7 @@ def _drain_batch(
     gone = set(generation) - {r.id for r in rows}
     written += [(pid, generation[pid]) for pid in gone]  # forgotten meanwhile: nothing to write
     targets: list[tuple[_Row, str]] = []
+    paired = _paired([r.id for r in rows])
     for row in rows:
         if row.xmp_mtime == UNREAD:  # the scan has not read what other programs said yet
             report.waiting += 1
@@ -265,7 +266,7 @@ def _drain_batch(
             failed[row.id] = "the photo's file is missing"
             report.failed.append((row.path, failed[row.id]))
             continue
-        targets.append((row, xmp_write.sidecar_path(row.path, lightroom)))
+        targets.append((row, xmp_write.sidecar_path(row.path, lightroom, _may_share(row, paired))))
     errors = xmp_write.write_sidecars(list(_shared_targets(targets).items()))
     for row, target in targets:
         error = errors.get(target)
@@ -290,6 +291,23 @@ def _drain_batch(
         sidecar_queue.fail(failed)
 
     library.writer.call(record)
+
+
+def _paired(ids: Sequence[int]) -> set[int]:
+    """The photos among ``ids`` that are one half of a RAW+JPEG pair or a Live Photo."""
+    covers = Photo.select(Photo.companion_of).where(Photo.companion_of.in_(list(ids)))
+    halves = Photo.select(Photo.id).where(Photo.id.in_(list(ids)) & Photo.companion_of.is_null(False))
+    return {int(i) for (i,) in history.tuples(covers)} | {int(i) for (i,) in history.tuples(halves)}
+
+
+def _may_share(row: _Row, paired: set[int]) -> bool:
+    """Whether the photo may use its name's Lightroom sidecar (``IMG_1.xmp``): when no other photo file
+    has its name, when it is half of a pair (the two share one), or when it is the RAW (Lightroom keeps
+    ``IMG_1.xmp`` for the RAW). A JPEG of the same name from another moment keeps to ``IMG_1.jpg.xmp``, so
+    two photos' tags and ratings never mix in one file."""
+    if row.id in paired or is_raw_name(row.path):
+        return True
+    return not _shared(row.path, os.path.splitext(row.path)[0])
 
 
 def _shared_targets(targets: Sequence[tuple[_Row, str]]) -> dict[str, xmp_write.SidecarValues]:

@@ -27,6 +27,8 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
+from desktop.core.ingest.formats import is_raw_name
+
 RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 DC = "{http://purl.org/dc/elements/1.1/}"
 XMP = "{http://ns.adobe.com/xap/1.0/}"
@@ -293,12 +295,26 @@ def sidecar_mtime(mtimes: Sequence[float | None]) -> float | None:
     return max(real) + len(real) * 1e-7 if real else None
 
 
+def _name_taken(photo: str) -> bool:
+    """Another RAW file in the folder has the photo's name (``IMG_1.CR2`` beside ``IMG_1.jpg``)."""
+    folder, name = os.path.split(photo)
+    stem = os.path.splitext(name)[0]
+    if is_raw_name(name):
+        return False
+    try:
+        names = os.listdir(folder or ".")
+    except OSError:
+        return False
+    return any(n != name and os.path.splitext(n)[0] == stem and is_raw_name(n) for n in names)
+
+
 def read_sidecars(photo: str) -> Sidecars:
     """Find and read a photo's sidecars (a few ``stat`` calls when it has none)."""
     result = Sidecars()
     read: list[OutsideData] = []
     mtimes: list[float | None] = []
     seen: set[tuple[int, int]] = set()
+    own = False  # the photo has a sidecar of its own name (IMG_1.jpg.xmp)
     for candidate in sidecar_candidates(photo):
         try:
             st = os.stat(candidate)
@@ -307,7 +323,13 @@ def read_sidecars(photo: str) -> Sidecars:
         if (st.st_dev, st.st_ino) in seen:  # ".xmp" and ".XMP" are one file on a case-insensitive disk
             continue
         seen.add((st.st_dev, st.st_ino))
-        mtimes.append(st.st_mtime)
+        mtimes.append(st.st_mtime)  # counted either way: the scan's walk compares the same set of files
+        if candidate.startswith(photo):
+            own = True
+        elif own and _name_taken(photo):
+            # IMG_1.xmp beside a JPEG that has its own IMG_1.jpg.xmp and a RAW of that name: Lightroom's
+            # sidecar is the RAW's (Shoebox writes an unpaired JPEG's to IMG_1.jpg.xmp), not this photo's
+            continue
         try:
             read.append(read_sidecar(candidate))
         except (XmpError, OSError) as exc:

@@ -71,15 +71,19 @@ class WriteFailed(Exception):
     """A sidecar or file that could not be written; ``str()`` is the reason shown to people."""
 
 
-def sidecar_path(photo: str, naming_lightroom: bool) -> str:
+def sidecar_path(photo: str, naming_lightroom: bool, may_share: bool = True) -> str:
     """Where the photo's sidecar goes: ``IMG_1.jpg.xmp`` or, Lightroom's way, ``IMG_1.xmp``.
 
     A sidecar the photo already has is written to, whichever way it is named (also ``.XMP``): a
     Lightroom ``IMG_1.xmp`` gets the change rather than a second sidecar beside it that Lightroom would
-    never read. The naming setting decides only where a new sidecar goes.
+    never read. The naming setting decides only where a new sidecar goes. ``may_share=False`` (another
+    photo of that name, not its pair, owns ``IMG_1.xmp``): only the photo's own ``IMG_1.jpg.xmp``.
     """
     own, shared = photo, os.path.splitext(photo)[0]
-    bases = (shared, own) if naming_lightroom else (own, shared)
+    if not may_share:
+        bases: tuple[str, ...] = (own,)
+    else:
+        bases = (shared, own) if naming_lightroom else (own, shared)
     for base in bases:
         for suffix in SIDECAR_SUFFIXES:
             if os.path.exists(base + suffix):
