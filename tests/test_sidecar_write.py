@@ -386,6 +386,10 @@ def test_cli_config_and_sidecars(tmp_path: Path, make_jpeg: MakeJpeg) -> None:
     assert run_cli(home, "config", "set", "nope", "1").returncode == 1
     run_cli(home, "config", "set", "metadata.write", "sidecars", check=True)
     assert run_cli(home, "config", "get", "metadata.write", check=True).stdout.strip() == "sidecars"
+    assert (
+        "library.group_pairs = on" in run_cli(home, "config", check=True).stdout
+    )  # plain 'config' lists all
+    assert "metadata.write: off|sidecars|embed" in run_cli(home, "config", "set", "--help").stdout
     # an edit command writes its own sidecars before it exits
     run_cli(home, "tag", "add", "Cli", str(photo), check=True)
     assert xmp.read_sidecar(str(photo) + ".xmp").tags == ["Cli"]

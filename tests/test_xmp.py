@@ -334,6 +334,8 @@ def test_reject_on_the_command_line_is_undoable_and_listed(tmp_path: Path, make_
     # a query of filters alone lists its photos without a score column (every hit would say 0.0000)
     found = run_cli(home, "search", "is:rejected", check=True).stdout.split()
     assert sorted(Path(p).name for p in found) == ["0.jpg", "1.jpg"]
+    hits = json.loads(run_cli(home, "search", "--json", "is:rejected", check=True).stdout)
+    assert [h["score"] for h in hits] == [None, None]
     run_cli(home, "undo", check=True)
     assert _info(home, folder / "0.jpg")["rating"] == 4  # undo brings the stars back
     run_cli(home, "redo", check=True)

@@ -52,7 +52,8 @@ def _print_hits(args: argparse.Namespace, ctx: Context, result: SearchResult, sc
     """The hits, best first; ``scored=False`` (word and filter matches without a model) leaves out
     the scores, which would only say "matched" or "not"."""
     if args.json:
-        ctx.print_json([h.as_dict() for h in result.hits])
+        # without a score to give (filters alone, or words without a model) "score" is null, not 0.0
+        ctx.print_json([h.as_dict() | ({} if scored else {"score": None}) for h in result.hits])
     else:
         for h in result.hits:
             print(f"{h.score:7.4f}  {h.path}" if scored else str(h.path))

@@ -13,7 +13,7 @@ import argparse
 import sys
 
 from desktop.cli.context import CliError, Context, Subcommands
-from desktop.core.library import LibraryError
+from desktop.core.library import Library, LibraryError
 from desktop.core.runtime.wording import changes_of, counted
 
 
@@ -46,6 +46,8 @@ def cmd_sidecars(args: argparse.Namespace, ctx: Context) -> int:
             ctx.print_json(status)
             return 0
         print(f"Pending: {status['pending']}   orphans: {status['orphans']}   writing: {status['mode']}")
+        if status["mode"] == "off" and status["pending"]:
+            print(f"Writing is off: {changes_of(status['pending'])} will be written when it is on.")
         for f in status["failed"]:
             print(f"  {f['path']}: {f['reason']}")
         return 0
@@ -74,12 +76,16 @@ def cmd_sidecars(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def register(sub: Subcommands) -> None:
-    p = sub.add_parser("config", help="show or change settings (metadata.write, metadata.sidecar_name)")
-    csub = p.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    choices = "; ".join(f"{key}: {'|'.join(values)}" for key, values in Library.CONFIG.items())
+    p = sub.add_parser("config", help=f"show or change settings ({', '.join(Library.CONFIG)})")
+    # plain 'config' shows every setting, as 'config get' does
+    csub = p.add_subparsers(dest="config_command", required=False, metavar="ACTION")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(key=None)
     cp = csub.add_parser("get", help="show one setting, or all")
     cp.add_argument("key", nargs="?", metavar="KEY")
     cp.add_argument("--json", action="store_true")
-    cp = csub.add_parser("set", help="change a setting")
+    cp = csub.add_parser("set", help=f"change a setting ({choices})", description=f"Settings: {choices}.")
     cp.add_argument("key", metavar="KEY")
     cp.add_argument("value", metavar="VALUE")
     p.set_defaults(func=cmd_config)
