@@ -275,3 +275,11 @@ def test_each_subject_is_its_own_page_and_open_settings_scrolls_to_it(qtbot, dem
     d._choose_weights()
     assert asked == ["Choose a CLIP weights file"]
     assert bar.value() < at_storage  # scrolled back up to the model page
+
+
+def test_the_dialog_fits_a_screen_smaller_than_its_usual_size(qtbot, demo, runner):
+    """880 px tall did not fit a 900 px screen once the title bar and panels took their share; on the
+    offscreen platform's 800 px screen the dialog keeps 80 px of room and its sections scroll."""
+    d = make_dialog(qtbot, demo.library, runner)
+    room = d.screen().availableGeometry().height()
+    assert d.height() <= room - 80 and d.sizeHint().height() <= room - 80

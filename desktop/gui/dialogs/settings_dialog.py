@@ -13,6 +13,7 @@ runner, so it shows up in the task list and never freezes the dialog.
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QScrollArea, QVBoxLayout, QWidget
 
 from desktop.core.library import Library
@@ -48,7 +49,7 @@ class SettingsDialog(QDialog):
         self.runner = runner
         self.setWindowTitle("Settings — Shoebox")
         self.setWindowIcon(app_icon())
-        self.resize(820, 880)
+        self.resize(self.sizeHint())
 
         self.folders_page = FoldersPage(library, runner)
         self.import_page = ImportPage(library, runner)
@@ -105,7 +106,11 @@ class SettingsDialog(QDialog):
         self.model_page.choose_weights()
 
     def sizeHint(self) -> QSize:  # noqa: N802
-        return QSize(820, 880)
+        # 880 px tall where the screen has room; on a smaller screen (a 900 px laptop, whose panels and
+        # the window's title bar take their share) it fits, and the sections scroll
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        room = screen.availableGeometry().height() - 80 if screen is not None else 880
+        return QSize(820, max(480, min(880, room)))
 
 
 __all__ = ["SETTING_DEVICE", "SETTING_PRECISION", "SettingsDialog"]
