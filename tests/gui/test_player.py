@@ -68,6 +68,19 @@ def _playing(viewer: Any) -> bool:
     return mp is not None and mp.playbackState() == QMediaPlayer.PlaybackState.PlayingState
 
 
+def test_a_small_clips_poster_fills_the_window_as_the_playing_clip_does(qtbot, media, runner) -> None:
+    """A 160 x 90 poster was drawn at 100 % and the clip, once playing, filled the window: the picture
+    jumped in size. A small photo still shows at 100 %."""
+    library, ids = media
+    viewer = _viewer(qtbot, library, runner, _order(ids))
+    canvas = viewer.canvas
+    qtbot.waitUntil(canvas.has_picture, timeout=WAIT_MS)
+    assert canvas.zoom() > 2 and canvas.zoom() == pytest.approx(canvas.fit_zoom())
+    viewer.go_to(3)  # the 160 x 120 photo
+    qtbot.waitUntil(lambda: canvas.has_picture() and canvas.zoomable(), timeout=WAIT_MS)
+    assert canvas.zoom() == 1.0
+
+
 def test_a_clip_that_ends_gives_back_its_poster_and_plays_again(qtbot, media, runner) -> None:
     library, ids = media
     viewer = _viewer(qtbot, library, runner, _order(ids))

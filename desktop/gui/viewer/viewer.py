@@ -213,8 +213,9 @@ class ImageCanvas(QWidget):
             return 1.0
         dpr = self.devicePixelRatioF()
         fit = min(self.width() / self._full.width(), self.height() / self._full.height()) * dpr
-        # Small pictures are shown at 100 %, not blown up into a blur.
-        return min(1.0, fit)
+        # Small pictures are shown at 100 %, not blown up into a blur; a video's poster fills the window
+        # as its clip does when it plays, so the picture does not jump in size when playing starts
+        return fit if not self._zoomable else min(1.0, fit)
 
     def fit_to_window(self) -> None:
         self._fit = True
