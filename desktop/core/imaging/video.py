@@ -193,9 +193,8 @@ def _poster(
     return (best[1] if best else None), rotation
 
 
-def probe(path: Path, poster: bool = True, poster_short_side: int | None = None) -> VideoInfo:
-    """What ``path``'s container says, and its poster frame when ``poster`` -- no bigger than
-    ``poster_short_side`` on its short side when given (the scan wants a thumbnail); raises ``VideoError``."""
+def _open(path: Path) -> tuple[av.container.InputContainer, av.video.stream.VideoStream]:
+    """``path`` opened, and its first video stream; raises ``VideoError`` (with nothing left open)."""
     try:
         container = _av().open(str(path), "r", timeout=30.0)
     except _av().error.FFmpegError as exc:
@@ -207,9 +206,37 @@ def probe(path: Path, poster: bool = True, poster_short_side: int | None = None)
         if not container.streams.video:
             raise VideoError("not a playable video: no video stream")
         stream = container.streams.video[0]
-        # one keyframe is wanted: frame threads would only delay it (they take several packets before
-        # the first picture), and the scan already runs one worker per core
+        # one keyframe a seek is wanted: frame threads would only delay it (they take several packets
+        # before the first picture), and the scan already runs one worker per core
         stream.thread_count = 1
+        return container, stream
+    except BaseException:
+        container.close()
+        raise
+
+
+def _decoded_poster(
+    container: av.container.InputContainer,
+    stream: av.video.stream.VideoStream,
+    duration: float | None,
+    rotation: int | None,
+    short_side: int | None = None,
+) -> tuple[Image.Image, int | None]:
+    """``_poster``, or ``VideoError`` when no frame can be decoded."""
+    try:
+        picture, rotation = _poster(container, stream, duration, rotation, short_side)
+    except _av().error.FFmpegError as exc:
+        raise VideoError(f"not a playable video: {_ffmpeg_reason(exc)}") from None
+    if picture is None:
+        raise VideoError("not a playable video: no frame could be decoded (its index may be broken)")
+    return picture, rotation
+
+
+def probe(path: Path, poster: bool = True, poster_short_side: int | None = None) -> VideoInfo:
+    """What ``path``'s container says, and its poster frame when ``poster`` -- no bigger than
+    ``poster_short_side`` on its short side when given (the scan wants a thumbnail); raises ``VideoError``."""
+    container, stream = _open(path)
+    try:
         ctx = stream.codec_context
         if not ctx.width or not ctx.height:
             raise VideoError("not a playable video: its video stream has no picture size")
@@ -220,12 +247,7 @@ def probe(path: Path, poster: bool = True, poster_short_side: int | None = None)
         rotation: int | None = _rotation_from_tags(tags) or None
         picture: Image.Image | None = None
         if poster:
-            try:
-                picture, rotation = _poster(container, stream, duration, rotation, poster_short_side)
-            except _av().error.FFmpegError as exc:
-                raise VideoError(f"not a playable video: {_ffmpeg_reason(exc)}") from None
-            if picture is None:
-                raise VideoError("not a playable video: no frame could be decoded (its index may be broken)")
+            picture, rotation = _decoded_poster(container, stream, duration, rotation, poster_short_side)
         rotation = rotation or 0
         width, height = ctx.width, ctx.height
         if rotation in (90, 270):
@@ -263,18 +285,8 @@ def keyframes(path: Path, max_side: int, poster: Path | None = None) -> list[Ima
     what smart search embeds for a video. Black frames are skipped as the poster skips them; a
     short clip, or one whose keyframes are all black or unreadable, gives its poster alone -- the
     cached one at ``poster`` when it can be read (no decode at all). Raises ``VideoError``."""
+    container, stream = _open(path)
     try:
-        container = _av().open(str(path), "r", timeout=30.0)
-    except _av().error.FFmpegError as exc:
-        raise VideoError(f"not a playable video: {_ffmpeg_reason(exc)}") from None
-    except OSError as exc:
-        raise VideoError(f"cannot read the file: {exc.strerror or exc}") from None
-    try:
-        assert isinstance(container, _av().container.InputContainer)
-        if not container.streams.video:
-            raise VideoError("not a playable video: no video stream")
-        stream = container.streams.video[0]
-        stream.thread_count = 1  # one keyframe a seek: as for the poster, threads would only delay it
         tags = {str(k): str(v) for k, v in stream.metadata.items()}
         rotation: int | None = _rotation_from_tags(tags) or None
         pictures: list[Image.Image] = []
@@ -301,12 +313,7 @@ def keyframes(path: Path, max_side: int, poster: Path | None = None) -> list[Ima
                     return [cached.convert("RGB")]
             except (OSError, ValueError):
                 pass  # no cached poster (or a damaged one): decode it
-        try:
-            picture, _ = _poster(container, stream, _duration(container, stream), rotation)
-        except _av().error.FFmpegError as exc:
-            raise VideoError(f"not a playable video: {_ffmpeg_reason(exc)}") from None
-        if picture is None:
-            raise VideoError("not a playable video: no frame could be decoded (its index may be broken)")
+        picture, _ = _decoded_poster(container, stream, _duration(container, stream), rotation)
         if max(picture.size) > max_side:
             picture.thumbnail((max_side, max_side), Image.Resampling.BICUBIC)
         return [picture]
