@@ -9,8 +9,6 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QRect
-from PySide6.QtGui import QImage, QPainter, QPalette
-from PySide6.QtWidgets import QStyleOptionViewItem
 
 from desktop.core.catalog.reads import STATUS_OK, PhotoRecord
 from desktop.core.imaging.thumbnails import ThumbnailCache
@@ -18,29 +16,9 @@ from desktop.core.library import Library
 from desktop.core.runtime.paths import resolve_paths
 from desktop.gui.grid.photo_delegate import PhotoDelegate, pair_badge
 from desktop.gui.grid.thumbnail_loader import ThumbnailLoader
+from tests.gui.test_video_grid import _cell, _darkened
 
 TAKEN = dt.datetime(2023, 5, 1, 9, 30)
-
-
-def _cell(delegate: PhotoDelegate, rec: PhotoRecord) -> QImage:
-    img = QImage(160, 160, QImage.Format.Format_ARGB32)
-    img.fill(0xFFFFFFFF)
-    option = QStyleOptionViewItem()
-    option.rect = QRect(0, 0, 160, 160)
-    option.palette = QPalette()
-    painter = QPainter(img)
-    delegate.paint_record(painter, option, rec)
-    painter.end()
-    return img
-
-
-def _darkened(img: QImage, under: QImage, area: QRect) -> int:
-    return sum(
-        1
-        for x in range(area.left(), area.right())
-        for y in range(area.top(), area.bottom())
-        if img.pixelColor(x, y).lightness() < under.pixelColor(x, y).lightness() - 60
-    )
 
 
 @pytest.fixture

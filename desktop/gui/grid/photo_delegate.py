@@ -334,19 +334,23 @@ class PhotoDelegate(QStyledItemDelegate):
         """A video's length in the cell's bottom-right corner (the stars take the bottom-left)."""
         fm = painter.fontMetrics()
         w = fm.horizontalAdvance(text) + 8
-        r = QRect(rect.right() - w - 3, rect.bottom() - fm.height() - 6, w, fm.height() + 2)
-        path = QPainterPath()
-        path.addRoundedRect(r, 3, 3)
-        painter.fillPath(path, QColor(0, 0, 0, 160))
-        painter.setPen(QColor("white"))
-        painter.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
+        PhotoDelegate._pill(
+            painter, QRect(rect.right() - w - 3, rect.bottom() - fm.height() - 6, w, fm.height() + 2), text
+        )
 
     @staticmethod
     def _pair(painter: QPainter, rect: QRect, text: str) -> None:
         """A grouped item's kind in the cell's top-left corner, in the duration badge's style."""
         fm = painter.fontMetrics()
-        w = fm.horizontalAdvance(text) + 8
-        r = QRect(rect.left() + 4, rect.top() + 4, w, fm.height() + 2)
+        PhotoDelegate._pill(
+            painter,
+            QRect(rect.left() + 4, rect.top() + 4, fm.horizontalAdvance(text) + 8, fm.height() + 2),
+            text,
+        )
+
+    @staticmethod
+    def _pill(painter: QPainter, r: QRect, text: str) -> None:
+        """White text on a translucent dark rounded rectangle (the duration and pair badges)."""
         path = QPainterPath()
         path.addRoundedRect(r, 3, 3)
         painter.fillPath(path, QColor(0, 0, 0, 160))
