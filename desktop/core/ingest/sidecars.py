@@ -20,6 +20,7 @@ import dataclasses
 import json
 import logging
 import os
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -258,6 +259,7 @@ def _drain_batch(
     written += [(pid, generation[pid]) for pid in gone]  # forgotten meanwhile: nothing to write
     targets: list[tuple[_Row, str]] = []
     paired = _paired([r.id for r in rows])
+    folders: dict[str, Counter[str] | None] = {}  # one listing per folder and batch, not one per photo
     for row in rows:
         if row.xmp_mtime == UNREAD:  # the scan has not read what other programs said yet
             report.waiting += 1
@@ -266,7 +268,7 @@ def _drain_batch(
             failed[row.id] = "the photo's file is missing"
             report.failed.append((row.path, failed[row.id]))
             continue
-        targets.append((row, xmp_write.sidecar_path(row.path, lightroom, _may_share(row, paired))))
+        targets.append((row, xmp_write.sidecar_path(row.path, lightroom, _may_share(row, paired, folders))))
     errors = xmp_write.write_sidecars(list(_shared_targets(targets).items()))
     for row, target in targets:
         error = errors.get(target)
@@ -300,14 +302,27 @@ def _paired(ids: Sequence[int]) -> set[int]:
     return {int(i) for (i,) in history.tuples(covers)} | {int(i) for (i,) in history.tuples(halves)}
 
 
-def _may_share(row: _Row, paired: set[int]) -> bool:
+def _may_share(row: _Row, paired: set[int], folders: dict[str, Counter[str] | None]) -> bool:
     """Whether the photo may use its name's Lightroom sidecar (``IMG_1.xmp``): when no other photo file
     has its name, when it is half of a pair (the two share one), or when it is the RAW (Lightroom keeps
     ``IMG_1.xmp`` for the RAW). A JPEG of the same name from another moment keeps to ``IMG_1.jpg.xmp``, so
-    two photos' tags and ratings never mix in one file."""
+    two photos' tags and ratings never mix in one file. ``folders`` caches each folder's names by stem."""
     if row.id in paired or is_raw_name(row.path):
         return True
-    return not _shared(row.path, os.path.splitext(row.path)[0])
+    folder, name = os.path.split(row.path)
+    if folder not in folders:
+        try:
+            names = os.listdir(folder or ".")
+        except OSError:
+            names = None
+        folders[folder] = (
+            Counter(os.path.splitext(n)[0] for n in names if is_image_name(n)) if names is not None else None
+        )
+    stems = folders[folder]
+    if stems is None:
+        return False  # unsure: keep to the photo's own sidecar
+    others = stems[os.path.splitext(name)[0]] - (1 if is_image_name(name) else 0)
+    return others == 0
 
 
 def _shared_targets(targets: Sequence[tuple[_Row, str]]) -> dict[str, xmp_write.SidecarValues]:
