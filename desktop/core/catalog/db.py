@@ -26,7 +26,7 @@ from desktop.core.runtime.errors import ShoeboxError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 PRAGMAS = {
     "journal_mode": "wal",
@@ -121,6 +121,7 @@ def _v6_pairs(db: peewee.SqliteDatabase) -> None:
             db.execute_sql(f"ALTER TABLE photo ADD COLUMN {name} {ddl}")  # type: ignore[no-untyped-call]
 
 
+# v7 only adds tables (recipes, the task queue, lineage): ``create_tables`` below makes them.
 MIGRATIONS: dict[int, Callable[[peewee.SqliteDatabase], None]] = {
     2: _v2_rotation_and_history,
     3: _v3_outside_user_data,

@@ -189,6 +189,80 @@ class SidecarPending(BaseModel):
     reason = pw.TextField(null=True)  # why the last write failed ("folder is read-only"); None: not tried
 
 
+class Recipe(BaseModel):
+    """A recipe the person saved (user data; the presets live in code): ``processing.recipes`` owns it."""
+
+    slug = pw.CharField(max_length=64, primary_key=True)
+    name = pw.TextField(unique=True)
+    version = pw.IntegerField(default=1)  # bumped by every save
+    body = pw.TextField()  # JSON: {"steps": [...], "naming": TEMPLATE, "collision": POLICY}
+    updated_at = pw.DateTimeField(default=_now)
+
+
+class Task(BaseModel):
+    """A processing request in the task queue (``processing.tasks`` owns it); it survives a quit or a crash."""
+
+    id = pw.AutoField()
+    msg_id = pw.TextField(index=True)
+    priority = pw.IntegerField(default=0)  # higher runs first
+    cmd = pw.TextField()  # the recipe slug or name, or the operation, as asked
+    recipe = pw.TextField()  # JSON: the resolved recipe as it was when queued (name, slug, version, steps, ...)
+    output_dir = pw.TextField()
+    notify = pw.TextField(null=True)  # JSON: where the callback goes
+    state = pw.CharField(max_length=12, default="queued", index=True)  # queued running paused done failed cancelled
+    error = pw.TextField(null=True)  # why the whole task failed (per-item reasons are on the items)
+    origin = pw.CharField(max_length=8, default="cli")  # "app" or "cli": who asked
+    total = pw.IntegerField(default=0)
+    done = pw.IntegerField(default=0)
+    failed = pw.IntegerField(default=0)
+    cache_hits = pw.IntegerField(default=0)
+    cpu_seconds = pw.FloatField(default=0.0)
+    megapixels = pw.FloatField(default=0.0)
+    created_at = pw.DateTimeField(default=_now)
+    started_at = pw.DateTimeField(null=True)
+    finished_at = pw.DateTimeField(null=True)
+    worker = pw.TextField(null=True)  # "PID@HOST" of the process running it
+    heartbeat = pw.FloatField(null=True)  # time.time() of that worker's last sign of life
+    notified = pw.BooleanField(default=False)  # its callback was delivered
+
+
+class TaskItem(BaseModel):
+    """One input of a task, its state and its outputs."""
+
+    id = pw.AutoField()
+    task = pw.ForeignKeyField(Task, backref="items", on_delete="CASCADE")
+    seq = pw.IntegerField()
+    source_path = pw.TextField()
+    photo_id = pw.IntegerField(null=True)  # no foreign key: the task's record outlives a removed photo
+    source_hash = pw.CharField(max_length=64, null=True)  # when queued; a source changed since is recomputed
+    state = pw.CharField(max_length=8, default="pending", index=True)  # pending done failed
+    outputs = pw.TextField(null=True)  # JSON list: {"path", "size", "mime", "cache_hit", "ssim", ...}
+    code = pw.CharField(max_length=32, null=True)  # why it failed, for scripts ("source_missing", ...)
+    message = pw.TextField(null=True)  # why it failed, for people
+    cache_hit = pw.BooleanField(default=False)
+
+    class Meta:
+        indexes = ((("task", "seq"), True),)
+
+
+class Lineage(BaseModel):
+    """What was made from what (``processing.lineage`` owns it): one row per output and source. A record
+    of the person's work, never a cache."""
+
+    id = pw.AutoField()
+    output_path = pw.TextField(index=True)
+    output_hash = pw.CharField(max_length=64, index=True)
+    source_path = pw.TextField()
+    source_hash = pw.CharField(max_length=64, index=True)
+    source_photo = pw.IntegerField(null=True, index=True)
+    recipe = pw.TextField()  # slug
+    recipe_name = pw.TextField()
+    recipe_version = pw.IntegerField(default=1)
+    params = pw.TextField()  # JSON: the canonical steps (operations, versions, parameters)
+    task = pw.IntegerField(null=True)
+    created_at = pw.DateTimeField(default=_now)
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     Root,
     Photo,
@@ -200,4 +274,8 @@ ALL_MODELS: list[type[BaseModel]] = [
     Embedding,
     HistoryEntry,
     SidecarPending,
+    Recipe,
+    Task,
+    TaskItem,
+    Lineage,
 ]
