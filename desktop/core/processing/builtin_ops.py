@@ -1,3 +1,3 @@
 """Imports every module that registers operations, so ``operations.get`` knows them all."""
 
-from desktop.core.processing import encoders, image_ops  # noqa: F401
+from desktop.core.processing import encoders, image_ops, meta_ops, video_ops  # noqa: F401

@@ -1,40 +1,201 @@
-"""Decode a source for processing: upright (its EXIF orientation and the catalog's rotation), 8-bit, its
-colour profile kept beside it (``srgb`` converts; no metadata policy drops it).
+"""Decode a source for processing: upright (its EXIF orientation and the catalog's rotation), 8-bit RGB
+or RGBA, its colour profile kept beside it (``srgb`` converts; no metadata policy drops it).
 
-A camera RAW is developed at full size; a video gives its poster frame.
+Every source kind goes through ``decode``: a photo Pillow opens (JPEG, PNG, WebP, TIFF, HEIC, AVIF ...;
+a JPEG that will be shrunk is decoded at a smaller DCT scale), a camera RAW developed at full size (half
+size when the result is shrunk below that anyway), a video's poster frame where a picture operation
+meets a video. 16-bit pictures become 8-bit; CMYK and grey pictures with a profile are converted with
+it to sRGB (an RGB encoder cannot carry a CMYK or grey profile); the source's EXIF block is handed on
+for encoders that keep metadata.
 """
 
 from __future__ import annotations
 
+import functools
+import io
 import math
+from collections.abc import Callable
 
-from PIL import Image, ImageOps
+import numpy as np
+from PIL import Image, ImageCms
 
+from desktop.core.imaging import raw, video
 from desktop.core.imaging.decode import ImageError, open_image
 from desktop.core.processing.render import Source
 
 _ROTATE = {90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_90}
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_ORIENTATION = 0x0112
+
+SizeFor = Callable[[int, int], tuple[int, int]]
+
+
+@functools.cache
+def srgb_profile() -> bytes:
+    """The bytes of the sRGB profile written into converted pictures."""
+    data: bytes = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    return data
 
 
 def load(source: Source, long_edge: int | None = None) -> tuple[Image.Image, bytes | None]:
     """The source's picture (upright, RGB or RGBA) and its ICC profile; ``ImageError`` when it cannot."""
+    img, icc, _exif = decode(source, long_edge)
+    return img, icc
+
+
+def decode(
+    source: Source, long_edge: int | None = None, size_for: SizeFor | None = None
+) -> tuple[Image.Image, bytes | None, bytes | None]:
+    """The source's picture (upright, RGB or RGBA), its ICC profile and its EXIF block.
+
+    ``long_edge`` / ``size_for``: the size the caller will reduce the picture to, so the decoder may
+    deliver less (never less than that). Raises ``ImageError`` with a sentence when it cannot.
+    """
+    if source.kind == "video" or video.is_video_path(source.path):
+        poster = video.load_poster(source.path)  # already upright (the display matrix applied)
+        return _turned(_rgb(poster, None)[0], source.rotation), None, None
     try:
         data = source.path.read_bytes()
     except OSError as exc:
-        raise ImageError(f"cannot read the file: {exc.strerror or exc}") from None
+        raise ImageError(f"Cannot read {source.path.name}: {exc.strerror or exc}.") from None
+    if raw.reads_as_raw(source.path, data):
+        img, exif = _develop(data, long_edge, size_for)
+        return _turned(img, source.rotation), None, exif
     img = open_image(data)
     icc = img.info.get("icc_profile")
+    icc = icc if isinstance(icc, bytes) and icc else None
+    exif_raw = img.info.get("exif")
+    exif = exif_raw if isinstance(exif_raw, bytes) and exif_raw else None
+    orientation = 1 if img.format == "HEIF" else _orientation(img)
+    tiff_tags = getattr(img, "tag_v2", None) if img.format == "TIFF" else None
+    tiff_oriented = tiff_tags is not None and _ORIENTATION in tiff_tags
+    target = _target(img.size, orientation, source.rotation, long_edge, size_for)
     try:
-        if long_edge is not None and img.format == "JPEG" and max(img.size) > long_edge:
-            scale = long_edge / max(img.size)
-            img.draft("RGB", (math.ceil(img.width * scale), math.ceil(img.height * scale)))
+        if target is not None and img.format == "JPEG":
+            img.draft(img.mode if img.mode in ("RGB", "L") else None, target)
         img.load()
     except Exception as exc:  # untrusted bytes: any decoder failure means a broken file
-        raise ImageError(f"the file is damaged and cannot be decoded ({exc})") from None
-    out = ImageOps.exif_transpose(img) or img
-    if out.mode not in ("RGB", "RGBA"):
-        out = out.convert("RGBA" if "A" in out.getbands() else "RGB")
-    turn = _ROTATE.get(source.rotation % 360)
-    if turn is not None:
-        out = out.transpose(turn)
-    return out, icc if isinstance(icc, bytes) else None
+        raise ImageError(f"{source.path.name} is damaged and cannot be decoded ({exc}).") from None
+    if tiff_oriented and tiff_tags is not None and _ORIENTATION not in tiff_tags:
+        orientation = 1  # this Pillow turned the TIFF while loading and dropped the tag
+    out, icc = _rgb(img, icc)
+    transpose = _TRANSPOSE.get(orientation)
+    if transpose is not None:
+        out = out.transpose(transpose)
+    out = _turned(out, source.rotation)
+    out.info = {}  # the source's EXIF/XMP must not ride along into an encoder that reads im.info
+    return out, icc, exif
+
+
+def _orientation(img: Image.Image) -> int:
+    try:
+        value = img.getexif().get(_ORIENTATION, 1)
+    except Exception:  # a damaged EXIF block must not cost the picture
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _target(
+    size: tuple[int, int], orientation: int, rotation: int, long_edge: int | None, size_for: SizeFor | None
+) -> tuple[int, int] | None:
+    """The stored-orientation size the decoder must at least deliver, None for full size."""
+    width, height = size
+    swapped = (orientation >= 5) != (rotation % 180 == 90)
+    up_w, up_h = (height, width) if swapped else (width, height)
+    if size_for is not None:
+        tw, th = size_for(up_w, up_h)
+        scale = max(tw / up_w, th / up_h)
+    elif long_edge is not None:
+        scale = long_edge / max(width, height)
+    else:
+        return None
+    if scale >= 1:
+        return None
+    return (math.ceil(width * scale), math.ceil(height * scale))
+
+
+def _turned(img: Image.Image, rotation: int) -> Image.Image:
+    turn = _ROTATE.get(rotation % 360)
+    return img.transpose(turn) if turn is not None else img
+
+
+def _develop(
+    data: bytes, long_edge: int | None, size_for: SizeFor | None
+) -> tuple[Image.Image, bytes | None]:
+    """A RAW developed (upright: LibRaw applies the camera's orientation), at half size when enough."""
+    import rawpy
+
+    with raw.RawFile(data) as info:
+        width, height = info.info.width, info.info.height
+    target = _target((width, height), 1, 0, long_edge, size_for)
+    half = target is not None and max(target) * 2 <= max(width, height)
+    try:
+        with rawpy.RawPy() as handle:
+            handle.open_buffer(io.BytesIO(data))
+            rgb = handle.postprocess(half_size=half, use_camera_wb=True, output_bps=8)
+    except rawpy.LibRawError as exc:
+        raise ImageError(f"The RAW file cannot be developed ({exc}).") from None
+    return Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB"), None
+
+
+def _rgb(img: Image.Image, icc: bytes | None) -> tuple[Image.Image, bytes | None]:
+    """``img`` as 8-bit RGB or RGBA and the profile that now describes it."""
+    mode = img.mode
+    if mode in ("RGB", "RGBA"):
+        return img, icc
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        img = _high_depth_to_l(img)
+        mode = "L"
+    elif mode == "P" or mode == "PA":
+        has_alpha = mode == "PA" or "transparency" in img.info
+        return img.convert("RGBA" if has_alpha else "RGB"), icc
+    elif mode in ("1", "La", "RGBa", "RGBX", "YCbCr", "LAB", "HSV"):
+        target = {"1": "L", "La": "LA", "RGBa": "RGBA"}.get(mode, "RGB")
+        img = img.convert(target)
+        mode = target
+        if mode in ("RGB", "RGBA"):
+            return img, icc
+    alpha = img.getchannel("A") if mode in ("LA",) else None
+    base = img.convert("L") if alpha is not None else img
+    if icc is not None and base.mode in ("CMYK", "L"):
+        try:
+            converted = ImageCms.profileToProfile(
+                base, ImageCms.ImageCmsProfile(io.BytesIO(icc)), _srgb(), outputMode="RGB"
+            )
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            converted = None
+        if converted is not None:
+            if alpha is not None:
+                converted.putalpha(alpha)
+            return converted, srgb_profile()
+    out = base.convert("RGB")
+    if alpha is not None:
+        out.putalpha(alpha)
+    # a CMYK or grey profile cannot describe the RGB picture; without a usable one it is plain sRGB
+    return out, None if base.mode in ("CMYK", "L") else icc
+
+
+@functools.cache
+def _srgb() -> ImageCms.ImageCmsProfile:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+def _high_depth_to_l(img: Image.Image) -> Image.Image:
+    # Pillow's convert("L") clips 16-bit values at 255 (an almost white picture); scale instead
+    arr = np.asarray(img)
+    if img.mode == "F":
+        peak = float(np.nanmax(arr)) if arr.size else 0.0
+        scaled = np.nan_to_num(arr * 255.0 if peak <= 1.0 else arr)
+        return Image.fromarray(np.clip(scaled, 0, 255).astype(np.uint8), "L")
+    wide = arr.astype(np.int64)
+    if img.mode.startswith("I;16") or (wide.size and int(wide.max()) > 255):
+        wide = wide >> 8
+    return Image.fromarray(np.clip(wide, 0, 255).astype(np.uint8), "L")

@@ -33,6 +33,9 @@ class Operation:
     fn: Callable[..., Any]
     media: str = "image"  # what it takes: "image", "video" or "any"
     help: str = ""
+    # checks across parameters, or against the world (a watermark file that is not an image), run by
+    # validate_steps; raises RecipeError naming the step and the field
+    check: Callable[[dict[str, Any], str], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -63,12 +66,13 @@ def operation(
     stage: str = FRAMES,
     media: str = "image",
     help: str = "",
+    check: Callable[[dict[str, Any], str], None] | None = None,
     **params: Param,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator form of ``register``."""
 
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
-        register(Operation(name, version, title, stage, params, fn, media, help))
+        register(Operation(name, version, title, stage, params, fn, media, help, check))
         return fn
 
     return wrap
@@ -112,7 +116,10 @@ def validate_steps(steps: Sequence[Mapping[str, Any] | Step], where: str = "reci
         params = raw.get("params") or {}
         if not isinstance(params, Mapping):
             raise RecipeError(f"{where}: step {i} ({op.name}): 'params' must be an object.")
-        out.append(Step(op.name, validate(op.params, params, f"{where}: step {i} ({op.name})")))
+        checked = validate(op.params, params, f"{where}: step {i} ({op.name})")
+        if op.check is not None:
+            op.check(checked, f"{where}: step {i} ({op.name})")
+        out.append(Step(op.name, checked))
     for i, step in enumerate(out, 1):
         is_encoder = REGISTRY[step.op].stage == ENCODE
         if is_encoder and i != len(out):

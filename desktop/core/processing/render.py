@@ -8,6 +8,7 @@ returns. The same source and steps always give the same bytes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,14 +40,18 @@ class Frame:
     label: str = ""  # tells apart several outputs of one source ("003": a video's third frame)
     time_s: float | None = None  # where in a video this frame is
     metadata: dict[str, Any] = field(default_factory=lambda: {"policy": "keep"})  # set by metadata_policy
+    exif: bytes | None = None  # the source's EXIF block (as stored), for encoders that keep metadata
 
-    def load(self, long_edge: int | None = None) -> Image.Image:
+    def load(
+        self, long_edge: int | None = None, size_for: Callable[[int, int], tuple[int, int]] | None = None
+    ) -> Image.Image:
         """The picture, upright. ``long_edge``: the caller will shrink it to that, so a JPEG may be decoded
-        at the smallest DCT scale (1/2, 1/4, 1/8) whose long edge is still at least that."""
+        at the smallest DCT scale (1/2, 1/4, 1/8) whose long edge is still at least that. ``size_for``
+        does the same for any target: it maps the upright full size to the size the caller will make."""
         if self.image is None:
             from desktop.core.processing import decoding
 
-            self.image, self.icc = decoding.load(self.source, long_edge)
+            self.image, self.icc, self.exif = decoding.decode(self.source, long_edge, size_for)
         return self.image
 
 
@@ -70,6 +75,10 @@ def render(source: Source, steps: list[Step]) -> list[Rendered]:
     for step in steps:
         op = operations.get(step.op)
         if op.stage == ENCODE:
-            return [op.fn(frame, step.params) for frame in frames]
+            out: list[Rendered] = []
+            for frame in frames:
+                result = op.fn(frame, step.params)  # one output, or several (an original and its sidecars)
+                out.extend(result if isinstance(result, list) else [result])
+            return out
         frames = op.fn(frames, step.params)
     raise AssertionError("validated steps end with an encoder")
