@@ -22,7 +22,7 @@ from PIL.PngImagePlugin import PngInfo
 from desktop.core.imaging.decode import register_formats
 from desktop.core.ingest import sidecars
 from desktop.core.processing import quality
-from desktop.core.processing.meta_ops import Payload, exif_into_tiff, payload
+from desktop.core.processing.meta_ops import Payload, into_tiff, payload
 from desktop.core.processing.operations import ENCODE, operation
 from desktop.core.processing.params import Param, RecipeError
 from desktop.core.processing.render import Frame, Rendered
@@ -194,13 +194,11 @@ def tiff(frame: Frame, p: dict[str, Any]) -> Rendered:
         kwargs["compression"] = _TIFF_COMPRESSION[p["compression"]]
     if frame.icc:
         kwargs["icc_profile"] = frame.icc
-    if meta.xmp:
-        kwargs["xmp"] = meta.xmp
     buf = io.BytesIO()
     img.save(buf, "TIFF", **kwargs)
     data = buf.getvalue()
-    if meta.exif is not None:
-        data = exif_into_tiff(data, meta.exif)
+    if meta.exif is not None or meta.xmp:
+        data = into_tiff(data, meta.exif, meta.xmp)
     return _rendered(frame, data, "tif", "image/tiff", img, meta)
 
 

@@ -310,7 +310,7 @@ def text_mark(size: tuple[int, int], p: dict[str, Any]) -> Image.Image:
     """The text of a watermark drawn on a transparent picture of its own size (also used on video)."""
     px = max(6, round(p["size"] * min(size)))
     font = ImageFont.load_default(size=px)
-    left, top, right, bottom = font.getbbox(p["text"])
+    left, top, right, bottom = (int(v) for v in font.getbbox(p["text"]))
     mark = Image.new("RGBA", (max(1, right - left), max(1, bottom - top)), (0, 0, 0, 0))
     r, g, b = (int(p["color"][i : i + 2], 16) for i in (1, 3, 5))
     ImageDraw.Draw(mark).text((-left, -top), p["text"], font=font, fill=(r, g, b, round(255 * p["opacity"])))

@@ -77,10 +77,11 @@ def _exif(frame: Frame, size: tuple[int, int], policy: str) -> Image.Exif | None
         sub = exif.get_ifd(_EXIF_IFD)
         if _PIXEL_X in sub or _PIXEL_Y in sub:
             sub[_PIXEL_X], sub[_PIXEL_Y] = size
+    # EXIF text is ASCII by the letter; UTF-8 is what exiftool, exiv2 and the photo apps read ("©")
     if artist:
-        exif[_ARTIST] = artist
+        exif[_ARTIST] = artist.encode("utf-8")
     if rights:
-        exif[_COPYRIGHT] = rights
+        exif[_COPYRIGHT] = rights.encode("utf-8")
     return exif
 
 
@@ -119,18 +120,40 @@ def _xmp(frame: Frame) -> bytes | None:
 # TIFF keeps its picture's structure in the same IFD as EXIF's; these tags are the picture's, not the photo's
 _TIFF_OWN = frozenset(
     "Exif.Image." + name
-    for name in (
-        "ImageWidth ImageLength BitsPerSample Compression PhotometricInterpretation StripOffsets "
-        "SamplesPerPixel RowsPerStrip StripByteCounts PlanarConfiguration ExifTag GPSTag InterColorProfile "
-        "JPEGInterchangeFormat JPEGInterchangeFormatLength TileWidth TileLength TileOffsets TileByteCounts "
-        "ExtraSamples SampleFormat Predictor NewSubfileType SubIFDs XMLPacket"
-    ).split()
+    for name in [
+        "ImageWidth",
+        "ImageLength",
+        "BitsPerSample",
+        "Compression",
+        "PhotometricInterpretation",
+        "StripOffsets",
+        "SamplesPerPixel",
+        "RowsPerStrip",
+        "StripByteCounts",
+        "PlanarConfiguration",
+        "ExifTag",
+        "GPSTag",
+        "InterColorProfile",
+        "JPEGInterchangeFormat",
+        "JPEGInterchangeFormatLength",
+        "TileWidth",
+        "TileLength",
+        "TileOffsets",
+        "TileByteCounts",
+        "ExtraSamples",
+        "SampleFormat",
+        "Predictor",
+        "NewSubfileType",
+        "SubIFDs",
+        "XMLPacket",
+    ]
 )
 
 
-def exif_into_tiff(data: bytes, exif: Image.Exif) -> bytes:
-    """``data`` (a TIFF) with ``exif`` written into it by exiv2 (libtiff cannot write EXIF sub-IFDs)."""
-    blob = exif.tobytes()
+def into_tiff(data: bytes, exif: Image.Exif | None, xmp: bytes | None) -> bytes:
+    """``data`` (a TIFF) with ``exif`` and ``xmp`` written into it by exiv2 (libtiff cannot write EXIF
+    sub-IFDs)."""
+    blob = exif.tobytes() if exif is not None else b"Exif\x00\x00"
     if not blob.startswith(b"Exif\x00\x00"):
         blob = b"Exif\x00\x00" + blob
     # a minimal JPEG carrying the block is the way to hand exiv2 an EXIF block to parse
@@ -141,11 +164,13 @@ def exif_into_tiff(data: bytes, exif: Image.Exif) -> bytes:
         image = exiv2.ImageFactory.open(data)
         image.readMetadata()
         target = image.exifData()
-        for datum in source.exifData():
+        for datum in source.exifData() if exif is not None else []:
             key = datum.key()
             if key in _TIFF_OWN or key.startswith("Exif.Thumbnail."):
                 continue
             target[key] = datum.value()
+        if xmp:
+            image.setXmpPacket(xmp.decode("utf-8"))
         image.writeMetadata()
         io_ = image.io()
         io_.open()

@@ -40,7 +40,8 @@ def _blocks(a: np.ndarray) -> np.ndarray:
     """Means over the non-overlapping _WINDOW x _WINDOW blocks."""
     k = _WINDOW
     h, w = a.shape[0] // k, a.shape[1] // k
-    return a[: h * k, : w * k].reshape(h, k, w, k).mean(axis=(1, 3))
+    means: np.ndarray = a[: h * k, : w * k].reshape(h, k, w, k).mean(axis=(1, 3))
+    return means
 
 
 def ssim(a: Image.Image, b: Image.Image) -> float:

@@ -219,7 +219,7 @@ def video(frame: Frame, p: dict[str, Any]) -> Rendered:
         rate = vin.average_rate or vin.guessed_rate or Fraction(30)
         with av.open(buf, "w", format=fmt) as out:
             vout: Any = None
-            aout = out.add_stream(audio_codec, rate=ain.rate) if ain is not None else None
+            aout: Any = out.add_stream(audio_codec, rate=ain.rate) if ain is not None else None
             if aout is not None and ain is not None:
                 aout.layout = "stereo" if (ain.channels or 1) > 1 else "mono"
             mark: Image.Image | None = None
@@ -259,7 +259,7 @@ def video(frame: Frame, p: dict[str, Any]) -> Rendered:
                         vout.time_base = Fraction(1, 1) / rate
                     if img.size != (vout.width, vout.height):
                         img = img.crop((0, 0, vout.width, vout.height))  # yuv420p needs even sides
-                    picture = av.VideoFrame.from_image(img)
+                    picture = av.VideoFrame.from_image(img)  # type: ignore[no-untyped-call]
                     picture.pts = count
                     picture.time_base = vout.time_base
                     count += 1
