@@ -239,7 +239,7 @@ def test_srgb_converts_with_the_embedded_profile(tmp_path: Path) -> None:
 
 def test_decoding_flattens_modes_and_keeps_profiles(tmp_path: Path) -> None:
     deep = tmp_path / "deep.png"
-    Image.fromarray((np.arange(64 * 32, dtype=np.uint16).reshape(32, 64) * 30)).save(deep)
+    Image.fromarray(np.arange(64 * 32, dtype=np.uint16).reshape(32, 64) * 30).save(deep)
     (out,) = run(deep, [{"op": "png"}])
     img = picture(out)
     assert img.mode == "RGB" and img.getextrema()[0][1] > 200  # scaled from 16 bits, not clipped white
