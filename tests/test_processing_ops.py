@@ -469,3 +469,43 @@ def test_video_encoder_trims_and_burns_a_watermark(tmp_path: Path) -> None:
     assert len(frames) == 10 and (frames[0].width, frames[0].height) == (160, 90)
     corner = np.asarray(frames[5].to_image())[70:88, 110:158].astype(int)
     assert corner.max() > 200 and out.info["codec"] == "libx264"
+
+
+def clip_with_sound(path: Path) -> Path:
+    """A 3 s clip with a stereo AAC track at 44.1 kHz (Opus needs 48: the encoder resamples)."""
+    import av
+
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("libx264", rate=10)
+        v.width, v.height, v.pix_fmt = 160, 90, "yuv420p"
+        a = out.add_stream("aac", rate=44100)
+        a.layout = "stereo"
+        for i in range(30):
+            for pk in v.encode(
+                av.VideoFrame.from_ndarray(np.full((90, 160, 3), i * 8, np.uint8), format="rgb24")
+            ):
+                out.mux(pk)
+        for i in range(3 * 44100 // 1024):
+            f = av.AudioFrame.from_ndarray(np.zeros((2, 1024), np.float32), format="fltp", layout="stereo")
+            f.sample_rate, f.pts = 44100, i * 1024
+            for pk in a.encode(f):
+                out.mux(pk)
+        for pk in [*v.encode(), *a.encode()]:
+            out.mux(pk)
+    return path
+
+
+@pytest.mark.parametrize("codec", ["libx264", "libx265", "libvpx-vp9", "libsvtav1", "mpeg4"])
+def test_video_encoder_codecs_keep_sound_and_are_deterministic(tmp_path: Path, codec: str) -> None:
+    import av
+
+    clip = clip_with_sound(tmp_path / "s.mp4")
+    steps = [{"op": "video", "params": {"codec": codec, "start_s": 0.5, "end_s": 2.5}}]
+    (out,) = run(clip, steps, kind="video")
+    (again,) = run(clip, steps, kind="video")
+    assert out.data == again.data
+    with av.open(io.BytesIO(out.data)) as c:
+        kinds = sorted(s.type for s in c.streams)
+        frames = sum(1 for _ in c.decode(video=0))
+    assert kinds == ["audio", "video"] and frames == 20
+    assert out.ext == ("webm" if codec == "libvpx-vp9" else "mp4")

@@ -237,7 +237,15 @@ def avif(frame: Frame, p: dict[str, Any]) -> Rendered:
     return _rendered(frame, buf.getvalue(), "avif", "image/avif", img, meta, quality=p["quality"])
 
 
-@operation("heic", 1, "HEIC", stage=ENCODE, quality=Param("int", 80, 1, 100))
+@operation(
+    "heic",
+    1,
+    "HEIC",
+    stage=ENCODE,
+    quality=Param("int", 80, 1, 100),
+    # x265's default (medium) takes ~10 s for a 2048 px picture; fast is 2.5x quicker, 2% larger
+    preset=Param("choice", "fast", choices=("ultrafast", "veryfast", "fast", "medium", "slow")),
+)
 def heic(frame: Frame, p: dict[str, Any]) -> Rendered:
     img = _picture(frame, alpha=True)
     meta = payload(frame, img.size)
@@ -247,6 +255,7 @@ def heic(frame: Frame, p: dict[str, Any]) -> Rendered:
         buf,
         "HEIF",
         quality=p["quality"],
+        enc_params={"preset": p["preset"]},
         icc_profile=frame.icc,
         exif=meta.exif.tobytes() if meta.exif is not None else None,
         xmp=meta.xmp,

@@ -189,7 +189,7 @@ def _codec_options(codec: str, crf: int) -> dict[str, str]:
         return {"crf": str(crf), "b": "0", "row-mt": "1"}
     if codec == "libsvtav1":
         return {"crf": str(crf), "preset": "8"}
-    return {"qscale": str(max(2, min(31, crf // 2)))}  # mpeg4: a fixed quantiser in its own scale
+    return {}  # mpeg4: FFmpeg's default rate control (no crf)
 
 
 @operation(
@@ -217,11 +217,10 @@ def video(frame: Frame, p: dict[str, Any]) -> Rendered:
         vin = container.streams.video[0]
         ain = container.streams.audio[0] if p["audio"] and container.streams.audio else None
         rate = vin.average_rate or vin.guessed_rate or Fraction(30)
-        with av.open(buf, "w", format=fmt) as out:
+        with av.open(buf, "w", format=fmt, options={"fflags": "+bitexact"}) as out:
             vout: Any = None
-            aout: Any = out.add_stream(audio_codec, rate=ain.rate) if ain is not None else None
-            if aout is not None and ain is not None:
-                aout.layout = "stereo" if (ain.channels or 1) > 1 else "mono"
+            aout: Any = None
+            waiting: list[Any] = []  # sound decoded before the first picture: the streams exist only then
             mark: Image.Image | None = None
             count = 0
             if start > 0:
@@ -235,8 +234,10 @@ def video(frame: Frame, p: dict[str, Any]) -> Rendered:
                     if end is not None and t >= end:
                         continue
                     if isinstance(decoded, av.AudioFrame):
-                        if aout is not None:
-                            decoded.pts = None
+                        decoded.pts = None
+                        if vout is None:
+                            waiting.append(decoded)
+                        else:
                             for encoded in aout.encode(decoded):
                                 out.mux(encoded)
                         continue
@@ -256,12 +257,19 @@ def video(frame: Frame, p: dict[str, Any]) -> Rendered:
                         )
                         vout.width, vout.height = img.width // 2 * 2, img.height // 2 * 2
                         vout.pix_fmt = "yuv420p"
-                        vout.time_base = Fraction(1, 1) / rate
+                        if ain is not None:  # Opus takes 48 kHz only; PyAV resamples the sound to it
+                            aout = out.add_stream(
+                                audio_codec, rate=48000 if audio_codec == "libopus" else ain.rate
+                            )
+                            aout.layout = "stereo" if (ain.channels or 1) > 1 else "mono"
+                            for sound in waiting:
+                                for encoded in aout.encode(sound):
+                                    out.mux(encoded)
                     if img.size != (vout.width, vout.height):
                         img = img.crop((0, 0, vout.width, vout.height))  # yuv420p needs even sides
                     picture = av.VideoFrame.from_image(img)  # type: ignore[no-untyped-call]
                     picture.pts = count
-                    picture.time_base = vout.time_base
+                    picture.time_base = Fraction(1, 1) / rate  # constant frame rate out: the encoder's own
                     count += 1
                     for encoded in vout.encode(picture):
                         out.mux(encoded)
