@@ -509,3 +509,14 @@ def test_video_encoder_codecs_keep_sound_and_are_deterministic(tmp_path: Path, c
         frames = sum(1 for _ in c.decode(video=0))
     assert kinds == ["audio", "video"] and frames == 20
     assert out.ext == ("webm" if codec == "libvpx-vp9" else "mp4")
+
+
+@needs_exiftool
+def test_a_raw_keeps_its_camera_exif_in_the_output(tmp_path: Path) -> None:
+    import datetime as dt
+
+    dng = write_dng(tmp_path / "r.dng", make="Rawmaker", model="R-9", taken=dt.datetime(2021, 3, 4, 5, 6, 7))
+    (out,) = run(dng, [{"op": "resize", "params": {"long_edge": 100}}, {"op": "jpeg"}])
+    tags = exiftool(out.data, tmp_path, "jpg")
+    assert tags["IFD0:Make"] == "Rawmaker" and tags["ExifIFD:DateTimeOriginal"] == "2021:03:04 05:06:07"
+    assert picture(out).size == (100, 75)

@@ -143,7 +143,48 @@ def _develop(
             rgb = handle.postprocess(half_size=half, use_camera_wb=True, output_bps=8)
     except rawpy.LibRawError as exc:
         raise ImageError(f"The RAW file cannot be developed ({exc}).") from None
-    return Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB"), None
+    return Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB"), _raw_exif(data)
+
+
+# the RAW's IFD0 describes its sensor data; of it only these say something about the photo
+_RAW_IFD0_KEPT = frozenset(
+    f"Exif.Image.{name}" for name in ("Make", "Model", "DateTime", "Artist", "Copyright", "Software")
+)
+
+
+def _raw_exif(data: bytes) -> bytes | None:
+    """The RAW's EXIF (camera, exposure, GPS) as a block Pillow's encoders write: exiv2 reads the RAW and
+    writes what it found into a one-pixel JPEG, whose block Pillow then hands out."""
+    import exiv2
+
+    from desktop.core.ingest.xmp_write import EXIV2_LOCK
+
+    carrier = io.BytesIO()
+    Image.new("RGB", (1, 1)).save(carrier, "JPEG")
+    try:
+        with EXIV2_LOCK:
+            source = exiv2.ImageFactory.open(data)
+            source.readMetadata()
+            target = exiv2.ImageFactory.open(carrier.getvalue())
+            out = target.exifData()
+            for datum in source.exifData():
+                key = datum.key()
+                # maker notes point into the RAW: meaningless elsewhere
+                wanted = key.startswith(("Exif.Photo.", "Exif.GPSInfo.")) or key in _RAW_IFD0_KEPT
+                if wanted and "MakerNote" not in key:
+                    out[key] = datum.value()
+            target.writeMetadata()
+            io_ = target.io()
+            io_.open()
+            try:
+                jpeg = bytes(io_.mmap())
+            finally:
+                io_.munmap()
+                io_.close()
+    except exiv2.Exiv2Error:
+        return None  # no readable EXIF: the output goes without, the picture is what matters
+    blob = Image.open(io.BytesIO(jpeg)).info.get("exif")
+    return blob if isinstance(blob, bytes) and blob else None
 
 
 def _rgb(img: Image.Image, icc: bytes | None) -> tuple[Image.Image, bytes | None]:
