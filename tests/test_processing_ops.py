@@ -102,6 +102,13 @@ def test_validation_refuses_with_a_sentence_naming_the_field(steps: list[dict[st
     assert words in str(err.value)
 
 
+def test_a_numeric_choice_may_be_given_as_a_number() -> None:
+    (turn, _enc) = validate_steps([{"op": "rotate", "params": {"degrees": 270}}, {"op": "jpeg"}])
+    assert turn.params == {"degrees": "270"}
+    with pytest.raises(RecipeError, match="it must be one of 0, 90, 180, 270"):
+        validate_steps([{"op": "rotate", "params": {"degrees": 45}}, {"op": "jpeg"}])
+
+
 def test_watermark_path_that_is_not_an_image_is_refused_at_validation(tmp_path: Path) -> None:
     notes = tmp_path / "notes.png"
     notes.write_text("shopping list: bread, milk\n")

@@ -69,6 +69,8 @@ def check(name: str, spec: Param, value: Any, where: str) -> Any:
             raise RecipeError(f"{where}: '{name}' must be text, not {value!r}.")
         return value
     if spec.kind == "choice":
+        if isinstance(value, int) and not isinstance(value, bool) and str(value) in spec.choices:
+            value = str(value)  # {"degrees": 90} means the choice "90"
         if value not in spec.choices:
             raise RecipeError(f"{where}: '{name}' is {value!r}; it must be one of {', '.join(spec.choices)}.")
         return value
