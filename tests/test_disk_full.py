@@ -186,7 +186,7 @@ def test_a_catalog_disk_that_fills_stops_with_one_sentence_and_resumes_when_ther
     tmp_path: Path,
 ) -> None:
     pics = _photos(tmp_path / "pics", 12)
-    with small_disk(tmp_path / "home", "192k") as home:  # room for an empty catalog, not for these rows
+    with small_disk(tmp_path / "home", "256k") as home:  # room for an empty catalog, not for these rows
         proc = sb(home, "add", str(pics))
         assert proc.returncode == 1, proc.stderr
         assert "Traceback" not in proc.stderr and "rollback" not in proc.stderr
