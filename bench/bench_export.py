@@ -351,6 +351,9 @@ def bench_gui(folder: Path, work: Path, modes: list[str], limit: int) -> dict[st
                 result[mode] = {"error": (done.stderr or done.stdout).strip()[-800:]}
                 continue
             probe = json.loads(out.read_text())
+            if probe["info"].get("error"):  # the export did not run: its stall figures would mean nothing
+                result[mode] = {"error": probe["info"]["error"]}
+                continue
             during, idle = probe["phases"]["scroll_during_export"], probe["phases"]["scroll_idle"]
             result[mode] = {
                 **probe["info"],
