@@ -148,6 +148,7 @@ def bench_peers(files: list[Path], work: Path) -> dict[str, Any]:
             if done.returncode != 0 or written != len(files):
                 entry["error"] = (done.stderr or done.stdout).strip()[-500:] or f"exit {done.returncode}"
             result.setdefault(tool, {})[preset] = entry
+            print(f"  {tool} {preset}: {entry['photos_per_s']} photos/s", file=sys.stderr, flush=True)
             shutil.rmtree(out)
     return result
 
@@ -210,6 +211,7 @@ def bench_direct(files: list[Path], work: Path, modes: list[str]) -> dict[str, A
                 "mean_kb": round(sum(sizes) / max(1, len(sizes)) / 1024, 1),
                 "photos_per_s": rate(written, seconds),
             }
+            print(f"  direct {preset} {mode}: {rate(written, seconds)} photos/s", file=sys.stderr, flush=True)
             shutil.rmtree(out)
         if preset == "web-2048":
             timed = result["web-2048"]
