@@ -16,6 +16,7 @@ SUITES = {
     "gui": "bench.bench_gui",
     "sidecars": "bench.bench_sidecars",
     "sidecar_writes": "bench.bench_sidecar_writes",
+    "export": "bench.bench_export",
 }
 
 
