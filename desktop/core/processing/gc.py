@@ -124,10 +124,15 @@ def _size(path: Path) -> int:
         return 0
 
 
+def _hash_of(cached: Path) -> str:
+    """The content hash a cached picture is named by (a preview's name adds its size: ``HASH_2048.jpg``)."""
+    return cached.stem.split("_", 1)[0].lower()
+
+
 def _unreferenced(store_files: list[Path], live: set[str], kind: str) -> list[Orphan]:
     out = []
     for path in store_files:
-        if path.stem.lower() not in live:
+        if _hash_of(path) not in live:
             out.append(Orphan(kind, str(path), _size(path)))
     return out
 
@@ -262,7 +267,7 @@ def delete(library: Library, report: GcReport, control: JobControl | None = None
         if control is not None and i % 200 == 0:
             control.checkpoint()
             control.report(i, len(files), "Deleting leftovers")
-        if orphan.kind in (THUMBNAIL, PREVIEW) and Path(orphan.path).stem.lower() in now_live:
+        if orphan.kind in (THUMBNAIL, PREVIEW) and _hash_of(Path(orphan.path)) in now_live:
             continue  # catalogued again since the dry run
         path = Path(orphan.path)
         try:
