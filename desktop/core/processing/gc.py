@@ -13,6 +13,7 @@ The vector index needs no collector: it is reconciled with the ``Embedding`` row
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import time
@@ -29,6 +30,8 @@ from desktop.core.runtime.jobs import JobControl
 
 if TYPE_CHECKING:
     from desktop.core.library import Library
+
+log = logging.getLogger(__name__)
 
 PARTIAL_SUFFIX: Final = ".shoebox-partial"  # the runner's half-written outputs: ``.NAME.shoebox-partial``
 CACHE_TEMP_PREFIX: Final = ".tmp-"  # the thumbnail caches' half-written files (``imaging.thumbnails``)
@@ -279,6 +282,7 @@ def delete(library: Library, report: GcReport, control: JobControl | None = None
             continue
         except OSError as exc:
             done.failures.append(f"{path}: {exc.strerror or exc}")
+            log.warning("gc could not delete %s", path, exc_info=True)
             continue
         done.reclaimed += orphan.size
     if rows:
