@@ -186,9 +186,9 @@ class StoragePage(SettingsPage):
 
     @staticmethod
     def describe(report: gc.GcReport) -> str:
-        """What a dry run found, one kind a line: "12 thumbnails of photos no longer in the library (1.2 MB)"."""
+        """What a dry run found, one kind a line: "Thumbnails of photos no longer in the library: 12 (1.2 MB)"."""
         return "\n".join(
-            f"{count:,} {gc.KIND_NAMES[kind]} ({format_bytes(size)})"
+            f"{gc.KIND_NAMES[kind][0].upper()}{gc.KIND_NAMES[kind][1:]}: {count:,} ({format_bytes(size)})"
             for kind, (count, size) in report.by_kind().items()
         )
 
