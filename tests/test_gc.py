@@ -25,7 +25,8 @@ def _old(path: Path) -> Path:
 
 def _plant(tmp_path: Path, make_jpeg: MakeJpeg) -> tuple[Path, set[str], list[Path]]:
     """A library with orphans of every kind; returns (home, the orphans' paths / embedding keys, kept files)."""
-    home, pics, exports, busy = tmp_path / "home", tmp_path / "pics", tmp_path / "exports", tmp_path / "busy"
+    home, pics, exports = tmp_path / "home", tmp_path / "pics", tmp_path / "exports"
+    busy = exports / "running"  # a running task's folder inside a finished one's
     for d in (pics, exports, busy):
         d.mkdir()
     kept_photo = make_jpeg(pics / "kept.jpg", color=(200, 10, 10))

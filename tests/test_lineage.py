@@ -123,3 +123,12 @@ def test_summary_counts_exports() -> None:
     said = lineage.summary({"derived_from": [], "outputs": [dict(row, task=None)] * 3})
     assert said["exported"] == "Exported 3 times" and len(said["exports"]) == 3
     assert said["exports"][0] == "/x/a.jpg · Web 2048 px · 2026-01-02 03:04:05"
+    # the same bytes made twice from one source are one source; another source is counted
+    twice = [dict(row, content_hash="aa", path="/p/IMG_1.jpg")] * 2
+    assert (
+        lineage.summary({"derived_from": twice, "outputs": []})["derived"]
+        == "Derived from IMG_1.jpg by Web 2048 px"
+    )
+    both = [*twice, dict(row, content_hash="bb", path="/p/IMG_2.jpg")]
+    said = lineage.summary({"derived_from": both, "outputs": []})
+    assert said["derived"] == "Derived from IMG_1.jpg by Web 2048 px (and 1 other source)"

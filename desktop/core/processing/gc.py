@@ -156,9 +156,9 @@ def embeddings(ctx: GcContext) -> list[Orphan]:
     return [Orphan(EMBEDDING, "", int(n or 0), (h, m)) for h, m, n in rows]
 
 
-def _walk(top: Path, depth: int, budget: list[int]) -> Iterator[Path]:
-    """Files under ``top``, ``depth`` folders down at most, until ``budget[0]`` entries are spent; never
-    through a symlink (an output folder may hold a link to anywhere)."""
+def _walk(top: Path, depth: int, budget: list[int], skip: frozenset[str] = frozenset()) -> Iterator[Path]:
+    """Files under ``top``, ``depth`` folders down at most, until ``budget[0]`` entries are spent, never in the
+    folders ``skip`` and never through a symlink (an output folder may hold a link to anywhere)."""
     try:
         with os.scandir(top) as it:
             entries = list(it)
@@ -170,8 +170,8 @@ def _walk(top: Path, depth: int, budget: list[int]) -> Iterator[Path]:
             return
         try:
             if entry.is_dir(follow_symlinks=False):
-                if depth > 0:
-                    yield from _walk(Path(entry.path), depth - 1, budget)
+                if depth > 0 and entry.path not in skip:
+                    yield from _walk(Path(entry.path), depth - 1, budget, skip)
             elif entry.is_file(follow_symlinks=False):
                 yield Path(entry.path)
         except OSError:
@@ -190,12 +190,12 @@ def partial_outputs(ctx: GcContext) -> list[Orphan]:
     running now (a running task's partial is a file being written)."""
     running: list[tuple[str]] = list(Task.select(Task.output_dir).where(Task.state == "running").tuples())  # type: ignore[arg-type]
     every: list[tuple[str]] = list(Task.select(Task.output_dir).distinct().tuples())  # type: ignore[arg-type]
-    busy = {d for (d,) in running}
-    folders = sorted({d for (d,) in every if d and d not in busy})
+    busy = frozenset(os.path.normpath(d) for (d,) in running if d)
+    folders = sorted({os.path.normpath(d) for (d,) in every if d} - busy)
     out: list[Orphan] = []
     seen: set[Path] = set()
     for folder in folders:
-        for path in _walk(Path(folder), OUTPUT_DEPTH, [OUTPUT_ENTRIES]):
+        for path in _walk(Path(folder), OUTPUT_DEPTH, [OUTPUT_ENTRIES], busy):
             name = path.name
             if name.startswith(".") and name.endswith((PARTIAL_SUFFIX, TEMP_SUFFIX)) and path not in seen:
                 seen.add(path)

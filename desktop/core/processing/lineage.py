@@ -113,8 +113,10 @@ def summary(found: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     if sources:
         first = sources[0]
         derived = f"Derived from {_name(first['path'])} by {first.get('recipe_name') or first['recipe']}"
-        if len(sources) > 1:
-            derived += f" (and {counted(len(sources) - 1, 'other source')})"
+        # the same bytes made twice (a second export, a cache hit) are one source, not two
+        others = len({s["content_hash"] for s in sources} - {first["content_hash"]})
+        if others:
+            derived += f" (and {counted(others, 'other source')})"
     exported = None
     if outputs:
         exported = "Exported once" if len(outputs) == 1 else f"Exported {len(outputs)} times"
