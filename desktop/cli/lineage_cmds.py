@@ -49,10 +49,7 @@ def cmd_gc(args: argparse.Namespace, ctx: Context) -> int:
             print("Nothing to clean up.")
         else:
             for orphan in found.orphans:
-                what = (
-                    orphan.path
-                    or f"{orphan.key[0] if orphan.key else ''} ({orphan.key[1] if orphan.key else ''})"
-                )
+                what = orphan.path or "vector of {} for model {}".format(*(orphan.key or ("?", "?")))
                 print(f"{orphan.kind:<10} {format_bytes(orphan.size):>10}  {what}")
             print(f"{counted(len(found.orphans), 'item')}, {format_bytes(found.total)} would be freed:")
             _print_kinds(found)

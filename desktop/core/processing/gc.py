@@ -243,6 +243,8 @@ def collect(library: Library, control: JobControl | None = None) -> GcReport:
             control.checkpoint()
             control.report(i, len(COLLECTORS), "Looking for leftovers")
         found.extend(collector(ctx))
+    if control is not None:
+        control.report(len(COLLECTORS), len(COLLECTORS), "Looking for leftovers", force=True)
     return GcReport(found)
 
 
