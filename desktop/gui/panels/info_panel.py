@@ -767,7 +767,8 @@ class InfoPanel(QWidget):
             sources = found.get("derived_from") or []
             self.fields["derived"].setToolTip(
                 "\n".join(
-                    f"{src['path']} · {src['recipe_name']} · {src['time'][:16].replace('T', ' ')}" for src in sources
+                    f"{src['path']} · {src['recipe_name']} · {src['time'][:16].replace('T', ' ')}"
+                    for src in sources
                 )
             )
             # where, by which recipe and when each output was made, newest last
