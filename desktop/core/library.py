@@ -33,6 +33,7 @@ from desktop.core.catalog.schema import (
     Album,
     AlbumPhoto,
     Embedding,
+    Lineage,
     Photo,
     PhotoTag,
     Root,
@@ -149,6 +150,65 @@ def photo_to_dict(photo: Photo, tags: list[str] | None = None) -> dict[str, Any]
         "mtime": photo.mtime,
         "added_at": photo.added_at.isoformat() if isinstance(photo.added_at, dt.datetime) else photo.added_at,
     }
+
+
+def _iso(value: object) -> str:
+    return value.isoformat(timespec="seconds") if isinstance(value, dt.datetime) else str(value)
+
+
+def lineage_of(path: str, content_hash: str | None, photo_id: int | None) -> dict[str, list[dict[str, Any]]]:
+    """What the file at ``path`` was made from and what was made from it, from the ``Lineage`` rows.
+
+    An output is recognised by its content (``content_hash`` = a row's output hash), so one that was moved
+    or renamed since is still known, or by the path it was written to; a source by its photo id, its
+    content or its path. ``processing.lineage`` shapes this for ``lineage PATH``; the info panel reads it
+    here because the library sits below the processing layer.
+    """
+    as_output = Lineage.output_path == path
+    as_source = Lineage.source_path == path
+    if content_hash:
+        as_output |= Lineage.output_hash == content_hash
+        as_source |= Lineage.source_hash == content_hash
+    if photo_id is not None:
+        as_source |= Lineage.source_photo == photo_id
+    made_from = list(Lineage.select().where(as_output).order_by(Lineage.created_at, Lineage.id))
+    made = list(Lineage.select().where(as_source).order_by(Lineage.created_at, Lineage.id))
+    # a source photo moved since the export is named where it is now
+    sources = {r.source_photo for r in made_from if r.source_photo is not None}
+    now_at: dict[int | None, str] = {}
+    if sources:
+        for p in Photo.select(Photo, Root).join(Root).where(Photo.id.in_(sorted(sources))):
+            now_at[p.id] = str(photo_path(p))
+    return {
+        "derived_from": [
+            {
+                "path": now_at.get(r.source_photo, r.source_path),
+                "content_hash": r.source_hash,
+                "recipe": r.recipe,
+                "recipe_name": r.recipe_name,
+                "params": json.loads(r.params),
+                "time": _iso(r.created_at),
+            }
+            for r in made_from
+        ],
+        "outputs": [
+            {
+                "path": r.output_path,
+                "content_hash": r.output_hash,
+                "recipe": r.recipe,
+                "recipe_name": r.recipe_name,
+                "params": json.loads(r.params),
+                "time": _iso(r.created_at),
+                "task": r.task,
+            }
+            for r in made
+        ],
+    }
+
+
+def _with_lineage(record: dict[str, Any]) -> dict[str, Any]:
+    record["lineage"] = lineage_of(record["path"], record["content_hash"], record["id"])
+    return record
 
 
 def photo_companions(photo_id: int) -> list[dict[str, Any]]:
@@ -462,7 +522,7 @@ class Library:
     def photo_info(self, photo_id: int) -> dict[str, Any] | None:
         """The ``info --json`` record of one photo (what the info panel shows), None when it is gone."""
         photo = self.photo(photo_id)
-        return photo_to_dict(photo) if photo is not None else None
+        return _with_lineage(photo_to_dict(photo)) if photo is not None else None
 
     def photo_by_path(self, path: Path) -> Photo | None:
         p = Path(path).expanduser()
@@ -497,7 +557,7 @@ class Library:
             raise LibraryError(
                 f"{path} is not in the library. Add its folder with 'add' or bring it in with 'import'."
             )
-        return photo_to_dict(photo)
+        return _with_lineage(photo_to_dict(photo))
 
     def _folder_is_not_a_photo(self, folder: Path) -> str:
         """What to say when a folder is given where a photo is expected."""

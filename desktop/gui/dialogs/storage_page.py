@@ -1,6 +1,7 @@
-"""Settings → Storage: where thumbnails and previews are kept, how much room they take; move or clear them.
+"""Settings → Storage: where thumbnails and previews are kept, how much room they take; move or clear them;
+clean up what nothing uses any more (``processing.gc``).
 
-Measuring, moving and clearing the caches are file work, so they run on the
+Measuring, moving and clearing the caches and looking for leftovers are file work, so they run on the
 job runner; the library owns the caches' location (``Library.picture_cache_dir``).
 """
 
@@ -13,8 +14,9 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QFormLayout, QHBoxLayout, QLabel, QMessageBox, QPushButton, QWidget
 
 from desktop.core.library import Library
+from desktop.core.processing import gc
 from desktop.core.runtime.jobs import JobControl
-from desktop.core.runtime.wording import format_bytes
+from desktop.core.runtime.wording import counted, format_bytes
 from desktop.gui.app.jobs import Job, JobRunner
 from desktop.gui.dialogs.settings_page import SettingsPage
 from desktop.gui.widgets.icons import icon
@@ -56,6 +58,18 @@ class StoragePage(SettingsPage):
         self.clear_cache_button.clicked.connect(self._confirm_clear_cache)
         size_row.addWidget(self.clear_cache_button)
         form.addRow("Size", size_row)
+        leftovers_row = QHBoxLayout()
+        self.leftovers = QLabel("Thumbnails, previews and vectors of removed photos, unfinished exports")
+        self.leftovers.setWordWrap(True)
+        leftovers_row.addWidget(self.leftovers, 1)
+        self.cleanup_button = QPushButton("Clean up…")
+        self.cleanup_button.setToolTip(
+            "Look for files nothing uses any more and delete them once you agree; "
+            "photos, sidecars, tags and ratings are never touched"
+        )
+        self.cleanup_button.clicked.connect(self.find_leftovers)
+        leftovers_row.addWidget(self.cleanup_button)
+        form.addRow("Leftovers", leftovers_row)
         data = QLabel(f"Catalog, tags and ratings: {self.library.paths.data}")
         data.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         data.setWordWrap(True)
@@ -148,6 +162,80 @@ class StoragePage(SettingsPage):
             _clear,
             on_result=_done,
             on_error=_done,
+            owner=self,
+            cancel_with_owner=False,
+        )
+
+    def find_leftovers(self) -> Job:
+        """Look for what nothing uses (a dry run, on the runner); then show it and ask before deleting."""
+        lib = self.library
+        self.cleanup_button.setEnabled(False)
+        self.leftovers.setText("Looking for leftovers…")
+
+        def _failed(message: str) -> None:
+            self.cleanup_button.setEnabled(True)
+            self.leftovers.setText(message)
+
+        return self.runner.submit(
+            "Looking for leftovers",
+            lambda c: gc.collect(lib, c),
+            on_result=self._on_found,
+            on_error=_failed,
+            owner=self,
+        )
+
+    @staticmethod
+    def describe(report: gc.GcReport) -> str:
+        """What a dry run found, one kind a line: "Thumbnails of photos no longer in the library: 12 (1.2 MB)"."""
+        return "\n".join(
+            f"{gc.KIND_NAMES[kind][0].upper()}{gc.KIND_NAMES[kind][1:]}: {count:,} ({format_bytes(size)})"
+            for kind, (count, size) in report.by_kind().items()
+        )
+
+    def _on_found(self, report: gc.GcReport) -> None:
+        self.cleanup_button.setEnabled(True)
+        if not report.orphans:
+            self.leftovers.setText(
+                "Nothing to clean up: every cached file belongs to a photo in the library."
+            )
+            return
+        self.leftovers.setText(
+            f"Found {counted(len(report.orphans), 'leftover')} ({format_bytes(report.total)}) nothing uses"
+        )
+        answer = QMessageBox.question(
+            self,
+            "Clean up?",
+            f"Delete {counted(len(report.orphans), 'leftover')}, {format_bytes(report.total)} in all?\n\n"
+            f"{self.describe(report)}\n\nYour photos, sidecars, tags and ratings are not touched.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.clean_up(report)
+
+    def clean_up(self, report: gc.GcReport) -> Job:
+        """Delete exactly what ``report`` found, on the runner; tells the bytes freed."""
+        lib = self.library
+        self.cleanup_button.setEnabled(False)
+        self.leftovers.setText("Cleaning up…")
+
+        def _done(done: gc.GcReport) -> None:
+            self.cleanup_button.setEnabled(True)
+            text = f"Cleaned up: {format_bytes(done.reclaimed)} freed"
+            if done.failures:
+                text += f"; {counted(len(done.failures), 'file')} could not be deleted (see the log)"
+            self.leftovers.setText(text + ".")
+            self.refresh()
+
+        def _failed(message: str) -> None:
+            self.cleanup_button.setEnabled(True)
+            self.leftovers.setText(message)
+
+        return self.runner.submit(
+            "Cleaning up leftovers",
+            lambda c: gc.delete(lib, report, c),
+            on_result=_done,
+            on_error=_failed,
             owner=self,
             cancel_with_owner=False,
         )

@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.catalog.reads import REJECTED, STATUS_ERROR, STATUS_MISSING
 from desktop.core.library import COLOR_LABELS, Library, LibraryError
+from desktop.core.processing import lineage
 from desktop.core.runtime.wording import (
     counted,
     format_bytes,
@@ -569,6 +570,8 @@ class InfoPanel(QWidget):
             ("place", "Place"),
             ("keywords", "Keywords"),
             ("albums", "Albums"),
+            ("derived", "Origin"),
+            ("exported", "Exports"),
             ("path", "Path"),
             ("dates", "Dates"),
             ("total", "Total size"),
@@ -758,6 +761,18 @@ class InfoPanel(QWidget):
                 "path": _wrap_path(rec["path"]),
             }
             self.fields["path"].setToolTip(rec["path"])
+            found = rec.get("lineage") or {}
+            said = lineage.summary(found)
+            values["derived"], values["exported"] = said["derived"], said["exported"]
+            sources = found.get("derived_from") or []
+            self.fields["derived"].setToolTip(
+                "\n".join(
+                    f"{src['path']} · {src['recipe_name']} · {src['time'][:16].replace('T', ' ')}"
+                    for src in sources
+                )
+            )
+            # where, by which recipe and when each output was made, newest last
+            self.fields["exported"].setToolTip("\n".join(said["exports"]))
         else:
             self.title.setText(f"{counted(n, 'photo')} selected")
             self.subtitle.setText("Tags, rating and label apply to all of them.")
