@@ -15,7 +15,15 @@ import sys
 from collections.abc import Sequence
 
 from desktop import __version__
-from desktop.cli import edit_cmds, install_cmds, library_cmds, maintenance_cmds, search_cmds, sidecar_cmds
+from desktop.cli import (
+    edit_cmds,
+    install_cmds,
+    library_cmds,
+    maintenance_cmds,
+    process_cmds,
+    search_cmds,
+    sidecar_cmds,
+)
 from desktop.cli.context import Context
 from desktop.core.runtime import messages
 from desktop.core.runtime.errors import ShoeboxError
@@ -25,7 +33,15 @@ from desktop.core.runtime.paths import resolve_paths
 
 log = logging.getLogger("desktop.cli")
 
-COMMAND_MODULES = [library_cmds, edit_cmds, maintenance_cmds, search_cmds, install_cmds, sidecar_cmds]
+COMMAND_MODULES = [
+    library_cmds,
+    edit_cmds,
+    maintenance_cmds,
+    search_cmds,
+    install_cmds,
+    sidecar_cmds,
+    process_cmds,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
