@@ -12,7 +12,7 @@ import datetime as dt
 import re
 import string
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -40,7 +40,6 @@ class NameFields:
     camera: str = ""
     n: int = 1  # 1-based number of the item in its task
     index: str = ""  # the output's label ("003": a video's third frame), "" when a source gives one output
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def values(self) -> dict[str, Any]:
         return {f: getattr(self, f) for f in FIELDS}
