@@ -7,6 +7,8 @@ import errno
 import json
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path, PurePosixPath
@@ -469,3 +471,17 @@ def test_the_callback_file_is_written_when_the_task_finishes(
     assert [t.id for t in notify.pending_desktop()] == [desktop]
     notify.mark_notified(library, desktop)  # type: ignore[arg-type]
     assert notify.pending_desktop() == []
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="zombies are read from /proc")
+def test_a_killed_worker_nobody_reaped_counts_as_gone() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    me = f"{child.pid}@{socket.gethostname()}"
+    try:
+        assert tasks.worker_alive(me, time.time())
+        child.kill()
+        time.sleep(0.3)  # not waited for: a zombie, which still answers signal 0
+        assert not tasks.worker_alive(me, time.time())
+    finally:
+        child.kill()
+        child.wait()

@@ -210,7 +210,13 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    # a killed worker nobody reaped (its parent exited, and PID 1 of a container may not reap) is a zombie:
+    # it still answers signal 0, but it works no more
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True
 
 
 def worker_alive(worker: str | None, heartbeat: float | None, now: float | None = None) -> bool:
