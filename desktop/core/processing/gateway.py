@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from desktop.core.catalog.schema import Photo, Root
 from desktop.core.processing import notify, recipes, runner, tasks
 from desktop.core.processing.params import RecipeError
 from desktop.core.processing.recipes import Recipe
@@ -145,22 +146,46 @@ def parse_request(data: str | bytes | Mapping[str, Any]) -> Request:
     )
 
 
+def _catalogued(paths: list[Path]) -> dict[str, tuple[int, str | None]]:
+    """``{path: (photo id, content hash)}`` of the paths the library holds, in a few queries."""
+    roots = sorted(
+        ((r.id, r.path.rstrip("/")) for r in Root.select(Root.id, Root.path)), key=lambda r: -len(r[1])
+    )
+    by_root: dict[int, dict[str, str]] = {}
+    for path in paths:
+        p = str(path)
+        for root_id, rp in roots:  # the deepest root first
+            if p.startswith(rp + "/"):
+                by_root.setdefault(root_id, {})[p[len(rp) + 1 :]] = p
+                break
+    found: dict[str, tuple[int, str | None]] = {}
+    for root_id, rels in by_root.items():
+        names = list(rels)
+        for start in range(0, len(names), 500):
+            rows = Photo.select(Photo.id, Photo.rel_path, Photo.content_hash).where(
+                (Photo.root == root_id) & Photo.rel_path.in_(names[start : start + 500])
+            )
+            for row in rows:
+                found[rels[row.rel_path]] = (int(row.id), row.content_hash)
+    return found
+
+
 def _inputs(lib: Library, files: list[str]) -> list[InputFile]:
-    out: list[InputFile] = []
-    missing: list[str] = []
-    for f in files:
-        path = Path(f).expanduser().absolute()
-        if not path.is_file():
-            missing.append(f)
-            continue
-        photo = lib.photo_by_path(path)
-        if photo is not None:
-            out.append(InputFile(str(path), int(photo.id), photo.content_hash))
-        else:
-            out.append(InputFile(str(path)))
+    paths = [Path(f).expanduser().absolute() for f in files]
+    missing = [f for f, p in zip(files, paths, strict=True) if not p.is_file()]
     if missing:
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         raise RequestError("input_missing", f"These input files do not exist: {shown}.")
+    known = _catalogued(paths)
+    out: list[InputFile] = []
+    for path in paths:
+        hit = known.get(str(path))
+        if hit is None and path.resolve() != path:
+            photo = lib.photo_by_path(
+                path
+            )  # reached through a link: the library may know it by its real path
+            hit = (int(photo.id), photo.content_hash) if photo is not None else None
+        out.append(InputFile(str(path), *hit) if hit else InputFile(str(path)))
     return out
 
 
