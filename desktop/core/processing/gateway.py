@@ -203,9 +203,18 @@ def prepare(
     return req, recipe, _inputs(lib, req.input_files)
 
 
-def _queue(lib: Library, req: Request, recipe: Recipe, inputs: list[InputFile], origin: str) -> int:
+def _queue(
+    lib: Library,
+    req: Request,
+    recipe: Recipe,
+    inputs: list[InputFile],
+    origin: str,
+    worker: str | None = None,
+) -> int:
     out_dir = str(Path(req.output_dir).expanduser().absolute())
-    return tasks.submit(lib, recipe, inputs, out_dir, req.msg_id, req.cmd, req.priority, req.notify, origin)
+    return tasks.submit(
+        lib, recipe, inputs, out_dir, req.msg_id, req.cmd, req.priority, req.notify, origin, worker
+    )
 
 
 def submit(lib: Library, request: Request | Mapping[str, Any] | str | bytes, origin: str = "cli") -> Response:
@@ -230,10 +239,9 @@ def run_now(
     A refused request raises ``RequestError`` (nothing was queued).
     """
     req, recipe, inputs = prepare(lib, request)
-    task_id = _queue(lib, req, recipe, inputs, origin)
     worker = tasks.this_worker()
-    if tasks.claim(lib, task_id, worker):
-        runner.run_task(lib, task_id, worker, control)
+    task_id = _queue(lib, req, recipe, inputs, origin, worker)  # created running here: no worker takes it
+    runner.run_task(lib, task_id, worker, control)
     return task_callback(task_id)
 
 

@@ -166,8 +166,16 @@ def submit(
     priority: int = 0,
     notify: Any = None,
     origin: str = "cli",
+    worker: str | None = None,
 ) -> int:
-    """Queue a task of ``inputs`` (one item each, in order); its id."""
+    """Queue a task of ``inputs`` (one item each, in order); its id. With ``worker`` the task is created
+    running for it (the waiting mode: no other worker may take it first)."""
+    running = {
+        "state": "running",
+        "worker": worker,
+        "heartbeat": time.time(),
+        "started_at": dt.datetime.now(),
+    }
     body = json.dumps(recipe.as_dict(), sort_keys=True)
 
     def _write() -> int:
@@ -180,6 +188,7 @@ def submit(
             notify=json.dumps(notify) if notify is not None else None,
             origin=origin,
             total=len(inputs),
+            **(running if worker else {}),
         )
         rows = [
             {
