@@ -376,6 +376,7 @@ def test_cli_config_and_sidecars(tmp_path: Path, make_jpeg: MakeJpeg) -> None:
         "metadata.write": "sidecars",
         "metadata.sidecar_name": "name.ext.xmp",
         "library.group_pairs": "on",
+        "processing.cache_mb": "2048",
     }
     run_cli(home, "config", "set", "library.group_pairs", "off", check=True)
     assert cli_json(home, "pairs", "--json") == {"group_pairs": False}

@@ -21,6 +21,7 @@ from desktop.cli import (
     library_cmds,
     lineage_cmds,
     maintenance_cmds,
+    process_cmds,
     search_cmds,
     sidecar_cmds,
 )
@@ -41,6 +42,7 @@ COMMAND_MODULES = [
     search_cmds,
     install_cmds,
     sidecar_cmds,
+    process_cmds,
 ]
 
 

@@ -76,8 +76,12 @@ def cmd_sidecars(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def register(sub: Subcommands) -> None:
-    choices = "; ".join(f"{key}: {'|'.join(values)}" for key, values in Library.CONFIG.items())
-    p = sub.add_parser("config", help=f"show or change settings ({', '.join(Library.CONFIG)})")
+    choices = "; ".join(
+        [f"{key}: {'|'.join(values)}" for key, values in Library.CONFIG.items()]
+        + [f"{key}: a number {low}-{high}" for key, (_d, low, high) in Library.NUMBER_CONFIG.items()]
+    )
+    names = ", ".join([*Library.CONFIG, *Library.NUMBER_CONFIG])
+    p = sub.add_parser("config", help=f"show or change settings ({names})")
     # plain 'config' shows every setting, as 'config get' does
     csub = p.add_subparsers(dest="config_command", required=False, metavar="ACTION")
     p.add_argument("--json", action="store_true")

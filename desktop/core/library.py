@@ -56,6 +56,7 @@ T = TypeVar("T")
 COLOR_LABELS = ("red", "orange", "yellow", "green", "blue", "purple", "grey")
 SETTING_IMPORT_DIR = "import_dir"
 SETTING_PICTURE_CACHE = "picture_cache_dir"  # thumbnails and previews, when moved from the default
+SETTING_CACHE_MB = "processing.cache_mb"  # the processing result cache's limit, in MiB
 # Photo.xmp_mtime that no sidecar has: the next scan reads the photo's sidecars again and merges them
 # as an outside change (unlike schema.UNREAD, a first read, which only fills empty fields)
 REREAD = -2.0
@@ -334,16 +335,46 @@ class Library:
         pairs.SETTING_GROUP_PAIRS: ("on", "off"),
     }
 
+    # settings that hold a whole number: (default, smallest, largest)
+    NUMBER_CONFIG: dict[str, tuple[int, int, int]] = {
+        SETTING_CACHE_MB: (2048, 0, 1_000_000),
+    }
+
     def config(self) -> dict[str, str]:
         """Every setting of ``CONFIG`` with its value now (the default where none was set)."""
         values = {key: sidecar_queue.setting(key) for key in self.CONFIG if key != pairs.SETTING_GROUP_PAIRS}
         values[pairs.SETTING_GROUP_PAIRS] = "on" if self.group_pairs() else "off"
+        for key in self.NUMBER_CONFIG:
+            values[key] = str(self._number_setting(key))
         return values
 
+    def _number_setting(self, key: str) -> int:
+        default, low, high = self.NUMBER_CONFIG[key]
+        try:
+            value = int(self.get_setting(key) or default)
+        except ValueError:
+            return default
+        return min(max(value, low), high)
+
+    def cache_limit_mb(self) -> int:
+        """How large the processing result cache may grow, in MiB (setting ``processing.cache_mb``; 0 = off)."""
+        return self._number_setting(SETTING_CACHE_MB)
+
     def set_config(self, key: str, value: str) -> None:
+        if key in self.NUMBER_CONFIG:
+            _default, low, high = self.NUMBER_CONFIG[key]
+            try:
+                number = int(value.strip())
+            except ValueError:
+                number = None
+            if number is None or not low <= number <= high:
+                raise LibraryError(f"{key} is a whole number from {low} to {high}, not '{value}'.")
+            self.set_setting(key, str(number))
+            return
         choices = self.CONFIG.get(key)
         if choices is None:
-            raise LibraryError(f"There is no setting '{key}'; the settings are: {', '.join(self.CONFIG)}.")
+            names = ", ".join([*self.CONFIG, *self.NUMBER_CONFIG])
+            raise LibraryError(f"There is no setting '{key}'; the settings are: {names}.")
         if value not in choices:
             raise LibraryError(f"{key} is one of {', '.join(choices)}, not '{value}'.")
         self.set_setting(key, value)

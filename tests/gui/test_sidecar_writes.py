@@ -62,6 +62,7 @@ def test_settings_metadata_page_sets_the_mode_and_naming(qtbot: Any, lib: Librar
         "metadata.write": "embed",
         "metadata.sidecar_name": "name.xmp",
         "library.group_pairs": "on",
+        "processing.cache_mb": "2048",
     }
     page.mode_buttons["off"].click()
     assert lib.config()["metadata.write"] == "off"

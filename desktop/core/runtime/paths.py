@@ -62,6 +62,11 @@ class Paths:
         return self.cache / "index"
 
     @property
+    def results(self) -> Path:
+        """The processing engine's result cache (``processing.cache``): outputs kept for repeats."""
+        return self.cache / "results"
+
+    @property
     def default_import_dir(self) -> Path:
         """Where imported files are copied unless the user chose another folder."""
         if self.isolated:
