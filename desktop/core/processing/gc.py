@@ -26,6 +26,7 @@ from peewee import fn
 
 from desktop.core.catalog.schema import Embedding, Photo, Task
 from desktop.core.ingest.xmp_write import TEMP_SUFFIX
+from desktop.core.processing.cache import ResultCache
 from desktop.core.runtime.jobs import JobControl
 
 if TYPE_CHECKING:
@@ -222,9 +223,14 @@ def cache_temporaries(ctx: GcContext) -> list[Orphan]:
     return out
 
 
-# The result cache (``processing.cache``) joins here as one more line:
-#     lambda ctx: [Orphan(RESULT, str(p), n) for p, n in ResultCache(ctx.library.paths.results).orphans(ctx.live_hashes)]
-COLLECTORS: list[Collector] = [thumbnails, previews, embeddings, partial_outputs, cache_temporaries]
+def cached_results(ctx: GcContext) -> list[Orphan]:
+    """Cached exports made from content no photo has any more; an entry still being written (a hidden
+    folder) only once it is old, so a running export's is never taken."""
+    found = ResultCache.for_library(ctx.library).orphans(ctx.live_hashes)
+    return [Orphan(RESULT, str(p), n) for p, n in found if not p.name.startswith(".") or _old(p, ctx.now)]
+
+
+COLLECTORS: list[Collector] = [thumbnails, previews, embeddings, partial_outputs, cache_temporaries, cached_results]
 
 
 def live_hashes() -> set[str]:
