@@ -132,3 +132,20 @@ def test_summary_counts_exports() -> None:
     both = [*twice, dict(row, content_hash="bb", path="/p/IMG_2.jpg")]
     said = lineage.summary({"derived_from": both, "outputs": []})
     assert said["derived"] == "Derived from IMG_1.jpg by Web 2048 px (and 1 other source)"
+
+
+def test_an_original_export_is_a_copy_of_its_source_not_its_parent(tmp_path: Path, make_jpeg: MakeJpeg) -> None:
+    """*Original* writes a byte-identical copy: the source must not read as derived from itself, nor the copy
+    as the one that was exported."""
+    home, pics, out = tmp_path / "home", tmp_path / "pics", tmp_path / "out"
+    pics.mkdir()
+    src = make_jpeg(pics / "IMG_1.jpg")
+    run_cli(home, "add", str(pics), check=True)
+    run_cli(home, "process", "original", str(src), "--out", str(out), check=True)
+    copy = out / "IMG_1.jpg"
+    assert copy.read_bytes() == src.read_bytes()
+
+    of_source = json.loads(run_cli(home, "lineage", str(src), "--json", check=True).stdout)
+    assert of_source["derived_from"] == [] and [o["path"] for o in of_source["outputs"]] == [str(copy)]
+    of_copy = json.loads(run_cli(home, "lineage", str(copy), "--json", check=True).stdout)
+    assert [d["path"] for d in of_copy["derived_from"]] == [str(src)] and of_copy["outputs"] == []

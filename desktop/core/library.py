@@ -172,8 +172,16 @@ def lineage_of(path: str, content_hash: str | None, photo_id: int | None) -> dic
         as_source |= Lineage.source_hash == content_hash
     if photo_id is not None:
         as_source |= Lineage.source_photo == photo_id
-    made_from = list(Lineage.select().where(as_output).order_by(Lineage.created_at, Lineage.id))
-    made = list(Lineage.select().where(as_source).order_by(Lineage.created_at, Lineage.id))
+    # a file is never derived from itself, nor its own output: an *Original* export is a byte-identical
+    # copy, so matching by content alone would make the source "derived from" itself
+    made_from = [
+        r
+        for r in Lineage.select().where(as_output).order_by(Lineage.created_at, Lineage.id)
+        if r.source_path != path and (photo_id is None or r.source_photo != photo_id)
+    ]
+    made = [
+        r for r in Lineage.select().where(as_source).order_by(Lineage.created_at, Lineage.id) if r.output_path != path
+    ]
     # a source photo moved since the export is named where it is now
     sources = {r.source_photo for r in made_from if r.source_photo is not None}
     now_at: dict[int | None, str] = {}
