@@ -256,3 +256,35 @@ def test_tasks_work_is_hidden_and_config_sets_the_cache_size(tmp_path: Path) -> 
     assert run_cli(home, "config", "get", "processing.cache_mb", check=True).stdout.strip() == "512"
     bad = run_cli(home, "config", "set", "processing.cache_mb", "-3")
     assert bad.returncode == 1 and "processing.cache_mb is a whole number from 0" in bad.stderr
+
+
+def test_recipes_can_be_listed_shown_saved_as_a_new_version_and_deleted(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    listed = json.loads(run_cli(home, "recipes", "--json", check=True).stdout)
+    slugs = [r["slug"] for r in listed]
+    assert {"original", "web-2048", "email-1280", "print-tiff", "square-1080", "video-frames"} <= set(slugs)
+
+    web = json.loads(run_cli(home, "recipes", "show", "Web 2048 px", "--json", check=True).stdout)
+    web["steps"][-1]["params"]["quality"] = 70
+    src = tmp_path / "blog.json"
+    src.write_text(json.dumps(web))
+    first = json.loads(
+        run_cli(home, "recipes", "save", "Blog 70", "--from", str(src), "--json", check=True).stdout
+    )
+    again = json.loads(
+        run_cli(home, "recipes", "save", "Blog 70", "--from", str(src), "--json", check=True).stdout
+    )
+    assert (first["slug"], first["version"], again["version"]) == ("blog-70", 1, 2)
+    assert again["steps"][-1]["params"]["quality"] == 70
+
+    web["steps"][-1]["params"]["quality"] = 101
+    src.write_text(json.dumps(web))
+    bad = run_cli(home, "recipes", "save", "Blog 101", "--from", str(src))
+    assert bad.returncode == 1 and "'quality' is 101" in bad.stderr
+
+    refused = run_cli(home, "recipes", "delete", "web-2048")
+    assert refused.returncode == 1 and "presets cannot be deleted" in refused.stderr
+    run_cli(home, "recipes", "delete", "Blog 70", check=True)
+    assert "blog-70" not in [r["slug"] for r in json.loads(run_cli(home, "recipes", "--json").stdout)]
+    ops = json.loads(run_cli(home, "recipes", "ops", "--json", check=True).stdout)
+    assert {"resize", "jpeg", "watermark_text", "video_frames"} <= {o["op"] for o in ops}

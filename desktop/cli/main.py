@@ -22,6 +22,7 @@ from desktop.cli import (
     lineage_cmds,
     maintenance_cmds,
     process_cmds,
+    recipe_cmds,
     search_cmds,
     sidecar_cmds,
 )
@@ -43,6 +44,7 @@ COMMAND_MODULES = [
     install_cmds,
     sidecar_cmds,
     process_cmds,
+    recipe_cmds,
 ]
 
 
