@@ -179,6 +179,9 @@ class TaskRunner:
             record: dict[str, Any] = {}
             if item.photo_id is not None:
                 record = self.lib.photo_info(item.photo_id) or {}
+                # what was exported from it says nothing of what this output holds, and changes with
+                # every export: kept, it would make each repeat of an export miss the cache
+                record.pop("lineage", None)
             kind = str(record.get("kind") or ("video" if is_video_name(path.name) else "image"))
             content = hash_video(str(path), size) if kind == "video" else hash_bytes(path.read_bytes())
         except FileNotFoundError:
