@@ -237,6 +237,7 @@ def test_saved_recipe_appears_in_settings_and_in_the_export_list(
     assert "My web 72" in page.names() and "Web 2048 px  (preset)" in page.names()
     page.select("web-2048")
     assert not page.edit_button.isEnabled() and page.duplicate_button.isEnabled()
+    assert page.summary.text().startswith("Resize (mode long_edge, long edge 2048) → Convert to sRGB")
     copy = page.duplicate("Web copy")
     assert copy is not None and "Web copy" in page.names()
     page.select("my-web-72")

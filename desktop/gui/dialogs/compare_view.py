@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -175,7 +176,9 @@ class CompareView(QDialog):
         lay.addWidget(self.error_label)
         lay.addWidget(scroll, 1)
         lay.addLayout(bottom)
-        self.resize(1180, 820)
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        room = screen.availableGeometry().height() - 80 if screen is not None else 820
+        self.resize(1180, max(480, min(820, room)))  # a 900 px screen shows it whole, and the grid scrolls
 
         self._param_chosen()
         self.render_variants()
@@ -300,7 +303,7 @@ class CompareView(QDialog):
             return ""
         parts = [kb(s.size)]
         if s.ssim is not None:
-            parts.append(f"SSIM {s.ssim:.3f}")
+            parts.append(f"SSIM {s.ssim:.4f}")
         if s.width and s.height:
             parts.append(f"{s.width} × {s.height}")
         return " · ".join(parts)

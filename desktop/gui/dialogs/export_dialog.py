@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer, Signal
-from PySide6.QtGui import QHideEvent, QPixmap
+from PySide6.QtGui import QGuiApplication, QHideEvent, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -188,7 +188,9 @@ class ExportDialog(QDialog):
         self._timer.timeout.connect(self.refresh_preview)
 
         self.fill_recipes(self._setting(SETTING_RECIPE) or DEFAULT_RECIPE)
-        self.resize(1100, 680)
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        room = screen.availableGeometry().height() - 80 if screen is not None else 680
+        self.resize(1100, max(480, min(680, room)))
 
     def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802
         self._timer.stop()  # a closed dialog renders no preview (the runner may be shutting down)
@@ -374,7 +376,7 @@ class ExportDialog(QDialog):
             parts.append(f"{sample.width:,} × {sample.height:,} px")
         parts.append(kb(sample.size) + (f" (first of {sample.outputs} files)" if sample.outputs > 1 else ""))
         if sample.ssim is not None:
-            parts.append(f"SSIM {sample.ssim:.3f}")
+            parts.append(f"SSIM {sample.ssim:.4f}")
         self.facts.setText(" · ".join(parts))
         self._estimate([sample], good, steps, token)
 

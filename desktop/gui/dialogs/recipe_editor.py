@@ -49,6 +49,13 @@ COLLISION_TEXT = {
 _BIG = 1_000_000_000
 
 
+def _label(name: str) -> str:
+    """``ssim_floor`` -> ``SSIM floor``, ``target_kb`` -> ``Target KB``."""
+    words = [{"ssim": "SSIM", "kb": "KB", "crf": "CRF"}.get(w, w) for w in name.split("_")]
+    words[0] = words[0][:1].upper() + words[0][1:]
+    return " ".join(words)
+
+
 def _fmt_number(value: Any) -> str:
     return "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
 
@@ -107,7 +114,7 @@ class ParamForm(QWidget):
             self.form.addRow(note)
         for name, spec in self.schema.items():
             widget = self._widget(name, spec, values.get(name, spec.default))
-            label = QLabel(name.replace("_", " ").capitalize() + ":")
+            label = QLabel(_label(name) + ":")
             if spec.help:
                 label.setToolTip(spec.help)
                 widget.setToolTip(spec.help)

@@ -23,12 +23,25 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.library import Library
-from desktop.core.processing import recipes
+from desktop.core.processing import operations, recipes
 from desktop.core.processing.params import RecipeError
 from desktop.core.processing.recipes import Recipe
 from desktop.gui.app.jobs import JobRunner
 from desktop.gui.dialogs.recipe_editor import RecipeEditor
 from desktop.gui.dialogs.settings_page import ERROR_STYLE, SettingsPage
+
+
+def describe(recipe: Recipe) -> str:
+    """``Resize (long edge 2048) → Convert to sRGB → JPEG (quality 85); files: {stem}_{recipe}.{ext}``."""
+    parts = []
+    for step in recipe.steps:
+        try:
+            title = operations.get(step.op).title
+        except RecipeError:
+            title = step.op
+        shown = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in step.params.items() if v is not None)
+        parts.append(f"{title} ({shown})" if shown else title)
+    return " → ".join(parts) + f"; files: {recipe.naming}"
 
 
 class RecipeEditDialog(QDialog):
@@ -88,7 +101,8 @@ class RecipesPage(SettingsPage):
     def __init__(self, library: Library, runner: JobRunner, parent: QWidget | None = None) -> None:
         super().__init__("Export recipes", library, runner, parent)
         self.recipe_list = QListWidget()
-        self.recipe_list.setMinimumHeight(170)
+        self.recipe_list.setMinimumHeight(120)
+        self.recipe_list.setMaximumHeight(190)
         self.recipe_list.currentItemChanged.connect(lambda *_: self._update_buttons())
         self.recipe_list.itemDoubleClicked.connect(lambda _i: self.edit_selected())
         self.edit_button = QPushButton("Edit…")
@@ -106,6 +120,9 @@ class RecipesPage(SettingsPage):
         row = QHBoxLayout()
         row.addWidget(self.recipe_list, 1)
         row.addLayout(col)
+        self.summary = QLabel()  # the selected recipe's steps and file names
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)
         note = QLabel(
             "Presets cannot be changed: duplicate one to make your own. "
             "Recipes are used by File → Export… and by the command line's <i>process</i>."
@@ -117,6 +134,7 @@ class RecipesPage(SettingsPage):
         self.error_label.hide()
         lay = QVBoxLayout(self)
         lay.addLayout(row)
+        lay.addWidget(self.summary)
         lay.addWidget(note)
         lay.addWidget(self.error_label)
         self._dialog: RecipeEditDialog | None = None
@@ -130,6 +148,8 @@ class RecipesPage(SettingsPage):
             self.recipe_list.addItem(item)
             if r.slug == current:
                 self.recipe_list.setCurrentItem(item)
+        if self.recipe_list.currentItem() is None and self.recipe_list.count():
+            self.recipe_list.setCurrentRow(0)
         self._update_buttons()
 
     def names(self) -> list[str]:
@@ -160,6 +180,7 @@ class RecipesPage(SettingsPage):
         self.rename_button.setEnabled(saved)
         self.delete_button.setEnabled(saved)
         self.duplicate_button.setEnabled(r is not None)
+        self.summary.setText(describe(r) if r is not None else "")
 
     def _done(self, error: RecipeError | None, select: str | None = None) -> None:
         self.error_label.setText(error.message if error else "")
