@@ -277,7 +277,8 @@ class ExportDialog(QDialog):
 
     def accepted_records(self) -> list[PhotoRecord]:
         steps = self.editor.steps()
-        return [r for r in self.records if accepts(steps, r.is_video)]
+        takes = {True: accepts(steps, True), False: accepts(steps, False)}  # once, not per photo
+        return [r for r in self.records if takes[r.is_video]]
 
     def _update_buttons(self) -> None:
         n = len(self.records)
