@@ -259,7 +259,7 @@ def test_each_subject_is_its_own_page_and_open_settings_scrolls_to_it(qtbot, dem
     from PySide6.QtWidgets import QFileDialog, QScrollArea
 
     d = make_dialog(qtbot, demo.library, runner)
-    assert list(d.pages) == ["folders", "import", "metadata", "model", "device", "storage"]
+    assert list(d.pages) == ["folders", "import", "metadata", "model", "device", "storage", "recipes"]
     assert d.pages["storage"] is d.storage_page and d.storage_page.title() == "Storage"
     d.resize(820, 300)  # too short to show every page at once
     qtbot.waitUntil(lambda: d.findChild(QScrollArea).verticalScrollBar().maximum() > 0)

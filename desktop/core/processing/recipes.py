@@ -245,6 +245,17 @@ def _apply_overrides(recipe: Recipe, overrides: Mapping[str, Any], where: str) -
         if key == "collision":
             collision = value
             continue
+        if key == "steps":
+            # the app's export dialog sends a recipe the person edited (steps added, removed or moved)
+            if not isinstance(value, Sequence) or isinstance(value, str | bytes):
+                raise RecipeError(f'{where}: \'steps\' must be a list of steps like {{"op": "jpeg"}}.')
+            for i, raw in enumerate(value, 1):
+                if not isinstance(raw, Mapping) or not isinstance(raw.get("op"), str):
+                    raise RecipeError(
+                        f"{where}: step {i} must be an object with an 'op' naming its operation."
+                    )
+            steps = [Step(str(raw["op"]), dict(raw.get("params") or {})) for raw in value]
+            continue
         op, dot, param = key.partition(".")
         if dot:
             changes = {param: value}
@@ -267,8 +278,8 @@ def _apply_overrides(recipe: Recipe, overrides: Mapping[str, Any], where: str) -
 
 
 def resolve(slug_or_name: str, overrides: Mapping[str, Any] | None = None) -> Recipe:
-    """The recipe, overridden (``{"jpeg.quality": 70}`` or ``{"resize": {"long_edge": 1600}}``, and
-    ``naming``/``collision``), its steps validated and completed; ``RecipeError`` naming the bad field."""
+    """The recipe, overridden (``{"jpeg.quality": 70}`` or ``{"resize": {"long_edge": 1600}}``,
+    ``naming``/``collision``, or ``steps``: the whole list replaced), its steps validated and completed; ``RecipeError`` naming the bad field."""
     recipe = find(slug_or_name)
     where = f"recipe '{recipe.slug}'"
     if overrides:

@@ -2,7 +2,7 @@
 
 Pages (each its own class and module): library folders (``folders_page``),
 import folder (``import_page``), writing XMP sidecars (``metadata_page``), smart-search model (``model_page``), its device
-and precision (``device_page``), the thumbnail cache (``storage_page``).
+and precision (``device_page``), the thumbnail cache (``storage_page``), export recipes (``recipes_page``).
 Changes apply at once (there is no OK/Cancel to forget): each page writes
 through the ``Library``; the dialog re-emits the pages' ``roots_changed`` and
 ``model_changed`` so the main window can refresh its sidebar, restart the
@@ -25,6 +25,7 @@ from desktop.gui.dialogs.folders_page import FoldersPage
 from desktop.gui.dialogs.import_page import ImportPage
 from desktop.gui.dialogs.metadata_page import MetadataPage
 from desktop.gui.dialogs.model_page import ModelPage
+from desktop.gui.dialogs.recipes_page import RecipesPage
 from desktop.gui.dialogs.settings_page import SettingsPage
 from desktop.gui.dialogs.storage_page import StoragePage
 from desktop.gui.widgets.icons import app_icon
@@ -57,6 +58,7 @@ class SettingsDialog(QDialog):
         self.model_page = ModelPage(library, runner)
         self.device_page = DevicePage(library, runner)
         self.storage_page = StoragePage(library, runner)
+        self.recipes_page = RecipesPage(library, runner)
         self.pages: dict[str, SettingsPage] = {
             p.key: p
             for p in (
@@ -66,6 +68,7 @@ class SettingsDialog(QDialog):
                 self.model_page,
                 self.device_page,
                 self.storage_page,
+                self.recipes_page,
             )
         }
         self.folders_page.roots_changed.connect(self.roots_changed)
@@ -94,7 +97,7 @@ class SettingsDialog(QDialog):
             page.refresh()
 
     def show_page(self, key: str) -> SettingsPage | None:
-        """Scroll to the page named ``key`` ("folders", "import", "metadata", "model", "device", "storage")."""
+        """Scroll to the page named ``key`` ("folders", "import", "metadata", "model", "device", "storage", "recipes")."""
         page = self.pages.get(key)
         if page is not None:
             self._scroll.ensureWidgetVisible(page, 0, 0)

@@ -71,6 +71,7 @@ class PhotoActions(QObject):
     removed = Signal(list)  # photo ids forgotten by the library (removed, or moved to the trash)
     dates_changed = Signal(list)  # photo ids whose date moved: the grid's order and groups change
     find_similar_requested = Signal(int)  # photo id
+    export_requested = Signal()  # the main window opens Export… for its selection
     failed = Signal(str)  # a user-facing message
 
     def __init__(self, library: Library, runner: JobRunner, parent_widget: QWidget | None = None) -> None:
@@ -342,6 +343,7 @@ class PhotoActions(QObject):
         menu.addAction("Rotate left\tL", lambda: self.rotate(ids, -90))
         menu.addAction("Rotate right\tR", lambda: self.rotate(ids, 90))
         menu.addSeparator()
+        menu.addAction("Export…\tCtrl+E", self.export_requested.emit)
         menu.addAction("Show in file manager", lambda: self.show_in_file_manager(paths))
         menu.addAction("Open with default application", lambda: self.open_default(paths))
         menu.addAction("Copy path" if n == 1 else f"Copy {n} paths", lambda: self.copy_paths(paths))

@@ -47,6 +47,7 @@ from desktop import __version__
 from desktop.core.runtime.logs import log_file
 from desktop.core.runtime.wording import counted
 from desktop.gui.app.application import AppContext
+from desktop.gui.dialogs.export_dialog import ExportDialog
 from desktop.gui.dialogs.settings_dialog import SettingsDialog
 from desktop.gui.grid.photo_delegate import MAX_ZOOM, MIN_ZOOM, PhotoGridView
 from desktop.gui.grid.photo_model import ErrorsModel, IdRole, PhotoModel
@@ -275,6 +276,9 @@ class MainWindow(QMainWindow):
         self.settings_action = QAction("Settings", self)
         self.settings_action.setShortcut(QKeySequence.StandardKey.Preferences)
         self.settings_action.triggered.connect(lambda: self.open_settings())
+        self.export_action = QAction("Export…", self)
+        self.export_action.setShortcut(QKeySequence("Ctrl+E"))
+        self.export_action.triggered.connect(lambda: self.open_export())
         bar.addAction(self.settings_action)
 
     def _build_menus(self) -> None:
@@ -284,6 +288,7 @@ class MainWindow(QMainWindow):
         imp = file_menu.addAction("Import files…", self.scan_flow.choose_import)
         imp.setShortcut(QKeySequence("Ctrl+Shift+I"))
         file_menu.addAction("Rescan all folders", self.scan_flow.rescan_all)
+        file_menu.addAction(self.export_action)
         file_menu.addSeparator()
         file_menu.addAction(self.settings_action)
         file_menu.addSeparator()
@@ -333,6 +338,8 @@ class MainWindow(QMainWindow):
             rate.addAction(f"{'★' * n or 'No rating'}\t{n}", functools.partial(self._rate_selection, n))
         self._add_reject_action(photo)
         self._add_photo_edit_actions(photo)
+        photo.addSeparator()
+        photo.addAction(self.export_action)
 
         help_menu = m.addMenu("&Help")
         help_menu.addAction("Show log", self.show_log)
@@ -431,6 +438,7 @@ class MainWindow(QMainWindow):
         self.photo_actions.removed.connect(self._on_removed)
         self.photo_actions.dates_changed.connect(lambda _ids: self.refresh_all())  # order and groups move
         self.photo_actions.failed.connect(lambda msg: self.notice.show_message(msg))
+        self.photo_actions.export_requested.connect(lambda: self.open_export())
         self.ctx.catalog_changed.connect(self.refresh_all)
         self.grid.scroll_idle.connect(self._scroll_idle)
         self._selection_timer = QTimer(self)
@@ -624,6 +632,18 @@ class MainWindow(QMainWindow):
         if page is not None:
             dialog.show_page(page)
         self._settings_dialog = dialog
+        return dialog
+
+    def open_export(self) -> ExportDialog | None:
+        """Export… for the selected photos (Ctrl+E, File and Photo menus, the grid's right-click menu)."""
+        records = [self.model.record(r) for r in self.grid.selected_rows()]
+        if not records:
+            self.notice.show_message("Select the photos to export first.")
+            return None
+        dialog = ExportDialog(self.library, self.runner, records, self.ctx.settings, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        dialog.show()
+        self._export_dialog = dialog
         return dialog
 
     def _choose_weights_file(self) -> None:
