@@ -235,7 +235,7 @@ class StatusPanel(QWidget):
     def _cancel(self) -> None:
         job = self.current_job()
         if job is not None:
-            job.cancel()
+            job.stop()
             self.update_view()
 
     def show_tasks(self) -> None:
