@@ -135,11 +135,12 @@ def test_failed_items_are_announced_and_listed_with_their_reason(
     items = pane.items_model
     by_source = {items.index(r, 0).data(): r for r in range(items.rowCount())}
     failed = by_source["snow.jpg"]
+    assert failed == 0  # the failed first: their reasons are what the details are opened for
     assert items.index(failed, 1).data() == "Failed"
     assert "no longer exists" in items.index(failed, 6).data()
     ok = by_source["beach.jpg"]
     assert items.index(ok, 1).data() == "Done"
-    assert items.index(ok, 2).data().endswith("beach_web-2048.jpg")
+    assert items.index(ok, 2).data() == "beach_web-2048.jpg"  # the folder is the task's, said above
     assert items.index(ok, 3).data().endswith(("bytes", "KB"))
     assert "could not be processed" in pane.summary.text()
     assert pane.retry_button.isEnabled() and not pane.pause_button.isEnabled()
@@ -294,3 +295,15 @@ def test_finished_text_for_each_ending() -> None:
     assert finished_text(replace(info, state="failed", done=0, error="The recipe is broken.")) == (
         "The export with Web 2048 px failed: The recipe is broken."
     )
+
+
+def test_a_slow_rate_keeps_its_decimal_in_the_status_bar() -> None:
+    from desktop.core.runtime.jobs import Progress
+    from desktop.gui.app.jobs import RUNNING
+
+    job = Job("Exporting (Web 2048 px)")
+    job.state = RUNNING
+    job.last_progress = Progress(job.name, 12, 40, 1.34, 20.9)
+    assert describe(job) == "Exporting (Web 2048 px): 12 of 40 · 1.3/s · 21s left"
+    job.last_progress = Progress(job.name, 120, 400, 31.6, None)
+    assert describe(job) == "Exporting (Web 2048 px): 120 of 400 · 32/s"

@@ -227,6 +227,7 @@ class TaskQueue(QObject):
                 job.name = f"Exporting ({info.recipe_name})"
         done = info.done + info.failed
         while True:
+            control.resume_from(done)
             control.report(done, info.total, force=True)
             runner.run_task(self.library, task_id, worker, control)
             state = tasks.state(task_id)

@@ -58,7 +58,9 @@ def describe(job: Job) -> str:
         if p.total:
             text = f"{job.name}: {p.done:,} of {p.total:,}"
             if p.rate > 0 and not job.paused:
-                text += f" · {p.rate:.0f}/s"
+                text += (
+                    f" · {p.rate:.1f}/s" if p.rate < 10 else f" · {p.rate:.0f}/s"
+                )  # exports: 1.3/s, not 1/s
             if p.eta_s is not None and p.done < p.total and not job.paused:
                 text += f" · {format_duration(p.eta_s)} left"
         else:

@@ -229,7 +229,9 @@ class TaskItemsModel(QAbstractTableModel):
 
     def set_task(self, info: tasks.TaskInfo | None) -> None:
         self.beginResetModel()
-        self._items = list(info.items or []) if info is not None else []
+        # the failed first: their reasons are what the person opened the details for
+        items = list(info.items or []) if info is not None else []
+        self._items = sorted(items, key=lambda i: (i.state != "failed", i.seq))
         self._task_state = info.state if info is not None else ""
         self.endResetModel()
 
@@ -265,7 +267,7 @@ class TaskItemsModel(QAbstractTableModel):
             if not outputs:
                 return ""
             more = f"  (+{len(outputs) - 1} more)" if len(outputs) > 1 else ""
-            return short_path(str(first["path"])) + more
+            return Path(str(first["path"])).name + more  # the folder is the task's (the summary says it)
         if col == 3:
             total = sum(int(o.get("size") or 0) for o in outputs)
             return format_bytes(total) if outputs else ""
@@ -298,7 +300,7 @@ class ProgressDelegate(QStyledItemDelegate):
         bar.text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
         bar.textVisible = True
         bar.textAlignment = Qt.AlignmentFlag.AlignCenter
-        bar.state = option.state
+        bar.state = option.state | QStyle.StateFlag.State_Horizontal  # Qt 6: no flag draws it upright
         bar.palette = option.palette
         widget = option.widget
         style = widget.style() if widget is not None else QApplication.style()
@@ -329,9 +331,10 @@ class ProcessingTasks(QWidget):
         self.view.setWordWrap(False)
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for col, width in enumerate((190, 110, 130, 170, 80, 170, 140, 140)):
-            self.view.setColumnWidth(col, width)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # the recipe's name takes what is left
+        for col, width in enumerate((0, 120, 120, 160, 80, 150, 140, 140)):
+            if width:
+                self.view.setColumnWidth(col, width)
         self.view.selectionModel().selectionChanged.connect(self._selection_changed)
         self.view.doubleClicked.connect(lambda _i: self.open_folder())
 
@@ -365,7 +368,7 @@ class ProcessingTasks(QWidget):
         self.items_view.verticalHeader().hide()
         self.items_view.setWordWrap(False)
         self.items_view.horizontalHeader().setStretchLastSection(True)
-        for col, width in enumerate((170, 70, 300, 80, 60, 60)):
+        for col, width in enumerate((190, 70, 230, 80, 60, 60)):
             self.items_view.setColumnWidth(col, width)
 
         top = QWidget(self)
@@ -381,8 +384,7 @@ class ProcessingTasks(QWidget):
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         splitter.addWidget(top)
         splitter.addWidget(bottom)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([260, 300])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
@@ -482,7 +484,7 @@ class TaskListDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Tasks")
-        self.resize(1080, 620 if queue is not None else 320)
+        self.resize(1180, 640 if queue is not None else 320)
         jobs_view = QListView(self)
         jobs_view.setModel(jobs_model)
         jobs_view.setWordWrap(True)
