@@ -307,3 +307,10 @@ def test_a_slow_rate_keeps_its_decimal_in_the_status_bar() -> None:
     assert describe(job) == "Exporting (Web 2048 px): 12 of 40 · 1.3/s · 21s left"
     job.last_progress = Progress(job.name, 120, 400, 31.6, None)
     assert describe(job) == "Exporting (Web 2048 px): 120 of 400 · 32/s"
+
+
+def test_an_empty_queue_leaves_the_status_bar_quiet(sync_ctx: AppContext, lib: Library) -> None:
+    sync_ctx.task_queue.start()
+    sync_ctx.task_queue.poll()
+    assert sync_ctx.task_queue.holding
+    assert sync_ctx.runner.jobs == []  # no "Processing: done" for nothing

@@ -141,6 +141,7 @@ class TaskQueue(QObject):
         self._closed = False
         self.job: Job | None = None
         self._polls = 0
+        self._requeuing = False
         self._announced: set[int] = set()
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_MS)
@@ -190,23 +191,44 @@ class TaskQueue(QObject):
             self._announce_pending()
         if self.job is not None and self.job.active:
             return
+        if self._requeuing:
+            return
         if not self._held:
             self._held = self._lock.acquire()
             if not self._held:
                 return  # a detached worker drains the queue: the app takes over once it has exited
-            self._run_job(first=True)  # tasks a crash left running are queued again there
+            self._requeue_stale()
             return
         if tasks.queued_count():
             self._run_job()
 
-    def _run_job(self, first: bool = False) -> None:
+    def _requeue_stale(self) -> None:
+        """Queue again the tasks a crash left running (off the GUI thread: a catalog write), then run them.
+        Untracked: the status bar says nothing when there were none."""
+        self._requeuing = True
+
+        def _requeue(_control: JobControl) -> list[int]:
+            return tasks.requeue_stale(self.library)
+
+        def _done(stale: list[int] | None = None) -> None:
+            self._requeuing = False
+            if stale:
+                log.info("tasks %s were left running by a worker that is gone: resumed", stale)
+            self.poll()
+
+        self.jobs.submit(
+            "Resuming tasks",
+            _requeue,
+            on_result=_done,
+            on_error=lambda _m: _done(),
+            track=False,
+            interactive=False,
+        )
+
+    def _run_job(self) -> None:
         handle = TaskHandle(self)
 
         def _work(control: JobControl) -> TaskOutcome | None:
-            if first:
-                stale = tasks.requeue_stale(self.library)
-                if stale:
-                    log.info("tasks %s were left running by a worker that is gone: resumed", stale)
             worker = tasks.this_worker()
             task_id = tasks.claim_next(self.library, worker)
             if task_id is None:
