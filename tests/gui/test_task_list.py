@@ -314,3 +314,10 @@ def test_an_empty_queue_leaves_the_status_bar_quiet(sync_ctx: AppContext, lib: L
     sync_ctx.task_queue.poll()
     assert sync_ctx.task_queue.holding
     assert sync_ctx.runner.jobs == []  # no "Processing: done" for nothing
+
+
+def test_a_big_running_task_reads_its_items_less_often() -> None:
+    from desktop.gui.panels.task_list import details_interval
+
+    assert details_interval(40) < 0.1  # the pane follows a small export at once
+    assert details_interval(20_000) == 10.0

@@ -76,6 +76,12 @@ STATE_WORDS = {
 }
 
 
+def details_interval(total: int) -> float:
+    """Seconds between reads of a running task's items: each read decodes every item's outputs on the GUI
+    thread, cheap for 40 photos, not for 20,000."""
+    return min(10.0, max(0.0, total / 500))
+
+
 def state_word(info: tasks.TaskInfo) -> str:
     if info.state == "failed" and info.error:
         return "Failed"
@@ -391,6 +397,7 @@ class ProcessingTasks(QWidget):
 
         self._selected: int | None = None
         self._shown_key: tuple[Any, ...] | None = None  # what the items pane shows: reloaded when it moves on
+        self._shown_at = 0.0
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
@@ -431,7 +438,14 @@ class ProcessingTasks(QWidget):
         key = (info.id, info.state, info.done, info.failed, info.total)
         if key == self._shown_key:
             return
-        self._shown_key = key
+        now = time.monotonic()
+        if (
+            self._shown_key is not None
+            and key[:2] == self._shown_key[:2]
+            and now - self._shown_at < details_interval(info.total)
+        ):
+            return  # the same running task moved on: a big one's items are read again less often
+        self._shown_key, self._shown_at = key, now
         full = tasks.task_info(info.id)
         self.items_model.set_task(full)
         lines = [f"{info.recipe_name} → {info.output_dir}"]
