@@ -64,3 +64,19 @@ def test_the_estimate_does_not_jump_with_one_fast_batch() -> None:
     raw = (5000 - done) / seen[-1].rate
     assert after > raw * 1.5  # smoothed: far from what the burst alone says
     assert after < before  # yet it does go down
+
+
+def test_a_resumed_run_estimates_from_its_own_work_only() -> None:
+    clock = Clock()
+    control, seen = _control(clock)
+    control.resume_from(10)  # 10 of 40 were done before a quit
+    clock.now += 1.0
+    control.report(10, 40, force=True)
+    assert seen[-1].rate == 0.0 and seen[-1].eta_s is None  # nothing done by this run yet
+    for _ in range(30):  # then one unit a second
+        clock.now += 1.0
+        control.report(seen[-1].done + 1, 40)
+        if seen[-1].done == 25:
+            break
+    assert 0.8 < seen[-1].rate < 1.2
+    assert seen[-1].eta_s is not None and 12 < seen[-1].eta_s < 18  # 15 left at one a second

@@ -87,6 +87,7 @@ class JobControl:
         self._running = threading.Event()
         self._running.set()
         self._started = clock()
+        self._base = 0  # units done before this run (a resumed task): the rate counts only what it does
         self._last_emit = 0.0
         # (time, done) samples for a rate over the last few seconds
         self._window: list[tuple[float, int]] = []
@@ -120,6 +121,11 @@ class JobControl:
         if self._cancel.is_set():
             raise Cancelled(self.name)
 
+    def resume_from(self, done: int) -> None:
+        """This run goes on from ``done`` units finished earlier (a task resumed after a quit): without it,
+        the first estimate took them for this run's work and said far too little time was left."""
+        self._base = done
+
     def report(self, done: int, total: int, message: str = "", force: bool = False) -> None:
         now = self._clock()
         if self._first_report is None:
@@ -132,8 +138,8 @@ class JobControl:
         self._last_emit = now
         t0, d0 = self._window[0]
         rate = (done - d0) / (now - t0) if now > t0 and done > d0 else 0.0
-        if rate == 0.0 and now > self._started and done:
-            rate = done / (now - self._started)
+        if rate == 0.0 and now > self._started and done > self._base:
+            rate = (done - self._base) / (now - self._started)
         self.last = Progress(self.name, done, total, rate, self._eta(now, done, total, rate), message)
         if self._on_progress is not None:
             self._on_progress(self.last)

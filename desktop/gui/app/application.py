@@ -7,8 +7,11 @@ made. Widgets receive the context and never construct these themselves.
 It also polls the core ``CatalogChangeMonitor`` from a timer, so what another
 process (the command line) commits shows in the open window: ``catalog_changed``.
 
+It also owns the ``TaskQueue``: while the app is open, it is the worker that runs
+queued processing tasks (the app's exports and ``process --async``).
+
 Shutdown runs in the reverse order of need: stop the watcher (no new writes),
-cancel and drain the jobs, drain the thumbnail pool, save the search index,
+cancel and drain the jobs (a running task stops between items and waits in the queue), drain the thumbnail pool, save the search index,
 then close the library (its writer thread last).
 
 ``run_gui(argv)`` is what ``python main.py`` calls. ``--startup-benchmark``
@@ -43,6 +46,7 @@ from desktop.core.runtime.paths import Paths, resolve_paths
 from desktop.gui.app.jobs import Job, JobRunner
 from desktop.gui.app.notices import GuiMessages, install_excepthooks
 from desktop.gui.app.sidecar_writes import SidecarWrites
+from desktop.gui.app.task_queue import TaskQueue
 from desktop.gui.grid.thumbnail_loader import ThumbnailLoader
 from desktop.gui.widgets.icons import app_icon
 
@@ -149,6 +153,8 @@ class AppContext(QObject):
         self.thumbnails = ThumbnailLoader(library.thumbnails, max_threads=2, parent=self)
         # the XMP sidecars of edited photos, written off the GUI thread after the edits settle
         self.sidecar_writes = SidecarWrites(library, self.runner, parent=self)
+        # the processing queue (exports from the app and `process --async`), run here while the app is open
+        self.task_queue = TaskQueue(library, self.runner, parent=self)
         self.settings = QSettings(str(library.paths.data / "gui.ini"), QSettings.Format.IniFormat, self)
         self.search: SmartSearch | None = search_service
         self.search_state = SearchState()
@@ -193,6 +199,7 @@ class AppContext(QObject):
             self.check_search()
         self.start_daily_backup()
         self.sidecar_writes.drain()  # what a crash or a read-only folder left pending last time
+        self.task_queue.start()  # and the tasks a crash (or the last quit) left unfinished
         self.started.emit()
 
     def start_daily_backup(self) -> None:
@@ -355,6 +362,7 @@ class AppContext(QObject):
         self._closed = True
         self.messages.close()
         self.sidecar_writes.stop()  # what is still pending stays in the catalog for the next start
+        self.task_queue.stop()  # the running task stops between items below; the next start resumes it
         self._changed_timer.stop()
         self._poll_timer.stop()
         self._outside_gap.stop()
@@ -364,6 +372,7 @@ class AppContext(QObject):
             except Exception:
                 log.exception("stopping the watcher failed")
         self.runner.shutdown()
+        self.task_queue.release()  # after the runner: no task runs any more
         self.thumbnails.shutdown()
         if self.search is not None:
             _close_service(self.search)

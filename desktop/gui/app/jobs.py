@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
@@ -35,6 +35,19 @@ from desktop.core.runtime.wording import brief
 log = logging.getLogger(__name__)
 
 RUNNING, DONE, FAILED, CANCELLED, QUEUED = "running", "done", "failed", "cancelled", "queued"
+
+
+class JobHandle(Protocol):
+    """Pause, resume and stop for work whose state lives elsewhere (a processing task in the catalog)."""
+
+    @property
+    def paused(self) -> bool: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 class Job(QObject):
@@ -56,6 +69,9 @@ class Job(QObject):
         self.control = JobControl(name, self._progress_from_worker)
         # its owner was destroyed: the callbacks it was given are not called any more
         self.dropped = False
+        # set for work paused and stopped through its own state (a processing task: the catalog's, so the
+        # command line sees it too); ``cancel`` still only stops this job (the app closing)
+        self.handle: JobHandle | None = None
 
     # called on the worker thread: emitting a signal queues it to the GUI thread
     def _progress_from_worker(self, p: Progress) -> None:
@@ -64,17 +80,31 @@ class Job(QObject):
     def cancel(self) -> None:
         self.control.cancel()
 
+    def stop(self) -> None:
+        """Stop as the person asked (the status bar's Cancel)."""
+        if self.handle is not None:
+            self.handle.stop()
+        else:
+            self.cancel()
+        self.changed.emit()
+
     def pause(self) -> None:
-        self.control.pause()
+        if self.handle is not None:
+            self.handle.pause()
+        else:
+            self.control.pause()
         self.changed.emit()
 
     def resume(self) -> None:
-        self.control.resume()
+        if self.handle is not None:
+            self.handle.resume()
+        else:
+            self.control.resume()
         self.changed.emit()
 
     @property
     def paused(self) -> bool:
-        return self.control.paused
+        return self.handle.paused if self.handle is not None else self.control.paused
 
     @property
     def active(self) -> bool:

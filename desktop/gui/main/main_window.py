@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QSlider,
     QSplitter,
     QStackedWidget,
+    QSystemTrayIcon,
     QTableView,
     QToolBar,
     QToolButton,
@@ -137,9 +138,11 @@ class MainWindow(QMainWindow):
         self.edit_history = EditHistory(self.library, self.runner, self)
         self.search_bar = SearchBar(self)
         self.sidebar = Sidebar(self.library, self)
-        self.status_panel = StatusPanel(self.runner, self)
+        self.status_panel = StatusPanel(self.runner, self, queue=ctx.task_queue)
         self.notice = NoticeBar(self)
         ctx.messages.posted.connect(self.notice.show_message)  # what any layer tells the person
+        ctx.task_queue.notice.connect(self._task_finished)  # "Exported 40 photos to ~/Exports."
+        self._tray: QSystemTrayIcon | None = None  # made the first time a finished task is told there
         self.errors_model = ErrorsModel(self.library, self)
         self.trash_action: QAction | None = None  # made by the first menu that shows it
         # what the grid shows (a sidebar key, or "search:" and the query): the notice bar belongs to it
@@ -722,6 +725,18 @@ class MainWindow(QMainWindow):
         self.grid.selectionModel().clearSelection()
         self.sidebar_flow.refresh_sidebar()
         self.update_empty()
+
+    def _task_finished(self, text: str, failed: bool) -> None:
+        """A task for the app has finished: say so over the grid, and on the desktop when the window is not
+        in front and the platform has a tray."""
+        self.notice.show_message(text, ("Show tasks", self.status_panel.show_tasks) if failed else None)
+        if self.isActiveWindow() or not QSystemTrayIcon.isSystemTrayAvailable():
+            return
+        if self._tray is None:
+            self._tray = QSystemTrayIcon(self.windowIcon(), self)
+            self._tray.messageClicked.connect(self.status_panel.show_tasks)
+        self._tray.show()
+        self._tray.showMessage("Shoebox", text, QSystemTrayIcon.MessageIcon.Information, 8000)
 
     def show_log(self) -> None:
         """Open the log file (where the details of every failure are) in the system's viewer."""

@@ -1,7 +1,8 @@
 """Background work in the status bar: the running job's progress, rate and ETA, pause/cancel, and the task list.
 
-Everything here reads the one ``JobRunner``: its ``jobs`` list is the task
-list (each job with its outcome), and the panel follows the most recent
+Everything here reads the one ``JobRunner``: its ``jobs`` list is the
+"Background work" of the Tasks window (``task_list``, which also lists the
+processing tasks of the catalog), and the panel follows the most recent
 running job, saying how many others run beside it. Progress signals arrive
 many times a second from a scan; the panel repaints from a 4 Hz timer instead
 of on every signal so a fast job cannot flood the GUI thread.
@@ -9,24 +10,24 @@ of on every signal so a fast job cannot flood the GUI thread.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
     QHBoxLayout,
     QLabel,
-    QListView,
     QProgressBar,
     QToolButton,
-    QVBoxLayout,
     QWidget,
 )
 
 from desktop.core.runtime.jobs import format_duration
 from desktop.gui.app.jobs import CANCELLED, DONE, FAILED, RUNNING, Job, JobRunner
+from desktop.gui.panels.task_list import TaskListDialog
+
+if TYPE_CHECKING:
+    from desktop.gui.app.task_queue import TaskQueue
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -57,7 +58,9 @@ def describe(job: Job) -> str:
         if p.total:
             text = f"{job.name}: {p.done:,} of {p.total:,}"
             if p.rate > 0 and not job.paused:
-                text += f" · {p.rate:.0f}/s"
+                text += (
+                    f" · {p.rate:.1f}/s" if p.rate < 10 else f" · {p.rate:.0f}/s"
+                )  # exports: 1.3/s, not 1/s
             if p.eta_s is not None and p.done < p.total and not job.paused:
                 text += f" · {format_duration(p.eta_s)} left"
         else:
@@ -117,28 +120,15 @@ class JobListModel(QAbstractListModel):
         self.dataChanged.emit(self.index(row), self.index(row))
 
 
-class TaskListDialog(QDialog):
-    def __init__(self, model: JobListModel, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Tasks")
-        self.resize(560, 320)
-        view = QListView(self)
-        view.setModel(model)
-        view.setWordWrap(True)
-        view.setAlternatingRowColors(True)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(view)
-        layout.addWidget(buttons)
-
-
 class StatusPanel(QWidget):
     """Progress of the current background job with pause/resume and cancel, and a Tasks button."""
 
-    def __init__(self, runner: JobRunner, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, runner: JobRunner, parent: QWidget | None = None, queue: TaskQueue | None = None
+    ) -> None:
         super().__init__(parent)
         self.runner = runner
+        self.queue = queue  # the processing tasks the Tasks window lists (with the jobs)
         self.jobs_model = JobListModel(runner, self)
         self.label = QLabel(self)
         self.label.setMinimumWidth(200)
@@ -235,12 +225,12 @@ class StatusPanel(QWidget):
     def _cancel(self) -> None:
         job = self.current_job()
         if job is not None:
-            job.cancel()
+            job.stop()
             self.update_view()
 
     def show_tasks(self) -> None:
         if self._dialog is None:
-            self._dialog = TaskListDialog(self.jobs_model, self.window())
+            self._dialog = TaskListDialog(self.jobs_model, self.queue, self.window())
         self._dialog.show()
         self._dialog.raise_()
 
