@@ -134,7 +134,9 @@ def test_summary_counts_exports() -> None:
     assert said["derived"] == "Derived from IMG_1.jpg by Web 2048 px (and 1 other source)"
 
 
-def test_an_original_export_is_a_copy_of_its_source_not_its_parent(tmp_path: Path, make_jpeg: MakeJpeg) -> None:
+def test_an_original_export_is_a_copy_of_its_source_not_its_parent(
+    tmp_path: Path, make_jpeg: MakeJpeg
+) -> None:
     """*Original* writes a byte-identical copy: the source must not read as derived from itself, nor the copy
     as the one that was exported."""
     home, pics, out = tmp_path / "home", tmp_path / "pics", tmp_path / "out"

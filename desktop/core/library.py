@@ -180,7 +180,9 @@ def lineage_of(path: str, content_hash: str | None, photo_id: int | None) -> dic
         if r.source_path != path and (photo_id is None or r.source_photo != photo_id)
     ]
     made = [
-        r for r in Lineage.select().where(as_source).order_by(Lineage.created_at, Lineage.id) if r.output_path != path
+        r
+        for r in Lineage.select().where(as_source).order_by(Lineage.created_at, Lineage.id)
+        if r.output_path != path
     ]
     # a source photo moved since the export is named where it is now
     sources = {r.source_photo for r in made_from if r.source_photo is not None}

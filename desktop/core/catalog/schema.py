@@ -206,10 +206,14 @@ class Task(BaseModel):
     msg_id = pw.TextField(index=True)
     priority = pw.IntegerField(default=0)  # higher runs first
     cmd = pw.TextField()  # the recipe slug or name, or the operation, as asked
-    recipe = pw.TextField()  # JSON: the resolved recipe as it was when queued (name, slug, version, steps, ...)
+    recipe = (
+        pw.TextField()
+    )  # JSON: the resolved recipe as it was when queued (name, slug, version, steps, ...)
     output_dir = pw.TextField()
     notify = pw.TextField(null=True)  # JSON: where the callback goes
-    state = pw.CharField(max_length=12, default="queued", index=True)  # queued running paused done failed cancelled
+    state = pw.CharField(
+        max_length=12, default="queued", index=True
+    )  # queued running paused done failed cancelled
     error = pw.TextField(null=True)  # why the whole task failed (per-item reasons are on the items)
     origin = pw.CharField(max_length=8, default="cli")  # "app" or "cli": who asked
     total = pw.IntegerField(default=0)

@@ -230,7 +230,14 @@ def cached_results(ctx: GcContext) -> list[Orphan]:
     return [Orphan(RESULT, str(p), n) for p, n in found if not p.name.startswith(".") or _old(p, ctx.now)]
 
 
-COLLECTORS: list[Collector] = [thumbnails, previews, embeddings, partial_outputs, cache_temporaries, cached_results]
+COLLECTORS: list[Collector] = [
+    thumbnails,
+    previews,
+    embeddings,
+    partial_outputs,
+    cache_temporaries,
+    cached_results,
+]
 
 
 def live_hashes() -> set[str]:
