@@ -329,6 +329,7 @@ def test_pause_from_the_catalog_stops_between_items(
         time.sleep(0.15)
         return slow_render(source, steps)
 
+    monkeypatch.setattr(runner, "RENDER_IN_CHILDREN", False)  # the replaced render runs here
     monkeypatch.setattr(render, "render", slow)
     threading.Timer(0.3, lambda: tasks.pause(library, task_id)).start()
     assert runner.run_next(library)
@@ -379,6 +380,7 @@ def test_identical_requests_in_flight_compute_once(
         time.sleep(0.2)
         return real(source, steps)
 
+    monkeypatch.setattr(runner, "RENDER_IN_CHILDREN", False)  # the replaced render runs here
     monkeypatch.setattr(render, "render", counting)
     cb = gateway.run_now(library, _request([photo] * 4, tmp_path / "out"))
     assert len(calls) == 1 and cb["success"]
