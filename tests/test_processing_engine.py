@@ -487,3 +487,22 @@ def test_a_killed_worker_nobody_reaped_counts_as_gone() -> None:
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_derived_video_carries_the_hash_the_scanner_gives_it(
+    library: Any, make_video: Any, tmp_path: Path
+) -> None:
+    from desktop.core.ingest.scan_worker import hash_bytes
+    from desktop.core.processing import lineage
+
+    clip = make_video(tmp_path / "in" / "clip.mp4", seconds=1)
+    recipes.save(library, "Clip", [{"op": "video", "params": {"end_s": 0.5}}])
+    cb = gateway.run_now(library, _request([clip], tmp_path / "out", cmd="clip"))
+    assert cb["success"], cb
+    out = Path(cb["output_files"][0]["path"])
+    row = Lineage.get(Lineage.output_path == str(out))
+    # the scanner and lineage.file_hash hash a video by its size and edges, not its whole bytes
+    assert row.output_hash == lineage.file_hash(out) != hash_bytes(out.read_bytes())
+    moved = out.rename(tmp_path / "moved.mp4")  # recognised by its content, wherever it went
+    found = lineage.for_path(library, moved)
+    assert [d["path"] for d in found["derived_from"]] == [str(clip)]

@@ -353,7 +353,9 @@ class TaskRunner:
                 rows.append(
                     LineageRow(
                         output_path=str(final),
-                        output_hash=meta["hash"],
+                        # the scanner hashes a video by its size and edges: a derived video must carry
+                        # the same hash to be recognised as one
+                        output_hash=lineage.file_hash(final) if is_video_name(final.name) else meta["hash"],
                         source_path=str(source.path),
                         source_hash=source.content_hash,
                         source_photo=record.get("id") if record else None,
