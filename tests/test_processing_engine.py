@@ -506,3 +506,38 @@ def test_a_derived_video_carries_the_hash_the_scanner_gives_it(
     moved = out.rename(tmp_path / "moved.mp4")  # recognised by its content, wherever it went
     found = lineage.for_path(library, moved)
     assert [d["path"] for d in found["derived_from"]] == [str(clip)]
+
+
+def test_ctrl_c_on_a_waiting_process_pauses_its_task_and_resume_finishes_it(
+    library: Any, small: recipes.Recipe, make_jpeg: MakeJpeg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = _photos(make_jpeg, tmp_path / "in", 24)
+    real_render, real_wait = render.render, runner.wait
+    waits: list[int] = []
+
+    def slow(source: render.Source, steps: list[operations.Step]) -> list[render.Rendered]:
+        time.sleep(0.05)
+        return real_render(source, steps)
+
+    def interrupted_wait(*args: Any, **kwargs: Any) -> Any:
+        waits.append(1)
+        if len(waits) == 2:
+            raise KeyboardInterrupt  # where the main thread is when Ctrl-C arrives
+        return real_wait(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "RENDER_IN_CHILDREN", False)
+    monkeypatch.setattr(render, "render", slow)
+    monkeypatch.setattr(runner, "wait", interrupted_wait)
+    with pytest.raises(runner.Interrupted) as caught:
+        gateway.run_now(library, _request(files, tmp_path / "out"))
+    task_id = caught.value.task_id
+    info = tasks.task_info(task_id)
+    assert info is not None and info.state == "paused" and info.worker is None
+    assert 0 < info.done < 24
+    assert f"'tasks resume {task_id}'" in caught.value.sentence()
+    monkeypatch.setattr(runner, "wait", real_wait)
+    tasks.resume(library, task_id)
+    assert runner.run_next(library)
+    finished = tasks.task_info(task_id)
+    assert finished is not None and finished.state == "done" and finished.done == 24
+    assert len(list((tmp_path / "out").iterdir())) == 24  # nothing written twice

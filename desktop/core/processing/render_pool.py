@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -102,6 +103,10 @@ def render_job(job: Job) -> Done:
 
 def _child_start() -> None:
     from desktop.core.processing import builtin_ops  # noqa: F401 - registers the operations
+
+    # Ctrl-C in a terminal reaches the whole process group: the parent decides (it lets the items being
+    # rendered finish and pauses the task), a child must not die of it mid-item
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from desktop.core.runtime.jobs import at_least_background_priority
 
     at_least_background_priority()  # an export must not slow the app the person is using

@@ -76,6 +76,22 @@ class ItemResult:
     megapixels: float = 0.0
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a task running in this process; the task was paused (``tasks resume`` queues it)."""
+
+    def __init__(self, task_id: int) -> None:
+        super().__init__(task_id)
+        self.task_id = task_id
+
+    def sentence(self) -> str:
+        info = tasks.task_info(self.task_id)
+        progress = f" with {info.done + info.failed} of {info.total} done" if info is not None else ""
+        return (
+            f"Interrupted: task {self.task_id} is paused{progress}; 'tasks resume {self.task_id}' queues it "
+            "again and 'tasks work' (or the app) finishes it."
+        )
+
+
 class ItemFailed(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -428,6 +444,8 @@ class TaskRunner:
                 return state
             if stop == "released" and task.state == "running" and mine:
                 Task.update(state="queued", worker=None).where(Task.id == task_id).execute()
+            elif stop == "interrupted" and task.state == "running" and mine:
+                Task.update(state="paused", worker=None).where(Task.id == task_id).execute()
             elif mine:
                 Task.update(worker=None).where(Task.id == task_id).execute()
             return None
@@ -469,47 +487,64 @@ class TaskRunner:
         buffer: list[ItemResult] = []
         inflight: set[Future[ItemResult]] = set()
         last_check = last_commit = time.monotonic()
+        interrupted = False
         with ThreadPoolExecutor(self.threads, thread_name_prefix="process") as pool:
-            while True:
-                while stop is None and len(inflight) < self.threads * 4:
-                    item = next(items, None)
-                    if item is None:
+            try:
+                while True:
+                    while stop is None and len(inflight) < self.threads * 4:
+                        item = next(items, None)
+                        if item is None:
+                            break
+                        inflight.add(pool.submit(self._process, item))
+                    if not inflight:
                         break
-                    inflight.add(pool.submit(self._process, item))
-                if not inflight:
-                    break
-                finished, inflight = wait(inflight, timeout=COMMIT_EVERY_S, return_when=FIRST_COMPLETED)
-                buffer.extend(f.result() for f in finished if not f.cancelled())
-                now = time.monotonic()
-                if buffer and (
-                    len(buffer) >= COMMIT_ITEMS or now - last_commit >= COMMIT_EVERY_S or not inflight
-                ):
-                    self._commit(buffer)
-                    done += len(buffer)
-                    buffer = []
-                    last_commit = now
-                    if self.control is not None:
-                        self.control.report(done, total)
-                if now - last_check >= STATE_CHECK_S:
-                    last_check = now
-                    state = tasks.state(self.task_id)
-                    if state != "running":
-                        stop = state or "cancelled"  # paused or cancelled from anywhere
-                    else:
-                        tasks.heartbeat(self.lib, self.task_id, self.worker)
-                if stop is None and self.control is not None and self.control.cancelled:
-                    stop = "released"  # the app is closing: the task waits in the queue for the next start
-                if stop is not None:
-                    # items not started yet stay pending; those being processed finish and are kept
-                    for f in list(inflight):
-                        if f.cancel():
-                            inflight.discard(f)
+                    finished, _ = wait(inflight, timeout=COMMIT_EVERY_S, return_when=FIRST_COMPLETED)
+                    buffer.extend(f.result() for f in finished if not f.cancelled())
+                    inflight -= finished  # only now: a Ctrl-C before this line loses no finished item
+                    now = time.monotonic()
+                    if buffer and (
+                        len(buffer) >= COMMIT_ITEMS or now - last_commit >= COMMIT_EVERY_S or not inflight
+                    ):
+                        self._commit(buffer)
+                        done += len(buffer)
+                        buffer = []
+                        last_commit = now
+                        if self.control is not None:
+                            self.control.report(done, total)
+                    if now - last_check >= STATE_CHECK_S:
+                        last_check = now
+                        state = tasks.state(self.task_id)
+                        if state != "running":
+                            stop = state or "cancelled"  # paused or cancelled from anywhere
+                        else:
+                            tasks.heartbeat(self.lib, self.task_id, self.worker)
+                    if stop is None and self.control is not None and self.control.cancelled:
+                        stop = (
+                            "released"  # the app is closing: the task waits in the queue for the next start
+                        )
+                    if stop is not None:
+                        # items not started yet stay pending; those being processed finish and are kept
+                        for f in list(inflight):
+                            if f.cancel():
+                                inflight.discard(f)
+            except KeyboardInterrupt:
+                # Ctrl-C on a waiting ``process``: the items being processed finish (the render children
+                # ignore it), the rest stay pending and the task is paused, not left 'running' for good
+                interrupted = True
+                for f in list(inflight):
+                    if f.cancel():
+                        inflight.discard(f)
+        if interrupted:
+            buffer.extend(f.result() for f in inflight if not f.cancelled())  # the pool waited for them
+            stop = "interrupted"
         self._commit(buffer, wait_for_it=True)
         if self.control is not None and buffer:
             self.control.report(done + len(buffer), total, force=True)
         if stop is None and tasks.pending_items(self.task_id):
             stop = "released"  # items another worker holds: leave them to it
         self._finish(stop)
+        if interrupted:
+            raise Interrupted(self.task_id)
 
 
 def run_task(
