@@ -541,3 +541,16 @@ def test_ctrl_c_on_a_waiting_process_pauses_its_task_and_resume_finishes_it(
     finished = tasks.task_info(task_id)
     assert finished is not None and finished.state == "done" and finished.done == 24
     assert len(list((tmp_path / "out").iterdir())) == 24  # nothing written twice
+
+
+def test_a_library_photo_exported_again_is_served_from_the_cache(
+    library: Any, small: recipes.Recipe, make_jpeg: MakeJpeg, tmp_path: Path
+) -> None:
+    files = _photos(make_jpeg, tmp_path / "in", 3)
+    library.add_root(tmp_path / "in")
+    library.scan()
+    first = gateway.run_now(library, _request(files, tmp_path / "one"))
+    assert first["success"] and not any(o["cache_hit"] for o in first["output_files"])
+    # the first export is now in each photo's record (its lineage): that must not change the cache key
+    again = gateway.run_now(library, _request(files, tmp_path / "two"))
+    assert [o["cache_hit"] for o in again["output_files"]] == [True] * 3

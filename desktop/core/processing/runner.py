@@ -60,7 +60,7 @@ STATE_CHECK_S = 0.5  # how often the task's state is read from the catalog
 COMMIT_EVERY_S = 0.25
 COMMIT_ITEMS = 64
 # catalog fields that say nothing about what an output holds: left out of the cache key
-_VOLATILE = ("status", "error", "added_at", "mtime", "size_bytes", "content_hash")
+_VOLATILE = ("status", "error", "added_at", "mtime", "size_bytes", "content_hash", "lineage")
 
 
 @dataclass
@@ -202,7 +202,7 @@ class TaskRunner:
                 raise FileNotFoundError(item.source_path)
             record: dict[str, Any] = {}
             if item.photo_id is not None:
-                record = self.lib.photo_info(item.photo_id) or {}
+                record = self.lib.photo_info(item.photo_id, lineage=False) or {}
             kind = str(record.get("kind") or ("video" if is_video_name(path.name) else "image"))
             content = hash_video(str(path), size) if kind == "video" else hash_bytes(path.read_bytes())
         except FileNotFoundError:
