@@ -554,3 +554,36 @@ def test_a_library_photo_exported_again_is_served_from_the_cache(
     # the first export is now in each photo's record (its lineage): that must not change the cache key
     again = gateway.run_now(library, _request(files, tmp_path / "two"))
     assert [o["cache_hit"] for o in again["output_files"]] == [True] * 3
+
+
+def _crash_on_bad(job: Any) -> Any:
+    """Runs in a render child: dies the way a decoder crash kills a process, for sources named bad*."""
+    from desktop.core.processing import render_pool
+
+    if Path(job.path).name.startswith("bad"):
+        os._exit(3)
+    return render_pool.render_job(job)
+
+
+def test_a_render_child_that_dies_fails_only_its_item_and_the_pool_comes_back(
+    library: Any, small: recipes.Recipe, make_jpeg: MakeJpeg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from desktop.core.processing import render_pool
+
+    files = _photos(make_jpeg, tmp_path / "in", 3)
+    bad = make_jpeg(tmp_path / "in" / "bad.jpg", size=(160, 120))
+    task_id = gateway.submit(library, _request([files[0], bad, *files[1:]], tmp_path / "out")).task
+    assert task_id is not None and tasks.claim(library, task_id, tasks.this_worker())
+    monkeypatch.setattr(render_pool, "render_job", _crash_on_bad)  # what the pool hands its children
+    runner.TaskRunner(library, task_id, tasks.this_worker(), threads=1).run()  # one item at a time
+    info = tasks.task_info(task_id)
+    assert info is not None and info.items is not None
+    assert [(i.state, i.code) for i in info.items] == [
+        ("done", None),
+        ("failed", "crashed"),
+        ("done", None),
+        ("done", None),
+    ]
+    assert info.items[1].message is not None and info.items[1].message.startswith(
+        "bad.jpg made the rendering process stop unexpectedly"
+    )
