@@ -143,7 +143,9 @@ def _upright(size: tuple[int, int], orientation: int, rotation: int) -> tuple[in
     return (size[1], size[0]) if _swapped(orientation, rotation) else size
 
 
-def _shrunk(img: Image.Image, orientation: int, rotation: int, size_for: SizeFor, shrink: Shrink) -> Image.Image:
+def _shrunk(
+    img: Image.Image, orientation: int, rotation: int, size_for: SizeFor, shrink: Shrink
+) -> Image.Image:
     """``img`` (as stored) reduced by ``shrink`` to the stored-orientation size of ``size_for``'s target."""
     swapped = _swapped(orientation, rotation)
     planned = size_for(*_upright(img.size, orientation, rotation))
