@@ -383,7 +383,7 @@ def test_identical_requests_in_flight_compute_once(
     monkeypatch.setattr(runner, "RENDER_IN_CHILDREN", False)  # the replaced render runs here
     monkeypatch.setattr(render, "render", counting)
     cb = gateway.run_now(library, _request([photo] * 4, tmp_path / "out"))
-    assert len(calls) == 1 and cb["success"]
+    assert len(calls) == 1 and cb["success"], [o["message"] for o in cb["output_files"]]
     info = tasks.task_info(cb["task"])
     assert info is not None and info.cache_hits == 3
 

@@ -179,18 +179,20 @@ class TaskRunner:
         task_id: int,
         worker: str,
         control: JobControl | None = None,
-        threads: int = THREADS,
+        threads: int | None = None,
         cache: ResultCache | None = None,
     ) -> None:
         self.lib = lib
         self.task_id = task_id
         self.worker = worker
         self.control = control
-        self.threads = max(1, threads)
         self.in_children = RENDER_IN_CHILDREN
+        # rendering in this process, more threads than two only wait for the GIL
+        self.threads = max(1, threads if threads is not None else THREADS if self.in_children else 2)
         self.cache = cache or ResultCache.for_library(lib)
         self._reserved: set[str] = set()
         self._reserve_lock = threading.Lock()
+        self._target_locks: dict[str, threading.Lock] = {}
         self._committing: Future[None] | None = None
 
     # ------------------------------------------------------------------ one item
@@ -264,6 +266,13 @@ class TaskRunner:
 
     def _place(self, out: _Output, final: Path) -> Path | None:
         """Write ``out`` to ``final`` under the recipe's collision policy; the path used (None: skipped)."""
+        with self._reserve_lock:
+            target_lock = self._target_locks.setdefault(str(final), threading.Lock())
+        # two items aiming at one name (the same photo twice) share its partial file: one at a time
+        with target_lock:
+            return self._place_one(out, final)
+
+    def _place_one(self, out: _Output, final: Path) -> Path | None:
         policy = self.recipe.collision
         folder = final.parent
         try:
