@@ -10,6 +10,8 @@ from pathlib import Path
 
 from desktop.core.catalog.schema import Embedding, Photo, Task
 from desktop.core.library import Library
+from desktop.core.processing.cache import ResultCache
+from desktop.core.processing.render import Rendered
 from desktop.core.runtime.paths import resolve_paths
 from tests.conftest import MakeJpeg, run_cli
 
@@ -93,6 +95,13 @@ def _plant(tmp_path: Path, make_jpeg: MakeJpeg) -> tuple[Path, set[str], list[Pa
         _old(watermark)
         planted.add(str(watermark))
 
+        # the result cache: an entry made from content no photo has, beside one of the missing photo's
+        results = ResultCache(lib.paths.results, 1 << 30)
+        orphan = results.put("0f" * 16, GONE_HASH, [Rendered(JPEG, "jpg", "image/jpeg")])
+        live = results.put("1e" * 16, lost_hash, [Rendered(JPEG, "jpg", "image/jpeg")])
+        assert orphan is not None and live is not None
+        planted.add(str(orphan[0].path.parent))
+
         kept = [
             kept_photo,
             sidecar,
@@ -103,6 +112,7 @@ def _plant(tmp_path: Path, make_jpeg: MakeJpeg) -> tuple[Path, set[str], list[Pa
             running_partial,
             fresh,
             lib.paths.catalog_db,
+            live[0].path,
         ]
     return home, planted, kept
 
@@ -117,7 +127,8 @@ def test_gc_deletes_exactly_what_nothing_uses(tmp_path: Path, make_jpeg: MakeJpe
     dry = json.loads(run_cli(home, "gc", "--dry-run", "--json", check=True).stdout)
     assert dry["dry_run"] is True
     assert _named(dry["items"]) == planted
-    assert set(dry["kinds"]) == {"thumbnail", "preview", "embedding", "partial", "temporary"}
+    assert set(dry["kinds"]) == {"thumbnail", "preview", "embedding", "partial", "temporary", "result"}
+    assert dry["kinds"]["result"]["count"] == 1  # the orphan entry, not the missing photo's
     assert dry["kinds"]["embedding"] == {"count": 1, "bytes": 1024}
     assert all(
         Path(p).exists() for p in planted if not p.startswith("embedding:")

@@ -344,6 +344,7 @@ def test_pause_from_the_catalog_stops_between_items(
         time.sleep(0.15)
         return slow_render(source, steps)
 
+    monkeypatch.setattr(runner, "RENDER_IN_CHILDREN", False)  # the replaced render runs here
     monkeypatch.setattr(render, "render", slow)
     threading.Timer(0.3, lambda: tasks.pause(library, task_id)).start()
     assert runner.run_next(library)
@@ -394,9 +395,10 @@ def test_identical_requests_in_flight_compute_once(
         time.sleep(0.2)
         return real(source, steps)
 
+    monkeypatch.setattr(runner, "RENDER_IN_CHILDREN", False)  # the replaced render runs here
     monkeypatch.setattr(render, "render", counting)
     cb = gateway.run_now(library, _request([photo] * 4, tmp_path / "out"))
-    assert len(calls) == 1 and cb["success"]
+    assert len(calls) == 1 and cb["success"], [o["message"] for o in cb["output_files"]]
     info = tasks.task_info(cb["task"])
     assert info is not None and info.cache_hits == 3
 
@@ -500,3 +502,103 @@ def test_a_killed_worker_nobody_reaped_counts_as_gone() -> None:
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_derived_video_carries_the_hash_the_scanner_gives_it(
+    library: Any, make_video: Any, tmp_path: Path
+) -> None:
+    from desktop.core.ingest.scan_worker import hash_bytes
+    from desktop.core.processing import lineage
+
+    clip = make_video(tmp_path / "in" / "clip.mp4", seconds=1)
+    recipes.save(library, "Clip", [{"op": "video", "params": {"end_s": 0.5}}])
+    cb = gateway.run_now(library, _request([clip], tmp_path / "out", cmd="clip"))
+    assert cb["success"], cb
+    out = Path(cb["output_files"][0]["path"])
+    row = Lineage.get(Lineage.output_path == str(out))
+    # the scanner and lineage.file_hash hash a video by its size and edges, not its whole bytes
+    assert row.output_hash == lineage.file_hash(out) != hash_bytes(out.read_bytes())
+    moved = out.rename(tmp_path / "moved.mp4")  # recognised by its content, wherever it went
+    found = lineage.for_path(library, moved)
+    assert [d["path"] for d in found["derived_from"]] == [str(clip)]
+
+
+def test_ctrl_c_on_a_waiting_process_pauses_its_task_and_resume_finishes_it(
+    library: Any, small: recipes.Recipe, make_jpeg: MakeJpeg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = _photos(make_jpeg, tmp_path / "in", 24)
+    real_render, real_wait = render.render, runner.wait
+    waits: list[int] = []
+
+    def slow(source: render.Source, steps: list[operations.Step]) -> list[render.Rendered]:
+        time.sleep(0.05)
+        return real_render(source, steps)
+
+    def interrupted_wait(*args: Any, **kwargs: Any) -> Any:
+        waits.append(1)
+        if len(waits) == 2:
+            raise KeyboardInterrupt  # where the main thread is when Ctrl-C arrives
+        return real_wait(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "RENDER_IN_CHILDREN", False)
+    monkeypatch.setattr(render, "render", slow)
+    monkeypatch.setattr(runner, "wait", interrupted_wait)
+    with pytest.raises(runner.Interrupted) as caught:
+        gateway.run_now(library, _request(files, tmp_path / "out"))
+    task_id = caught.value.task_id
+    info = tasks.task_info(task_id)
+    assert info is not None and info.state == "paused" and info.worker is None
+    assert 0 < info.done < 24
+    assert f"'tasks resume {task_id}'" in caught.value.sentence()
+    monkeypatch.setattr(runner, "wait", real_wait)
+    tasks.resume(library, task_id)
+    assert runner.run_next(library)
+    finished = tasks.task_info(task_id)
+    assert finished is not None and finished.state == "done" and finished.done == 24
+    assert len(list((tmp_path / "out").iterdir())) == 24  # nothing written twice
+
+
+def test_a_library_photo_exported_again_is_served_from_the_cache(
+    library: Any, small: recipes.Recipe, make_jpeg: MakeJpeg, tmp_path: Path
+) -> None:
+    files = _photos(make_jpeg, tmp_path / "in", 3)
+    library.add_root(tmp_path / "in")
+    library.scan()
+    first = gateway.run_now(library, _request(files, tmp_path / "one"))
+    assert first["success"] and not any(o["cache_hit"] for o in first["output_files"])
+    # the first export is now in each photo's record (its lineage): that must not change the cache key
+    again = gateway.run_now(library, _request(files, tmp_path / "two"))
+    assert [o["cache_hit"] for o in again["output_files"]] == [True] * 3
+
+
+def _crash_on_bad(job: Any) -> Any:
+    """Runs in a render child: dies the way a decoder crash kills a process, for sources named bad*."""
+    from desktop.core.processing import render_pool
+
+    if Path(job.path).name.startswith("bad"):
+        os._exit(3)
+    return render_pool.render_job(job)
+
+
+def test_a_render_child_that_dies_fails_only_its_item_and_the_pool_comes_back(
+    library: Any, small: recipes.Recipe, make_jpeg: MakeJpeg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from desktop.core.processing import render_pool
+
+    files = _photos(make_jpeg, tmp_path / "in", 3)
+    bad = make_jpeg(tmp_path / "in" / "bad.jpg", size=(160, 120))
+    task_id = gateway.submit(library, _request([files[0], bad, *files[1:]], tmp_path / "out")).task
+    assert task_id is not None and tasks.claim(library, task_id, tasks.this_worker())
+    monkeypatch.setattr(render_pool, "render_job", _crash_on_bad)  # what the pool hands its children
+    runner.TaskRunner(library, task_id, tasks.this_worker(), threads=1).run()  # one item at a time
+    info = tasks.task_info(task_id)
+    assert info is not None and info.items is not None
+    assert [(i.state, i.code) for i in info.items] == [
+        ("done", None),
+        ("failed", "crashed"),
+        ("done", None),
+        ("done", None),
+    ]
+    assert info.items[1].message is not None and info.items[1].message.startswith(
+        "bad.jpg made the rendering process stop unexpectedly"
+    )

@@ -192,6 +192,10 @@ def cmd_process(args: argparse.Namespace, ctx: Context) -> int:
         raise CliError(response.error_msg or "The request was refused.")
     try:
         cb = gateway.run_now(lib, req, ctx.control("process"), origin="cli")
+    except runner.Interrupted as exc:
+        ctx.end_progress()
+        print(f"shoebox: {exc.sentence()}", file=sys.stderr)
+        return 130
     except RequestError as exc:
         if args.json:
             ctx.print_json(

@@ -560,10 +560,16 @@ class Library:
         row: Photo | None = Photo.select(Photo, Root).join(Root).where(Photo.id == photo_id).first()
         return row
 
-    def photo_info(self, photo_id: int) -> dict[str, Any] | None:
-        """The ``info --json`` record of one photo (what the info panel shows), None when it is gone."""
+    def photo_info(self, photo_id: int, lineage: bool = True) -> dict[str, Any] | None:
+        """The ``info --json`` record of one photo (what the info panel shows), None when it is gone.
+
+        ``lineage=False``: without what was made from it (an export's record: its own outputs must not
+        change the next export's cache key)."""
         photo = self.photo(photo_id)
-        return _with_lineage(photo_to_dict(photo)) if photo is not None else None
+        if photo is None:
+            return None
+        record = photo_to_dict(photo)
+        return _with_lineage(record) if lineage else record
 
     def photo_by_path(self, path: Path) -> Photo | None:
         p = Path(path).expanduser()

@@ -106,6 +106,10 @@ def jpeg(frame: Frame, p: dict[str, Any]) -> Rendered:
     img = _picture(frame, alpha=False)
     meta = payload(frame, img.size)
 
+    # Optimised Huffman tables make a file ~2% smaller for ~45% more encoding time: worth it only when
+    # the size is what the person asked for (the pixels are the same either way)
+    optimize = p["target_kb"] is not None
+
     def encode(q: int) -> bytes:
         buf = io.BytesIO()
         img.save(
@@ -117,7 +121,7 @@ def jpeg(frame: Frame, p: dict[str, Any]) -> Rendered:
             icc_profile=frame.icc,
             exif=meta.exif if meta.exif is not None else b"",
             xmp=meta.xmp or b"",
-            optimize=True,
+            optimize=optimize,
         )
         return buf.getvalue()
 

@@ -71,16 +71,21 @@ def resize(frames: list[Frame], p: dict[str, Any]) -> list[Frame]:
             planned.append(_resize_target(p, width, height))  # from the full size, before any draft
             return planned[-1]
 
-        # the JPEG decoder may deliver a DCT-scaled picture that still covers the target: 2-8x less to decode
-        img = frame.load(size_for=size_for)
+        # the JPEG decoder may deliver a DCT-scaled picture that still covers the target: 2-8x less to decode;
+        # a picture decoded here comes back reduced already (reduced before it is turned upright: cheaper)
+        img = frame.load(size_for=size_for, shrink=_shrink)
         size = planned[-1] if planned else _resize_target(p, *img.size)
         if size != img.size:
-            # Under 2x (what a JPEG's DCT-scaled decode leaves) bicubic looks the same as Lanczos and
-            # takes 60% of its time; larger reductions get Lanczos after a cheap integer box reduction.
-            gentle = max(img.width / size[0], img.height / size[1]) < 2
-            kernel = Image.Resampling.BICUBIC if gentle else Image.Resampling.LANCZOS
-            frame.image = img.resize(size, kernel, reducing_gap=3.0)
+            frame.image = _shrink(img, size)
     return frames
+
+
+def _shrink(img: Image.Image, size: tuple[int, int]) -> Image.Image:
+    # Under 2x (what a JPEG's DCT-scaled decode leaves) bicubic looks the same as Lanczos and
+    # takes 60% of its time; larger reductions get Lanczos after a cheap integer box reduction.
+    gentle = max(img.width / size[0], img.height / size[1]) < 2
+    kernel = Image.Resampling.BICUBIC if gentle else Image.Resampling.LANCZOS
+    return img.resize(size, kernel, reducing_gap=3.0)
 
 
 def _aspect(text: str) -> float | None:

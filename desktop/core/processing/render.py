@@ -43,15 +43,20 @@ class Frame:
     exif: bytes | None = None  # the source's EXIF block (as stored), for encoders that keep metadata
 
     def load(
-        self, long_edge: int | None = None, size_for: Callable[[int, int], tuple[int, int]] | None = None
+        self,
+        long_edge: int | None = None,
+        size_for: Callable[[int, int], tuple[int, int]] | None = None,
+        shrink: Callable[[Image.Image, tuple[int, int]], Image.Image] | None = None,
     ) -> Image.Image:
         """The picture, upright. ``long_edge``: the caller will shrink it to that, so a JPEG may be decoded
         at the smallest DCT scale (1/2, 1/4, 1/8) whose long edge is still at least that. ``size_for``
-        does the same for any target: it maps the upright full size to the size the caller will make."""
+        does the same for any target: it maps the upright full size to the size the caller will make;
+        with ``shrink`` (how the caller reduces a picture to a size) the picture comes back reduced
+        already, reduced before it was turned upright (cheaper)."""
         if self.image is None:
             from desktop.core.processing import decoding
 
-            self.image, self.icc, self.exif = decoding.decode(self.source, long_edge, size_for)
+            self.image, self.icc, self.exif = decoding.decode(self.source, long_edge, size_for, shrink)
         return self.image
 
 

@@ -2,8 +2,10 @@
 
 Per item: the source is hashed from the file when it runs (a vanished source
 fails that item; a changed one is computed again, never served stale from the
-cache), the result cache is asked, else ``render.render`` runs (two threads:
-Pillow lets go of the GIL while it decodes, resizes and encodes). Every output
+cache), the result cache is asked, else the item is rendered in a child process of
+``render_pool`` (Pillow holds the GIL for most of a render: threads would
+neither use the cores nor leave the app's GUI thread alone); cache hits never
+leave this process. Every output
 is written as ``.NAME.shoebox-partial`` in its target folder and renamed when
 complete, so a kill leaves only recognisable partial files. Finished items,
 their lineage and the task's counters go to the catalog in one writer call per
@@ -24,22 +26,23 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from desktop.core.catalog.schema import Task, database
-from desktop.core.imaging.decode import ImageError
 from desktop.core.ingest.formats import is_video_name
 from desktop.core.ingest.scan_worker import hash_bytes
 from desktop.core.ingest.video import hash_video
-from desktop.core.processing import lineage, naming, notify, operations, render, tasks
+from desktop.core.processing import lineage, naming, notify, operations, render, render_pool, tasks
 from desktop.core.processing.cache import CachedOutput, ResultCache, content_key, place_copy
 from desktop.core.processing.lineage import LineageRow
 from desktop.core.processing.operations import Step
 from desktop.core.processing.params import RecipeError
 from desktop.core.processing.recipes import Recipe
+from desktop.core.processing.render_pool import RenderFailed
 from desktop.core.processing.tasks import PendingItem
 
 if TYPE_CHECKING:
@@ -48,12 +51,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-THREADS = 2
+# threads that hash sources, ask the cache, wait for a child's render and write outputs: two per child
+# keep every child busy while the other thread of its pair hashes or writes
+THREADS = 2 * render_pool.default_workers()
+# False: render in the runner's own threads (what tests that replace ``render.render`` need)
+RENDER_IN_CHILDREN = True
 STATE_CHECK_S = 0.5  # how often the task's state is read from the catalog
 COMMIT_EVERY_S = 0.25
 COMMIT_ITEMS = 64
 # catalog fields that say nothing about what an output holds: left out of the cache key
-_VOLATILE = ("status", "error", "added_at", "mtime", "size_bytes", "content_hash")
+_VOLATILE = ("status", "error", "added_at", "mtime", "size_bytes", "content_hash", "lineage")
 
 
 @dataclass
@@ -67,6 +74,22 @@ class ItemResult:
     lineage: list[LineageRow] = field(default_factory=list)
     cpu_seconds: float = 0.0
     megapixels: float = 0.0
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a task running in this process; the task was paused (``tasks resume`` queues it)."""
+
+    def __init__(self, task_id: int) -> None:
+        super().__init__(task_id)
+        self.task_id = task_id
+
+    def sentence(self) -> str:
+        info = tasks.task_info(self.task_id)
+        progress = f" with {info.done + info.failed} of {info.total} done" if info is not None else ""
+        return (
+            f"Interrupted: task {self.task_id} is paused{progress}; 'tasks resume {self.task_id}' queues it "
+            "again and 'tasks work' (or the app) finishes it."
+        )
 
 
 class ItemFailed(Exception):
@@ -156,17 +179,20 @@ class TaskRunner:
         task_id: int,
         worker: str,
         control: JobControl | None = None,
-        threads: int = THREADS,
+        threads: int | None = None,
         cache: ResultCache | None = None,
     ) -> None:
         self.lib = lib
         self.task_id = task_id
         self.worker = worker
         self.control = control
-        self.threads = max(1, threads)
+        self.in_children = RENDER_IN_CHILDREN
+        # rendering in this process, more threads than two only wait for the GIL
+        self.threads = max(1, threads if threads is not None else THREADS if self.in_children else 2)
         self.cache = cache or ResultCache.for_library(lib)
         self._reserved: set[str] = set()
         self._reserve_lock = threading.Lock()
+        self._target_locks: dict[str, threading.Lock] = {}
         self._committing: Future[None] | None = None
 
     # ------------------------------------------------------------------ one item
@@ -178,10 +204,9 @@ class TaskRunner:
                 raise FileNotFoundError(item.source_path)
             record: dict[str, Any] = {}
             if item.photo_id is not None:
-                record = self.lib.photo_info(item.photo_id) or {}
-                # what was exported from it says nothing of what this output holds, and changes with
-                # every export: kept, it would make each repeat of an export miss the cache
-                record.pop("lineage", None)
+                # without its lineage: what was exported from it says nothing of what this output
+                # holds, and changes with every export (kept, each repeat would miss the cache)
+                record = self.lib.photo_info(item.photo_id, lineage=False) or {}
             kind = str(record.get("kind") or ("video" if is_video_name(path.name) else "image"))
             content = hash_video(str(path), size) if kind == "video" else hash_bytes(path.read_bytes())
         except FileNotFoundError:
@@ -196,38 +221,60 @@ class TaskRunner:
         rotation = int(record.get("rotation") or 0)
         return render.Source(path, content, kind, rotation, record), record
 
-    def _render(self, source: render.Source) -> list[render.Rendered]:
-        name = source.path.name
+    def _render(self, source: render.Source) -> render_pool.Done:
+        job = render_pool.Job(
+            str(source.path), source.content_hash, source.kind, source.rotation, source.record, self.raw_steps
+        )
         try:
-            return render.render(source, self.steps)
-        except ImageError as exc:
-            raise ItemFailed("undecodable", f"{name} cannot be decoded: {exc.reason}.") from None
-        except RecipeError as exc:
-            raise ItemFailed("unsupported", f"{name}: {exc.message}") from None
-        except MemoryError:
-            raise ItemFailed(
-                "too_large", f"{name} is too large to process in the memory available."
-            ) from None
-        except OSError as exc:
-            raise ItemFailed("source_unreadable", f"{name} cannot be read ({exc.strerror or exc}).") from None
+            if not self.in_children:
+                return render_pool.render_job(job)
+            for attempt in (1, 2):
+                executor, future = render_pool.submit(job)
+                try:
+                    return future.result()
+                except BrokenProcessPool:
+                    # a child died (a decoder crash, the OOM killer): every item it held lands here; each
+                    # tries once more in a fresh pool, so only the one that kills it again fails
+                    render_pool.reset(executor)
+                    log.warning("a render process died while %s was being processed", source.path)
+                    if attempt == 2:
+                        break
+        except RenderFailed as exc:
+            raise ItemFailed(exc.code, exc.message) from None
+        raise ItemFailed(
+            "crashed",
+            f"{source.path.name} made the rendering process stop unexpectedly; the other items went on "
+            "(check the file, or export it again on its own).",
+        )
 
-    def _outputs(self, source: render.Source, record: dict[str, Any]) -> tuple[list[_Output], bool, float]:
-        """The item's outputs, whether they came from the cache, and the megapixels computed."""
+    def _outputs(
+        self, source: render.Source, record: dict[str, Any]
+    ) -> tuple[list[_Output], bool, float, float]:
+        """The item's outputs, whether they came from the cache, the megapixels computed and the CPU
+        seconds the render took in its child."""
         meta = {k: v for k, v in record.items() if k not in _VOLATILE}
         key = content_key(source.content_hash, self.canonical, meta)
         with self.cache.lock(key):
             hit = self.cache.get(key)
             if hit is not None:
-                return [_Output(c, None) for c in hit], True, 0.0
-            rendered = self._render(source)
-            mp = sum((r.width or 0) * (r.height or 0) for r in rendered) / 1e6
+                return [_Output(c, None) for c in hit], True, 0.0, 0.0
+            done = self._render(source)
+            rendered = done.outputs
             cached = self.cache.put(key, source.content_hash, rendered)
+        child_cpu = done.cpu_seconds if self.in_children else 0.0  # in-process: thread_time counts it
         if cached is not None:
-            return [_Output(c, None) for c in cached], False, mp
-        return [_Output(None, r) for r in rendered], False, mp
+            return [_Output(c, None) for c in cached], False, done.megapixels, child_cpu
+        return [_Output(None, r) for r in rendered], False, done.megapixels, child_cpu
 
     def _place(self, out: _Output, final: Path) -> Path | None:
         """Write ``out`` to ``final`` under the recipe's collision policy; the path used (None: skipped)."""
+        with self._reserve_lock:
+            target_lock = self._target_locks.setdefault(str(final), threading.Lock())
+        # two items aiming at one name (the same photo twice) share its partial file: one at a time
+        with target_lock:
+            return self._place_one(out, final)
+
+    def _place_one(self, out: _Output, final: Path) -> Path | None:
         policy = self.recipe.collision
         folder = final.parent
         try:
@@ -280,12 +327,12 @@ class TaskRunner:
                 code="failed",
                 message=f"{name} could not be processed ({exc}); see the log.",
             )
-        result.cpu_seconds = time.thread_time() - cpu0
+        result.cpu_seconds += time.thread_time() - cpu0
         return result
 
     def _process_item(self, item: PendingItem) -> ItemResult:
         source, record = self._source(item)
-        outputs, hit, mp = self._outputs(source, record)
+        outputs, hit, mp, child_cpu = self._outputs(source, record)
         albums = record.get("albums") or []
         date = _taken_date(record, source.path)
         placed: list[dict[str, Any]] = []
@@ -333,7 +380,9 @@ class TaskRunner:
                 rows.append(
                     LineageRow(
                         output_path=str(final),
-                        output_hash=meta["hash"],
+                        # the scanner hashes a video by its size and edges: a derived video must carry
+                        # the same hash to be recognised as one
+                        output_hash=lineage.file_hash(final) if is_video_name(final.name) else meta["hash"],
                         source_path=str(source.path),
                         source_hash=source.content_hash,
                         source_photo=record.get("id") if record else None,
@@ -344,7 +393,9 @@ class TaskRunner:
                         task=self.task_id,
                     )
                 )
-        return ItemResult(item.id, "done", placed, cache_hit=hit, lineage=rows, megapixels=mp)
+        done = ItemResult(item.id, "done", placed, cache_hit=hit, lineage=rows, megapixels=mp)
+        done.cpu_seconds = child_cpu  # _process adds this thread's own time
+        return done
 
     # ------------------------------------------------------------------ the catalog
     def _commit(self, results: list[ItemResult], wait_for_it: bool = False) -> None:
@@ -404,6 +455,8 @@ class TaskRunner:
                 return state
             if stop == "released" and task.state == "running" and mine:
                 Task.update(state="queued", worker=None).where(Task.id == task_id).execute()
+            elif stop == "interrupted" and task.state == "running" and mine:
+                Task.update(state="paused", worker=None).where(Task.id == task_id).execute()
             elif mine:
                 Task.update(worker=None).where(Task.id == task_id).execute()
             return None
@@ -436,6 +489,7 @@ class TaskRunner:
             self._fail_task(exc.message)
             return
         self.canonical = operations.canonical(self.steps)
+        self.raw_steps = [s.as_dict() for s in self.steps]
         self.out_dir = Path(task.output_dir)
         self._reserved = tasks.done_output_paths(self.task_id)
         total, done = int(task.total), int(task.done) + int(task.failed)
@@ -444,47 +498,64 @@ class TaskRunner:
         buffer: list[ItemResult] = []
         inflight: set[Future[ItemResult]] = set()
         last_check = last_commit = time.monotonic()
+        interrupted = False
         with ThreadPoolExecutor(self.threads, thread_name_prefix="process") as pool:
-            while True:
-                while stop is None and len(inflight) < self.threads * 4:
-                    item = next(items, None)
-                    if item is None:
+            try:
+                while True:
+                    while stop is None and len(inflight) < self.threads * 4:
+                        item = next(items, None)
+                        if item is None:
+                            break
+                        inflight.add(pool.submit(self._process, item))
+                    if not inflight:
                         break
-                    inflight.add(pool.submit(self._process, item))
-                if not inflight:
-                    break
-                finished, inflight = wait(inflight, timeout=COMMIT_EVERY_S, return_when=FIRST_COMPLETED)
-                buffer.extend(f.result() for f in finished if not f.cancelled())
-                now = time.monotonic()
-                if buffer and (
-                    len(buffer) >= COMMIT_ITEMS or now - last_commit >= COMMIT_EVERY_S or not inflight
-                ):
-                    self._commit(buffer)
-                    done += len(buffer)
-                    buffer = []
-                    last_commit = now
-                    if self.control is not None:
-                        self.control.report(done, total)
-                if now - last_check >= STATE_CHECK_S:
-                    last_check = now
-                    state = tasks.state(self.task_id)
-                    if state != "running":
-                        stop = state or "cancelled"  # paused or cancelled from anywhere
-                    else:
-                        tasks.heartbeat(self.lib, self.task_id, self.worker)
-                if stop is None and self.control is not None and self.control.cancelled:
-                    stop = "released"  # the app is closing: the task waits in the queue for the next start
-                if stop is not None:
-                    # items not started yet stay pending; those being processed finish and are kept
-                    for f in list(inflight):
-                        if f.cancel():
-                            inflight.discard(f)
+                    finished, _ = wait(inflight, timeout=COMMIT_EVERY_S, return_when=FIRST_COMPLETED)
+                    buffer.extend(f.result() for f in finished if not f.cancelled())
+                    inflight -= finished  # only now: a Ctrl-C before this line loses no finished item
+                    now = time.monotonic()
+                    if buffer and (
+                        len(buffer) >= COMMIT_ITEMS or now - last_commit >= COMMIT_EVERY_S or not inflight
+                    ):
+                        self._commit(buffer)
+                        done += len(buffer)
+                        buffer = []
+                        last_commit = now
+                        if self.control is not None:
+                            self.control.report(done, total)
+                    if now - last_check >= STATE_CHECK_S:
+                        last_check = now
+                        state = tasks.state(self.task_id)
+                        if state != "running":
+                            stop = state or "cancelled"  # paused or cancelled from anywhere
+                        else:
+                            tasks.heartbeat(self.lib, self.task_id, self.worker)
+                    if stop is None and self.control is not None and self.control.cancelled:
+                        stop = (
+                            "released"  # the app is closing: the task waits in the queue for the next start
+                        )
+                    if stop is not None:
+                        # items not started yet stay pending; those being processed finish and are kept
+                        for f in list(inflight):
+                            if f.cancel():
+                                inflight.discard(f)
+            except KeyboardInterrupt:
+                # Ctrl-C on a waiting ``process``: the items being processed finish (the render children
+                # ignore it), the rest stay pending and the task is paused, not left 'running' for good
+                interrupted = True
+                for f in list(inflight):
+                    if f.cancel():
+                        inflight.discard(f)
+        if interrupted:
+            buffer.extend(f.result() for f in inflight if not f.cancelled())  # the pool waited for them
+            stop = "interrupted"
         self._commit(buffer, wait_for_it=True)
         if self.control is not None and buffer:
             self.control.report(done + len(buffer), total, force=True)
         if stop is None and tasks.pending_items(self.task_id):
             stop = "released"  # items another worker holds: leave them to it
         self._finish(stop)
+        if interrupted:
+            raise Interrupted(self.task_id)
 
 
 def run_task(
