@@ -173,21 +173,6 @@ def test_waiting_mode_writes_outputs_lineage_and_a_repeat_is_served_from_the_cac
     assert Path(again["output_files"][0]["path"]).read_bytes() == Path(outs[0]["path"]).read_bytes()
 
 
-def test_a_repeat_of_photos_in_the_library_is_served_from_the_cache_though_their_lineage_grew(
-    library: Any, small: recipes.Recipe, make_jpeg: MakeJpeg, tmp_path: Path
-) -> None:
-    """The first export adds lineage to each photo's record; what was exported from a photo is not part of
-    what an output holds, so the repeat must still hit the cache."""
-    files = _photos(make_jpeg, tmp_path / "lib", 3)
-    library.add_root(tmp_path / "lib")
-    library.scan()
-    first = gateway.run_now(library, _request(files, tmp_path / "first"))
-    assert first["success"] and not any(o["cache_hit"] for o in first["output_files"])
-    again = gateway.run_now(library, _request(files, tmp_path / "again"))
-    info = tasks.task_info(again["task"])
-    assert info is not None and info.cache_hits == 3
-
-
 def test_a_changed_source_is_computed_again_and_a_vanished_one_fails_alone(
     library: Any, small: recipes.Recipe, make_jpeg: MakeJpeg, tmp_path: Path
 ) -> None:
