@@ -587,3 +587,20 @@ def test_a_render_child_that_dies_fails_only_its_item_and_the_pool_comes_back(
     assert info.items[1].message is not None and info.items[1].message.startswith(
         "bad.jpg made the rendering process stop unexpectedly"
     )
+
+
+def test_photo_records_read_many_photos_as_photo_info_reads_one(
+    library: Any, make_jpeg: MakeJpeg, tmp_path: Path
+) -> None:
+    """The runner reads its items' records in one go; each must be exactly what ``photo_info`` gives."""
+    files = _photos(make_jpeg, tmp_path / "in", 3)
+    library.add_root(tmp_path / "in")
+    library.scan()
+    ids = library.photo_ids_for_paths(files)[0]
+    library.add_tag("Trips/Lisbon", ids[:2])
+    library.add_to_album("Best", ids[1:])
+    records = library.photo_records([*ids, 99999])
+    assert sorted(records) == sorted(ids)
+    for pid in ids:
+        assert records[pid] == library.photo_info(pid, lineage=False)
+    assert records[ids[0]]["tags"] == ["Trips/Lisbon"] and records[ids[2]]["albums"] == ["Best"]

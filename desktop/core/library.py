@@ -102,8 +102,14 @@ def photo_path(photo: Photo) -> Path:
     return Path(photo.root.path) / photo.rel_path
 
 
-def photo_to_dict(photo: Photo, tags: list[str] | None = None) -> dict[str, Any]:
-    """The record ``info --json`` prints and the GUI's info panel shows."""
+def photo_to_dict(
+    photo: Photo,
+    tags: list[str] | None = None,
+    albums: list[str] | None = None,
+    companions: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The record ``info --json`` prints and the GUI's info panel shows (``tags``, ``albums``,
+    ``companions``: when the caller read them for many photos at once)."""
     keywords: list[str] = json.loads(photo.keywords) if photo.keywords else []
     return {
         "id": photo.id,
@@ -141,11 +147,11 @@ def photo_to_dict(photo: Photo, tags: list[str] | None = None) -> dict[str, Any]
         "codec": photo.video_codec,
         "frame_rate": photo.frame_rate,
         # grouping: a cover lists its companion (the RAW, the Live Photo's clip); a companion names its cover
-        "companions": photo_companions(photo.id),
+        "companions": companions if companions is not None else photo_companions(photo.id),
         "companion_of": photo.companion_of,
         "companion_kind": photo.companion_kind,
         "tags": tags if tags is not None else photo_tags(photo.id),
-        "albums": photo_albums(photo.id),
+        "albums": albums if albums is not None else photo_albums(photo.id),
         "content_hash": photo.content_hash,
         "size_bytes": photo.size_bytes,
         "mtime": photo.mtime,
@@ -222,20 +228,50 @@ def _with_lineage(record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
+def _companion(c: Photo) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "path": str(photo_path(c)),
+        "format": c.format,
+        "size_bytes": c.size_bytes,
+        "kind": c.companion_kind,
+        "duration": c.duration,
+    }
+
+
 def photo_companions(photo_id: int) -> list[dict[str, Any]]:
     """The files grouped under the cover ``photo_id`` (one indexed query; [] for most photos)."""
     q = Photo.select(Photo, Root).join(Root).where(Photo.companion_of == photo_id).order_by(Photo.id)
-    return [
-        {
-            "id": c.id,
-            "path": str(photo_path(c)),
-            "format": c.format,
-            "size_bytes": c.size_bytes,
-            "kind": c.companion_kind,
-            "duration": c.duration,
-        }
-        for c in q
-    ]
+    return [_companion(c) for c in q]
+
+
+def photo_records(photo_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """``photo_to_dict`` of many photos in four queries, not four per photo (without lineage): an export
+    served from its cache reads a record per photo, and 200 photos at 300 a second leave ~3 ms each."""
+    ids = sorted(set(photo_ids))
+    if not ids:
+        return {}
+    tags: dict[int, list[str]] = {i: [] for i in ids}
+    albums: dict[int, list[str]] = {i: [] for i in ids}
+    companions: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    q_tags = (
+        PhotoTag.select(PhotoTag.photo, Tag.name).join(Tag).where(PhotoTag.photo.in_(ids)).order_by(Tag.name)
+    )
+    for pid, name in history.tuples(q_tags):
+        tags[int(pid)].append(name)
+    q_albums = (
+        AlbumPhoto.select(AlbumPhoto.photo, Album.name)
+        .join(Album)
+        .where(AlbumPhoto.photo.in_(ids))
+        .order_by(Album.name)
+    )
+    for pid, name in history.tuples(q_albums):
+        albums[int(pid)].append(name)
+    q_comp = Photo.select(Photo, Root).join(Root).where(Photo.companion_of.in_(ids)).order_by(Photo.id)
+    for c in q_comp:
+        companions[int(c.companion_of or 0)].append(_companion(c))
+    rows = Photo.select(Photo, Root).join(Root).where(Photo.id.in_(ids))
+    return {p.id: photo_to_dict(p, tags[p.id], albums[p.id], companions[p.id]) for p in rows}
 
 
 # Photo's bookkeeping columns, which a re-read moves without changing what people see
@@ -570,6 +606,10 @@ class Library:
             return None
         record = photo_to_dict(photo)
         return _with_lineage(record) if lineage else record
+
+    def photo_records(self, photo_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """The records (as ``photo_info(id, lineage=False)``) of many photos at once, by id; gone ones absent."""
+        return photo_records(photo_ids)
 
     def photo_by_path(self, path: Path) -> Photo | None:
         p = Path(path).expanduser()

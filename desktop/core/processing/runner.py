@@ -59,6 +59,7 @@ RENDER_IN_CHILDREN = True
 STATE_CHECK_S = 0.5  # how often the task's state is read from the catalog
 COMMIT_EVERY_S = 0.25
 COMMIT_ITEMS = 64
+RECORDS_AT_ONCE = 64
 # catalog fields that say nothing about what an output holds: left out of the cache key
 _VOLATILE = ("status", "error", "added_at", "mtime", "size_bytes", "content_hash", "lineage")
 
@@ -194,6 +195,17 @@ class TaskRunner:
         self._reserve_lock = threading.Lock()
         self._target_locks: dict[str, threading.Lock] = {}
         self._committing: Future[None] | None = None
+        self._records: dict[int, dict[str, Any]] = {}  # read ahead by ``_with_records``, taken by ``_source``
+
+    def _with_records(self, items: list[PendingItem]) -> Iterator[PendingItem]:
+        """The items, each chunk's catalog records read in one go beforehand (``Library.photo_records``):
+        read one by one they cost more than serving an item from the cache."""
+        for start in range(0, len(items), RECORDS_AT_ONCE):
+            chunk = items[start : start + RECORDS_AT_ONCE]
+            self._records.update(
+                self.lib.photo_records([i.photo_id for i in chunk if i.photo_id is not None])
+            )
+            yield from chunk
 
     # ------------------------------------------------------------------ one item
     def _source(self, item: PendingItem) -> tuple[render.Source, dict[str, Any]]:
@@ -206,7 +218,11 @@ class TaskRunner:
             if item.photo_id is not None:
                 # without its lineage: what was exported from it says nothing of what this output
                 # holds, and changes with every export (kept, each repeat would miss the cache)
-                record = self.lib.photo_info(item.photo_id, lineage=False) or {}
+                record = (
+                    self._records.pop(item.photo_id, {})
+                    or self.lib.photo_info(item.photo_id, lineage=False)
+                    or {}
+                )
             kind = str(record.get("kind") or ("video" if is_video_name(path.name) else "image"))
             content = hash_video(str(path), size) if kind == "video" else hash_bytes(path.read_bytes())
         except FileNotFoundError:
@@ -493,7 +509,7 @@ class TaskRunner:
         self.out_dir = Path(task.output_dir)
         self._reserved = tasks.done_output_paths(self.task_id)
         total, done = int(task.total), int(task.done) + int(task.failed)
-        items: Iterator[PendingItem] = iter(tasks.pending_items(self.task_id))
+        items: Iterator[PendingItem] = self._with_records(tasks.pending_items(self.task_id))
         stop: str | None = None
         buffer: list[ItemResult] = []
         inflight: set[Future[ItemResult]] = set()
