@@ -604,3 +604,36 @@ def test_photo_records_read_many_photos_as_photo_info_reads_one(
     for pid in ids:
         assert records[pid] == library.photo_info(pid, lineage=False)
     assert records[ids[0]]["tags"] == ["Trips/Lisbon"] and records[ids[2]]["albums"] == ["Best"]
+
+
+def test_each_output_is_checked_and_a_poor_one_is_flagged_with_its_reason(
+    library: Any, tmp_path: Path
+) -> None:
+    """quality.check after encoding: SSIM below the flag level, a size budget missed, a broken stream."""
+    import io
+
+    import numpy as np
+
+    from desktop.core.processing import quality
+    from desktop.core.processing.render import Rendered
+
+    rng = np.random.default_rng(3)
+    noisy = tmp_path / "in" / "noisy.jpg"
+    noisy.parent.mkdir()
+    Image.fromarray((rng.random((240, 320, 3)) * 255).astype("uint8")).save(noisy, quality=95)
+    poor = gateway.run_now(
+        library, _request([noisy], tmp_path / "poor", cmd="web-2048", params={"jpeg.quality": 2})
+    )["output_files"][0]
+    good = gateway.run_now(library, _request([noisy], tmp_path / "good", cmd="web-2048"))["output_files"][0]
+    assert poor["flagged"] and "SSIM" in poor["problems"] and poor["ssim"] < quality.SSIM_FLAG
+    assert not good["flagged"] and good["problems"] is None and good["ssim"] >= quality.SSIM_FLAG
+    assert poor["code"] is None  # written all the same: the person judges it
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 10, 10)).save(buf, "JPEG")
+    fine = Rendered(buf.getvalue(), "jpg", "image/jpeg", width=64, height=48)
+    assert quality.check(fine, (64, 48)) == []
+    assert "not the expected 100×48" in quality.check(fine, (100, 48))[0]
+    assert "over its budget of 0.1 KB" in quality.check(fine, (64, 48), budget_kb=0.1)[0]
+    broken = Rendered(buf.getvalue()[: len(buf.getvalue()) // 2], "jpg", "image/jpeg")
+    assert "does not decode" in quality.check(broken)[-1]

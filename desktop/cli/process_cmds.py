@@ -159,6 +159,8 @@ def _print_callback(ctx: Context, cb: dict[str, Any], as_json: bool) -> int:
             if f["path"] and not f["code"]:
                 hit = "  (cached)" if f["cache_hit"] else ""
                 print(f"{f['path']}  {format_bytes(f['size'])}  <- {f['source']}{hit}")
+                if f.get("flagged"):
+                    print(f"  check: {f.get('problems')}", file=sys.stderr)
             elif f["path"]:
                 print(f"skipped {f['path']}: {f['message']}", file=sys.stderr)
             else:
@@ -264,10 +266,14 @@ def cmd_tasks(args: argparse.Namespace, ctx: Context) -> int:
             elif item.state == "pending":
                 print(f"  pending {item.source_path}")
             for o in item.outputs:
+                ssim = o.get("ssim")
                 print(
                     f"  {'cached' if o.get('cache_hit') else 'done  '}  {o.get('path')}  "
                     f"{format_bytes(o.get('size'))}"
+                    + (f"  SSIM {ssim:.3f}" if isinstance(ssim, int | float) else "")
                 )
+                if o.get("flagged"):
+                    print(f"          check: {o.get('problems')}")
     return 0
 
 

@@ -59,6 +59,9 @@ def callback(info: tasks.TaskInfo) -> dict[str, Any]:
                     "mime": out.get("mime"),
                     "cache_hit": bool(out.get("cache_hit")),
                     "ssim": out.get("ssim"),
+                    # a quality check that failed (``quality.check``): the output was written, but look at it
+                    "flagged": bool(out.get("flagged")),
+                    "problems": out.get("problems"),
                     "code": out.get("code"),
                     "message": out.get("message"),
                 }

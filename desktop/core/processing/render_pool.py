@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.core.imaging.decode import ImageError
-from desktop.core.processing import operations, render
+from desktop.core.processing import operations, quality, render
 from desktop.core.processing.params import RecipeError
 
 MAX_WORKERS = 4  # beyond this, memory (a 12 MP picture is ~36 MB per stage) outgrows the gain
@@ -95,10 +95,28 @@ def render_job(job: Job) -> Done:
         if failed is None:
             raise
         raise failed from None
+    _check(outputs, steps)
     for out in outputs:
         out.reference = None  # the picture stays here: only bytes and fields cross back
     mp = sum((r.width or 0) * (r.height or 0) for r in outputs) / 1e6
     return Done(outputs, time.thread_time() - cpu0, mp)
+
+
+def _check(outputs: list[render.Rendered], steps: list[operations.Step]) -> None:
+    """Each output checked after encoding (``quality.check``): it decodes, has the size it was made at,
+    fits the encoder's size target, carries sRGB when the recipe converted to it, and its SSIM is not
+    too low; what is wrong goes into ``info["problems"]`` and the output is ``flagged``."""
+    encoder = steps[-1].params
+    budget = encoder.get("target_kb")
+    srgb = any(s.op == "srgb" for s in steps)
+    for out in outputs:
+        if out.info.get("sidecar"):
+            continue
+        expected = (out.width, out.height) if out.width and out.height else None
+        problems = quality.check(out, expected, budget if isinstance(budget, int | float) else None, srgb)
+        out.info["flagged"] = bool(problems)
+        if problems:
+            out.info["problems"] = " ".join(problems)
 
 
 def _child_start() -> None:
@@ -108,6 +126,9 @@ def _child_start() -> None:
     # rendered finish and pauses the task), a child must not die of it mid-item
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from desktop.core.runtime.jobs import at_least_background_priority
+    from desktop.core.runtime.lifeline import die_with_parent
+
+    die_with_parent()  # a killed app or worker leaves no renderer behind
 
     at_least_background_priority()  # an export must not slow the app the person is using
 

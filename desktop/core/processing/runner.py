@@ -385,6 +385,8 @@ class TaskRunner:
                 "mime": meta["mime"],
                 "cache_hit": hit,
                 "ssim": info.get("ssim"),
+                "flagged": bool(info.get("flagged")),
+                "problems": info.get("problems"),
                 "label": meta["label"],
                 "code": None if final else "skipped",
                 "message": None

@@ -39,6 +39,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from desktop.core.catalog import backups
 from desktop.core.catalog.changes import CatalogChangeMonitor
 from desktop.core.library import Library
+from desktop.core.processing import render_pool
 from desktop.core.runtime.errors import ShoeboxError
 from desktop.core.runtime.jobs import Cancelled, JobControl
 from desktop.core.runtime.logs import setup_logging
@@ -373,6 +374,7 @@ class AppContext(QObject):
                 log.exception("stopping the watcher failed")
         self.runner.shutdown()
         self.task_queue.release()  # after the runner: no task runs any more
+        render_pool.shutdown()  # the export children (made on first use; a later export makes new ones)
         self.thumbnails.shutdown()
         if self.search is not None:
             _close_service(self.search)

@@ -279,14 +279,18 @@ class TaskItemsModel(QAbstractTableModel):
             return format_bytes(total) if outputs else ""
         if col == 4:
             ssim = first.get("ssim")
-            return f"{float(ssim):.3f}" if isinstance(ssim, int | float) else ""
+            flag = "  ⚠" if any(o.get("flagged") for o in outputs) else ""
+            return f"{float(ssim):.3f}{flag}" if isinstance(ssim, int | float) else flag.strip()
         if col == 5:
             return "yes" if item.cache_hit else ""
         if col == 6:
             if item.message:
                 return item.message
             skipped = [o for o in item.outputs if o.get("code")]
-            return str(skipped[0].get("message") or "") if skipped else ""
+            if skipped:
+                return str(skipped[0].get("message") or "")
+            flagged = [o for o in item.outputs if o.get("flagged")]
+            return str(flagged[0].get("problems") or "") if flagged else ""
         return None
 
 
