@@ -464,6 +464,8 @@ def test_the_callback_file_is_written_when_the_task_finishes(
         "mime",
         "cache_hit",
         "ssim",
+        "flagged",
+        "problems",
         "code",
         "message",
     }
