@@ -639,3 +639,21 @@ def test_each_output_is_checked_and_a_poor_one_is_flagged_with_its_reason(
     assert "over its budget of 0.1 KB" in quality.check(fine, (64, 48), budget_kb=0.1)[0]
     broken = Rendered(buf.getvalue()[: len(buf.getvalue()) // 2], "jpg", "image/jpeg")
     assert "does not decode" in quality.check(broken)[-1]
+
+
+def test_exports_served_from_the_cache_are_independent_copies(
+    library: Any, small: recipes.Recipe, make_jpeg: MakeJpeg, tmp_path: Path
+) -> None:
+    """An export edited in place (a title added by another program) must change neither the cache nor
+    any other export of the same photo: outputs are copies, never hard links."""
+    files = _photos(make_jpeg, tmp_path / "in", 1)
+    one = Path(gateway.run_now(library, _request(files, tmp_path / "one"))["output_files"][0]["path"])
+    two = Path(gateway.run_now(library, _request(files, tmp_path / "two"))["output_files"][0]["path"])
+    assert one.stat().st_nlink == 1 and two.stat().st_nlink == 1 and one.stat().st_ino != two.stat().st_ino
+    original = two.read_bytes()
+    with open(one, "r+b") as fh:  # edited in place, as exiftool -overwrite_original_in_place does
+        fh.seek(len(original) // 2)
+        fh.write(b"\x00" * 16)
+    assert two.read_bytes() == original
+    three = gateway.run_now(library, _request(files, tmp_path / "three"))["output_files"][0]
+    assert three["cache_hit"] and Path(three["path"]).read_bytes() == original

@@ -527,3 +527,20 @@ def test_a_raw_keeps_its_camera_exif_in_the_output(tmp_path: Path) -> None:
     tags = exiftool(out.data, tmp_path, "jpg")
     assert tags["IFD0:Make"] == "Rawmaker" and tags["ExifIFD:DateTimeOriginal"] == "2021:03:04 05:06:07"
     assert picture(out).size == (100, 75)
+
+
+def test_the_srgb_profile_written_into_outputs_is_the_same_bytes_in_every_process_at_any_time() -> None:
+    """LittleCMS stamps a profile with the time it wrote it: two exports of one photo a second apart would
+    differ (and miss each other in any byte-level comparison) unless the stamp is fixed."""
+    import hashlib
+    import subprocess
+    import sys
+    import time
+
+    from desktop.core.processing.decoding import srgb_profile
+
+    code = "import hashlib; from desktop.core.processing.decoding import srgb_profile as p; print(hashlib.md5(p()).hexdigest())"
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    time.sleep(1.1)
+    second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert first == second == hashlib.md5(srgb_profile()).hexdigest() + "\n"

@@ -5,16 +5,17 @@ file when the item runs, never trusted from the queue), the canonical steps
 (operations with their versions and parameters) and the catalog data the
 outputs carry. An entry is ``results/ab/KEY/`` holding the output files and a
 ``manifest.json`` (which also names the source hash, for ``gc``). A hit touches
-the manifest (least-recently-used eviction by its mtime) and is hard-linked into
-place, or copied across file systems. The cache stays under the setting
-``processing.cache_mb``. Identical keys in flight in one process compute once
-(``lock``). A cached file changed in place (a hard-linked output edited by
-another program) no longer matches its manifest and is dropped, never served.
+the manifest (least-recently-used eviction by its mtime) and is copied into
+place (never hard-linked: an export edited in place must stay the person's own file).
+The cache stays under the setting ``processing.cache_mb``. Identical keys in flight in
+one process compute once (``lock``). A cached file changed in place (by another
+program) no longer matches its manifest and is dropped, never served.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -74,13 +75,14 @@ def _json_safe(info: dict[str, Any]) -> dict[str, Any]:
 
 
 def place_copy(src: Path, dest: Path) -> None:
-    """``dest`` made a hard link of ``src`` (same file system), else a copy; ``dest`` must not exist."""
-    try:
-        os.link(src, dest)
-    except FileExistsError:
-        raise
-    except OSError:
-        shutil.copyfile(src, dest)
+    """``dest`` made a copy of ``src``; ``dest`` must not exist.
+
+    Never a hard link: an export is the person's file, and editing one in place (a title added with
+    exiftool, a crop in an editor) must not change the cached entry nor every other export of the photo.
+    A copy of a 500 KB export costs well under a millisecond from the page cache."""
+    if dest.exists():
+        raise FileExistsError(errno.EEXIST, "File exists", str(dest))
+    shutil.copyfile(src, dest)
 
 
 class ResultCache:

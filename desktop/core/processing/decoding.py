@@ -39,11 +39,21 @@ SizeFor = Callable[[int, int], tuple[int, int]]
 Shrink = Callable[[Image.Image, tuple[int, int]], Image.Image]
 
 
+# The ICC header's creation date (bytes 24-35) is the time LittleCMS wrote the profile, and its
+# profile ID (bytes 84-99) an MD5 over the header: both fixed here, so two exports of the same photo
+# made a second apart are the same bytes (an ID of zeros means "not computed", which ICC allows).
+_ICC_DATE = slice(24, 36)
+_ICC_ID = slice(84, 100)
+_FIXED_DATE = bytes.fromhex("07e8 0001 0001 0000 0000 0000".replace(" ", ""))  # 2024-01-01 00:00:00
+
+
 @functools.cache
 def srgb_profile() -> bytes:
-    """The bytes of the sRGB profile written into converted pictures."""
-    data: bytes = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    return data
+    """The bytes of the sRGB profile written into converted pictures: the same in every process, at any time."""
+    data = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    data[_ICC_DATE] = _FIXED_DATE
+    data[_ICC_ID] = bytes(16)
+    return bytes(data)
 
 
 def load(source: Source, long_edge: int | None = None) -> tuple[Image.Image, bytes | None]:

@@ -173,7 +173,7 @@ def _srgb_transform(icc: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
         return None  # a broken profile: the numbers are taken as sRGB already
 
 
-@operation("srgb", 1, "Convert to sRGB")
+@operation("srgb", 2, "Convert to sRGB")  # 2: the embedded profile carries a fixed date
 def srgb(frames: list[Frame], p: dict[str, Any]) -> list[Frame]:
     for frame in frames:
         img = frame.load()
