@@ -288,3 +288,33 @@ def test_recipes_can_be_listed_shown_saved_as_a_new_version_and_deleted(tmp_path
     assert "blog-70" not in [r["slug"] for r in json.loads(run_cli(home, "recipes", "--json").stdout)]
     ops = json.loads(run_cli(home, "recipes", "ops", "--json", check=True).stdout)
     assert {"resize", "jpeg", "watermark_text", "video_frames"} <= {o["op"] for o in ops}
+
+
+def test_a_task_whose_worker_was_killed_is_queued_again_and_resumed_by_tasks_list(
+    tmp_path: Path, make_jpeg: MakeJpeg
+) -> None:
+    """After a kill -9 nothing beats the task's heartbeat: looking at the tasks must not show it 'running'
+    for good, and it must not take another export to get it going."""
+    home = tmp_path / "home"
+    _save_recipe(home, [{"op": "resize", "params": {"long_edge": 64}}, {"op": "jpeg"}])
+    files = _photos(make_jpeg, tmp_path / "in", 3)
+    out = tmp_path / "out"
+    from desktop.core.library import Library
+    from desktop.core.processing import gateway
+    from desktop.core.runtime.paths import resolve_paths
+
+    with Library(resolve_paths(home)) as lib:
+        request = {"cmd": "small", "input_files": [str(f) for f in files], "output_dir": str(out)}
+        task = gateway.submit(lib, gateway.parse_request(request)).task
+    with sqlite3.connect(home / "catalog.sqlite3") as con:  # as a killed worker leaves it
+        con.execute("UPDATE task SET state='running', worker='999999@gone', heartbeat=1 WHERE id=?", (task,))
+
+    listed = run_cli(home, "tasks", "list", check=True)
+    assert f"The worker of task {task} had stopped" in listed.stderr
+    end = time.monotonic() + 60
+    while _show(home, task)["state"] != "done":
+        assert time.monotonic() < end, _show(home, task)["state"]
+        time.sleep(0.2)
+    assert len(list(out.glob("*.jpg"))) == 3
+    resumed = run_cli(home, "tasks", "resume", str(task))
+    assert resumed.returncode == 1 and "is done, so it cannot be resumed" in resumed.stderr

@@ -226,6 +226,17 @@ def _task_line(t: tasks.TaskInfo) -> str:
 def cmd_tasks(args: argparse.Namespace, ctx: Context) -> int:
     lib = ctx.library
     action = args.tasks_command
+    if action != "work":
+        # a task whose worker was killed (kill -9, a crash, a power cut) shows as queued again, and a
+        # worker is started to resume it: nobody has to queue something else to get it going
+        stale = tasks.requeue_stale(lib)
+        if stale:
+            print(
+                f"The worker of task {', '.join(map(str, stale))} had stopped; it is queued again and resumes "
+                "where it stopped.",
+                file=sys.stderr,
+            )
+            start_worker(ctx)
     if action == "list":
         found = tasks.list_tasks(limit=args.limit)
         if args.json:

@@ -341,7 +341,8 @@ def pause(lib: Library, task_id: int) -> TaskInfo:
 
 
 def resume(lib: Library, task_id: int) -> TaskInfo:
-    return _change(lib, task_id, ("paused",), "resumed", state="queued", worker=None)
+    """A paused task queued again; one already queued (say, after its worker was killed) stays so."""
+    return _change(lib, task_id, ("paused", "queued"), "resumed", state="queued", worker=None)
 
 
 def cancel(lib: Library, task_id: int) -> TaskInfo:
