@@ -151,3 +151,25 @@ def test_an_original_export_is_a_copy_of_its_source_not_its_parent(
     assert of_source["derived_from"] == [] and [o["path"] for o in of_source["outputs"]] == [str(copy)]
     of_copy = json.loads(run_cli(home, "lineage", str(copy), "--json", check=True).stdout)
     assert [d["path"] for d in of_copy["derived_from"]] == [str(src)] and of_copy["outputs"] == []
+
+
+def test_an_export_served_from_the_cache_names_its_source_once(tmp_path: Path, make_jpeg: MakeJpeg) -> None:
+    """Three exports of one photo by one recipe are the same bytes: each output is derived from that photo
+    once, not once per export; the plain ``info`` says it in words, and an Original's sidecar is no export."""
+    home, pics = tmp_path / "home", tmp_path / "pics"
+    pics.mkdir()
+    src = make_jpeg(pics / "IMG_1.jpg")
+    (pics / "IMG_1.jpg.xmp").write_text(
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/></x:xmpmeta>'
+    )
+    run_cli(home, "add", str(pics), check=True)
+    for out in ("a", "b", "c"):
+        run_cli(home, "process", "web-2048", str(src), "--out", str(tmp_path / out), check=True)
+    made = json.loads(run_cli(home, "lineage", str(tmp_path / "b" / "IMG_1_web-2048.jpg"), "--json").stdout)
+    assert [d["path"] for d in made["derived_from"]] == [str(src)]
+    run_cli(home, "process", "original", str(src), "--out", str(tmp_path / "orig"), check=True)
+    assert (tmp_path / "orig" / "IMG_1.jpg").is_file()
+    outputs = json.loads(run_cli(home, "lineage", str(src), "--json").stdout)["outputs"]
+    assert len(outputs) == 4 and not any(o["path"].endswith(".xmp") for o in outputs)
+    info = run_cli(home, "info", str(src), check=True).stdout
+    assert "Exported 4 times" in info and "derived_from" not in info

@@ -15,6 +15,7 @@ from desktop.core.catalog.schema import Root
 from desktop.core.ingest.scanner import ScanReport
 from desktop.core.ingest.watcher import LibraryWatcher
 from desktop.core.library import Library, normalise_tag, photo_path, photo_to_dict
+from desktop.core.processing import lineage
 from desktop.core.runtime.wording import (
     SHOEBOX,
     counted,
@@ -159,7 +160,12 @@ def cmd_info(args: argparse.Namespace, ctx: Context) -> int:
     else:
         for rec in records:
             for key, value in rec.items():
-                if value not in (None, [], ""):
+                if key == "lineage":
+                    said = lineage.summary(value)
+                    for label, text in (("derived from", said["derived"]), ("exports", said["exported"])):
+                        if text:
+                            print(f"{label:16} {text}")
+                elif value not in (None, [], ""):
                     print(f"{key:16} {human_value(key, value)}")
             print()
     return 0

@@ -185,6 +185,14 @@ def lineage_of(path: str, content_hash: str | None, photo_id: int | None) -> dic
         for r in Lineage.select().where(as_output).order_by(Lineage.created_at, Lineage.id)
         if r.source_path != path and (photo_id is None or r.source_photo != photo_id)
     ]
+    # the same bytes made again (another export of the photo by the recipe, served from the cache) match
+    # by content too: one source made it, so it is listed once (the row written for this path first)
+    made_from.sort(key=lambda r: r.output_path != path)
+    firsts: dict[tuple[str, str, str], Lineage] = {}
+    for r in made_from:
+        firsts.setdefault((r.source_hash, r.recipe, r.params), r)
+    made_from = list(firsts.values())
+    made_from.sort(key=lambda r: (r.created_at, r.id))
     made = [
         r
         for r in Lineage.select().where(as_source).order_by(Lineage.created_at, Lineage.id)

@@ -394,7 +394,7 @@ class TaskRunner:
                 else f"{target.name} already exists; skipped (the recipe never overwrites).",
             }
             placed.append(entry)
-            if final is not None:
+            if final is not None and not info.get("sidecar"):  # a sidecar goes with its export, not as one
                 rows.append(
                     LineageRow(
                         output_path=str(final),
