@@ -318,3 +318,13 @@ def test_a_task_whose_worker_was_killed_is_queued_again_and_resumed_by_tasks_lis
     assert len(list(out.glob("*.jpg"))) == 3
     resumed = run_cli(home, "tasks", "resume", str(task))
     assert resumed.returncode == 1 and "is done, so it cannot be resumed" in resumed.stderr
+
+
+def test_options_may_come_before_the_photos(tmp_path: Path, make_jpeg: MakeJpeg) -> None:
+    home = tmp_path / "home"
+    files = _photos(make_jpeg, tmp_path / "in", 2)
+    out = tmp_path / "out"
+    run_cli(home, "process", "email-1280", "--out", str(out), "--json", *map(str, files), check=True)
+    assert sorted(p.name for p in out.iterdir()) == ["p000_email-1280.jpg", "p001_email-1280.jpg"]
+    bad = run_cli(home, "process", "email-1280", "--out", str(out), str(files[0]), "--colour", "red")
+    assert bad.returncode == 2 and "unrecognized arguments: --colour red" in bad.stderr

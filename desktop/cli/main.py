@@ -64,7 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(argv: Sequence[str]) -> int:
     parser = build_parser()
-    args = parser.parse_args(edit_cmds.shift_argument(list(argv)))
+    args, extra = parser.parse_known_args(edit_cmds.shift_argument(list(argv)))
+    if extra:
+        # argparse stops filling a positional list at the first option: 'process web-2048 --out DIR A.jpg
+        # B.jpg' leaves A.jpg and B.jpg over; a command whose last positional is a list of photos takes them
+        if isinstance(getattr(args, "photos", None), list) and not any(e.startswith("-") for e in extra):
+            args.photos.extend(extra)
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     log_file = setup_logging(resolve_paths(), logging.DEBUG if args.verbose else logging.WARNING)
     if not getattr(args, "func", None):
         parser.print_help()
