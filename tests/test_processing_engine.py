@@ -657,3 +657,15 @@ def test_exports_served_from_the_cache_are_independent_copies(
     assert two.read_bytes() == original
     three = gateway.run_now(library, _request(files, tmp_path / "three"))["output_files"][0]
     assert three["cache_hit"] and Path(three["path"]).read_bytes() == original
+
+
+def test_video_frames_of_a_photo_fail_with_a_reason_and_nothing_is_cached(
+    library: Any, make_jpeg: MakeJpeg, tmp_path: Path
+) -> None:
+    files = _photos(make_jpeg, tmp_path / "in", 1)
+    for _ in range(2):  # the second time too: an empty result must not have been cached as a success
+        cb = gateway.run_now(library, _request(files, tmp_path / "out", cmd="video-frames"))
+        assert not cb["success"]
+        [failed] = cb["output_files"]
+        assert failed["code"] == "undecodable" and failed["path"] is None
+        assert failed["message"] == "p000.jpg is a photo: this recipe takes frames from videos."

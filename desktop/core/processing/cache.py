@@ -164,8 +164,8 @@ class ResultCache:
     # ------------------------------------------------------------------ writing
     def put(self, key: str, source_hash: str, rendered: Sequence[Rendered]) -> list[CachedOutput] | None:
         """Keep ``rendered`` under ``key``; None when the cache is off or could not be written (logged)."""
-        if not self.enabled:
-            return None
+        if not self.enabled or not rendered:
+            return None  # nothing made is nothing to keep (and the runner fails such an item)
         folder = self._dir(key)
         tmp = folder.with_name(f".{key}.{os.getpid()}.{threading.get_ident()}.tmp")
         outputs: list[dict[str, Any]] = []

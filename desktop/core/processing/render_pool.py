@@ -73,7 +73,10 @@ class RenderFailed(Exception):
 def failure(exc: BaseException, name: str) -> RenderFailed | None:
     """The sentence for an exception a render may raise about its source; None for a bug."""
     if isinstance(exc, ImageError):
-        return RenderFailed("undecodable", f"{name} cannot be decoded: {exc.reason}.")
+        reason = exc.reason.rstrip(".")
+        # a reason that names the file already is a whole sentence ("X is a photo: …"): not said twice
+        text = f"{reason}." if reason.startswith(name) else f"{name} cannot be decoded: {reason}."
+        return RenderFailed("undecodable", text)
     if isinstance(exc, RecipeError):
         return RenderFailed("unsupported", f"{name}: {exc.message}")
     if isinstance(exc, MemoryError):
@@ -95,6 +98,8 @@ def render_job(job: Job) -> Done:
         if failed is None:
             raise
         raise failed from None
+    if not outputs:
+        raise RenderFailed("no_output", f"{source.path.name}: the recipe made nothing from it.")
     _check(outputs, steps)
     for out in outputs:
         out.reference = None  # the picture stays here: only bytes and fields cross back

@@ -108,7 +108,7 @@ def _frames_check(p: dict[str, Any], where: str) -> None:
 
 @operation(
     "video_frames",
-    1,
+    2,  # 2: a photo is refused (1 made nothing from it, and that empty result was cached)
     "Frames from a video",
     media="video",
     check=_frames_check,
@@ -120,6 +120,11 @@ def _frames_check(p: dict[str, Any], where: str) -> None:
 def video_frames(frames: list[Frame], p: dict[str, Any]) -> list[Frame]:
     out: list[Frame] = []
     for source_frame in frames:
+        if source_frame.source.kind != "video":
+            # FFmpeg opens a JPEG as a one-frame "video" of no length, which would give no frame at all
+            raise VideoError(
+                f"{source_frame.source.path.name} is a photo: this recipe takes frames from videos."
+            )
         container = _open(source_frame)
         try:
             duration = _duration(container)
