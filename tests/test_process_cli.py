@@ -328,3 +328,18 @@ def test_options_may_come_before_the_photos(tmp_path: Path, make_jpeg: MakeJpeg)
     assert sorted(p.name for p in out.iterdir()) == ["p000_email-1280.jpg", "p001_email-1280.jpg"]
     bad = run_cli(home, "process", "email-1280", "--out", str(out), str(files[0]), "--colour", "red")
     assert bad.returncode == 2 and "unrecognized arguments:" in bad.stderr and "--colour red" in bad.stderr
+
+
+def test_an_output_folder_that_is_a_file_is_refused_before_anything_runs(
+    tmp_path: Path, make_jpeg: MakeJpeg
+) -> None:
+    home = tmp_path / "home"
+    files = _photos(make_jpeg, tmp_path / "in", 1)
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    for where in (a_file, a_file / "sub"):
+        proc = run_cli(home, "process", "web-2048", str(files[0]), "--out", str(where), "--async", "--json")
+        response = json.loads(proc.stdout)
+        assert proc.returncode == 1 and response["error_code"] == "output_not_folder"
+        assert response["error_msg"] == f"{a_file} is a file, not a folder: choose a folder for the outputs."
+    assert "No tasks." in run_cli(home, "tasks", "list").stderr

@@ -13,6 +13,7 @@ then ``{}``).
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -200,7 +201,25 @@ def prepare(
         raise
     except RecipeError as exc:
         raise RequestError("bad_recipe", exc.message) from None
+    _check_output_dir(Path(req.output_dir).expanduser().absolute())
     return req, recipe, _inputs(lib, req.input_files)
+
+
+def _check_output_dir(folder: Path) -> None:
+    """Refuse, before anything is rendered, an output folder that is a file or that cannot be written."""
+    probe = folder
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise RequestError(
+            "output_not_folder", f"{probe} is a file, not a folder: choose a folder for the outputs."
+        )
+    if not os.access(probe, os.W_OK | os.X_OK):
+        where = "" if probe == folder else f" (it would be made inside {probe})"
+        raise RequestError(
+            "output_read_only",
+            f"The output folder {folder} cannot be written{where}: choose a folder you can write to.",
+        )
 
 
 def _queue(
