@@ -182,6 +182,14 @@ def test_request_files_bad_and_good_with_a_callback_file(tmp_path: Path, make_jp
     )
     proc = run_cli(home, "process", "--request", str(bad))
     assert proc.returncode == 1 and "The request has an unknown field 'urgent'" in proc.stderr
+    bad.write_text(json.dumps({"msg_id": "m7", "cmd": "jpeg", "input_files": "x", "output_dir": "o"}))
+    proc = run_cli(home, "process", "--request", str(bad), "--json")  # every refusal is a response
+    assert proc.returncode == 1 and json.loads(proc.stdout) == {
+        "msg_id": "m7",
+        "success": False,
+        "error_code": "bad_request",
+        "error_msg": "The request's 'input_files' must be a list of file paths.",
+    }
     callback = tmp_path / "callback.json"
     good = tmp_path / "good.json"
     good.write_text(

@@ -99,6 +99,16 @@ def _request(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
         try:
             return gateway.parse_request(text).as_dict()
         except RequestError as exc:
+            if args.json:  # a script reads every refusal the same way: the response, with its code
+                ctx.print_json(
+                    {
+                        "msg_id": _msg_id_in(text),
+                        "success": False,
+                        "error_code": exc.code,
+                        "error_msg": exc.message,
+                    }
+                )
+                raise _Refused from None
             raise CliError(exc.message) from None
     if not args.recipe:
         raise CliError("Name a recipe (process web-2048 PHOTOS... --out DIR) or give --request FILE.json.")
@@ -170,8 +180,25 @@ def _print_callback(ctx: Context, cb: dict[str, Any], as_json: bool) -> int:
     return 0 if cb["success"] else 1
 
 
+class _Refused(Exception):
+    """The request was refused and the response printed already (``--json``)."""
+
+
+def _msg_id_in(text: str) -> str:
+    """The msg_id of a request that did not parse as a whole, when it can be read at all."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return ""
+    value = data.get("msg_id") if isinstance(data, dict) else None
+    return value if isinstance(value, str) else ""
+
+
 def cmd_process(args: argparse.Namespace, ctx: Context) -> int:
-    req = _request(args, ctx)
+    try:
+        req = _request(args, ctx)
+    except _Refused:
+        return 1
     lib = ctx.library
     if args.async_:
         response = gateway.submit(lib, req, origin="cli")
