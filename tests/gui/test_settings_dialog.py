@@ -283,3 +283,29 @@ def test_the_dialog_fits_a_screen_smaller_than_its_usual_size(qtbot, demo, runne
     d = make_dialog(qtbot, demo.library, runner)
     room = d.screen().availableGeometry().height()
     assert d.height() <= room - 80 and d.sizeHint().height() <= room - 80
+
+
+def test_the_export_cache_shows_its_size_and_its_limit_is_a_setting(qtbot, demo, runner, tmp_path):
+    from desktop.core.processing import gateway
+
+    lib = demo.library
+    photo = lib.photo(demo.ids[0])
+    gateway.run_now(
+        lib,
+        {
+            "cmd": "email-1280",
+            "input_files": [str(demo.folder / photo.rel_path)],
+            "output_dir": str(tmp_path),
+        },
+    )
+    d = make_dialog(qtbot, lib, runner)
+    page = d.storage_page
+    qtbot.waitUntil(lambda: page.results_size.text() != "Measuring…")
+    assert (
+        not page.results_size.text().startswith("0 bytes")
+        and str(lib.paths.results) in page.results_size.text()
+    )
+    assert page.results_limit.value() == 2048
+    page.results_limit.setValue(4096)
+    page.results_limit.editingFinished.emit()
+    assert lib.config()["processing.cache_mb"] == "4096"

@@ -11,10 +11,20 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QFileDialog, QFormLayout, QHBoxLayout, QLabel, QMessageBox, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
 
-from desktop.core.library import Library
+from desktop.core.library import SETTING_CACHE_MB, Library
 from desktop.core.processing import gc
+from desktop.core.processing.cache import ResultCache
 from desktop.core.runtime.jobs import JobControl
 from desktop.core.runtime.wording import counted, format_bytes
 from desktop.gui.app.jobs import Job, JobRunner
@@ -70,6 +80,23 @@ class StoragePage(SettingsPage):
         self.cleanup_button.clicked.connect(self.find_leftovers)
         leftovers_row.addWidget(self.cleanup_button)
         form.addRow("Leftovers", leftovers_row)
+        results_row = QHBoxLayout()
+        self.results_size = QLabel("Measuring…")
+        self.results_size.setToolTip(
+            "Finished exports kept so that exporting the same photos with the same recipe again is a copy; "
+            "the least recently used go first when it is full"
+        )
+        results_row.addWidget(self.results_size, 1)
+        results_row.addWidget(QLabel("at most"))
+        self.results_limit = QSpinBox()
+        self.results_limit.setRange(0, 1_000_000)
+        self.results_limit.setSingleStep(512)
+        self.results_limit.setSuffix(" MB")
+        self.results_limit.setValue(self.library.cache_limit_mb())
+        self.results_limit.setToolTip("0 turns the export cache off")
+        self.results_limit.editingFinished.connect(self._set_results_limit)
+        results_row.addWidget(self.results_limit)
+        form.addRow("Export cache", results_row)
         data = QLabel(f"Catalog, tags and ratings: {self.library.paths.data}")
         data.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         data.setWordWrap(True)
@@ -81,17 +108,27 @@ class StoragePage(SettingsPage):
         self.cache_size.setText("Measuring…")
         self.runner.submit(
             "Measuring the thumbnail cache",
-            lambda _c: (lib.thumbnails.size_bytes(), lib.previews.size_bytes()),
+            lambda _c: (
+                lib.thumbnails.size_bytes(),
+                lib.previews.size_bytes(),
+                ResultCache.for_library(lib).total_bytes(),
+            ),
             on_result=self._on_cache_measured,
             track=False,
             owner=self,
         )
 
-    def _on_cache_measured(self, sizes: tuple[int, int]) -> None:
-        thumbs, previews = sizes
+    def _on_cache_measured(self, sizes: tuple[int, int, int]) -> None:
+        thumbs, previews, results = sizes
         self.cache_size.setText(
             f"{format_bytes(thumbs + previews)} ({format_bytes(thumbs)} thumbnails, {format_bytes(previews)} previews)"
         )
+        self.results_size.setText(f"{format_bytes(results)} in {self.library.paths.results}")
+
+    def _set_results_limit(self) -> None:
+        value = self.results_limit.value()
+        if value != self.library.cache_limit_mb():
+            self.library.set_config(SETTING_CACHE_MB, str(value))
 
     def _choose_cache_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(
