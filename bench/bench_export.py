@@ -25,6 +25,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -289,6 +290,14 @@ def one_export(home: Path, files: list[Path], preset: str, out: Path) -> dict[st
             entry["task_state"] = info.get("state") if isinstance(info, dict) else None
         except json.JSONDecodeError:
             entry["task_show_error"] = (shown.stderr or shown.stdout).strip()[-300:]
+        # the task's own time (its started and finished stamps in the catalog, to the microsecond): the
+        # command's wall time above also holds the interpreter's start and the catalog's opening (~1 s)
+        with sqlite3.connect(home / "catalog.sqlite3") as con:
+            row = con.execute("SELECT started_at, finished_at FROM task WHERE id=?", (task,)).fetchone()
+        if row and row[0] and row[1]:
+            took = (dt.datetime.fromisoformat(row[1]) - dt.datetime.fromisoformat(row[0])).total_seconds()
+            entry["task_seconds"] = round(took, 3)
+            entry["task_photos_per_s"] = rate(len(written), took)
     if done.returncode != 0 or len(written) != len(files):
         entry["error"] = (done.stderr or "").strip()[-500:] or f"{len(written)} of {len(files)} written"
     return entry
@@ -456,6 +465,15 @@ def report(result: dict[str, Any]) -> None:
                     f"{again['photos_per_s']} photos/s, hits {again.get('task_cache_hits')}",
                     ">= 300/s",
                     ok(again["photos_per_s"] >= 300),
+                )
+            )
+        if "task_photos_per_s" in again:
+            rows.append(
+                (
+                    f"{preset}: the cached repeat's task",
+                    f"{again['task_photos_per_s']} photos/s ({again['task_seconds']} s)",
+                    ">= 300/s (without the start)",
+                    ok(again["task_photos_per_s"] >= 300),
                 )
             )
         for which, entry in (("", first), (" again", again)):
