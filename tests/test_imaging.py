@@ -139,7 +139,7 @@ def test_every_exif_orientation_comes_out_upright(corpus: Path, kind: str, orien
     stored = _decode(data, orientation=1, short=THUMB_SHORT_SIDE)
     wrong = [
         _mad(stored.transpose(t), reference)
-        for o, t in imaging._TRANSPOSE.items()
+        for o, t in imaging.TRANSPOSE.items()
         if o != orientation and stored.transpose(t).size == reference.size
     ]
     if orientation != 1 and stored.size == reference.size:

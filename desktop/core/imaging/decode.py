@@ -63,7 +63,7 @@ _PHOTO_FORMATS: Final = ("JPEG", "MPO", "HEIF", "PNG", "WEBP", "TIFF", "AVIF", "
 _SELF_ORIENTING_FORMATS: Final = frozenset({"HEIF"})
 
 # EXIF orientation -> the transpose that makes the picture upright.
-_TRANSPOSE: Final[dict[int, Image.Transpose]] = {
+TRANSPOSE: Final[dict[int, Image.Transpose]] = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
     4: Image.Transpose.FLIP_TOP_BOTTOM,
@@ -362,7 +362,7 @@ def _decode(
     if fmt in _SELF_ORIENTING_FORMATS:
         orientation = 1
     elif orientation is None:
-        orientation = _orientation_from_file(img)
+        orientation = orientation_from_file(img)
     icc = img.info.get("icc_profile")
     tiff_tags = getattr(img, "tag_v2", None) if fmt == "TIFF" else None
     tiff_oriented = tiff_tags is not None and _EXIF_ORIENTATION in tiff_tags
@@ -387,13 +387,13 @@ def _decode(
         out = out.resize(target, resample, reducing_gap=3.0)
     out = _flatten_alpha(out)
     out = _to_srgb(out, icc if isinstance(icc, bytes) else None)
-    transpose = _TRANSPOSE.get(orientation)
+    transpose = TRANSPOSE.get(orientation)
     if transpose is not None:
         out = out.transpose(transpose)
     return out
 
 
-def _orientation_from_file(img: Image.Image) -> int:
+def orientation_from_file(img: Image.Image) -> int:
     try:
         value = img.getexif().get(_EXIF_ORIENTATION, 1)
     # A damaged EXIF block must not cost the picture: fall back to "upright as stored".
@@ -408,7 +408,7 @@ def _to_8bit(img: Image.Image) -> Image.Image:
     if mode in ("RGB", "L", "RGBA", "LA", "CMYK"):
         return img
     if mode.startswith("I;16") or mode in ("I", "F"):
-        return _high_depth_to_l(img)
+        return high_depth_to_l(img)
     if mode == "1":
         return img.convert("L")
     if mode == "P":
@@ -425,7 +425,7 @@ def _to_8bit(img: Image.Image) -> Image.Image:
         raise ImageError(f"unsupported image format: {img.format} in {mode} colour mode") from None
 
 
-def _high_depth_to_l(img: Image.Image) -> Image.Image:
+def high_depth_to_l(img: Image.Image) -> Image.Image:
     # Pillow's convert("L") clips 16-bit values at 255 (an almost white picture); scale instead.
     arr = np.asarray(img)
     if img.mode == "F":
@@ -463,14 +463,14 @@ def _to_srgb(img: Image.Image, icc: bytes | None) -> Image.Image:
 
 
 @functools.cache
-def _srgb_profile() -> ImageCms.ImageCmsProfile:
+def srgb_cms_profile() -> ImageCms.ImageCmsProfile:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
 @functools.cache
 def _lab_to_srgb() -> ImageCms.ImageCmsTransform:
     return ImageCms.buildTransform(
-        ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")), _srgb_profile(), "LAB", "RGB"
+        ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")), srgb_cms_profile(), "LAB", "RGB"
     )
 
 
@@ -492,7 +492,7 @@ def _srgb_transform(icc: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
         if profile.profile.xcolor_space.strip() != space:
             return None  # the profile does not describe these pixels; trust it less than the pixels
         transform = ImageCms.buildTransform(
-            profile, _srgb_profile(), mode, "RGB", renderingIntent=ImageCms.Intent.PERCEPTUAL
+            profile, srgb_cms_profile(), mode, "RGB", renderingIntent=ImageCms.Intent.PERCEPTUAL
         )
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
         return None

@@ -20,19 +20,17 @@ import numpy as np
 from PIL import Image, ImageCms
 
 from desktop.core.imaging import raw, video
-from desktop.core.imaging.decode import ImageError, open_image
+from desktop.core.imaging.decode import (
+    TRANSPOSE,
+    ImageError,
+    high_depth_to_l,
+    open_image,
+    orientation_from_file,
+    srgb_cms_profile,
+)
 from desktop.core.processing.render import Source
 
 _ROTATE = {90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_90}
-_TRANSPOSE = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
 _ORIENTATION = 0x0112
 
 SizeFor = Callable[[int, int], tuple[int, int]]
@@ -91,7 +89,7 @@ def decode(
     icc = icc if isinstance(icc, bytes) and icc else None
     exif_raw = img.info.get("exif")
     exif = exif_raw if isinstance(exif_raw, bytes) and exif_raw else None
-    orientation = 1 if img.format == "HEIF" else _orientation(img)
+    orientation = 1 if img.format == "HEIF" else orientation_from_file(img)
     tiff_tags = getattr(img, "tag_v2", None) if img.format == "TIFF" else None
     tiff_oriented = tiff_tags is not None and _ORIENTATION in tiff_tags
     if size_for is not None:
@@ -109,20 +107,12 @@ def decode(
     out, icc = _rgb(img, icc)
     if shrink is not None and size_for is not None:
         out = _shrunk(out, orientation, source.rotation, size_for, shrink)
-    transpose = _TRANSPOSE.get(orientation)
+    transpose = TRANSPOSE.get(orientation)
     if transpose is not None:
         out = out.transpose(transpose)
     out = _turned(out, source.rotation)
     out.info = {}  # the source's EXIF/XMP must not ride along into an encoder that reads im.info
     return out, icc, exif
-
-
-def _orientation(img: Image.Image) -> int:
-    try:
-        value = img.getexif().get(_ORIENTATION, 1)
-    except Exception:  # a damaged EXIF block must not cost the picture
-        return 1
-    return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
 def _target(
@@ -234,7 +224,7 @@ def _rgb(img: Image.Image, icc: bytes | None) -> tuple[Image.Image, bytes | None
     if mode in ("RGB", "RGBA"):
         return img, icc
     if mode.startswith("I;16") or mode in ("I", "F"):
-        img = _high_depth_to_l(img)
+        img = high_depth_to_l(img)
         mode = "L"
     elif mode == "P" or mode == "PA":
         has_alpha = mode == "PA" or "transparency" in img.info
@@ -250,7 +240,7 @@ def _rgb(img: Image.Image, icc: bytes | None) -> tuple[Image.Image, bytes | None
     if icc is not None and base.mode in ("CMYK", "L"):
         try:
             converted = ImageCms.profileToProfile(
-                base, ImageCms.ImageCmsProfile(io.BytesIO(icc)), _srgb(), outputMode="RGB"
+                base, ImageCms.ImageCmsProfile(io.BytesIO(icc)), srgb_cms_profile(), outputMode="RGB"
             )
         except (ImageCms.PyCMSError, OSError, ValueError):
             converted = None
@@ -263,21 +253,3 @@ def _rgb(img: Image.Image, icc: bytes | None) -> tuple[Image.Image, bytes | None
         out.putalpha(alpha)
     # a CMYK or grey profile cannot describe the RGB picture; without a usable one it is plain sRGB
     return out, None if base.mode in ("CMYK", "L") else icc
-
-
-@functools.cache
-def _srgb() -> ImageCms.ImageCmsProfile:
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-
-
-def _high_depth_to_l(img: Image.Image) -> Image.Image:
-    # Pillow's convert("L") clips 16-bit values at 255 (an almost white picture); scale instead
-    arr = np.asarray(img)
-    if img.mode == "F":
-        peak = float(np.nanmax(arr)) if arr.size else 0.0
-        scaled = np.nan_to_num(arr * 255.0 if peak <= 1.0 else arr)
-        return Image.fromarray(np.clip(scaled, 0, 255).astype(np.uint8), "L")
-    wide = arr.astype(np.int64)
-    if img.mode.startswith("I;16") or (wide.size and int(wide.max()) > 255):
-        wide = wide >> 8
-    return Image.fromarray(np.clip(wide, 0, 255).astype(np.uint8), "L")

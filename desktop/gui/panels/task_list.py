@@ -97,7 +97,27 @@ def counts_text(info: tasks.TaskInfo) -> str:
     return ", ".join(parts)
 
 
-class TaskTableModel(QAbstractTableModel):
+class _ColumnsModel(QAbstractTableModel):
+    """A table whose columns are the names in ``COLUMNS``."""
+
+    COLUMNS: tuple[str, ...] = ()
+
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if (
+            orientation == Qt.Orientation.Horizontal
+            and role == Qt.ItemDataRole.DisplayRole
+            and 0 <= section < len(self.COLUMNS)
+        ):
+            return self.COLUMNS[section]
+        return None
+
+
+class TaskTableModel(_ColumnsModel):
     """The processing tasks, newest first; ``refresh`` reads them again (rows keep their identity by id)."""
 
     COLUMNS = ("Task", "State", "Progress", "Items", "ETA", "Output folder", "Created", "Finished")
@@ -114,20 +134,6 @@ class TaskTableModel(QAbstractTableModel):
     # ------------------------------------------------------------------ the model's contract
     def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self.COLUMNS)
-        ):
-            return self.COLUMNS[section]
-        return None
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
@@ -206,7 +212,7 @@ class TaskTableModel(QAbstractTableModel):
                 self._eta[r.id] = max(0.0, (r.total - finished) * elapsed / moved)
 
 
-class TaskItemsModel(QAbstractTableModel):
+class TaskItemsModel(_ColumnsModel):
     """The items of one task: what each source became, or why it failed."""
 
     COLUMNS = ("Source", "State", "Output", "Size", "SSIM", "Cached", "Reason")
@@ -218,20 +224,6 @@ class TaskItemsModel(QAbstractTableModel):
 
     def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._items)
-
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self.COLUMNS)
-        ):
-            return self.COLUMNS[section]
-        return None
 
     def set_task(self, info: tasks.TaskInfo | None) -> None:
         self.beginResetModel()
